@@ -1,0 +1,95 @@
+import { dirname, relative, resolve } from "node:path";
+import { fromFileUrl } from "./paths.ts";
+import { sha256 } from "./hash.ts";
+
+/** The digest of a module's code and of every local module it imports, transitively. */
+export interface CodeDigest {
+  digest: string;
+  /** project-relative path → sha256 of its content, for explaining staleness. */
+  files: Record<string, string>;
+  /** bare specifiers imported (npm packages), with the version they resolve to in deno.json. */
+  packages: Record<string, string>;
+}
+
+// Static import / export-from / dynamic import with a literal specifier.
+const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/gm;
+
+/** Lists the specifiers a TypeScript/JavaScript source imports statically. */
+export function importSpecifiers(source: string): string[] {
+  const out = new Set<string>();
+  for (const m of source.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec) out.add(spec);
+  }
+  return [...out];
+}
+
+/**
+ * Computes code digests from the module graph: each module's own file plus the local files it imports,
+ * transitively. Bare specifiers are resolved through the import map so that a version bump changes the
+ * digest. Results are memoised per file for the life of the object.
+ */
+export class CodeDigester {
+  readonly #root: string;
+  readonly #importMap: Record<string, string>;
+  readonly #fileCache = new Map<string, { hash: string; locals: string[]; bare: string[] }>();
+
+  constructor(projectRoot: string, importMap: Record<string, string> = {}) {
+    this.#root = projectRoot;
+    this.#importMap = importMap;
+  }
+
+  #scan(path: string) {
+    let entry = this.#fileCache.get(path);
+    if (entry) return entry;
+    let source: string;
+    try {
+      source = Deno.readTextFileSync(path);
+    } catch (e) {
+      throw new Error(`code digest: cannot read module ${path}: ${(e as Error).message}`);
+    }
+    const locals: string[] = [];
+    const bare: string[] = [];
+    for (const spec of importSpecifiers(source)) {
+      if (spec.startsWith("./") || spec.startsWith("../") || spec.startsWith("/")) {
+        locals.push(resolve(dirname(path), spec));
+      } else if (spec.startsWith("file://")) {
+        locals.push(fromFileUrl(spec));
+      } else bare.push(spec);
+    }
+    entry = { hash: sha256(source), locals, bare };
+    this.#fileCache.set(path, entry);
+    return entry;
+  }
+
+  /** Digest of the module at `moduleUrlOrPath` and its local import closure. */
+  digest(moduleUrlOrPath: string): CodeDigest {
+    const start = moduleUrlOrPath.startsWith("file://") ? fromFileUrl(moduleUrlOrPath) : resolve(moduleUrlOrPath);
+    const files: Record<string, string> = {};
+    const packages: Record<string, string> = {};
+    const stack = [start];
+    const seen = new Set<string>();
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const e = this.#scan(p);
+      files[relative(this.#root, p)] = e.hash;
+      for (const b of e.bare) packages[b] = this.#resolveBare(b);
+      stack.push(...e.locals);
+    }
+    const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sortedPk = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return { digest: sha256(JSON.stringify([sorted, sortedPk])), files: sorted, packages: sortedPk };
+  }
+
+  #resolveBare(spec: string): string {
+    if (spec.startsWith("node:") || spec.startsWith("npm:")) return spec;
+    // Longest prefix match in the import map ("pkg" or "pkg/sub").
+    let best = "";
+    for (const k of Object.keys(this.#importMap)) {
+      if ((spec === k || spec.startsWith(k.endsWith("/") ? k : `${k}/`)) && k.length > best.length) best = k;
+    }
+    return best ? this.#importMap[best] + spec.slice(best.length) : spec;
+  }
+}

@@ -1,0 +1,62 @@
+import { UserError } from "./errors.ts";
+
+/** A held store lock; release() is idempotent. */
+export interface StoreLock {
+  release(): void;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes the store's exclusive lock (a file created with O_EXCL holding our pid). A second process gets a
+ * clear error naming the holder. A lock left by a process that no longer exists (kill -9) is taken over.
+ */
+export async function acquireStoreLock(root: string, command: string): Promise<StoreLock> {
+  Deno.mkdirSync(root, { recursive: true });
+  const path = `${root}/LOCK`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const f = Deno.openSync(path, { write: true, createNew: true });
+      f.writeSync(new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, command, since: new Date().toISOString() })));
+      f.close();
+      let held = true;
+      return {
+        release() {
+          if (!held) return;
+          held = false;
+          try {
+            Deno.removeSync(path);
+          } catch { /* already gone */ }
+        },
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      let holder: { pid?: number; command?: string; since?: string } = {};
+      try {
+        holder = JSON.parse(Deno.readTextFileSync(path));
+      } catch { /* being written, or garbage: judged below */ }
+      if (typeof holder.pid === "number" && processAlive(holder.pid) && holder.pid !== Deno.pid) {
+        throw new UserError(
+          `the artifact store ${root} is locked by process ${holder.pid} ('${holder.command}', since ${holder.since}); ` +
+            `wait for it to finish, or remove ${path} if that process is gone`,
+        );
+      }
+      // Stale (holder dead) or unreadable after a moment: take it over.
+      if (holder.pid === undefined && attempt === 0) {
+        await new Promise((r) => setTimeout(r, 200)); // a writer may be mid-write; give it a moment
+        continue;
+      }
+      try {
+        Deno.removeSync(path);
+      } catch { /* someone else removed it */ }
+    }
+  }
+  throw new UserError(`could not take the lock ${path}; another process keeps taking it`);
+}

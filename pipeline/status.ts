@@ -1,0 +1,106 @@
+import { topoSort } from "./dag.ts";
+import { validateParams } from "./runner.ts";
+import { CodeDigester } from "./code_digest.ts";
+import { listManifests, type StageRecord } from "./manifest.ts";
+import { cacheKey } from "./runner.ts";
+import { ArtifactStore } from "./store.ts";
+import type { Stage } from "./stage.ts";
+
+/** One stage's state as `status` reports it. */
+export interface StageStatus {
+  stage: string;
+  state: "cached" | "stale" | "not-run";
+  reasons: string[];
+  key?: string;
+}
+
+/** Lists the dotted paths where two JSON values differ (first few). */
+export function diffPaths(a: unknown, b: unknown, prefix = "", out: string[] = []): string[] {
+  if (out.length >= 8) return out;
+  const isObj = (x: unknown) => x !== null && typeof x === "object";
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    for (const k of [...keys].sort()) {
+      diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out);
+    }
+  } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+    out.push(`${prefix || "(params)"}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+  }
+  return out;
+}
+
+function explain(prev: StageRecord | undefined, p: unknown, inputs: Record<string, Record<string, string>>, codeFiles: Record<string, string>, packages: Record<string, string>): string[] {
+  if (!prev) return ["never run"];
+  const reasons: string[] = [];
+  for (const d of diffPaths(prev.params, p)) reasons.push(`parameter ${d}`);
+  for (const f of new Set([...Object.keys(prev.codeFiles), ...Object.keys(codeFiles)])) {
+    if (!(f in codeFiles)) reasons.push(`code file ${f} no longer imported`);
+    else if (!(f in prev.codeFiles)) reasons.push(`code file ${f} newly imported`);
+    else if (prev.codeFiles[f] !== codeFiles[f]) reasons.push(`code file ${f} changed`);
+  }
+  for (const k of new Set([...Object.keys(prev.packages), ...Object.keys(packages)])) {
+    if (prev.packages[k] !== packages[k]) reasons.push(`package ${k}: ${prev.packages[k] ?? "none"} -> ${packages[k] ?? "none"}`);
+  }
+  for (const dep of new Set([...Object.keys(prev.inputs), ...Object.keys(inputs)])) {
+    if (JSON.stringify(prev.inputs[dep]) !== JSON.stringify(inputs[dep])) reasons.push(`input from '${dep}' changed`);
+  }
+  return reasons.length ? reasons : ["cache entry missing (removed by gc, corrupt, or never stored)"];
+}
+
+/**
+ * For each stage: cached, stale (and why: which parameter, code file, package or input changed since the
+ * last recorded run), or not run (and why). Reads only; takes no lock.
+ */
+export async function pipelineStatus(
+  stages: readonly Stage[],
+  opts: { storeRoot: string; projectRoot: string; importMap?: Record<string, string> },
+): Promise<StageStatus[]> {
+  const order = topoSort(stages);
+  const params = validateParams(order);
+  const store = new ArtifactStore(opts.storeRoot);
+  const digester = new CodeDigester(opts.projectRoot, opts.importMap);
+  // Latest record of each stage across manifests (computed or cached ones describe a stored state).
+  const lastRecord = new Map<string, StageRecord>();
+  const lastNotRun = new Map<string, StageRecord>();
+  for (const { manifest } of await listManifests(opts.storeRoot)) {
+    for (const r of manifest.stages) {
+      if (r.status === "computed" || r.status === "cached") lastRecord.set(r.stage, r);
+      if (r.status === "not-run") lastNotRun.set(r.stage, r);
+      else lastNotRun.delete(r.stage);
+    }
+  }
+  const known = new Map<string, Record<string, string> | "unknown">();
+  const out: StageStatus[] = [];
+  for (const s of order) {
+    const p = params.get(s.name);
+    const code = digester.digest(s.module);
+    const inputs: Record<string, Record<string, string>> = {};
+    const waiting: string[] = [];
+    for (const d of s.deps) {
+      const k = known.get(d.stage)!;
+      if (k === "unknown") waiting.push(d.stage);
+      else inputs[d.stage] = k;
+    }
+    if (waiting.length) {
+      known.set(s.name, "unknown");
+      out.push({ stage: s.name, state: "stale", reasons: waiting.map((w) => `upstream '${w}' must run first`) });
+      continue;
+    }
+    const key = cacheKey({ stage: s.name, params: p, inputs, code: code.digest });
+    const hit = await store.readRun(key);
+    if (hit) {
+      known.set(s.name, Object.fromEntries(Object.entries(hit.outputs).map(([k, v]) => [k, v.digest])));
+      out.push({ stage: s.name, state: "cached", reasons: [], key });
+      continue;
+    }
+    const nr = lastNotRun.get(s.name);
+    if (nr && nr.key === key || nr && nr.key === undefined && JSON.stringify(nr.inputs) === JSON.stringify(inputs)) {
+      known.set(s.name, { "#not-run": nr.reason ?? "" });
+      out.push({ stage: s.name, state: "not-run", reasons: [nr.reason ?? ""], key });
+      continue;
+    }
+    known.set(s.name, "unknown");
+    out.push({ stage: s.name, state: "stale", reasons: explain(lastRecord.get(s.name), p, inputs, code.files, code.packages), key });
+  }
+  return out;
+}
