@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { sha256 } from "./hash.ts";
 import { exists, writeFileAtomic } from "./fs_atomic.ts";
+import { UserError } from "./errors.ts";
 
 /** One output file of a stage, as recorded in a cache entry. */
 export const OutputRefSchema = z.object({ digest: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) });
@@ -56,12 +57,12 @@ export class ArtifactStore {
     try {
       bytes = await Deno.readFile(path);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new Error(`artifact ${digest} is missing from the store (${path})`);
+      if (e instanceof Deno.errors.NotFound) throw new UserError(`artifact ${digest} is missing from the store (${path})`);
       throw e;
     }
     const actual = sha256(bytes);
     if (actual !== digest) {
-      throw new Error(`artifact ${path} is corrupt: its content hashes to ${actual}; run 'gc' or rerun with --force`);
+      throw new UserError(`artifact ${path} is corrupt: its content hashes to ${actual}; delete it and rerun (the stage that made it recomputes)`);
     }
     return bytes;
   }
