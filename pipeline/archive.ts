@@ -2,7 +2,7 @@ import { UserError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
 import { type Manifest, readManifest } from "./manifest.ts";
 import { ArtifactStore } from "./store.ts";
-import { readTar, type TarFile, writeTarGz } from "./tar.ts";
+import { readTar, type TarFile, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
 
 /** Summary of an archive written. */

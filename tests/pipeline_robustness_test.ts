@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { makeToyProject } from "./fixtures/toy_project.ts";
-import { readTar, writeTarGz } from "../pipeline/tar.ts";
+import { readTar, writeTarGz } from "../util/tar.ts";
 
 async function waitForText(path: string, re: RegExp, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

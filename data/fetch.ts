@@ -1,0 +1,225 @@
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import tarStream from "tar-stream";
+import { createGunzip } from "node:zlib";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { parseIdx } from "./idx.ts";
+import { CIFAR_PIXELS, parseCifarBatch } from "./cifar.ts";
+import {
+  CIFAR10_ARCHIVE_MD5,
+  type DatasetName,
+  IDX_FILES,
+  PINNED_SHA256,
+  type RawDataset,
+  type Source,
+} from "./datasets.ts";
+
+/** The result of trying a data set's sources. */
+export type FetchResult =
+  | { ok: true; dataset: RawDataset }
+  /** `unavailable`: no source had the data; `invalid`: some source had data that failed a check. */
+  | { ok: false; kind: "unavailable" | "invalid"; attempts: string[] };
+
+/** Thrown when a source simply does not have the data (as opposed to having bad data). */
+class SourceMissing extends Error {}
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function describe(s: Source): string {
+  return s.kind === "package" ? `npm package ${s.package}` : s.kind === "url" ? `URL ${s.base}` : `${s.kind} ${s.path}`;
+}
+
+/** Resolves a path in the project (relative paths are relative to the project root, not the cwd). */
+function projectPath(p: string): string {
+  return p.startsWith("/") ? p : new URL(`../${p}`, import.meta.url).pathname;
+}
+
+async function readMaybe(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function gunzip(bytes: Uint8Array, what: string): Uint8Array {
+  try {
+    return new Uint8Array(gunzipSync(bytes));
+  } catch (e) {
+    throw new Error(`${what}: gzip data is corrupt or truncated (${(e as Error).message})`);
+  }
+}
+
+/** Reads one IDX file by base name from a source, decompressing `.gz` where that is what is there. */
+async function readIdxFile(source: Source, base: string): Promise<{ bytes: Uint8Array; where: string }> {
+  if (source.kind === "url") {
+    const url = `${source.base}${base}.gz`;
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      throw new SourceMissing(`${url}: not reachable (${(e as Error).message})`);
+    }
+    if (!res.ok) throw new SourceMissing(`${url}: HTTP ${res.status}`);
+    return { bytes: gunzip(new Uint8Array(await res.arrayBuffer()), url), where: url };
+  }
+  const dir = source.kind === "package"
+    ? projectPath(`node_modules/${source.package}/${source.subdir}`)
+    : source.kind === "dir"
+    ? projectPath(source.path)
+    : undefined;
+  if (!dir) throw new SourceMissing(`${describe(source)}: not a source of IDX files`);
+  const plain = await readMaybe(`${dir}/${base}`);
+  if (plain) return { bytes: plain, where: `${dir}/${base}` };
+  const gz = await readMaybe(`${dir}/${base}.gz`);
+  if (gz) return { bytes: gunzip(gz, `${dir}/${base}.gz`), where: `${dir}/${base}.gz` };
+  throw new SourceMissing(`${dir}: has neither ${base} nor ${base}.gz`);
+}
+
+async function fetchIdxDataset(name: "mnist" | "fashion-mnist", source: Source): Promise<RawDataset> {
+  const got: Partial<Record<keyof typeof IDX_FILES, Uint8Array>> = {};
+  const files: Record<string, string> = {};
+  for (const [role, base] of Object.entries(IDX_FILES) as [keyof typeof IDX_FILES, string][]) {
+    const { bytes, where } = await readIdxFile(source, base);
+    const digest = sha256(bytes);
+    const expected = PINNED_SHA256[name][role];
+    if (digest !== expected) throw new Error(`${where}: sha256 ${digest}, expected ${expected} (the official ${base})`);
+    got[role] = bytes;
+    files[base] = digest;
+  }
+  const ti = parseIdx(got.trainImages!, IDX_FILES.trainImages, 3);
+  const tl = parseIdx(got.trainLabels!, IDX_FILES.trainLabels, 1);
+  const si = parseIdx(got.testImages!, IDX_FILES.testImages, 3);
+  const sl = parseIdx(got.testLabels!, IDX_FILES.testLabels, 1);
+  if (ti.dims[0] !== tl.dims[0] || si.dims[0] !== sl.dims[0]) throw new Error(`${describe(source)}: image and label counts differ`);
+  return {
+    name,
+    shape: [ti.dims[1], ti.dims[2], 1],
+    classes: 10,
+    trainImages: ti.data,
+    trainLabels: tl.data,
+    testImages: si.data,
+    testLabels: sl.data,
+    provenance: { source: describe(source), files },
+  };
+}
+
+/** CHW (as CIFAR stores it) to HWC, the layout every model here reads. */
+function chwToHwc(chw: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(chw.length);
+  for (let i = 0; i < n; i++) {
+    const o = i * CIFAR_PIXELS;
+    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) out[o + p * 3 + c] = chw[o + c * 1024 + p];
+  }
+  return out;
+}
+
+const CIFAR_BATCHES = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+
+/** Extracts the CIFAR batch files from a .tar.gz (streamed through tar-stream), checking its md5 on the way. */
+async function readCifarArchive(input: Readable, where: string): Promise<Map<string, Uint8Array>> {
+  const md5 = createHash("md5");
+  const files = new Map<string, Uint8Array>();
+  const extract = tarStream.extract();
+  input.on("data", (c: Uint8Array) => md5.update(c));
+  const done = pipeline(input, createGunzip(), extract).catch((e) => {
+    throw new Error(`${where}: archive is corrupt or truncated (${(e as Error).message})`);
+  });
+  for await (const entry of extract) {
+    const base = entry.header.name.split("/").pop()!;
+    const chunks: Uint8Array[] = [];
+    for await (const c of entry) chunks.push(c as Uint8Array);
+    if (CIFAR_BATCHES.includes(base)) files.set(base, new Uint8Array(Buffer.concat(chunks)));
+  }
+  await done;
+  const digest = md5.digest("hex");
+  if (digest !== CIFAR10_ARCHIVE_MD5) throw new Error(`${where}: md5 ${digest}, expected ${CIFAR10_ARCHIVE_MD5} (the official cifar-10-binary.tar.gz)`);
+  return files;
+}
+
+/** Parses a set of CIFAR batch files (all six required) into a RawDataset. `expectedRecords` is 10,000 for the official data. */
+export function assembleCifar(files: Map<string, Uint8Array>, where: string, expectedRecords: number | undefined = 10_000): RawDataset {
+  const parts = CIFAR_BATCHES.map((b) => {
+    const bytes = files.get(b);
+    if (!bytes) throw new Error(`${where}: ${b} is missing`);
+    return parseCifarBatch(bytes, `${where}/${b}`, expectedRecords);
+  });
+  const train = parts.slice(0, 5);
+  const nTrain = train.reduce((a, p) => a + p.labels.length, 0);
+  const trainChw = new Uint8Array(nTrain * CIFAR_PIXELS);
+  const trainLabels = new Uint8Array(nTrain);
+  let off = 0;
+  for (const p of train) {
+    trainChw.set(p.images, off * CIFAR_PIXELS);
+    trainLabels.set(p.labels, off);
+    off += p.labels.length;
+  }
+  const test = parts[5];
+  return {
+    name: "cifar10",
+    shape: [32, 32, 3],
+    classes: 10,
+    trainImages: chwToHwc(trainChw, nTrain),
+    trainLabels,
+    testImages: chwToHwc(test.images, test.labels.length),
+    testLabels: test.labels,
+    provenance: { source: where, files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])) },
+  };
+}
+
+async function fetchCifar(source: Source, expectedRecords?: number): Promise<RawDataset> {
+  if (source.kind === "archive") {
+    const path = projectPath(source.path);
+    try {
+      await Deno.stat(path);
+    } catch {
+      throw new SourceMissing(`${path}: no such file`);
+    }
+    return assembleCifar(await readCifarArchive(createReadStream(path), path), path, expectedRecords);
+  }
+  if (source.kind === "dir") {
+    const dir = projectPath(source.path);
+    const files = new Map<string, Uint8Array>();
+    for (const b of CIFAR_BATCHES) {
+      const bytes = await readMaybe(`${dir}/${b}`);
+      if (!bytes) throw new SourceMissing(`${dir}: ${b} not found`);
+      files.set(b, bytes);
+    }
+    return assembleCifar(files, dir, expectedRecords);
+  }
+  if (source.kind === "url") {
+    const url = `${source.base}cifar-10-binary.tar.gz`;
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(600_000) });
+    } catch (e) {
+      throw new SourceMissing(`${url}: not reachable (${(e as Error).message})`);
+    }
+    if (!res.ok || !res.body) throw new SourceMissing(`${url}: HTTP ${res.status}`);
+    return assembleCifar(await readCifarArchive(Readable.fromWeb(res.body as never), url), url, expectedRecords);
+  }
+  throw new SourceMissing(`${describe(source)}: not a CIFAR-10 source`);
+}
+
+/**
+ * Tries each source in order and returns the first whose files pass every check (pinned digest, format,
+ * shape). A source without the data is skipped; a source with bad data is reported. `expectedCifarRecords`
+ * exists so tests can use small synthetic CIFAR files (the md5 check still applies to archives).
+ */
+export async function fetchDataset(name: DatasetName, sources: Source[], opts: { expectedCifarRecords?: number } = {}): Promise<FetchResult> {
+  const attempts: string[] = [];
+  let invalid = false;
+  for (const s of sources) {
+    try {
+      const ds = name === "cifar10" ? await fetchCifar(s, opts.expectedCifarRecords ?? 10_000) : await fetchIdxDataset(name, s);
+      return { ok: true, dataset: ds };
+    } catch (e) {
+      if (!(e instanceof SourceMissing)) invalid = true;
+      attempts.push(`${describe(s)}: ${(e as Error).message}`);
+    }
+  }
+  return { ok: false, kind: invalid ? "invalid" : "unavailable", attempts };
+}

