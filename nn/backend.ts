@@ -1,0 +1,42 @@
+import * as tf from "@tensorflow/tfjs";
+
+/** The TensorFlow.js backends this project can use. */
+export type BackendName = "wasm" | "cpu" | "tensorflow";
+
+let active: BackendName | undefined;
+
+/**
+ * Selects and initialises a TensorFlow.js backend. `wasm` (default) and `cpu` always install here;
+ * `tensorflow` needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, whose install step downloads
+ * libtensorflow: where it is missing the error says how to install it.
+ */
+export async function useBackend(name: BackendName): Promise<string> {
+  if (active === name) return tf.getBackend();
+  if (name === "wasm") {
+    await import("@tensorflow/tfjs-backend-wasm");
+    if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to initialise");
+  } else if (name === "cpu") {
+    await tf.setBackend("cpu");
+  } else {
+    let loaded = false;
+    for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+      try {
+        await import(pkg);
+        loaded = true;
+        break;
+      } catch { /* try the next */ }
+    }
+    if (!loaded || !(await tf.setBackend("tensorflow"))) {
+      throw new Error(
+        "backend 'tensorflow' is not installed: on a machine with internet (and CUDA for the GPU build) add it with " +
+          "'deno add npm:@tensorflow/tfjs-node@4.22.0' (or npm:@tensorflow/tfjs-node-gpu@4.22.0), then rerun with --backend tensorflow; " +
+          "'wasm' and 'cpu' work everywhere",
+      );
+    }
+  }
+  await tf.ready();
+  active = name;
+  return tf.getBackend();
+}
+
+export { tf };

@@ -1,0 +1,94 @@
+import { tf } from "./backend.ts";
+import type { Rng } from "../data/rng.ts";
+
+/** A fully connected network: input → hidden ReLU layers → softmax over classes. */
+export interface MlpSpec {
+  input: number;
+  /** Hidden layer widths. A width of 0 means the layer is absent (so [0, 15] is the same net as [15]). */
+  hidden: number[];
+  classes: number;
+}
+
+/** How weight matrices are grouped under L2 coefficients (biases are never penalised). */
+export type GroupScheme = "1HP" | "2HP" | "perLayer";
+
+/** Layer widths with absent (0-width) hidden layers removed. */
+export function layerSizes(spec: MlpSpec): number[] {
+  return [spec.input, ...spec.hidden.filter((h) => h > 0), spec.classes];
+}
+
+/** Number of weight matrices (= dense layers). */
+export function layerCount(spec: MlpSpec): number {
+  return layerSizes(spec).length - 1;
+}
+
+/**
+ * Group index of each layer's weight matrix: 1HP puts every layer in group 0; 2HP puts hidden layers in
+ * group 0 and the output layer in group 1 (with no hidden layer, the output layer is group 1 and group 0
+ * is empty); perLayer gives layer l group l.
+ */
+export function weightGroups(spec: MlpSpec, scheme: GroupScheme): { groups: number[]; count: number } {
+  const L = layerCount(spec);
+  if (scheme === "1HP") return { groups: new Array(L).fill(0), count: 1 };
+  if (scheme === "2HP") return { groups: Array.from({ length: L }, (_, l) => (l === L - 1 ? 1 : 0)), count: 2 };
+  return { groups: Array.from({ length: L }, (_, l) => l), count: L };
+}
+
+/** Weights as plain float32 arrays: [W1, b1, W2, b2, ...], W_l row-major (in × out). */
+export type Weights = Float32Array[];
+
+/** Glorot-uniform weights and zero biases, from a seeded generator (bit-reproducible). */
+export function initWeights(spec: MlpSpec, rng: Rng): Weights {
+  const sizes = layerSizes(spec);
+  const out: Weights = [];
+  for (let l = 0; l < sizes.length - 1; l++) {
+    const [fi, fo] = [sizes[l], sizes[l + 1]];
+    const lim = Math.sqrt(6 / (fi + fo));
+    out.push(Float32Array.from({ length: fi * fo }, () => rng.uniform(-lim, lim)));
+    out.push(new Float32Array(fo));
+  }
+  return out;
+}
+
+/** Total number of parameters. */
+export function parameterCount(w: Weights): number {
+  return w.reduce((a, x) => a + x.length, 0);
+}
+
+/** Weights as tensors shaped for the forward pass. */
+export function toTensors(spec: MlpSpec, w: Weights): tf.Tensor[] {
+  const sizes = layerSizes(spec);
+  return w.map((arr, i) => {
+    const l = i >> 1;
+    return i % 2 === 0 ? tf.tensor2d(arr, [sizes[l], sizes[l + 1]]) : tf.tensor1d(arr);
+  });
+}
+
+/** Logits of the network for a batch x [n, input]. */
+export function forward(params: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
+  let a: tf.Tensor2D = x;
+  const L = params.length / 2;
+  for (let l = 0; l < L; l++) {
+    const z = tf.add(tf.matMul(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
+    a = l < L - 1 ? tf.relu(z) : z;
+  }
+  return a;
+}
+
+/** Mean cross-entropy of logits against one-hot labels (log-softmax written with first-order-safe ops). */
+export function crossEntropy(logits: tf.Tensor2D, yOneHot: tf.Tensor2D): tf.Scalar {
+  const m = tf.max(logits, 1, true);
+  const shifted = tf.sub(logits, m);
+  const lse = tf.log(tf.sum(tf.exp(shifted), 1, true));
+  return tf.neg(tf.mean(tf.sum(tf.mul(yOneHot, tf.sub(shifted, lse)), 1)));
+}
+
+/** Σ_k λ_k ||W_(k)||², biases excluded. */
+export function l2Penalty(params: tf.Tensor[], groups: number[], lambdas: number[]): tf.Scalar {
+  let total: tf.Scalar = tf.scalar(0);
+  for (let l = 0; l < groups.length; l++) {
+    const lam = lambdas[groups[l]] ?? 0;
+    if (lam !== 0) total = tf.add(total, tf.mul(lam, tf.sum(tf.square(params[2 * l])))) as tf.Scalar;
+  }
+  return total;
+}

@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { tf } from "./backend.ts";
+import { crossEntropy, forward, l2Penalty, type Weights } from "./mlp.ts";
+import type { TensorPart } from "./data_tensors.ts";
+import { permutation, type Rng } from "../data/rng.ts";
+
+/** Training settings: everything that shapes the run is here, nothing hidden. */
+export const TrainOptions = z.object({
+  optimizer: z.enum(["adam", "sgd"]).default("adam"),
+  learningRate: z.number().positive().default(0.001),
+  /** SGD momentum (ignored by Adam). */
+  momentum: z.number().min(0).max(1).default(0),
+  /** Decoupled from λ: adds weightDecay/2·||w||² over all weights and biases (PyTorch-style SGD weight decay). */
+  weightDecay: z.number().min(0).default(0),
+  epochs: z.number().int().min(0).default(1),
+  batchSize: z.number().int().min(1).default(64),
+  /** Multiply the learning rate by gamma every `step` epochs (seed 001's StepLR); off when absent. */
+  lrStep: z.object({ step: z.number().int().min(1), gamma: z.number().positive() }).optional(),
+  /** Stop after this many steps (a budget finer than an epoch); unlimited when absent. */
+  maxSteps: z.number().int().min(1).optional(),
+});
+export type TrainOptions = z.infer<typeof TrainOptions>;
+
+/** Loss and accuracy on one data part. */
+export interface Metrics {
+  loss: number;
+  acc: number;
+}
+
+/** One epoch's record. */
+export interface EpochRecord {
+  epoch: number;
+  steps: number;
+  learningRate: number;
+  train?: Metrics;
+  val?: Metrics;
+  test?: Metrics;
+}
+
+/** Mean cross-entropy and accuracy of a model on a data part, in chunks to bound memory. */
+export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000): Metrics {
+  let lossSum = 0;
+  let correct = 0;
+  for (let s = 0; s < part.n; s += chunk) {
+    const e = Math.min(part.n, s + chunk);
+    const [l, c] = tf.tidy(() => {
+      const x = part.x.slice([s, 0], [e - s, -1]);
+      const logits = forward(params, x);
+      const loss = tf.mul(crossEntropy(logits, part.oneHot.slice([s, 0], [e - s, -1])), e - s);
+      const right = tf.sum(tf.equal(tf.argMax(logits, 1), part.y.slice([s], [e - s])).toFloat());
+      return [loss.dataSync()[0], right.dataSync()[0]];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / part.n, acc: correct / part.n };
+}
+
+/** What training needs to know about the objective f(w, λ) = L_train + Σ λ_k ||W_(k)||². */
+export interface Objective {
+  groups: number[];
+  lambdas: number[];
+}
+
+/**
+ * Trains weights on `train` by mini-batch Adam or SGD(momentum) with a seeded batch order, minimising
+ * f(w, λ) = L_train(w) + Σ_k λ_k ||W_(k)||² (+ weightDecay/2·||w||²). Deterministic for a given seed and
+ * backend. Evaluates on the given parts after each epoch. Leaks no tensors.
+ */
+export function trainMlp(
+  init: Weights,
+  shapes: number[][],
+  train: TensorPart,
+  objective: Objective,
+  opts: TrainOptions,
+  rng: Rng,
+  evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
+  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+): { weights: Weights; history: EpochRecord[]; steps: number } {
+  // tf.variable copies its initial value, so the temporaries are disposed by tidy.
+  const vars = tf.tidy(() => init.map((w, i) => tf.variable(tf.tensor(w, shapes[i]), true)));
+  const m = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
+  const s = opts.optimizer === "adam" ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : [];
+  const history: EpochRecord[] = [];
+  const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
+  let step = 0;
+  const [b1, b2, eps] = [0.9, 0.999, 1e-7];
+  const lossFn = (xb: tf.Tensor2D, yb: tf.Tensor2D) => () => {
+    let loss = tf.add(crossEntropy(forward(vars, xb), yb), l2Penalty(vars, objective.groups, objective.lambdas));
+    if (opts.weightDecay > 0) {
+      const sq = tf.addN(vars.map((v) => tf.sum(tf.square(v))));
+      loss = tf.add(loss, tf.mul(opts.weightDecay / 2, sq));
+    }
+    return loss as tf.Scalar;
+  };
+  outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const lr = opts.learningRate * (opts.lrStep ? Math.pow(opts.lrStep.gamma, Math.floor((epoch - 1) / opts.lrStep.step)) : 1);
+    const order = permutation(train.n, rng);
+    for (let b = 0; b < stepsPerEpoch; b++) {
+      if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
+      step++;
+      tf.tidy(() => {
+        const idx = tf.tensor1d(Int32Array.from(order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize))), "int32");
+        const xb = tf.gather(train.x, idx) as tf.Tensor2D;
+        const yb = tf.gather(train.oneHot, idx) as tf.Tensor2D;
+        const { grads } = tf.variableGrads(lossFn(xb, yb), vars);
+        vars.forEach((v, i) => {
+          const g = grads[v.name];
+          if (opts.optimizer === "adam") {
+            m[i].assign(tf.add(tf.mul(b1, m[i]), tf.mul(1 - b1, g)));
+            s[i].assign(tf.add(tf.mul(b2, s[i]), tf.mul(1 - b2, tf.square(g))));
+            const mh = tf.div(m[i], 1 - Math.pow(b1, step));
+            const sh = tf.div(s[i], 1 - Math.pow(b2, step));
+            v.assign(tf.sub(v, tf.mul(lr, tf.div(mh, tf.add(tf.sqrt(sh), eps)))));
+          } else if (opts.momentum > 0) {
+            m[i].assign(tf.add(tf.mul(opts.momentum, m[i]), g));
+            v.assign(tf.sub(v, tf.mul(lr, m[i])));
+          } else {
+            v.assign(tf.sub(v, tf.mul(lr, g)));
+          }
+        });
+      });
+      onStep?.(epoch, b + 1, stepsPerEpoch);
+    }
+    const rec: EpochRecord = { epoch, steps: step, learningRate: lr };
+    for (const k of ["train", "val", "test"] as const) if (evalParts[k]) rec[k] = evaluate(vars, evalParts[k]!);
+    history.push(rec);
+  }
+  const weights = vars.map((v) => v.dataSync().slice() as Float32Array);
+  tf.dispose([...vars, ...m, ...s]);
+  return { weights, history, steps: step };
+}
