@@ -1,0 +1,49 @@
+import { tf } from "../nn/backend.ts";
+import type { TensorPart } from "../nn/data_tensors.ts";
+
+/**
+ * The exact Hessian of f = mean softmax cross-entropy + λ_out ||W_L||² with respect to the output layer's
+ * parameters (W_L, b_L), everything else fixed. With A = [a_{L-1}, 1] (N × (h+1)) and p the softmax
+ * outputs: H[(i,c),(j,d)] = (1/N) Σ_n A_ni A_nj p_nc (δ_cd − p_nd) + 2λ_out δ (weights only). Computed as
+ * blockdiag_c(Aᵀ diag(p_c) A) − BᵀB with B = [A ⊙ p_1, …, A ⊙ p_C]: one matrix product instead of
+ * (h+1)·C Hessian-vector products. Returned in the flat layout [W_L row-major (h × C), b_L].
+ */
+export function outputLayerHessian(weights: Float32Array[], sizes: number[], part: TensorPart, lambdaOut: number): Float64Array {
+  const L = sizes.length - 1;
+  const h = sizes[L - 1];
+  const C = sizes[L];
+  const dim = (h + 1) * C;
+  const raw = tf.tidy(() => {
+    let a: tf.Tensor2D = part.x;
+    for (let l = 0; l < L - 1; l++) {
+      const W = tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]]);
+      a = tf.relu(tf.add(tf.matMul(a, W), tf.tensor1d(weights[2 * l + 1]))) as tf.Tensor2D;
+    }
+    const logits = tf.add(tf.matMul(a, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1]));
+    const p = tf.softmax(logits as tf.Tensor2D);
+    const A = tf.concat([a, tf.ones([part.n, 1])], 1); // N × (h+1)
+    // B[:, c*(h+1) + i] = A[:, i] * p[:, c]
+    const B = tf.reshape(tf.mul(tf.expandDims(p, 2), tf.expandDims(A, 1)), [part.n, dim]);
+    const BtB = tf.matMul(B, B, true, false); // dim × dim
+    const AtB = tf.matMul(A, B, true, false); // (h+1) × dim: block c is Aᵀ diag(p_c) A
+    return { BtB: BtB.dataSync(), AtB: AtB.dataSync() };
+  });
+  // Reorder from (c, i) to the flat layout: W_L[i, c] at i*C + c (i < h), b_L[c] at h*C + c (i = h).
+  const pos = (i: number, c: number) => (i < h ? i * C + c : h * C + c);
+  const H = new Float64Array(dim * dim);
+  const n = part.n;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i <= h; i++) {
+      const r = pos(i, c);
+      for (let d = 0; d < C; d++) {
+        for (let j = 0; j <= h; j++) {
+          let v = -raw.BtB[(c * (h + 1) + i) * dim + d * (h + 1) + j];
+          if (c === d) v += raw.AtB[i * dim + c * (h + 1) + j];
+          H[r * dim + pos(j, d)] = v / n;
+        }
+      }
+      if (i < h) H[r * dim + r] += 2 * lambdaOut;
+    }
+  }
+  return H;
+}

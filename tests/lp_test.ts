@@ -1,0 +1,123 @@
+import { assert, assertClose, assertEquals } from "./assert.ts";
+import { useBackend } from "../nn/backend.ts";
+import { Rng } from "../data/rng.ts";
+import { toTensorPart, disposePart } from "../nn/data_tensors.ts";
+import { MlpDerivatives } from "../bilevel/hvp.ts";
+import { outputLayerHessian } from "../bilevel/output_hessian.ts";
+import { solveDirectionLp } from "../bilevel/lp.ts";
+import { closedFormDirection, conjugateGradient } from "../bilevel/closed_form.ts";
+import { hyperLocalSearch, HlsOptions } from "../bilevel/hls.ts";
+import { initWeights, layerSizes } from "../nn/mlp.ts";
+import { trainMlp, TrainOptions } from "../nn/train.ts";
+
+await useBackend("cpu");
+
+function spd(m: number, rng: Rng): Float64Array {
+  // A Aᵀ + m·I: symmetric positive definite
+  const A = Float64Array.from({ length: m * m }, () => rng.normal());
+  const H = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+    let s = i === j ? m : 0;
+    for (let k = 0; k < m; k++) s += A[i * m + k] * A[j * m + k];
+    H[i * m + j] = s;
+  }
+  return H;
+}
+const matvec = (H: Float64Array, v: Float64Array) => {
+  const m = v.length;
+  return Float64Array.from({ length: m }, (_, i) => {
+    let s = 0;
+    for (let j = 0; j < m; j++) s += H[i * m + j] * v[j];
+    return s;
+  });
+};
+
+Deno.test("closed form equals HiGHS's optimum on positive definite LPs (objective and direction)", async () => {
+  const rng = new Rng(5);
+  for (const [m, n] of [[8, 1], [20, 2], [40, 3]]) {
+    const H = spd(m, rng);
+    const hWL = Float64Array.from({ length: m * n }, () => rng.normal());
+    const gradF = Float64Array.from({ length: m }, () => rng.normal());
+    const lambdas = new Array(n).fill(0.1);
+    const eps = 1e-2;
+    const lp = await solveDirectionLp({ gradF, gradLambdaF: new Float64Array(n), hWL, hWW: H, lambdas, epsilon: eps });
+    assertEquals(lp.status, "optimal");
+    const cf = closedFormDirection({
+      hvp: (v) => matvec(H, v),
+      gradF,
+      gradLambdaF: new Float64Array(n),
+      hWLtimes: (dl) => Float64Array.from({ length: m }, (_, j) => hWL.subarray(j * n, j * n + n).reduce((a, h, k) => a + h * dl[k], 0)),
+      hLWtimes: (u) => Float64Array.from({ length: n }, (_, k) => u.reduce((a, uj, j) => a + hWL[j * n + k] * uj, 0)),
+      lambdas,
+      epsilon: eps,
+      cgTol: 1e-12,
+    });
+    assert(cf.ok, !cf.ok ? cf.reason : "");
+    assertClose(cf.objective, lp.objective!, 1e-6 * Math.max(1, Math.abs(lp.objective!)), `objective m=${m}`);
+    for (let k = 0; k < n; k++) assertClose(cf.dLambda[k], lp.dLambda![k], 1e-6, `dλ_${k}`);
+    for (let j = 0; j < m; j++) assertClose(cf.dw[j], lp.dw![j], 1e-6, `dw_${j}`);
+  }
+});
+
+Deno.test("LP statuses: unbounded without a box on a singular H; the box makes it optimal and is reported", async () => {
+  const base = { gradF: Float64Array.of(1, -1), gradLambdaF: Float64Array.of(0), hWL: Float64Array.of(1, 0), lambdas: [0.1], epsilon: 0.01 };
+  const singular = Float64Array.of(2, 0, 0, 0);
+  assertEquals((await solveDirectionLp({ ...base, hWW: singular })).status, "unbounded");
+  const boxed = await solveDirectionLp({ ...base, hWW: singular, delta: 0.5 });
+  assertEquals(boxed.status, "optimal");
+  assert(boxed.boxActive >= 1);
+  // a λ at 0 may not decrease
+  const zero = await solveDirectionLp({ ...base, hWW: Float64Array.of(2, 0, 0, 1), lambdas: [0] });
+  assert(zero.dLambda![0] >= 0);
+});
+
+Deno.test("closed form refuses an indefinite H instead of answering wrongly", () => {
+  const H = Float64Array.of(1, 0, 0, -1);
+  const r = closedFormDirection({ hvp: (v) => matvec(H, v), gradF: Float64Array.of(1, 1), gradLambdaF: new Float64Array(1), hWLtimes: () => new Float64Array(2), hLWtimes: () => new Float64Array(1), lambdas: [1], epsilon: 0.1 });
+  assert(!r.ok && /not positive definite/.test(r.reason));
+  const cg = conjugateGradient((v) => matvec(Float64Array.of(4, 1, 1, 3), v), Float64Array.of(1, 2), 1e-12);
+  assertClose(cg.x[0], 1 / 11, 1e-10);
+  assertClose(cg.x[1], 7 / 11, 1e-10);
+});
+
+Deno.test("the closed-form output-layer Hessian equals HVP columns", () => {
+  const rng = new Rng(9);
+  const sizes = [7, 6, 5, 4];
+  const n = 30;
+  const part = toTensorPart({ x: new Uint8Array(n * 7).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(4)) }, 4);
+  const w = initWeights({ input: 7, hidden: [6, 5], classes: 4 }, rng).map((a) => a.map((v) => v + 0.1 * rng.normal()));
+  const lam = 0.07;
+  const d = new MlpDerivatives(w, sizes, part, [0, 0, 1], [0, lam]);
+  const H = outputLayerHessian(w, sizes, part, lam);
+  const dim = 5 * 4 + 4; // last hidden width 5, 4 classes
+  const start = w.slice(0, 4).reduce((a, x) => a + x.length, 0);
+  const total = w.reduce((a, x) => a + x.length, 0);
+  for (let c = 0; c < dim; c++) {
+    const e = new Float32Array(total);
+    e[start + c] = 1;
+    const col = d.hvp(e);
+    for (let r = 0; r < dim; r++) assertClose(H[r * dim + c], col[start + r], 2e-5, `H[${r},${c}]`);
+  }
+  d.dispose();
+  disposePart(part);
+});
+
+Deno.test("hyper local search never worsens validation loss, keeps λ ≥ 0, and says which path it took", async () => {
+  const rng = new Rng(2);
+  const n = 300;
+  const mk = (k: number) => toTensorPart({ x: new Uint8Array(k * 20).map(() => rng.int(256)), y: new Uint8Array(k).map(() => rng.int(3)) }, 3);
+  const train = mk(n), val = mk(150);
+  const spec = { input: 20, hidden: [8], classes: 3 };
+  const sizes = layerSizes(spec);
+  const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+  const t = trainMlp(initWeights(spec, new Rng(1)), shapes, train, { groups: [0, 0], lambdas: [0.001] }, TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }), new Rng(3));
+  for (const o of [{ block: "output" }, { block: "all" }, { block: "topk", k: 30 }, { solver: "auto", block: "output" }]) {
+    const r = await hyperLocalSearch({ sizes, weights: t.weights, groups: [0, 0], lambdas: [0.001] }, { train, val }, HlsOptions.parse(o));
+    assert(r.best.val.loss <= r.before.val.loss, JSON.stringify(o));
+    assert(r.lambdas.every((l) => l >= 0));
+    assert(r.path !== "none" || r.notes.length > 0, "an unchanged model says why");
+    assertEquals(r.line[0].t, 0);
+  }
+  disposePart(train);
+  disposePart(val);
+});
