@@ -3,6 +3,8 @@ import { UserError } from "../pipeline/errors.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { fetchStage } from "./fetch.ts";
 import { subsampleStage } from "./subsample.ts";
+import { baselineStage } from "./baseline_train.ts";
+import { lpFinetuneStage } from "./lp_finetune.ts";
 
 /** Builds the stage DAG an experiment config describes. */
 export function buildStages(config: ExperimentConfig): Stage[] {
@@ -10,6 +12,15 @@ export function buildStages(config: ExperimentConfig): Stage[] {
   const needed = new Set(Object.values(config.splits).map((s) => s.dataset));
   for (const ds of needed) stages.push(fetchStage({ dataset: ds, sources: config.datasets[ds]?.sources }) as Stage);
   for (const [name, split] of Object.entries(config.splits)) stages.push(subsampleStage(name, split) as Stage);
+  const withBackend = (section: unknown) => ({ backend: config.backend, ...(section as Record<string, unknown>) });
+  if (config.baseline) {
+    const b = config.baseline as { split?: string };
+    requireSplit(config, "baseline", String(b.split));
+    stages.push(baselineStage(withBackend(b), String(b.split)) as Stage);
+    if (config.lpFinetune) stages.push(lpFinetuneStage(withBackend(config.lpFinetune), String(b.split)) as Stage);
+  } else if (config.lpFinetune) {
+    throw new UserError("config field 'lpFinetune' needs a 'baseline' section (it fine-tunes the baseline model)");
+  }
   return stages;
 }
 

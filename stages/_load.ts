@@ -1,0 +1,33 @@
+import type { ArtifactSet, NotRun } from "../pipeline/stage.ts";
+import { isNotRun } from "../pipeline/stage.ts";
+import { decodeData } from "../data/codec.ts";
+import { type TensorPart, toTensorPart } from "../nn/data_tensors.ts";
+
+/** A split loaded as tensors. */
+export interface LoadedSplit {
+  name: string;
+  shape: [number, number, number];
+  classes: number;
+  train: TensorPart;
+  val: TensorPart;
+  test: TensorPart;
+}
+
+/** Loads a subsample stage's outputs as float tensors (pixels scaled to [0, 1] here). */
+export async function loadSplit(input: ArtifactSet | NotRun | undefined): Promise<LoadedSplit> {
+  if (!input || isNotRun(input)) throw new Error("split input missing");
+  const d = await decodeData((n) => input.bytes(n));
+  return {
+    name: d.meta.name,
+    shape: d.meta.shape,
+    classes: d.meta.classes,
+    train: toTensorPart(d.parts.train, d.meta.classes),
+    val: toTensorPart(d.parts.val, d.meta.classes),
+    test: toTensorPart(d.parts.test, d.meta.classes),
+  };
+}
+
+/** Encodes JSON for a stage output. */
+export function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value, null, 1));
+}
