@@ -5,6 +5,7 @@ import { fetchStage } from "./fetch.ts";
 import { subsampleStage } from "./subsample.ts";
 import { baselineStage } from "./baseline_train.ts";
 import { lpFinetuneStage } from "./lp_finetune.ts";
+import { searchStage } from "./search.ts";
 
 /** Builds the stage DAG an experiment config describes. */
 export function buildStages(config: ExperimentConfig): Stage[] {
@@ -20,6 +21,16 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     if (config.lpFinetune) stages.push(lpFinetuneStage(withBackend(config.lpFinetune), String(b.split)) as Stage);
   } else if (config.lpFinetune) {
     throw new UserError("config field 'lpFinetune' needs a 'baseline' section (it fine-tunes the baseline model)");
+  }
+  if (config.search) {
+    const { splits, methods, ...rest } = config.search as { splits?: string[]; methods?: string[] };
+    if (!Array.isArray(splits) || !Array.isArray(methods)) {
+      throw new UserError("config field 'search': expected 'splits' (split names) and 'methods' (grid, random, microga) arrays");
+    }
+    for (const split of splits) {
+      requireSplit(config, "search.splits", split);
+      for (const method of methods) stages.push(searchStage(split, withBackend({ ...rest, method })) as Stage);
+    }
   }
   return stages;
 }
