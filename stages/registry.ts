@@ -23,13 +23,18 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     throw new UserError("config field 'lpFinetune' needs a 'baseline' section (it fine-tunes the baseline model)");
   }
   if (config.search) {
-    const { splits, methods, ...rest } = config.search as { splits?: string[]; methods?: string[] };
+    const { splits, methods, budgets, ...rest } = config.search as { splits?: string[]; methods?: string[]; budgets?: Record<string, unknown> };
     if (!Array.isArray(splits) || !Array.isArray(methods)) {
       throw new UserError("config field 'search': expected 'splits' (split names) and 'methods' (grid, random, microga) arrays");
     }
+    if (typeof budgets !== "object" || budgets === null || !Object.keys(budgets).length) {
+      throw new UserError("config field 'search.budgets': expected an object of named training budgets, e.g. {\"short\": {\"epochs\": 1}}");
+    }
     for (const split of splits) {
       requireSplit(config, "search.splits", split);
-      for (const method of methods) stages.push(searchStage(split, withBackend({ ...rest, method })) as Stage);
+      for (const [budget, training] of Object.entries(budgets)) {
+        for (const method of methods) stages.push(searchStage(split, budget, withBackend({ ...rest, training, method })) as Stage);
+      }
     }
   }
   return stages;

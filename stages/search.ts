@@ -26,12 +26,12 @@ export const SearchParams = z.object({
 });
 export type SearchParams = z.infer<typeof SearchParams>;
 
-/** search:<split>:<method>: the method with and without HLS, for each seed (paper Section IV). */
-export function searchStage(split: string, params: unknown): Stage<SearchParams> {
+/** search:<split>:<budget>:<method>: the method with and without HLS, for each seed (paper Section IV). */
+export function searchStage(split: string, budget: string, params: unknown): Stage<SearchParams> {
   const dep = `subsample:${split}`;
   const method = (params as { method?: string }).method;
   return {
-    name: `search:${split}:${method}`,
+    name: `search:${split}:${budget}:${method}`,
     module: import.meta.url,
     deps: [{ stage: dep }],
     schema: SearchParams,
@@ -63,7 +63,7 @@ export function searchStage(split: string, params: unknown): Stage<SearchParams>
         }
         return {
           "studies.json": json({ backend, dataset: d.name, method: p.method, settings, results }),
-          "summary.json": json({ backend, dataset: d.name, split, ...summariseMethod(p.method, results) }),
+          "summary.json": json({ backend, dataset: d.name, split, budget, training: p.training, ...summariseMethod(p.method, results) }),
         };
       } finally {
         [d.train, d.val, d.test].forEach(disposePart);

@@ -1,0 +1,130 @@
+import { assert, assertClose, assertEquals } from "./assert.ts";
+import { Rng } from "../data/rng.ts";
+import { binaryCrossover, bitFlip, polynomialMutation, sbx, sbxUnbounded } from "../search/operators.ts";
+import { GridSampler, MicroGaOptions, MicroGaSampler, RandomSampler } from "../search/samplers.ts";
+import { fromBits, hiddenOf, SearchSpace, toBits } from "../search/space.ts";
+import { meanStd } from "../search/summary.ts";
+import { useBackend } from "../nn/backend.ts";
+import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
+import { microGaStudy, oneShotStudies } from "../search/study.ts";
+import { TrainOptions } from "../nn/train.ts";
+import { HlsOptions } from "../bilevel/hls.ts";
+
+const space = SearchSpace.parse({});
+
+Deno.test("SBX: children symmetric about the parents' mean; spread shrinks as η grows", () => {
+  const rng = new Rng(1);
+  const spread = (eta: number) => {
+    let s = 0;
+    for (let i = 0; i < 4000; i++) {
+      const [c1, c2] = sbxUnbounded(1, 3, eta, rng);
+      assertClose((c1 + c2) / 2, 2, 1e-12, "mean preserved");
+      s += Math.abs(c2 - c1);
+    }
+    return s / 4000;
+  };
+  const [s2, s10, s50] = [spread(2), spread(10), spread(50)];
+  assert(s2 > s10 && s10 > s50, `spreads ${s2} ${s10} ${s50}`);
+  // bounded SBX stays in bounds
+  for (let i = 0; i < 2000; i++) {
+    const [a, b] = sbx(-4.9, -1.2, -5, -1, 15, rng);
+    assert(a >= -5 && a <= -1 && b >= -5 && b <= -1);
+  }
+});
+
+Deno.test("polynomial mutation stays within bounds and moves the value", () => {
+  const rng = new Rng(2);
+  let moved = 0;
+  for (let i = 0; i < 3000; i++) {
+    const x = rng.uniform(-5, -1);
+    const y = polynomialMutation(x, -5, -1, 20, rng);
+    assert(y >= -5 && y <= -1);
+    if (y !== x) moved++;
+  }
+  assert(moved > 2900);
+});
+
+Deno.test("binary crossover keeps each bit from a parent; bit flip at p=0 and p=1", () => {
+  const rng = new Rng(3);
+  const a = [0, 1, 1, 0, 1, 0], b = [1, 1, 0, 0, 0, 1];
+  for (let k = 0; k < 100; k++) {
+    const [c1, c2] = binaryCrossover(a, b, rng);
+    for (let i = 0; i < a.length; i++) {
+      assert(c1[i] === a[i] || c1[i] === b[i]);
+      assertEquals(c1[i] + c2[i], a[i] + b[i]); // complementary children
+    }
+  }
+  assertEquals(bitFlip(a, 0, rng), a);
+  assertEquals(bitFlip(a, 1, rng), a.map((x) => 1 - x));
+  assertEquals(toBits({ layers: 2, neurons: 13, log10Lambda: -3 }), [1, 0, 1, 1, 0, 1]);
+  assertEquals(fromBits([1, 1, 1, 1, 1, 1], -3, space), { layers: 3, neurons: 15, log10Lambda: -3 });
+  assertEquals(hiddenOf({ layers: 3, neurons: 0, log10Lambda: -2 }), []);
+});
+
+Deno.test("grid and random samplers propose exactly the budget, inside the space; random is seeded", () => {
+  for (const budget of [6, 40, 55]) {
+    const g = new GridSampler(space, budget).ask();
+    assertEquals(g.length, budget);
+    assertEquals(new Set(g.map((x) => JSON.stringify(x))).size, budget);
+  }
+  const r1 = new RandomSampler(space, 40, new Rng(4)).ask();
+  const r2 = new RandomSampler(space, 40, new Rng(4)).ask();
+  assertEquals(r1, r2);
+  assert(r1.every((x) => x.layers >= 0 && x.layers <= 3 && x.neurons >= 1 && x.neurons <= 15 && x.log10Lambda >= -5 && x.log10Lambda <= -1));
+});
+
+Deno.test("micro-GA: 10 + 15×2 = 40 proposals; steady state keeps the size and never loses the best", () => {
+  const ga = new MicroGaSampler(space, MicroGaOptions.parse({}), new Rng(5));
+  const f = (x: { layers: number; neurons: number; log10Lambda: number }) => Math.abs(x.log10Lambda + 3) + 0.1 * Math.abs(x.neurons - 8) + 0.01 * x.layers;
+  let proposals = 0;
+  let prevBest = Infinity;
+  for (let batch = ga.ask(); batch.length; batch = ga.ask()) {
+    proposals += batch.length;
+    ga.tell(batch.map((genome) => ({ genome, fitness: f(genome) })));
+    assertEquals(ga.population.length, 10);
+    assert(ga.population[0].fitness <= prevBest);
+    prevBest = ga.population[0].fitness;
+  }
+  assertEquals(proposals, 40);
+  assertEquals(ga.bestByGeneration.length, 16);
+  assert(ga.bestByGeneration.every((b, i) => i === 0 || b <= ga.bestByGeneration[i - 1]));
+});
+
+Deno.test("meanStd", () => {
+  const s = meanStd([1, 2, 3, 4]);
+  assertClose(s.mean, 2.5, 1e-12);
+  assertClose(s.std, Math.sqrt(5 / 3), 1e-12);
+});
+
+Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, HLS never worse on validation loss", async () => {
+  await useBackend("cpu");
+  const rng = new Rng(6);
+  // a separable toy problem: class = argmax of 3 pixel blocks
+  const mk = (n: number) => {
+    const x = new Uint8Array(n * 12).map(() => rng.int(100));
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = rng.int(3);
+      y[i] = c;
+      for (let j = 0; j < 4; j++) x[i * 12 + c * 4 + j] += 120;
+    }
+    return toTensorPart({ x, y }, 3);
+  };
+  const data = { train: mk(120), val: mk(60), test: mk(60), input: 12, classes: 3 };
+  const settings = {
+    space: SearchSpace.parse({ maxNeurons: 6 }),
+    training: TrainOptions.parse({ epochs: 1, batchSize: 40, learningRate: 0.01 }),
+    hls: HlsOptions.parse({ points: 5 }),
+    hlsMode: "lamarckian" as const,
+    budget: 40,
+    ga: MicroGaOptions.parse({}),
+  };
+  const [a, b] = await oneShotStudies("random", data, settings, 1, new Rng(1), () => {});
+  assertEquals(a.trials.length, 40);
+  for (let i = 0; i < 40; i++) assert(b.trials[i].fitness <= a.trials[i].fitness + 1e-12, "HLS is paired and never worse");
+  const g1 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
+  const g2 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
+  assertEquals(g1.trials.length, 40);
+  assertEquals(g1.trials.map((t) => t.fitness), g2.trials.map((t) => t.fitness));
+  [data.train, data.val, data.test].forEach(disposePart);
+});
