@@ -28,5 +28,9 @@ const code = await cliMain({
   },
   buildStages,
   environment: (config) => environmentInfo(config.backend),
+  exports: [
+    { stage: "report", output: "report.html", to: "reports/report.html" },
+    { stage: "report", output: "report.md", to: "reports/report.md" },
+  ],
 }, args);
 Deno.exit(code);

@@ -25,6 +25,8 @@ export interface Experiment<C = unknown> {
   buildStages(config: C): Stage[];
   /** Extra environment entries for the manifest (libraries, backend). */
   environment?(config: C): Promise<Record<string, string>> | Record<string, string>;
+  /** Outputs copied out of the store after a successful reproduce, to paths relative to the project root. */
+  exports?: { stage: string; output: string; to: string }[];
 }
 
 const USAGE = `usage: main.ts <command> [options]
@@ -106,6 +108,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
           `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
       for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
+      await exportOutputs(exp, r.manifest, storeRoot);
       return 0;
     }
     case "status": {
@@ -139,6 +142,21 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
     }
     default:
       throw new UserError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+/** Copies declared outputs of the run out of the store (atomically), e.g. the report to reports/. */
+async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest.ts").Manifest, storeRoot: string): Promise<void> {
+  const { ArtifactStore } = await import("./store.ts");
+  const { writeFileAtomic } = await import("./fs_atomic.ts");
+  const store = new ArtifactStore(storeRoot);
+  for (const e of exp.exports ?? []) {
+    const rec = manifest.stages.find((s) => s.stage === e.stage);
+    const ref = rec?.outputs[e.output];
+    if (!ref) continue;
+    const to = resolve(exp.projectRoot, e.to);
+    await writeFileAtomic(to, await store.getObject(ref.digest), store.tmpDir);
+    console.error(`wrote ${to}`);
   }
 }
 

@@ -11,7 +11,7 @@ export const ExperimentConfig = z.object({
   description: z.string().default(""),
   /** TensorFlow.js backend: wasm (default), cpu, or tensorflow (tfjs-node / tfjs-node-gpu, if installed). */
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
-  datasets: z.record(DatasetNameSchema, z.object({ sources: z.array(SourceSchema).optional() })).default({}),
+  datasets: z.partialRecord(DatasetNameSchema, z.object({ sources: z.array(SourceSchema).optional() })).default({}),
   splits: z.record(z.string().regex(/^[a-z0-9-]+$/, "split names use a-z, 0-9 and '-'"), SubsampleParams.partial({ nTrain: true, nVal: true, seed: true, stratify: true })).default({}),
   baseline: z.unknown().optional(),
   lpFinetune: z.unknown().optional(),

@@ -6,6 +6,7 @@ import { subsampleStage } from "./subsample.ts";
 import { baselineStage } from "./baseline_train.ts";
 import { lpFinetuneStage } from "./lp_finetune.ts";
 import { searchStage } from "./search.ts";
+import { reportStage } from "./report.ts";
 
 /** Builds the stage DAG an experiment config describes. */
 export function buildStages(config: ExperimentConfig): Stage[] {
@@ -36,6 +37,12 @@ export function buildStages(config: ExperimentConfig): Stage[] {
         for (const method of methods) stages.push(searchStage(split, budget, withBackend({ ...rest, training, method })) as Stage);
       }
     }
+  }
+  if (config.report !== undefined) {
+    const upstream = stages.map((s) => s.name).filter((n) => !n.startsWith("fetch:") && !n.startsWith("subsample:"));
+    // fetch stages are listed too, so that data that is not available shows in the report with how to provide it
+    const fetches = stages.map((s) => s.name).filter((n) => n.startsWith("fetch:"));
+    stages.push(reportStage({ ...(config.report as Record<string, unknown>), config }, [...fetches, ...upstream]) as Stage);
   }
   return stages;
 }
