@@ -93,6 +93,7 @@ export async function hyperLocalSearch(
   model: { sizes: number[]; weights: Weights; groups: number[]; lambdas: number[] },
   data: { train: TensorPart; val: TensorPart; test?: TensorPart },
   opts: HlsOptions,
+  onProgress?: (step: number, total: number, label: string) => void,
 ): Promise<HlsResult> {
   const t0 = performance.now();
   const shapes = model.sizes.slice(1).flatMap((o, l) => [[model.sizes[l], o], [o]]);
@@ -157,6 +158,7 @@ export async function hyperLocalSearch(
             e[block[c]] = 1;
             const col = dTrain.hvp(e);
             for (let r = 0; r < bm; r++) hWW[r * bm + c] = col[block[r]];
+            onProgress?.(c + 1, bm, "H_ww columns");
           }
         }
         // symmetrise away float32 rounding so that the LP sees an exactly symmetric H_ww

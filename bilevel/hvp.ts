@@ -13,7 +13,6 @@ import type { TensorPart } from "../nn/data_tensors.ts";
  * applied explicitly). Exact up to float32 rounding.
  */
 export class MlpDerivatives {
-  readonly #params: tf.Tensor2D[] | tf.Tensor1D[];
   readonly #W: tf.Tensor2D[];
   readonly #b: tf.Tensor1D[];
   readonly #shapes: number[][];
@@ -38,7 +37,6 @@ export class MlpDerivatives {
       if (i % 2 === 0) this.#W.push(tf.tensor2d(w, this.#shapes[i] as [number, number]));
       else this.#b.push(tf.tensor1d(w));
     });
-    this.#params = [];
     this.#part = part;
     this.#groups = groups;
     this.#lambdas = lambdas;
@@ -75,106 +73,123 @@ export class MlpDerivatives {
     return out;
   }
 
-  /**
-   * The core pass. With v undefined: the gradient of f. With v: also H·v. `withPenalty` false gives the
-   * derivatives of the plain loss L (used for the validation loss, which has no penalty).
-   */
-  #pass(v: Float32Array | undefined, withPenalty: boolean): { grad: Float32Array; hv?: Float32Array; loss: number } {
-    return tf.tidy(() => {
-      const L = this.#W.length;
-      const { x, oneHot: y, n } = this.#part;
-      const dirs = v ? this.#unflatten(v) : undefined;
-      // forward and R-forward
+  /** Forward activations, ReLU masks and backward deltas at the current weights, computed once and kept. */
+  // Transposed copies (actsT, WT) because the wasm backend's transposed matMul is ~10x slower than an
+  // explicit transpose (see nn/fast_matmul.ts).
+  #cache?: { acts: tf.Tensor2D[]; actsT: tf.Tensor2D[]; WT: tf.Tensor2D[]; masks: tf.Tensor2D[]; p: tf.Tensor2D; deltas: tf.Tensor2D[]; loss: number };
+
+  #forward() {
+    if (this.#cache) return this.#cache;
+    const L = this.#W.length;
+    const { x, oneHot: y, n } = this.#part;
+    const kept = tf.tidy(() => {
       const acts: tf.Tensor2D[] = [x];
-      const racts: (tf.Tensor2D | undefined)[] = [undefined];
       const masks: tf.Tensor2D[] = [];
       let logits!: tf.Tensor2D;
-      let rlogits: tf.Tensor2D | undefined;
       for (let l = 0; l < L; l++) {
-        const a = acts[l];
-        const z = tf.add(tf.matMul(a, this.#W[l]), this.#b[l]) as tf.Tensor2D;
-        let rz: tf.Tensor2D | undefined;
-        if (dirs) {
-          rz = tf.add(tf.matMul(a, dirs.VW[l]), dirs.Vb[l]) as tf.Tensor2D;
-          const ra = racts[l];
-          if (ra) rz = tf.add(rz, tf.matMul(ra, this.#W[l])) as tf.Tensor2D;
-        }
+        const z = tf.add(tf.matMul(acts[l], this.#W[l]), this.#b[l]) as tf.Tensor2D;
         if (l < L - 1) {
           const mask = tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D;
           masks.push(mask);
           acts.push(tf.mul(z, mask) as tf.Tensor2D);
-          racts.push(rz ? (tf.mul(rz, mask) as tf.Tensor2D) : undefined);
-        } else {
-          logits = z;
-          rlogits = rz;
-        }
+        } else logits = z;
       }
       const p = tf.softmax(logits);
-      const logp = tf.sub(logits, tf.logSumExp(logits, 1, true));
-      const loss = tf.neg(tf.div(tf.sum(tf.mul(y, logp)), n));
-      // backward: delta = dL/dz for each layer (mean over n)
-      let delta = tf.div(tf.sub(p, y), n) as tf.Tensor2D;
-      let rdelta: tf.Tensor2D | undefined;
-      if (rlogits) {
-        const prz = tf.mul(p, rlogits);
-        rdelta = tf.div(tf.sub(prz, tf.mul(p, tf.sum(prz, 1, true))), n) as tf.Tensor2D;
+      const loss = tf.neg(tf.div(tf.sum(tf.mul(y, tf.sub(logits, tf.logSumExp(logits, 1, true)))), n));
+      // deltas[l] = dL/dz_l (mean over n)
+      const deltas: tf.Tensor2D[] = new Array(L);
+      deltas[L - 1] = tf.div(tf.sub(p, y), n) as tf.Tensor2D;
+      const WT = this.#W.map((w) => tf.transpose(w) as tf.Tensor2D);
+      for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
+      const actsT = acts.map((a) => tf.transpose(a) as tf.Tensor2D);
+      return { acts: acts.slice(1), actsT, WT, masks, p, deltas, loss };
+    });
+    this.#cache = { acts: [x, ...kept.acts], actsT: kept.actsT, WT: kept.WT, masks: kept.masks, p: kept.p, deltas: kept.deltas, loss: kept.loss.dataSync()[0] };
+    kept.loss.dispose();
+    return this.#cache;
+  }
+
+  #penaltyLoss(): number {
+    let s = 0;
+    for (let l = 0; l < this.#W.length; l++) {
+      const lam = this.#lambdas[this.#groups[l]] ?? 0;
+      if (lam !== 0) s += lam * tf.tidy(() => tf.sum(tf.square(this.#W[l])).dataSync()[0]);
+    }
+    return s;
+  }
+
+  /** ∇_w of L (and of the penalty when asked), from the cached backward pass. */
+  #gradient(withPenalty: boolean): Float32Array {
+    const c = this.#forward();
+    return tf.tidy(() => {
+      const parts: tf.Tensor[] = [];
+      for (let l = 0; l < this.#W.length; l++) {
+        let gW: tf.Tensor = tf.matMul(c.actsT[l], c.deltas[l]);
+        const lam = this.#lambdas[this.#groups[l]] ?? 0;
+        if (withPenalty && lam !== 0) gW = tf.add(gW, tf.mul(2 * lam, this.#W[l]));
+        parts.push(gW, tf.sum(c.deltas[l], 0));
       }
-      const gW: tf.Tensor[] = new Array(L);
-      const gb: tf.Tensor[] = new Array(L);
+      return this.#flatten(parts);
+    });
+  }
+
+  /**
+   * H·v by the R-operator, reusing the cached forward/backward pass: an R-forward pass (directional
+   * derivatives of the pre-activations), then the R-backward pass (ReLU'' = 0 a.e.; softmax Jacobian applied
+   * explicitly).
+   */
+  #hv(v: Float32Array, withPenalty: boolean): Float32Array {
+    const c = this.#forward();
+    return tf.tidy(() => {
+      const L = this.#W.length;
+      const n = this.#part.n;
+      const dirs = this.#unflatten(v);
+      const racts: (tf.Tensor2D | undefined)[] = [undefined];
+      let rlogits!: tf.Tensor2D;
+      for (let l = 0; l < L; l++) {
+        let rz = tf.add(tf.matMul(c.acts[l], dirs.VW[l]), dirs.Vb[l]) as tf.Tensor2D;
+        const ra = racts[l];
+        if (ra) rz = tf.add(rz, tf.matMul(ra, this.#W[l])) as tf.Tensor2D;
+        if (l < L - 1) racts.push(tf.mul(rz, c.masks[l]) as tf.Tensor2D);
+        else rlogits = rz;
+      }
+      const prz = tf.mul(c.p, rlogits);
+      let rdelta = tf.div(tf.sub(prz, tf.mul(c.p, tf.sum(prz, 1, true))), n) as tf.Tensor2D;
       const hW: tf.Tensor[] = new Array(L);
       const hb: tf.Tensor[] = new Array(L);
       for (let l = L - 1; l >= 0; l--) {
-        const a = acts[l];
-        gW[l] = tf.matMul(a, delta, true, false);
-        gb[l] = tf.sum(delta, 0);
-        if (rdelta && dirs) {
-          let h = tf.matMul(a, rdelta, true, false);
-          const ra = racts[l];
-          if (ra) h = tf.add(h, tf.matMul(ra, delta, true, false));
-          hW[l] = h;
-          hb[l] = tf.sum(rdelta, 0);
-        }
+        let h: tf.Tensor = tf.matMul(c.actsT[l], rdelta);
+        const ra = racts[l];
+        if (ra) h = tf.add(h, tf.matMul(tf.transpose(ra), c.deltas[l]));
+        const lam = this.#lambdas[this.#groups[l]] ?? 0;
+        if (withPenalty && lam !== 0) h = tf.add(h, tf.mul(2 * lam, dirs.VW[l]));
+        hW[l] = h;
+        hb[l] = tf.sum(rdelta, 0);
         if (l > 0) {
-          const mask = masks[l - 1];
-          const nextDelta = tf.mul(tf.matMul(delta, this.#W[l], false, true), mask) as tf.Tensor2D;
-          if (rdelta && dirs) {
-            rdelta = tf.mul(tf.add(tf.matMul(rdelta, this.#W[l], false, true), tf.matMul(delta, dirs.VW[l], false, true)), mask) as tf.Tensor2D;
-          }
-          delta = nextDelta;
+          rdelta = tf.mul(tf.add(tf.matMul(rdelta, c.WT[l]), tf.matMul(c.deltas[l], tf.transpose(dirs.VW[l]))), c.masks[l - 1]) as tf.Tensor2D;
         }
       }
-      let lossVal = loss.dataSync()[0];
-      if (withPenalty) {
-        for (let l = 0; l < L; l++) {
-          const lam = this.#lambdas[this.#groups[l]] ?? 0;
-          if (lam === 0) continue;
-          gW[l] = tf.add(gW[l], tf.mul(2 * lam, this.#W[l]));
-          if (dirs) hW[l] = tf.add(hW[l], tf.mul(2 * lam, dirs.VW[l]));
-          lossVal += lam * tf.sum(tf.square(this.#W[l])).dataSync()[0];
-        }
-      }
-      const interleave = (W: tf.Tensor[], b: tf.Tensor[]) => W.flatMap((w, i) => [w, b[i]]);
-      const grad = this.#flatten(interleave(gW, gb));
-      const hv = dirs ? this.#flatten(interleave(hW, hb)) : undefined;
-      return { grad, hv, loss: lossVal };
+      return this.#flatten(hW.flatMap((w, i) => [w, hb[i]]));
     });
   }
 
   /** f and its gradient ∇_w f (with the penalty). */
   gradient(withPenalty = true): { loss: number; grad: Float32Array } {
-    const r = this.#pass(undefined, withPenalty);
-    return { loss: r.loss, grad: r.grad };
+    const grad = this.#gradient(withPenalty);
+    return { loss: this.#forward().loss + (withPenalty ? this.#penaltyLoss() : 0), grad };
   }
 
   /** H·v where H = ∇²_w f (with the penalty unless told otherwise). */
   hvp(v: Float32Array, withPenalty = true): Float32Array {
     this.hvpCount++;
-    return this.#pass(v, withPenalty).hv!;
+    return this.#hv(v, withPenalty);
   }
 
   /** Releases the tensors held. */
   dispose(): void {
-    tf.dispose([...this.#W, ...this.#b, ...this.#params]);
+    tf.dispose([...this.#W, ...this.#b]);
+    if (this.#cache) tf.dispose([...this.#cache.acts.slice(1), ...this.#cache.actsT, ...this.#cache.WT, ...this.#cache.masks, this.#cache.p, ...this.#cache.deltas]);
+    this.#cache = undefined;
   }
 }
 

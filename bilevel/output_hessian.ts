@@ -24,8 +24,9 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
     const A = tf.concat([a, tf.ones([part.n, 1])], 1); // N × (h+1)
     // B[:, c*(h+1) + i] = A[:, i] * p[:, c]
     const B = tf.reshape(tf.mul(tf.expandDims(p, 2), tf.expandDims(A, 1)), [part.n, dim]);
-    const BtB = tf.matMul(B, B, true, false); // dim × dim
-    const AtB = tf.matMul(A, B, true, false); // (h+1) × dim: block c is Aᵀ diag(p_c) A
+    const Bt = tf.transpose(B); // explicit: transposed matMul is slow on wasm (nn/fast_matmul.ts)
+    const BtB = tf.matMul(Bt, B); // dim × dim
+    const AtB = tf.matMul(tf.transpose(A), B); // (h+1) × dim: block c is Aᵀ diag(p_c) A
     return { BtB: BtB.dataSync(), AtB: AtB.dataSync() };
   });
   // Reorder from (c, i) to the flat layout: W_L[i, c] at i*C + c (i < h), b_L[c] at h*C + c (i = h).

@@ -1,5 +1,6 @@
 import { tf } from "./backend.ts";
 import type { Rng } from "../data/rng.ts";
+import { matMulFast } from "./fast_matmul.ts";
 
 /** A fully connected network: input → hidden ReLU layers → softmax over classes. */
 export interface MlpSpec {
@@ -69,7 +70,7 @@ export function forward(params: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
   let a: tf.Tensor2D = x;
   const L = params.length / 2;
   for (let l = 0; l < L; l++) {
-    const z = tf.add(tf.matMul(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
+    const z = tf.add(matMulFast(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
     a = l < L - 1 ? tf.relu(z) : z;
   }
   return a;

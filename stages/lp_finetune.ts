@@ -39,9 +39,8 @@ export function lpFinetuneStage(params: unknown, split: string): Stage<LpFinetun
         const sizes = layerSizes(model.spec);
         const cases = [];
         for (const [i, g] of p.groupings.entries()) {
-          progress(i, p.groupings.length, `grouping ${g}`);
           const { groups, count } = weightGroups(model.spec, g);
-          const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, data, p.hls);
+          const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, data, p.hls, (k, total, label) => progress(i * total + k, p.groupings.length * total, `${g}: ${label} ${k}/${total}`));
           cases.push({
             grouping: g,
             hyperparameters: count,
@@ -60,7 +59,6 @@ export function lpFinetuneStage(params: unknown, split: string): Stage<LpFinetun
             cost: r.cost,
           });
         }
-        progress(p.groupings.length, p.groupings.length);
         return { "finetune.json": json({ base: { spec: model.spec }, hls: p.hls, cases }) };
       } finally {
         [data.train, data.val, data.test].forEach(disposePart);
