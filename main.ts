@@ -29,8 +29,8 @@ const code = await cliMain({
   buildStages,
   environment: (config) => environmentInfo(config.backend),
   exports: [
-    { stage: "report", output: "report.html", to: "reports/report.html" },
-    { stage: "report", output: "report.md", to: "reports/report.md" },
+    { stage: "report", output: "report.html", to: "reports/{config}/report.html" },
+    { stage: "report", output: "report.md", to: "reports/{config}/report.md" },
   ],
 }, args);
 Deno.exit(code);

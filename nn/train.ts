@@ -38,14 +38,14 @@ export interface EpochRecord {
 }
 
 /** Mean cross-entropy and accuracy of a model on a data part, in chunks to bound memory. */
-export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000): Metrics {
+export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000, forwardFn: ForwardFn = mlpForward): Metrics {
   let lossSum = 0;
   let correct = 0;
   for (let s = 0; s < part.n; s += chunk) {
     const e = Math.min(part.n, s + chunk);
     const [l, c] = tf.tidy(() => {
       const x = part.x.slice([s, 0], [e - s, -1]);
-      const logits = forward(params, x);
+      const logits = forwardFn(params, x, false, 0);
       const loss = tf.mul(crossEntropy(logits, part.oneHot.slice([s, 0], [e - s, -1])), e - s);
       const right = tf.sum(tf.equal(tf.argMax(logits, 1), part.y.slice([s], [e - s])).toFloat());
       return [loss.dataSync()[0], right.dataSync()[0]];
@@ -62,6 +62,12 @@ export interface Objective {
   lambdas: number[];
 }
 
+/** A network's forward pass: logits from parameters and a batch; `training` enables dropout, seeded by `seed`. */
+export type ForwardFn = (params: tf.Tensor[], x: tf.Tensor2D, training: boolean, seed: number) => tf.Tensor2D;
+
+/** The MLP forward pass as a ForwardFn (no dropout). */
+export const mlpForward: ForwardFn = (params, x) => forward(params, x);
+
 /**
  * Trains weights on `train` by mini-batch Adam or SGD(momentum) with a seeded batch order, minimising
  * f(w, λ) = L_train(w) + Σ_k λ_k ||W_(k)||² (+ weightDecay/2·||w||²). Deterministic for a given seed and
@@ -77,16 +83,36 @@ export function trainMlp(
   evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
   onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
 ): { weights: Weights; history: EpochRecord[]; steps: number } {
+  return trainNetwork(init, shapes, mlpForward, train, objective, opts, rng, evalParts, onStep);
+}
+
+/**
+ * The training loop behind trainMlp, for any forward function (MLPs, the CNN, networks with dropout).
+ * Weight groups index the even parameter slots (weight matrices / kernels); biases are never penalised.
+ */
+export function trainNetwork(
+  init: Weights,
+  shapes: number[][],
+  forwardFn: ForwardFn,
+  train: TensorPart,
+  objective: Objective,
+  opts: TrainOptions,
+  rng: Rng,
+  evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
+  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+): { weights: Weights; history: EpochRecord[]; steps: number } {
   // tf.variable copies its initial value, so the temporaries are disposed by tidy.
   const vars = tf.tidy(() => init.map((w, i) => tf.variable(tf.tensor(w, shapes[i]), true)));
   const m = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
   const s = opts.optimizer === "adam" ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : [];
   const history: EpochRecord[] = [];
   const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
+  // A separate stream for dropout masks, so that adding dropout does not change the batch order.
+  const dropoutRng = rng.fork("dropout");
   let step = 0;
   const [b1, b2, eps] = [0.9, 0.999, 1e-7];
-  const lossFn = (xb: tf.Tensor2D, yb: tf.Tensor2D) => () => {
-    let loss = tf.add(crossEntropy(forward(vars, xb), yb), l2Penalty(vars, objective.groups, objective.lambdas));
+  const lossFn = (xb: tf.Tensor2D, yb: tf.Tensor2D, seed: number) => () => {
+    let loss = tf.add(crossEntropy(forwardFn(vars, xb, true, seed), yb), l2Penalty(vars, objective.groups, objective.lambdas));
     if (opts.weightDecay > 0) {
       const sq = tf.addN(vars.map((v) => tf.sum(tf.square(v))));
       loss = tf.add(loss, tf.mul(opts.weightDecay / 2, sq));
@@ -103,7 +129,7 @@ export function trainMlp(
         const idx = tf.tensor1d(Int32Array.from(order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize))), "int32");
         const xb = tf.gather(train.x, idx) as tf.Tensor2D;
         const yb = tf.gather(train.oneHot, idx) as tf.Tensor2D;
-        const { grads } = tf.variableGrads(lossFn(xb, yb), vars);
+        const { grads } = tf.variableGrads(lossFn(xb, yb, dropoutRng.nextU32()), vars);
         vars.forEach((v, i) => {
           const g = grads[v.name];
           if (opts.optimizer === "adam") {
@@ -123,7 +149,7 @@ export function trainMlp(
       onStep?.(epoch, b + 1, stepsPerEpoch);
     }
     const rec: EpochRecord = { epoch, steps: step, learningRate: lr };
-    for (const k of ["train", "val", "test"] as const) if (evalParts[k]) rec[k] = evaluate(vars, evalParts[k]!);
+    for (const k of ["train", "val", "test"] as const) if (evalParts[k]) rec[k] = evaluate(vars, evalParts[k]!, 5000, forwardFn);
     history.push(rec);
   }
   const weights = vars.map((v) => v.dataSync().slice() as Float32Array);

@@ -25,7 +25,10 @@ export interface Experiment<C = unknown> {
   buildStages(config: C): Stage[];
   /** Extra environment entries for the manifest (libraries, backend). */
   environment?(config: C): Promise<Record<string, string>> | Record<string, string>;
-  /** Outputs copied out of the store after a successful reproduce, to paths relative to the project root. */
+  /**
+   * Outputs copied out of the store after a successful reproduce, to paths relative to the project root;
+   * `{config}` in a path stands for the config file's base name.
+   */
   exports?: { stage: string; output: string; to: string }[];
 }
 
@@ -108,7 +111,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
           `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
       for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
-      await exportOutputs(exp, r.manifest, storeRoot);
+      await exportOutputs(exp, r.manifest, storeRoot, configPath);
       return 0;
     }
     case "status": {
@@ -146,7 +149,8 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
 }
 
 /** Copies declared outputs of the run out of the store (atomically), e.g. the report to reports/. */
-async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest.ts").Manifest, storeRoot: string): Promise<void> {
+async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest.ts").Manifest, storeRoot: string, configPath: string): Promise<void> {
+  const configName = configPath.split("/").pop()!.replace(/\.json$/, "");
   const { ArtifactStore } = await import("./store.ts");
   const { writeFileAtomic } = await import("./fs_atomic.ts");
   const store = new ArtifactStore(storeRoot);
@@ -154,7 +158,7 @@ async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest
     const rec = manifest.stages.find((s) => s.stage === e.stage);
     const ref = rec?.outputs[e.output];
     if (!ref) continue;
-    const to = resolve(exp.projectRoot, e.to);
+    const to = resolve(exp.projectRoot, e.to.replaceAll("{config}", configName));
     await writeFileAtomic(to, await store.getObject(ref.digest), store.tmpDir);
     console.error(`wrote ${to}`);
   }

@@ -7,6 +7,7 @@ import { baselineStage } from "./baseline_train.ts";
 import { lpFinetuneStage } from "./lp_finetune.ts";
 import { searchStage } from "./search.ts";
 import { reportStage } from "./report.ts";
+import { gaLrMomWdStage } from "./ga_lr_mom_wd.ts";
 
 /** Builds the stage DAG an experiment config describes. */
 export function buildStages(config: ExperimentConfig): Stage[] {
@@ -36,6 +37,15 @@ export function buildStages(config: ExperimentConfig): Stage[] {
       for (const [budget, training] of Object.entries(budgets)) {
         for (const method of methods) stages.push(searchStage(split, budget, withBackend({ ...rest, training, method })) as Stage);
       }
+    }
+  }
+  if (config.gaLrMomWd) {
+    const { runs, ...shared } = config.gaLrMomWd as { runs?: Record<string, Record<string, unknown>>; split?: string };
+    if (typeof runs !== "object" || runs === null) throw new UserError("config field 'gaLrMomWd.runs': expected an object of named runs (baseline, run1, ...)");
+    requireSplit(config, "gaLrMomWd", String(shared.split));
+    for (const [run, overrides] of Object.entries(runs)) {
+      const ga = { ...((shared as Record<string, unknown>).ga as object), ...(overrides.ga as object) };
+      stages.push(gaLrMomWdStage(withBackend({ ...shared, ...overrides, ga, run }) as never) as Stage);
     }
   }
   if (config.report !== undefined) {

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { Rng } from "../data/rng.ts";
+
+/** Seed 001's genome: SGD learning rate, momentum and weight decay. */
+export interface SgdGenome {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/** Seed 001's GA settings; initial ranges as the document gives them. */
+export const LrMomWdGaOptions = z.object({
+  population: z.number().int().min(2).default(10),
+  generations: z.number().int().min(1).default(3),
+  /** Probability that each gene of a child is resampled uniformly from its initial range. */
+  mutationRate: z.number().min(0).max(1).default(0.1),
+  ranges: z.object({
+    lr: z.tuple([z.number().positive(), z.number().positive()]).default([0.0001, 1.0]),
+    momentum: z.tuple([z.number().min(0), z.number().max(1)]).default([0, 0.9]),
+    weightDecay: z.tuple([z.number().min(0), z.number().min(0)]).default([0, 0.1]),
+  }).default({ lr: [0.0001, 1.0], momentum: [0, 0.9], weightDecay: [0, 0.1] }),
+});
+export type LrMomWdGaOptions = z.infer<typeof LrMomWdGaOptions>;
+
+const GENES = ["lr", "momentum", "weightDecay"] as const;
+
+/** A uniform draw from the initial ranges. */
+export function randomSgdGenome(o: LrMomWdGaOptions, rng: Rng): SgdGenome {
+  return { lr: rng.uniform(...o.ranges.lr), momentum: rng.uniform(...o.ranges.momentum), weightDecay: rng.uniform(...o.ranges.weightDecay) };
+}
+
+/** Uniform crossover: each gene from a randomly chosen parent. */
+export function uniformCrossover(a: SgdGenome, b: SgdGenome, rng: Rng): SgdGenome {
+  const child = { ...a };
+  for (const g of GENES) child[g] = rng.next() < 0.5 ? a[g] : b[g];
+  return child;
+}
+
+/** Resamples each gene uniformly from its range with probability `rate`. */
+export function resampleMutation(g: SgdGenome, o: LrMomWdGaOptions, rng: Rng): SgdGenome {
+  const out = { ...g };
+  for (const k of GENES) if (rng.next() < o.mutationRate) out[k] = rng.uniform(...o.ranges[k]);
+  return out;
+}
+
+/**
+ * The next generation (seed 001): keep the top half by fitness (lower is better), then fill the rest with
+ * children of two parents drawn from the survivors (uniform crossover, then resample mutation).
+ */
+export function nextGeneration<T extends { genome: SgdGenome; fitness: number }>(scored: T[], o: LrMomWdGaOptions, rng: Rng): { survivors: T[]; children: SgdGenome[] } {
+  const sorted = [...scored].sort((a, b) => a.fitness - b.fitness);
+  const survivors = sorted.slice(0, Math.max(1, Math.floor(sorted.length / 2)));
+  const children: SgdGenome[] = [];
+  while (survivors.length + children.length < o.population) {
+    const a = survivors[rng.int(survivors.length)].genome, b = survivors[rng.int(survivors.length)].genome;
+    children.push(resampleMutation(uniformCrossover(a, b, rng), o, rng));
+  }
+  return { survivors, children };
+}
