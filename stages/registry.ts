@@ -8,6 +8,7 @@ import { lpFinetuneStage } from "./lp_finetune.ts";
 import { searchStage } from "./search.ts";
 import { reportStage } from "./report.ts";
 import { gaLrMomWdStage } from "./ga_lr_mom_wd.ts";
+import { cpmlhoStage } from "./cpmlho.ts";
 
 /** Builds the stage DAG an experiment config describes. */
 export function buildStages(config: ExperimentConfig): Stage[] {
@@ -46,6 +47,14 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     for (const [run, overrides] of Object.entries(runs)) {
       const ga = { ...((shared as Record<string, unknown>).ga as object), ...(overrides.ga as object) };
       stages.push(gaLrMomWdStage(withBackend({ ...shared, ...overrides, ga, run }) as never) as Stage);
+    }
+  }
+  if (config.cpmlho) {
+    const { splits, ...shared } = config.cpmlho as { splits?: string[] };
+    if (!Array.isArray(splits)) throw new UserError("config field 'cpmlho.splits': expected an array of split names");
+    for (const split of splits) {
+      requireSplit(config, "cpmlho.splits", split);
+      stages.push(cpmlhoStage(withBackend({ ...shared, split }) as never) as Stage);
     }
   }
   if (config.report !== undefined) {

@@ -1,0 +1,119 @@
+import { assert, assertClose, assertEquals } from "./assert.ts";
+import { tf, useBackend } from "../nn/backend.ts";
+import { Rng } from "../data/rng.ts";
+import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
+import { concreteDropout, CpmlhoModel, CpmlhoOptions, linearizeCut, runCpmlho } from "../bilevel/cpmlho.ts";
+import { LrMomWdGaOptions, nextGeneration, randomSgdGenome, resampleMutation, uniformCrossover } from "../search/ga_lr_mom_wd.ts";
+import { cholesky, GpBo, normCdf } from "../search/gp_bo.ts";
+import { conv2dSame, maxPool2 } from "../nn/cnn.ts";
+
+await useBackend("cpu");
+
+Deno.test("cutting plane: φ is affine, equals g^k − ε at the linearisation point, and is g's first-order model", () => {
+  const rng = new Rng(1);
+  const we = Float32Array.from({ length: 50 }, () => rng.normal());
+  const wh = Float32Array.from({ length: 50 }, () => rng.normal());
+  const eps = 0.3;
+  const { c, s, g } = linearizeCut(we, wh, eps);
+  const phi = (a: Float32Array, b: Float32Array) => c + a.reduce((acc, v, i) => acc + s[i] * (v - b[i]), 0);
+  const gOf = (a: Float32Array, b: Float32Array) => a.reduce((acc, v, i) => acc + Math.abs(v - b[i]), 0);
+  assertClose(phi(we, wh), g - eps, 1e-4);
+  assertClose(g, gOf(we, wh), 1e-4);
+  // a small step that flips no sign: φ tracks g − ε exactly (g is piecewise linear)
+  const d = Float32Array.from({ length: 50 }, () => 1e-4 * rng.normal());
+  const we2 = we.map((v, i) => v + d[i]);
+  assertClose(phi(we2, wh), gOf(we2, wh) - eps, 1e-3);
+  // slope on w_h is −sign(w_e − w_h)
+  for (let i = 0; i < 50; i++) assertEquals(s[i], Math.sign(we[i] - wh[i]));
+});
+
+Deno.test("mixed-level hypergradient: θ = 0 is the training term only; large θ points along the validation term", () => {
+  const rng = new Rng(2);
+  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 10).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const tr = mk(40), va = mk(30);
+  for (const theta of [0, 1e4]) {
+    const m = new CpmlhoModel(10, 3, CpmlhoOptions.parse({ hidden: [6, 5], theta }), new Rng(3));
+    // make the hypernetwork matter so that L_val depends on λ
+    m.Wh1.forEach((v) => v.assign(tf.mul(v, 100)));
+    const hg = m.hypergradient(tr.x, tr.oneHot, va.x, va.oneHot, 7);
+    if (theta === 0) for (let k = 0; k < 3; k++) assertClose(hg.total[k], hg.train[k], 1e-7);
+    else {
+      const cos = hg.total.reduce((a, v, k) => a + v * hg.val[k], 0) / (Math.hypot(...hg.total) * Math.hypot(...hg.val));
+      assert(cos > 0.999, `cosine ${cos}`);
+      assert(Math.hypot(...hg.val) > 0, "validation gradient is non-zero");
+    }
+    m.dispose();
+  }
+  disposePart(tr);
+  disposePart(va);
+});
+
+Deno.test("concrete dropout: keeps the expectation, and its gradient in p is finite and non-zero", () => {
+  const x = tf.ones([2000, 5]) as tf.Tensor2D;
+  const u = tf.randomUniform([2000, 5], 0, 1, "float32", 3) as tf.Tensor2D;
+  const mean = tf.mean(concreteDropout(x, tf.scalar(0.3), u, 0.1)).dataSync()[0];
+  assertClose(mean, 1, 0.05);
+  const g = tf.grad((p: tf.Tensor) => tf.sum(tf.square(concreteDropout(x, p as tf.Scalar, u, 0.1))))(tf.scalar(0.3)).dataSync()[0];
+  assert(Number.isFinite(g) && g !== 0);
+});
+
+Deno.test("CPMLHO end to end on tiny data: λ moves, μ ≥ 0, metrics are finite, seeded runs agree", () => {
+  const rng = new Rng(4);
+  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 12).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const data = { train: mk(120), val: mk(60), test: mk(60), classes: 3 };
+  const o = CpmlhoOptions.parse({ hidden: [8, 8], epochs: 3, batchSize: 20, outerEvery: 2, cutEvery: 5, lrHyper: 0.05 });
+  const a = runCpmlho(data, o, new Rng(5)), b = runCpmlho(data, o, new Rng(5));
+  assertEquals(a.finalDropout, b.finalDropout);
+  assert(a.finalDropout.some((p) => Math.abs(p - 0.2) > 1e-4), "dropout rates were updated");
+  assert(a.trajectory.every((t) => t.mu >= 0));
+  assert(Number.isFinite(a.val.loss) && Number.isFinite(a.test.acc));
+  [data.train, data.val, data.test].forEach(disposePart);
+});
+
+Deno.test("seed 001 GA: initial ranges, uniform crossover genes from a parent, mutation, top-half selection", () => {
+  const o = LrMomWdGaOptions.parse({ population: 6, mutationRate: 0 });
+  const rng = new Rng(6);
+  const pop = Array.from({ length: 6 }, () => randomSgdGenome(o, rng));
+  assert(pop.every((g) => g.lr >= 0.0001 && g.lr <= 1 && g.momentum >= 0 && g.momentum <= 0.9 && g.weightDecay >= 0 && g.weightDecay <= 0.1));
+  const [a, b] = pop;
+  for (let i = 0; i < 50; i++) {
+    const c = uniformCrossover(a, b, rng);
+    for (const k of ["lr", "momentum", "weightDecay"] as const) assert(c[k] === a[k] || c[k] === b[k]);
+  }
+  assertEquals(resampleMutation(a, o, rng), a);
+  const all = resampleMutation(a, { ...o, mutationRate: 1 }, rng);
+  assert(all.lr !== a.lr && all.momentum !== a.momentum);
+  const scored = pop.map((genome, i) => ({ genome, fitness: [5, 1, 4, 2, 6, 3][i] }));
+  const { survivors, children } = nextGeneration(scored, o, rng);
+  assertEquals(survivors.map((s) => s.fitness), [1, 2, 3]);
+  assertEquals(children.length, 3);
+  const parents = new Set(survivors.flatMap((s) => Object.values(s.genome)));
+  assert(children.every((c) => Object.values(c).every((v) => parents.has(v))), "without mutation, children's genes come from survivors");
+});
+
+Deno.test("GP-BO: posterior interpolates observations; EI finds the minimum of a smooth 1-D function", () => {
+  const L = cholesky([[4, 2], [2, 3]]);
+  assertClose(L[0][0], 2, 1e-12);
+  assertClose(L[1][1], Math.sqrt(2), 1e-12);
+  assertClose(normCdf(0), 0.5, 1e-7);
+  assertClose(normCdf(1.96), 0.975, 1e-4);
+  const bo = new GpBo(1, new Rng(7), 0.2, 1e-8);
+  const f = (x: number) => (x - 0.63) ** 2;
+  for (let i = 0; i < 12; i++) {
+    const x = bo.ask();
+    bo.tell(x, f(x[0]));
+  }
+  const post = bo.posterior(bo.xs[3]);
+  assertClose(post.mean, bo.ys[3], 1e-3);
+  const best = bo.xs[bo.ys.indexOf(Math.min(...bo.ys))][0];
+  assertClose(best, 0.63, 0.05);
+});
+
+Deno.test("im2col convolution and reshape max-pool equal tf.conv2d and tf.maxPool", () => {
+  const x = tf.randomNormal([2, 7, 6, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+  const k = tf.randomNormal([5, 5, 3, 4], 0, 1, "float32", 2) as tf.Tensor4D;
+  const d1 = tf.max(tf.abs(tf.sub(conv2dSame(x, k), tf.conv2d(x, k, 1, "same")))).dataSync()[0];
+  assert(d1 < 1e-4, `conv differs by ${d1}`);
+  const d2 = tf.max(tf.abs(tf.sub(maxPool2(x), tf.maxPool(x, 2, 2, "valid")))).dataSync()[0];
+  assertEquals(d2, 0);
+});
