@@ -164,7 +164,8 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       const rec = await runOne(stage, params.get(stage.name), records, forced.has(stage.name));
       records.set(stage.name, rec);
       manifest.stages.push(rec);
-      await writeManifest(opts.storeRoot, manifest);
+      // A cache hit changes nothing in the store: persisting progress is only needed after real work.
+      if (rec.status !== "cached") await writeManifest(opts.storeRoot, manifest);
     }
     manifest.state = "complete";
   } catch (e) {
