@@ -13,6 +13,8 @@ export const StageRecordSchema = z.object({
   codeFiles: z.record(z.string(), z.string()).default({}),
   packages: z.record(z.string(), z.string()).default({}),
   outputs: z.record(z.string(), OutputRefSchema).default({}),
+  /** Outputs that differ between identical runs by nature (timings). */
+  volatile: z.array(z.string()).default([]),
   wallMs: z.number().optional(),
   reason: z.string().optional(),
 });

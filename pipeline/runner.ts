@@ -185,7 +185,9 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
 
   async function runOne(stage: Stage, p: unknown, done: Map<string, StageRecord>, force: boolean): Promise<StageRecord> {
     const code = digester.digest(stage.module);
-    const base = { stage: stage.name, params: p, codeDigest: code.digest, codeFiles: code.files, packages: code.packages };
+    const isVolatile = stage.isVolatileOutput ?? ((n: string) => n.includes(".volatile."));
+    const volatileOf = (outputs: Record<string, OutputRef>) => Object.keys(outputs).filter(isVolatile);
+    const base = { stage: stage.name, params: p, codeDigest: code.digest, codeFiles: code.files, packages: code.packages, volatile: [] as string[] };
     const inputs: Record<string, Record<string, string>> = {};
     const ctxInputs: Record<string, ArtifactSet | NotRun> = {};
     for (const dep of stage.deps) {
@@ -208,7 +210,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       if (hit) {
         log.event({ event: "stage-cached", stage: stage.name, key });
         result.cached.push(stage.name);
-        return { ...base, status: "cached", key, inputs, outputs: hit.outputs, wallMs: hit.wallMs };
+        return { ...base, status: "cached", key, inputs, outputs: hit.outputs, volatile: volatileOf(hit.outputs), wallMs: hit.wallMs };
       }
     }
     log.say(`[${stage.name}] running${force ? " (forced)" : ""}`);
@@ -231,7 +233,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       log.say(`[${stage.name}] done in ${formatDuration(wallMs / 1000)}`);
       log.event({ event: "stage-end", stage: stage.name, key, wallMs, outputs });
       result.computed.push(stage.name);
-      return { ...base, status: "computed", key, inputs, outputs, wallMs };
+      return { ...base, status: "computed", key, inputs, outputs, volatile: volatileOf(outputs), wallMs };
     } catch (e) {
       if (e instanceof SkipStage) {
         log.say(`[${stage.name}] not run: ${e.message}`);

@@ -59,6 +59,11 @@ export interface Stage<P = unknown> {
   readonly params: unknown;
   /** A one-line description for `status`. */
   readonly description?: string;
+  /**
+   * Outputs that legitimately differ between identical runs (timings, or documents that embed them).
+   * Default: names containing ".volatile.". `verify --rerun` lists them but does not count them as mismatches.
+   */
+  readonly isVolatileOutput?: (name: string) => boolean;
   run(ctx: StageContext<P>): Promise<StageOutputs>;
 }
 

@@ -6,7 +6,7 @@ import { initWeights, layerSizes, type MlpSpec } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
 import { encodeModel } from "../nn/weights_codec.ts";
 import { Rng } from "../data/rng.ts";
-import { json, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const BaselineParams = z.object({
   split: z.string(),
@@ -49,8 +49,8 @@ export function baselineStage(params: unknown, split: string): Stage<BaselinePar
         );
         const seconds = (performance.now() - t0) / 1000;
         return {
-          ...encodeModel({ spec, meta: { lambdas: [0], groups: "1HP", backend, trainSeconds: seconds }, weights: out.weights }),
-          "history.json": json({ backend, seconds, steps: out.steps, history: out.history }),
+          ...encodeModel({ spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
+          ...jsonWithVolatile("history.json", { backend, seconds, steps: out.steps, history: out.history }),
         };
       } finally {
         [data.train, data.val, data.test].forEach(disposePart);

@@ -8,7 +8,7 @@ import { evaluate, TrainOptions, trainNetwork } from "../nn/train.ts";
 import { CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
 import { GpBo } from "../search/gp_bo.ts";
 import { Rng } from "../data/rng.ts";
-import { json, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const CpmlhoParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -81,7 +81,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         const boBest = await baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
         const fmtRates = (r: number[]) => r.map((v) => v.toFixed(3)).join(", ");
         return {
-          "result.json": json({
+          ...jsonWithVolatile("result.json", {
             dataset: d.name,
             backend,
             reduced: Boolean(p.reduced),

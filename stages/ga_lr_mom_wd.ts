@@ -6,7 +6,7 @@ import { type Metrics, TrainOptions, trainNetwork } from "../nn/train.ts";
 import { cnnForward, cnnShapes, initCnn } from "../nn/cnn.ts";
 import { Rng } from "../data/rng.ts";
 import { LrMomWdGaOptions, nextGeneration, randomSgdGenome, type SgdGenome } from "../search/ga_lr_mom_wd.ts";
-import { json, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const GaLrMomWdParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -82,7 +82,7 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
         const best = all.reduce((a, b) => (b.fitness < a.fitness ? b : a));
         const finiteTrain = last.map((i) => i.trainLoss).filter(Number.isFinite);
         return {
-          "result.json": json({
+          ...jsonWithVolatile("result.json", {
             run: p.run,
             mode: p.mode,
             backend,

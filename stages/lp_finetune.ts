@@ -6,7 +6,7 @@ import { disposePart } from "../nn/data_tensors.ts";
 import { layerSizes, weightGroups } from "../nn/mlp.ts";
 import { decodeModel } from "../nn/weights_codec.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
-import { json, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const LpFinetuneParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -59,7 +59,7 @@ export function lpFinetuneStage(params: unknown, split: string): Stage<LpFinetun
             cost: r.cost,
           });
         }
-        return { "finetune.json": json({ base: { spec: model.spec }, hls: p.hls, cases }) };
+        return jsonWithVolatile("finetune.json", { base: { spec: model.spec }, hls: p.hls, cases });
       } finally {
         [data.train, data.val, data.test].forEach(disposePart);
       }

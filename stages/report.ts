@@ -3,6 +3,7 @@ import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { buildReport, type ReportInput } from "../report/build.ts";
 import { environmentInfo } from "./environment.ts";
+import { mergeVolatile, volatileName } from "../util/volatile.ts";
 
 export const ReportParams = z.object({
   title: z.string().default("Hyperparameter tuning as a bilevel program: reproduction report"),
@@ -21,6 +22,8 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
     deps: upstream.map((stage) => ({ stage, optional: true })),
     schema: ReportParams,
     params,
+    // the report embeds timings (its timing section and figure): a view, verified through its inputs
+    isVolatileOutput: () => true,
     async run({ params: p, inputs, progress }) {
       progress(0, 2, "reading artifacts");
       const cfg = (p.config ?? {}) as { description?: string; backend?: string };
@@ -56,10 +59,15 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
 }
 
 async function collect(name: string, a: ArtifactSet, inp: ReportInput, includeTrials: boolean): Promise<void> {
-  if (name === "baseline-train") inp.baseline = await a.json("history.json");
-  else if (name === "lp-finetune") inp.finetune = await a.json("finetune.json");
+  // results and their timings are stored apart (timings vary between identical runs); the report shows both
+  const read = async <T>(file: string): Promise<T> => {
+    const stable = await a.json<T>(file);
+    return a.names().includes(volatileName(file)) ? mergeVolatile(stable, await a.json(volatileName(file))) : stable;
+  };
+  if (name === "baseline-train") inp.baseline = await read("history.json");
+  else if (name === "lp-finetune") inp.finetune = await read("finetune.json");
   else if (name.startsWith("search:")) {
-    inp.searches.push({ stage: name, summary: await a.json("summary.json"), studies: includeTrials ? await a.json("studies.json") : undefined });
-  } else if (name.startsWith("ga-lr-mom-wd:")) inp.gaLrMomWd!.push({ stage: name, result: await a.json("result.json") });
-  else if (name.startsWith("cpmlho:")) inp.cpmlho!.push({ stage: name, result: await a.json("result.json") });
+    inp.searches.push({ stage: name, summary: await read("summary.json"), studies: includeTrials ? await read("studies.json") : undefined });
+  } else if (name.startsWith("ga-lr-mom-wd:")) inp.gaLrMomWd!.push({ stage: name, result: await read("result.json") });
+  else if (name.startsWith("cpmlho:")) inp.cpmlho!.push({ stage: name, result: await read("result.json") });
 }

@@ -9,7 +9,7 @@ import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { microGaStudy, oneShotStudies, type StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { json, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const SearchParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -62,8 +62,8 @@ export function searchStage(split: string, budget: string, params: unknown): Sta
           log({ event: "seed-done", seed, best: results.slice(-2).map((r) => ({ hls: r.hls, val: r.best.final.val })) });
         }
         return {
-          "studies.json": json({ backend, dataset: d.name, method: p.method, settings, results }),
-          "summary.json": json({ backend, dataset: d.name, split, budget, training: p.training, ...summariseMethod(p.method, results) }),
+          ...jsonWithVolatile("studies.json", { backend, dataset: d.name, method: p.method, settings, results }),
+          ...jsonWithVolatile("summary.json", { backend, dataset: d.name, split, budget, training: p.training, ...summariseMethod(p.method, results) }),
         };
       } finally {
         [d.train, d.val, d.test].forEach(disposePart);
