@@ -1,6 +1,6 @@
 import { UserError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
-import { type Manifest, readManifest } from "./manifest.ts";
+import { type Manifest, manifestState, readManifest } from "./manifest.ts";
 import { ArtifactStore } from "./store.ts";
 import { readTar, type TarFile, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
@@ -22,7 +22,7 @@ export async function createArchive(opts: { storeRoot: string; projectRoot: stri
   const mPath = opts.manifestPath ?? `${opts.storeRoot}/manifests/latest.json`;
   const manifest = await readManifest(mPath);
   if (!manifest) throw new UserError(`no manifest at ${mPath}: run 'reproduce' first`);
-  if (manifest.state !== "complete") throw new UserError(`the run ${manifest.runId} is ${manifest.state}, not complete: rerun 'reproduce' first`);
+  if (manifest.state !== "complete") throw new UserError(`the run ${manifest.runId} is ${manifestState(manifest)}, not complete: rerun 'reproduce' first`);
   const lock = await acquireStoreLock(opts.storeRoot, "archive");
   try {
     const store = new ArtifactStore(opts.storeRoot);

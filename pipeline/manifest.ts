@@ -33,6 +33,18 @@ export const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/** A manifest's state, reading "running" as "interrupted" when the process that wrote it is gone. */
+export function manifestState(m: Manifest): Manifest["state"] {
+  if (m.state !== "running") return m.state;
+  const pid = Number(/-(\d+)$/.exec(m.runId)?.[1]);
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return "running";
+  } catch {
+    return "interrupted";
+  }
+}
+
 /** Writes a manifest atomically under manifests/<runId>.json and as the store's latest.json. */
 export async function writeManifest(root: string, m: Manifest): Promise<void> {
   const text = JSON.stringify(m, null, 1);

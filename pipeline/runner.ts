@@ -137,21 +137,10 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     environment: captureEnvironment(opts.environment),
     stages: [],
   };
-  const onSignal = () => {
-    manifest.state = "interrupted";
-    manifest.finishedAt = new Date().toISOString();
-    try {
-      const tmp = `${opts.storeRoot}/tmp/${runId}.manifest.tmp`;
-      Deno.writeTextFileSync(tmp, JSON.stringify(manifest, null, 1));
-      Deno.renameSync(tmp, `${opts.storeRoot}/manifests/${runId}.json`);
-    } catch { /* best effort: the cache entries already written stay valid */ }
-    log.say("interrupted: completed stages are cached; rerun to resume");
-    log.event({ event: "interrupted" });
-    lock.release();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  // No signal listeners, on purpose: stages compute synchronously (TensorFlow.js), so a listener would only
+  // run after the stage ends and Ctrl-C would appear ignored. The default action ends the process at once;
+  // that is safe because every write is atomic and the lock of a dead process is taken over. A manifest
+  // left in state "running" by a dead process is reported as interrupted (see manifestState).
   const result: RunResult = { manifest, computed: [], cached: [], notRun: [], warnings: store.warnings };
   const records = new Map<string, StageRecord>();
   const t0 = performance.now();
@@ -177,8 +166,6 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     for (const w of store.warnings) log.say(`warning: ${w}`);
     log.event({ event: "run-end", state: manifest.state, wallS: (performance.now() - t0) / 1000 });
     log.close();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     lock.release();
   }
   return result;
