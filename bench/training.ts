@@ -52,3 +52,22 @@ if (py) {
   }
 }
 printTable(`MLP training on random 5,000 × 784 data, Adam (samples/s; the search row is total seconds)${py ? "" : " — PyTorch not installed (apt-get install python3-torch), peer column omitted"}`, Object.values(results));
+
+// Memory: peak RSS of the real CLI training one 40-model search (grid, ±HLS, 1 seed) on MNIST 5,000/2,500.
+{
+  const { runMeasured } = await import("./_util.ts");
+  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const dir = await Deno.makeTempDir({ prefix: "hpo-bench-mem-" });
+  Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify({
+    splits: { mnist: { dataset: "mnist", nTrain: 5000, nVal: 2500 } },
+    search: { splits: ["mnist"], methods: ["grid"], seeds: [1], budget: 40, budgets: { short: { epochs: 1, batchSize: 64 } } },
+  }));
+  const r = await runMeasured(Deno.execPath(), ["run", "-A", `${root}/main.ts`, "reproduce", "--config", `${dir}/c.json`, "--store", `${dir}/store`, "--quiet"]);
+  await Deno.remove(dir, { recursive: true });
+  printTable("Memory of a 40-model search (MNIST, grid ± HLS, 1 epoch each, through the CLI)", [
+    { what: "exit code", value: r.code },
+    { what: "wall s (fetch, subsample, 40 trainings, 40 HLS)", value: r.seconds },
+    { what: "peak RSS MB", value: r.peakMb },
+    { what: "goal MB", value: 2000 },
+  ]);
+}
