@@ -100,11 +100,14 @@ export async function buildReport(inp: ReportInput): Promise<Report> {
       rows,
       note: base ? `Base model: validation accuracy ${fmt(base.val.acc)}, test accuracy ${fmt(base.test?.acc)}. The line search keeps the t with the lowest validation loss (t = 0 allowed), so validation loss cannot get worse; test accuracy can.` : undefined,
     });
-    const lossRows = ft.cases.flatMap((c) => c.line.flatMap((p) => [
-      { grouping: `${c.hyperparameters}HP`, t: p.t, loss: p.train.loss, kind: "training loss" },
-      { grouping: `${c.hyperparameters}HP`, t: p.t, loss: p.val.loss, kind: "validation loss" },
-    ]));
-    const f1 = await figure("2-4", lossAlongDirectionSpec(lossRows), "Training and validation loss along the descent direction for 1HP, 2HP and 6HP (paper Figures 2-4)");
+    // Far along the direction the loss explodes; plot the informative part (losses under 2x the base model's).
+    const lossRows = ft.cases.flatMap((c) =>
+      c.line.filter((p) => p.val.loss <= 2 * c.before.val.loss && p.train.loss <= 2 * c.before.train.loss).flatMap((p) => [
+        { grouping: `${c.hyperparameters}HP`, t: p.t, loss: p.train.loss, kind: "training loss" },
+        { grouping: `${c.hyperparameters}HP`, t: p.t, loss: p.val.loss, kind: "validation loss" },
+      ])
+    );
+    const f1 = await figure("2-4", lossAlongDirectionSpec(lossRows), "Training and validation loss along the descent direction for 1HP, 2HP and 6HP (paper Figures 2-4); steps t where a loss exceeds twice the base model's are not drawn (every t is in the finetune.json artifact)");
     const accRows = base ? [{ hyperparameters: 0, accuracy: base.val.acc, set: "validation" }, { hyperparameters: 0, accuracy: base.test?.acc ?? NaN, set: "test" }] : [];
     for (const c of ft.cases) accRows.push({ hyperparameters: c.hyperparameters, accuracy: c.best.val.acc, set: "validation" }, { hyperparameters: c.hyperparameters, accuracy: c.best.test?.acc ?? NaN, set: "test" });
     const f2 = await figure("5", accuracyByHpSpec(accRows), "Validation and test accuracy against the number of hyperparameters; 0 is the base model (paper Figure 5)");

@@ -32,7 +32,7 @@ export function lossAlongDirectionSpec(rows: { grouping: string; t: number; loss
       mark: { type: "line", point: true },
       encoding: {
         x: { field: "t", type: "quantitative", scale: { type: "log" }, title: "step t along (dλ, dw)" },
-        y: { field: "loss", type: "quantitative", scale: { type: "log" }, title: "cross-entropy (log scale)" },
+        y: { field: "loss", type: "quantitative", scale: { zero: false }, title: "cross-entropy" },
         color: { field: "kind", type: "nominal", title: null },
       },
     },
