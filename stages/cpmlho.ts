@@ -44,7 +44,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         const trialEpochs = Math.max(1, Math.floor(o.epochs / p.baselineTrials));
         const totalUnits = o.epochs + 2 * p.baselineTrials * trialEpochs;
         let unitsDone = 0;
-        const cp = runCpmlho({ ...d, classes: d.classes }, o, rng.fork("cpmlho"), (k, total) => progress(Math.floor((k / total) * o.epochs), totalUnits, "CPMLHO"));
+        const cp = runCpmlho(d, o, rng.fork("cpmlho"), (k, total) => progress(Math.floor((k / total) * o.epochs), totalUnits, "CPMLHO"));
         unitsDone = o.epochs;
         const spec = { input: d.train.x.shape[1], hidden: o.hidden, classes: d.classes };
         const sizes = layerSizes(spec);
