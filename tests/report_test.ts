@@ -33,6 +33,14 @@ function fixture(): ReportInput {
         pairedEffect: { valAcc: ms(0.05), testAcc: ms(0), valLoss: ms(-0.1), seedsImproved: 2 },
         convergence: [1, 2].flatMap((seed) => [false, true].map((hls) => ({ seed, hls, best: [0.9, 0.8, 0.7 - (hls ? 0.1 : 0)] }))),
       },
+      studies: {
+        results: [1, 2].flatMap((seed) => [false, true].map((hls) => {
+          // two trials: the lower-loss one has the lower accuracy, so the two selection rules disagree
+          const trial = (loss: number, acc: number) => ({ index: 0, generation: 0, genome: { layers: 1, neurons: 8, log10Lambda: -3 }, key: "1x8@-3", hidden: [8], lambda: 1e-3, parameters: 6370, trainSeconds: 1, base: { train: m(loss, acc), val: m(loss, acc), test: m(loss, acc) }, fitness: loss, final: { val: m(loss, acc), test: m(loss, acc - 0.01) } });
+          const trials = [trial(0.6, hls ? 0.71 : 0.70), trial(0.7, hls ? 0.83 : 0.80)];
+          return { method: "microga", hls, seed, trials, best: trials[0], seconds: { total: 1, training: 1, hls: 0 } };
+        })),
+      },
     }],
   };
 }
@@ -42,7 +50,9 @@ Deno.test("report from fixed artifacts: the expected tables, figures, not-run no
   for (const s of ["Experiments not run", "cifar-10-binary.tar.gz", "Section II: LP fine-tuning", "0.7941 / 0.7788", "0.7368 / 0.7361", "+0.0500", "2 of 2", "Provenance", "ab".repeat(32)]) {
     assert(r.html.includes(s), `HTML lacks '${s}'`);
   }
-  assertEquals(Object.keys(r.figures).sort(), ["2-4", "5", "8-9", "timing"]);
+  assert(r.html.includes("best model chosen by validation accuracy"), "second selection rule table");
+  assert(r.html.includes("0.8300 ± 0.0000 / 0.8200 ± 0.0000"), "best-by-accuracy row uses the higher-accuracy trial");
+  assertEquals(Object.keys(r.figures).sort(), ["2-4", "5", "8-9", "timing", "trials"]);
   for (const svg of Object.values(r.figures)) assertMatch(svg, /^<svg[\s\S]*<\/svg>$/);
   assert(!/(src|href)="https?:/.test(r.html), "the HTML makes no network requests");
   assertMatch(r.markdown, /\| micro-GA \| 0\.7368 \/ 0\.7361 \|/);
@@ -112,7 +122,7 @@ window.addEventListener('load',()=>{const s=[...document.querySelectorAll('figur
       assert(m, "probe result missing from the DOM");
       const probeResult = JSON.parse(m[1].replace(/&quot;/g, '"'));
       assertEquals(probeResult.errors, 0);
-      assertEquals(probeResult.visiblePlots, 4);
+      assertEquals(probeResult.visiblePlots, 5);
       const shot = await new Deno.Command(chromium!, { args: [...flags, "--window-size=1200,1600", `--screenshot=${dir}/shot.png`, `file://${dir}/r.html`], stdout: "piped", stderr: "piped" }).output();
       assert(shot.success, new TextDecoder().decode(shot.stderr));
       const colours = pngColourCount(Deno.readFileSync(`${dir}/shot.png`));
