@@ -6,7 +6,7 @@ import { evaluate, type Metrics } from "../nn/train.ts";
 import { MlpDerivatives, parameterOffsets } from "./hvp.ts";
 import { type LpSolution, solveDirectionLp } from "./lp.ts";
 import { closedFormDirection } from "./closed_form.ts";
-import { outputLayerHessian } from "./output_hessian.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
 
 /** Options of hyper local search (LP fine-tuning). Defaults are documented in the README. */
 export const HlsOptions = z.object({
@@ -140,16 +140,27 @@ export async function hyperLocalSearch(
       else if (!solved) notes.push("falling back to HiGHS on the block");
     }
     if (!solved && opts.solver !== "closed-form") {
-      const block = selectBlock(opts, offsets, gradF);
+      let block = selectBlock(opts, offsets, gradF);
+      const outputStart = offsets[offsets.length - 2].start;
+      let outputSubset = false;
+      if (opts.block === "output" && block.length > opts.maxLpWeights) {
+        // e.g. no hidden layer: 784×10 + 10 output weights. Keep the k with the largest |∇_w F|.
+        block = [...block].sort((x, y) => Math.abs(gradF[y]) - Math.abs(gradF[x]) || x - y).slice(0, opts.k).sort((x, y) => x - y);
+        outputSubset = true;
+        notes.push(`output layer too large for the LP: using its ${block.length} weights with the largest |∇_w F|`);
+      }
       blockSize = block.length;
       if (block.length > opts.maxLpWeights) {
         notes.push(`LP block of ${block.length} weights exceeds maxLpWeights = ${opts.maxLpWeights}; choose block 'output' or 'topk'`);
       } else {
         const bm = block.length;
         let hWW: Float64Array;
-        if (opts.block === "output") {
+        const lambdaOut = model.lambdas[model.groups[model.groups.length - 1]] ?? 0;
+        if (opts.block === "output" && !outputSubset) {
           // exact, in closed form (tested against HVP columns)
-          hWW = outputLayerHessian(model.weights, model.sizes, data.train, model.lambdas[model.groups[model.groups.length - 1]] ?? 0);
+          hWW = outputLayerHessian(model.weights, model.sizes, data.train, lambdaOut);
+        } else if (outputSubset) {
+          hWW = outputLayerHessianSubset(model.weights, model.sizes, data.train, lambdaOut, block.map((j) => j - outputStart));
         } else {
           hWW = new Float64Array(bm * bm);
           const e = new Float32Array(m);

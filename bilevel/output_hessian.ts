@@ -48,3 +48,45 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
   }
   return H;
 }
+
+/**
+ * The same Hessian restricted to chosen rows/columns of the output layer (flat indices within
+ * [W_L row-major, b_L]), for output layers too large for the full block (e.g. 784×10 without a hidden
+ * layer): k² entries, each a sum over the N examples, in float64.
+ */
+export function outputLayerHessianSubset(weights: Float32Array[], sizes: number[], part: TensorPart, lambdaOut: number, indices: number[]): Float64Array {
+  const L = sizes.length - 1;
+  const h = sizes[L - 1];
+  const C = sizes[L];
+  const { a, p } = tf.tidy(() => {
+    let act: tf.Tensor2D = part.x;
+    for (let l = 0; l < L - 1; l++) {
+      act = tf.relu(tf.add(tf.matMul(act, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1]))) as tf.Tensor2D;
+    }
+    const logits = tf.add(tf.matMul(act, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1]));
+    return { a: act.dataSync() as Float32Array, p: tf.softmax(logits as tf.Tensor2D).dataSync() as Float32Array };
+  });
+  const n = part.n;
+  // flat index → (input i or h for the bias, class c)
+  const coord = indices.map((q) => (q < h * C ? [Math.floor(q / C), q % C] : [h, q - h * C]));
+  const k = indices.length;
+  const H = new Float64Array(k * k);
+  for (let r = 0; r < k; r++) {
+    const [i, c] = coord[r];
+    for (let s = r; s < k; s++) {
+      const [j, d] = coord[s];
+      let sum = 0;
+      for (let e = 0; e < n; e++) {
+        const ai = i === h ? 1 : a[e * h + i];
+        const aj = j === h ? 1 : a[e * h + j];
+        if (ai === 0 || aj === 0) continue;
+        const pc = p[e * C + c];
+        sum += ai * aj * pc * ((c === d ? 1 : 0) - p[e * C + d]);
+      }
+      let v = sum / n;
+      if (r === s && i < h) v += 2 * lambdaOut;
+      H[r * k + s] = H[s * k + r] = v;
+    }
+  }
+  return H;
+}

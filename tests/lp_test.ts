@@ -3,7 +3,7 @@ import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart, disposePart } from "../nn/data_tensors.ts";
 import { MlpDerivatives } from "../bilevel/hvp.ts";
-import { outputLayerHessian } from "../bilevel/output_hessian.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
 import { solveDirectionLp } from "../bilevel/lp.ts";
 import { closedFormDirection, conjugateGradient } from "../bilevel/closed_form.ts";
 import { hyperLocalSearch, HlsOptions } from "../bilevel/hls.ts";
@@ -98,6 +98,10 @@ Deno.test("the closed-form output-layer Hessian equals HVP columns", () => {
     const col = d.hvp(e);
     for (let r = 0; r < dim; r++) assertClose(H[r * dim + c], col[start + r], 2e-5, `H[${r},${c}]`);
   }
+  // the subset form agrees with the full block on chosen rows/columns (weights and biases)
+  const pick = [0, 3, 7, 19, 20, 23];
+  const S = outputLayerHessianSubset(w, sizes, part, lam, pick);
+  for (let r = 0; r < pick.length; r++) for (let c = 0; c < pick.length; c++) assertClose(S[r * pick.length + c], H[pick[r] * dim + pick[c]], 1e-6, `S[${r},${c}]`);
   d.dispose();
   disposePart(part);
 });
@@ -111,12 +115,16 @@ Deno.test("hyper local search never worsens validation loss, keeps λ ≥ 0, and
   const sizes = layerSizes(spec);
   const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
   const t = trainMlp(initWeights(spec, new Rng(1)), shapes, train, { groups: [0, 0], lambdas: [0.001] }, TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }), new Rng(3));
-  for (const o of [{ block: "output" }, { block: "all" }, { block: "topk", k: 30 }, { solver: "auto", block: "output" }]) {
+  for (const o of [{ block: "output" }, { block: "all" }, { block: "topk", k: 30 }, { solver: "auto", block: "output" }, { block: "output", maxLpWeights: 20, k: 10 }]) {
     const r = await hyperLocalSearch({ sizes, weights: t.weights, groups: [0, 0], lambdas: [0.001] }, { train, val }, HlsOptions.parse(o));
     assert(r.best.val.loss <= r.before.val.loss, JSON.stringify(o));
     assert(r.lambdas.every((l) => l >= 0));
     assert(r.path !== "none" || r.notes.length > 0, "an unchanged model says why");
     assertEquals(r.line[0].t, 0);
+    if ((o as { maxLpWeights?: number }).maxLpWeights) {
+      assertEquals(r.blockSize, 10);
+      assert(r.notes.some((n) => /output layer too large/.test(n)), r.notes.join("; "));
+    }
   }
   disposePart(train);
   disposePart(val);
