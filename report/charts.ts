@@ -114,3 +114,23 @@ export function timingSpec(rows: { stage: string; part: string; seconds: number 
     },
   };
 }
+
+/** A value over steps, one line per series, one panel per group (tuned hyperparameters over training). */
+export function trajectorySpec(rows: { panel: string; step: number; value: number; series: string }[], xTitle: string, yTitle: string): VlSpec {
+  return {
+    ...base,
+    data: { values: rows },
+    facet: { column: { field: "panel", type: "nominal", title: null } },
+    spec: {
+      width: 260,
+      height: 200,
+      mark: { type: "line", point: { size: 15 } },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: xTitle },
+        y: { field: "value", type: "quantitative", scale: { zero: false }, title: yTitle },
+        color: { field: "series", type: "nominal", title: null },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
