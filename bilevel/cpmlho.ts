@@ -3,7 +3,8 @@ import { tf } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { crossEntropy } from "../nn/mlp.ts";
 import { matMulFast } from "../nn/fast_matmul.ts";
-import { permutation, type Rng } from "../data/rng.ts";
+import { permutation, Rng as RngFrom, type Rng } from "../data/rng.ts";
+import { conv2dSame, dropout as dropoutAt, maxPool2 } from "../nn/cnn.ts";
 
 /**
  * CPMLHO (seed 003), reconstructed. Hyperparameters λ are the logits of per-layer dropout rates
@@ -13,8 +14,19 @@ import { permutation, type Rng } from "../data/rng.ts";
  * 2017) with temperature τ.
  */
 export const CpmlhoOptions = z.object({
+  /**
+   * mlp: three linear layers, dropout before each. cnn (seed 003's Fashion-MNIST network): two 5×5 conv
+   * layers (ReLU, 2×2 max-pool) and a linear layer, dropout before each of the three; cutout holes and
+   * length are tuned too.
+   */
+  arch: z.enum(["mlp", "cnn"]).default("mlp"),
   hidden: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([64, 64]),
+  /** CNN channel counts. */
+  channels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([8, 16]),
   initialDropout: z.array(z.number().min(0.01).max(0.95)).length(3).default([0.2, 0.2, 0.2]),
+  /** CNN only: initial cutout holes and length (pixels), and their maxima (the logits map to [0, max]). */
+  initialCutout: z.tuple([z.number().min(0), z.number().min(0)]).default([1, 8]),
+  maxCutout: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([4, 16]),
   epochs: z.number().int().min(1).default(5),
   batchSize: z.number().int().min(1).default(128),
   /** Inner learning rates (eq. 13-14), Adam. */
@@ -63,63 +75,106 @@ export function linearizeCut(we: Float32Array, wh: Float32Array, epsilonTotal: n
   return { c: g - sw - epsilonTotal, s, g };
 }
 
-/** The state of one CPMLHO run on a 3-layer MLP. */
+/** Image shape [height, width, channels] for the CNN. */
+export type ImageShape = [number, number, number];
+
+/**
+ * The state of one CPMLHO run. Every layer l has elementary weights W_e,l and a hypernetwork part
+ * W_h,l(λ) = W_h2,l ⊙ (W_h1,l λ), the scale broadcast over the layer's output units (dense columns or conv
+ * output channels). λ holds the dropout logits (3) and, for the CNN, the cutout holes and length logits.
+ */
 export class CpmlhoModel {
-  readonly sizes: number[];
-  readonly We: tf.Variable[];
-  readonly be: tf.Variable[];
-  readonly Wh1: tf.Variable[];
-  readonly Wh2: tf.Variable[];
+  readonly We: tf.Variable[] = [];
+  readonly be: tf.Variable[] = [];
+  readonly Wh1: tf.Variable[] = [];
+  readonly Wh2: tf.Variable[] = [];
   readonly lambda: tf.Variable;
+  /** Input width of each dropout site (for the relaxed-dropout noise). */
+  readonly siteWidths: number[];
+  readonly nHyper: number;
   mu: number;
   cut: { c: number; s: tf.Tensor[]; g: number } | undefined;
 
-  constructor(input: number, classes: number, readonly o: CpmlhoOptions, rng: Rng) {
-    this.sizes = [input, o.hidden[0], o.hidden[1], classes];
-    const glorot = (fi: number, fo: number) => {
-      const lim = Math.sqrt(6 / (fi + fo));
-      return Float32Array.from({ length: fi * fo }, () => rng.uniform(-lim, lim));
-    };
-    this.We = [];
-    this.be = [];
-    this.Wh1 = [];
-    this.Wh2 = [];
-    for (let l = 0; l < 3; l++) {
-      const [fi, fo] = [this.sizes[l], this.sizes[l + 1]];
-      this.We.push(tf.variable(tf.tensor2d(glorot(fi, fo), [fi, fo])));
-      this.be.push(tf.variable(tf.zeros([fo])));
-      this.Wh1.push(tf.variable(tf.tensor2d(Float32Array.from({ length: fo * 3 }, () => 0.01 * rng.normal()), [fo, 3])));
-      this.Wh2.push(tf.variable(tf.tensor2d(glorot(fi, fo).map((v) => 0.1 * v), [fi, fo])));
+  constructor(input: number, classes: number, readonly o: CpmlhoOptions, rng: Rng, readonly image?: ImageShape) {
+    if (o.arch === "cnn" && !image) throw new Error("CPMLHO's cnn needs the image shape");
+    this.nHyper = o.arch === "cnn" ? 5 : 3;
+    const uniform = (n: number, lim: number) => Float32Array.from({ length: n }, () => rng.uniform(-lim, lim));
+    const shapes: number[][] = [];
+    if (o.arch === "mlp") {
+      const sizes = [input, o.hidden[0], o.hidden[1], classes];
+      for (let l = 0; l < 3; l++) shapes.push([sizes[l], sizes[l + 1]]);
+      this.siteWidths = sizes.slice(0, 3);
+    } else {
+      const [h, w, c] = image!;
+      const [c1, c2] = o.channels;
+      const flat = Math.floor(h / 4) * Math.floor(w / 4) * c2;
+      shapes.push([5, 5, c, c1], [5, 5, c1, c2], [flat, classes]);
+      this.siteWidths = [h * w * c, Math.floor(h / 2) * Math.floor(w / 2) * c1, flat];
     }
-    this.lambda = tf.variable(tf.tensor1d(o.initialDropout.map((p) => Math.log(p / (1 - p)))));
+    for (const shape of shapes) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const fo = shape[shape.length - 1];
+      const fi = n / fo;
+      const lim = Math.sqrt(6 / (fi + fo));
+      this.We.push(tf.variable(tf.tensor(uniform(n, lim), shape)));
+      this.be.push(tf.variable(tf.zeros([fo])));
+      this.Wh1.push(tf.variable(tf.tensor2d(Float32Array.from({ length: fo * this.nHyper }, () => 0.01 * rng.normal()), [fo, this.nHyper])));
+      this.Wh2.push(tf.variable(tf.tensor(uniform(n, 0.1 * lim), shape)));
+    }
+    const logit = (p: number) => Math.log(p / (1 - p));
+    const init = o.initialDropout.map(logit);
+    if (o.arch === "cnn") init.push(logit(clampUnit(o.initialCutout[0] / o.maxCutout[0])), logit(clampUnit(o.initialCutout[1] / o.maxCutout[1])));
+    this.lambda = tf.variable(tf.tensor1d(init));
     this.mu = o.mu0;
   }
 
-  /** Dropout rates sigmoid(λ). */
+  /** Dropout rates sigmoid(λ_0..2). */
   dropoutRates(): number[] {
-    return [...tf.tidy(() => tf.sigmoid(this.lambda).dataSync())];
+    return [...tf.tidy(() => tf.sigmoid(this.lambda).dataSync())].slice(0, 3);
+  }
+
+  /** CNN only: cutout [holes, length] as real numbers (rounded when applied). */
+  cutout(lam?: number[]): [number, number] | undefined {
+    if (this.o.arch !== "cnn") return undefined;
+    const l = lam ?? [...tf.tidy(() => this.lambda.dataSync())];
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    return [this.o.maxCutout[0] * sig(l[3]), this.o.maxCutout[1] * sig(l[4])];
   }
 
   /** The hypernetwork part W_h,l(λ) of every layer. */
-  hyperWeights(lam: tf.Tensor1D): tf.Tensor2D[] {
-    return this.Wh1.map((h1, l) => tf.mul(this.Wh2[l], tf.reshape(tf.matMul(h1, tf.reshape(lam, [3, 1])), [1, -1])) as tf.Tensor2D);
+  hyperWeights(lam: tf.Tensor1D): tf.Tensor[] {
+    return this.Wh1.map((h1, l) => {
+      const scale = tf.matMul(h1, tf.reshape(lam, [this.nHyper, 1])); // out × 1
+      const shape = this.Wh2[l].shape.map((_, i, a) => (i === a.length - 1 ? -1 : 1));
+      return tf.mul(this.Wh2[l], tf.reshape(scale, shape));
+    });
   }
 
   /** Logits at λ; with `u` (uniform draws per dropout site) the relaxed dropout is applied at rates sigmoid(λ). */
   logits(x: tf.Tensor2D, lam: tf.Tensor1D, u?: tf.Tensor2D[]): tf.Tensor2D {
     const wh = this.hyperWeights(lam);
+    const W = this.We.map((we, l) => tf.add(we, wh[l]));
     const p = tf.sigmoid(lam);
-    let a = x;
-    for (let l = 0; l < 3; l++) {
-      if (u) a = concreteDropout(a, tf.reshape(tf.slice(p, [l], [1]), []) as tf.Scalar, u[l], this.o.temperature);
-      const z = tf.add(matMulFast(a, tf.add(this.We[l], wh[l]) as tf.Tensor2D), this.be[l]) as tf.Tensor2D;
-      a = l < 2 ? (tf.relu(z) as tf.Tensor2D) : z;
+    const drop = (a: tf.Tensor2D, l: number) => (u ? concreteDropout(a, tf.reshape(tf.slice(p, [l], [1]), []) as tf.Scalar, u[l], this.o.temperature) : a);
+    if (this.o.arch === "mlp") {
+      let a = x;
+      for (let l = 0; l < 3; l++) {
+        const z = tf.add(matMulFast(drop(a, l), W[l] as tf.Tensor2D), this.be[l]) as tf.Tensor2D;
+        a = l < 2 ? (tf.relu(z) as tf.Tensor2D) : z;
+      }
+      return a;
     }
-    return a;
+    const [h, w, c] = this.image!;
+    const n = x.shape[0];
+    let a: tf.Tensor4D = tf.reshape(drop(x, 0), [n, h, w, c]);
+    a = maxPool2(tf.relu(tf.add(conv2dSame(a, W[0] as tf.Tensor4D), this.be[0])));
+    a = tf.reshape(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 1), a.shape);
+    a = maxPool2(tf.relu(tf.add(conv2dSame(a, W[1] as tf.Tensor4D), this.be[1])));
+    return tf.add(matMulFast(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 2), W[2] as tf.Tensor2D), this.be[2]) as tf.Tensor2D;
   }
 
   #uniforms(n: number, seed: number): tf.Tensor2D[] {
-    return [0, 1, 2].map((l) => tf.randomUniform([n, this.sizes[l]], 0, 1, "float32", seed + l) as tf.Tensor2D);
+    return this.siteWidths.map((width, l) => tf.randomUniform([n, width], 0, 1, "float32", seed + l) as tf.Tensor2D);
   }
 
   /** Re-linearises the cutting plane at the current (w_e, w_h(λ)) and takes a dual-ascent step on μ. */
@@ -161,12 +216,15 @@ export class CpmlhoModel {
       return l;
     };
     const gh = tf.variableGrads(lossH, [...this.Wh1, ...this.Wh2]);
+    tf.dispose(u);
     return { we: ge.grads, wh: gh.grads, loss: ge.value };
   }
 
   /**
    * The mixed-level hypergradient (eq. 15): ∇_λ [L_tr(w(λ), λ) + θ·L_val(w(λ))], through the best response
-   * w(λ) = w_e + w_h(λ) and, for L_tr, the relaxed dropout. Components are returned separately for tests.
+   * w(λ) = w_e + w_h(λ) and, for L_tr, the relaxed dropout. Cutout acts on the training batch only and has
+   * no derivative: its hyperparameters get their gradient through the response w(λ). Components are
+   * returned separately for tests.
    */
   hypergradient(xtr: tf.Tensor2D, ytr: tf.Tensor2D, xval: tf.Tensor2D, yval: tf.Tensor2D, seed: number): { total: Float32Array; train: Float32Array; val: Float32Array } {
     return tf.tidy(() => {
@@ -178,19 +236,55 @@ export class CpmlhoModel {
     });
   }
 
-  /** Validation-style evaluation at the current λ (no dropout). */
-  evaluate(part: TensorPart): { loss: number; acc: number } {
-    return tf.tidy(() => {
-      const logits = this.logits(part.x, this.lambda as tf.Tensor1D);
-      const loss = crossEntropy(logits, part.oneHot).dataSync()[0];
-      const acc = tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), part.y), "float32")).dataSync()[0];
-      return { loss, acc };
-    });
+  /** Validation-style evaluation at the current λ (no dropout, no cutout), in chunks. */
+  evaluate(part: TensorPart, chunk = 1000): { loss: number; acc: number } {
+    let loss = 0, right = 0;
+    for (let s = 0; s < part.n; s += chunk) {
+      const e = Math.min(part.n, s + chunk);
+      const [l, r] = tf.tidy(() => {
+        const logits = this.logits(part.x.slice([s, 0], [e - s, -1]), this.lambda as tf.Tensor1D);
+        return [
+          crossEntropy(logits, part.oneHot.slice([s, 0], [e - s, -1])).dataSync()[0] * (e - s),
+          tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), part.y.slice([s], [e - s])), "float32")).dataSync()[0],
+        ];
+      });
+      loss += l;
+      right += r;
+    }
+    return { loss: loss / part.n, acc: right / part.n };
   }
 
   dispose(): void {
     tf.dispose([...this.We, ...this.be, ...this.Wh1, ...this.Wh2, this.lambda, ...(this.cut?.s ?? [])]);
   }
+}
+
+function clampUnit(x: number): number {
+  return Math.min(0.99, Math.max(0.01, x));
+}
+
+/**
+ * Cutout (DeVries and Taylor 2017): zeroes `holes` squares of side `length` at seeded random centres
+ * (clipped at the border) in each image of a batch of flattened HWC rows.
+ */
+export function applyCutout(x: tf.Tensor2D, image: ImageShape, holes: number, length: number, rng: Rng): tf.Tensor2D {
+  const h = Math.round(holes), len = Math.round(length);
+  if (h <= 0 || len <= 0) return x.clone();
+  const [H, W, C] = image;
+  const n = x.shape[0];
+  const mask = new Float32Array(n * H * W * C).fill(1);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < h; k++) {
+      const cy = rng.int(H), cx = rng.int(W);
+      const y0 = cy - (len >> 1), x0 = cx - (len >> 1);
+      for (let y = Math.max(0, y0); y < Math.min(H, y0 + len); y++) {
+        for (let xx = Math.max(0, x0); xx < Math.min(W, x0 + len); xx++) {
+          for (let c = 0; c < C; c++) mask[((i * H + y) * W + xx) * C + c] = 0;
+        }
+      }
+    }
+  }
+  return tf.tidy(() => tf.mul(x, tf.tensor2d(mask, [n, H * W * C])) as tf.Tensor2D);
 }
 
 /** Adam state for a list of variables. */
@@ -221,8 +315,10 @@ class Adam {
 
 /** What a CPMLHO run records. */
 export interface CpmlhoResult {
-  trajectory: { step: number; dropout: number[]; mu: number; g?: number; trainLoss: number }[];
+  trajectory: { step: number; dropout: number[]; cutout?: [number, number]; mu: number; g?: number; trainLoss: number }[];
   finalDropout: number[];
+  /** CNN only: final cutout holes and length (as applied: rounded). */
+  finalCutout?: [number, number];
   val: { loss: number; acc: number };
   test: { loss: number; acc: number };
   epochs: number;
@@ -230,9 +326,10 @@ export interface CpmlhoResult {
 }
 
 /** Runs CPMLHO: inner steps on training batches, outer λ steps on the mixed-level hypergradient, cuts. */
-export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number }, o: CpmlhoOptions, rng: Rng, onStep?: (k: number, total: number) => void): CpmlhoResult {
+export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number; shape?: ImageShape }, o: CpmlhoOptions, rng: Rng, onStep?: (k: number, total: number) => void): CpmlhoResult {
   const t0 = performance.now();
-  const model = new CpmlhoModel(data.train.x.shape[1], data.classes, o, rng.fork("init"));
+  const model = new CpmlhoModel(data.train.x.shape[1], data.classes, o, rng.fork("init"), data.shape);
+  const cutoutRng = rng.fork("cutout");
   const optW = new Adam(o.lrWeights), optH = new Adam(o.lrWeights), optL = new Adam(o.lrHyper);
   const batchRng = rng.fork("batches"), noiseRng = rng.fork("noise");
   const steps = Math.ceil(data.train.n / o.batchSize);
@@ -250,8 +347,14 @@ export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: Tens
       const valOrder = permutation(data.val.n, batchRng);
       for (let b = 0; b < steps; b++, step++) {
         if (step % o.cutEvery === 0) model.relinearize();
-        const { x, y } = batch(data.train, order, b);
-        const lamP = tf.tidy(() => tf.add(model.lambda, tf.mul(o.perturbation, tf.tensor1d([noiseRng.normal(), noiseRng.normal(), noiseRng.normal()])))) as tf.Tensor1D;
+        const raw = batch(data.train, order, b);
+        const noise = Array.from({ length: model.nHyper }, () => noiseRng.normal());
+        const lamP = tf.tidy(() => tf.add(model.lambda, tf.mul(o.perturbation, tf.tensor1d(noise)))) as tf.Tensor1D;
+        // cutout at the perturbed values for the inner step, so the hypernetwork sees its effect
+        const cutP = model.cutout([...lamP.dataSync()]);
+        const x = cutP ? applyCutout(raw.x, data.shape!, cutP[0], cutP[1], cutoutRng) : raw.x;
+        const y = raw.y;
+        if (x !== raw.x) raw.x.dispose();
         const g = model.innerGrads(x, y, lamP, noiseRng.nextU32());
         const trainLoss = g.loss.dataSync()[0];
         optW.step([...model.We, ...model.be], g.we);
@@ -266,15 +369,51 @@ export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: Tens
           tf.dispose([vb.x, vb.y]);
         }
         tf.dispose([x, y]);
-        if (step % 10 === 0) trajectory.push({ step, dropout: model.dropoutRates(), mu: model.mu, g: model.cut?.g, trainLoss });
+        if (step % 10 === 0) trajectory.push({ step, dropout: model.dropoutRates(), cutout: model.cutout(), mu: model.mu, g: model.cut?.g, trainLoss });
         onStep?.(step + 1, o.epochs * steps);
       }
     }
-    return { trajectory, finalDropout: model.dropoutRates(), val: model.evaluate(data.val), test: model.evaluate(data.test), epochs: o.epochs, seconds: (performance.now() - t0) / 1000 };
+    const cut = model.cutout();
+    return { trajectory, finalDropout: model.dropoutRates(), finalCutout: cut && [Math.round(cut[0]), Math.round(cut[1])], val: model.evaluate(data.val), test: model.evaluate(data.test), epochs: o.epochs, seconds: (performance.now() - t0) / 1000 };
   } finally {
     optW.dispose();
     optH.dispose();
     optL.dispose();
     model.dispose();
   }
+}
+
+/**
+ * The network CPMLHO tunes, as a plain (non-hypernetwork) model for the baselines: same layers, standard
+ * inverted dropout at fixed rates before each layer and, for the CNN, cutout applied to training batches.
+ * Parameter order: [W1, b1, W2, b2, W3, b3].
+ */
+export function cpmlhoCnnBaseline(image: ImageShape, channels: [number, number], classes: number) {
+  const [h, w, c] = image;
+  const flat = Math.floor(h / 4) * Math.floor(w / 4) * channels[1];
+  const shapes = [[5, 5, c, channels[0]], [channels[0]], [5, 5, channels[0], channels[1]], [channels[1]], [flat, classes], [classes]];
+  return {
+    shapes,
+    init(rng: Rng): Float32Array[] {
+      return shapes.map((s, i) => {
+        const n = s.reduce((a, b) => a * b, 1);
+        if (i % 2 === 1) return new Float32Array(n);
+        const fo = s[s.length - 1], fi = n / fo, lim = Math.sqrt(6 / (fi + fo));
+        return Float32Array.from({ length: n }, () => rng.uniform(-lim, lim));
+      });
+    },
+    /** A ForwardFn (nn/train.ts) with dropout `rates` and cutout (holes, length) during training. */
+    forward(rates: number[], cutout: [number, number]) {
+      return (p: tf.Tensor[], x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D => {
+        const n = x.shape[0];
+        const drop = (a: tf.Tensor2D, l: number) => dropoutAt(a, rates[l], training, seed + l);
+        const xin = training ? applyCutout(x, image, cutout[0], cutout[1], new RngFrom(seed)) : x;
+        let a: tf.Tensor4D = tf.reshape(drop(xin, 0), [n, h, w, c]);
+        a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[0] as tf.Tensor4D), p[1])));
+        a = tf.reshape(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 1), a.shape);
+        a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[2] as tf.Tensor4D), p[3])));
+        return tf.add(matMulFast(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 2), p[4] as tf.Tensor2D), p[5]) as tf.Tensor2D;
+      };
+    },
+  };
 }

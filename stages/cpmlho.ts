@@ -5,13 +5,15 @@ import { disposePart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes } from "../nn/mlp.ts";
 import { mlpDropoutForward } from "../nn/mlp_dropout.ts";
 import { evaluate, TrainOptions, trainNetwork } from "../nn/train.ts";
-import { CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
+import { cpmlhoCnnBaseline, CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
 import { GpBo } from "../search/gp_bo.ts";
 import { Rng } from "../data/rng.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const CpmlhoParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  /** The run's name (the stage is cpmlho:<run>). */
+  run: z.string(),
   split: z.string(),
   cpmlho: CpmlhoOptions.default(CpmlhoOptions.parse({})),
   /** Random search and BO get the same total number of training epochs as CPMLHO, split into `trials` runs. */
@@ -30,7 +32,7 @@ export type CpmlhoParams = z.infer<typeof CpmlhoParams>;
 export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoParams> {
   const dep = `subsample:${params.split}`;
   return {
-    name: `cpmlho:${params.split}`,
+    name: `cpmlho:${params.run}`,
     module: import.meta.url,
     deps: [{ stage: dep }],
     schema: CpmlhoParams,
@@ -48,18 +50,21 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         unitsDone = o.epochs;
         const spec = { input: d.train.x.shape[1], hidden: o.hidden, classes: d.classes };
         const sizes = layerSizes(spec);
-        const shapes = sizes.slice(1).flatMap((out, l) => [[sizes[l], out], [out]]);
-        const trainAt = (rates: number[], k: number, label: string) => {
-          const fwd = mlpDropoutForward(rates);
-          const out = trainNetwork(initWeights(spec, rng.fork(`${label}-init-${k}`)), shapes, fwd, d.train, { groups: [0, 0, 0], lambdas: [0] }, TrainOptions.parse({ optimizer: "adam", learningRate: o.lrWeights, epochs: trialEpochs, batchSize: o.batchSize }), rng.fork(`${label}-batches-${k}`));
+        const cnn = o.arch === "cnn" ? cpmlhoCnnBaseline(d.shape, o.channels, d.classes) : undefined;
+        const shapes = cnn ? cnn.shapes : sizes.slice(1).flatMap((out, l) => [[sizes[l], out], [out]]);
+        const trainAt = (rates: number[], cutout: [number, number], k: number, label: string) => {
+          const fwd = cnn ? cnn.forward(rates, cutout) : mlpDropoutForward(rates);
+          const init = cnn ? cnn.init(rng.fork(`${label}-init-${k}`)) : initWeights(spec, rng.fork(`${label}-init-${k}`));
+          const out = trainNetwork(init, shapes, fwd, d.train, { groups: [0, 0, 0], lambdas: [0] }, TrainOptions.parse({ optimizer: "adam", learningRate: o.lrWeights, epochs: trialEpochs, batchSize: o.batchSize }), rng.fork(`${label}-batches-${k}`));
           unitsDone += trialEpochs;
           progress(unitsDone, totalUnits, `${label} trial ${k + 1}/${p.baselineTrials}`);
           return out.weights;
         };
         const score = (weights: Float32Array[]) => {
           const t = weights.map((w, i) => tf.tensor(w, shapes[i]));
+          const fwd = cnn ? cnn.forward([0, 0, 0], [0, 0]) : mlpDropoutForward([0, 0, 0]);
           try {
-            return { val: evaluate(t, d.val), test: evaluate(t, d.test) };
+            return { val: evaluate(t, d.val, 1000, fwd), test: evaluate(t, d.test, 1000, fwd) };
           } finally {
             tf.dispose(t);
           }
@@ -68,31 +73,33 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
           const trials = [];
           for (let k = 0; k < p.baselineTrials; k++) {
             const u = next(k);
-            const rates = u.map((v) => v * p.maxDropout);
-            const s = score(trainAt(rates, k, label));
+            const rates = u.slice(0, 3).map((v) => v * p.maxDropout);
+            const cutout: [number, number] = cnn ? [Math.round(u[3] * o.maxCutout[0]), Math.round(u[4] * o.maxCutout[1])] : [0, 0];
+            const s = score(trainAt(rates, cutout, k, label));
             tell?.(u, s.val.loss);
-            trials.push({ rates, ...s });
+            trials.push({ rates, cutout, ...s });
           }
           return trials.reduce((a, b) => (b.val.loss < a.val.loss ? b : a));
         };
+        const nHyper = cnn ? 5 : 3;
         const rsRng = rng.fork("random");
-        const rs = await baseline("random", () => [rsRng.next(), rsRng.next(), rsRng.next()]);
-        const bo = new GpBo(3, rng.fork("bo"));
+        const rs = await baseline("random", () => Array.from({ length: nHyper }, () => rsRng.next()));
+        const bo = new GpBo(nHyper, rng.fork("bo"));
         const boBest = await baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
-        const fmtRates = (r: number[]) => r.map((v) => v.toFixed(3)).join(", ");
+        const fmtRates = (r: number[], cut?: number[]) => r.map((v) => v.toFixed(3)).join(", ") + (cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
         return {
           ...jsonWithVolatile("result.json", {
             dataset: d.name,
             backend,
             reduced: Boolean(p.reduced),
             reducedNote: p.reduced,
-            model: `MLP ${sizes.join("-")}, dropout before each of its 3 linear layers`,
+            model: cnn ? `CNN conv5x5(${o.channels[0]})-pool-conv5x5(${o.channels[1]})-pool-linear, dropout before each of its 3 layers, cutout on training images` : `MLP ${sizes.join("-")}, dropout before each of its 3 linear layers`,
             budget: { cpmlhoEpochs: o.epochs, baselineTrials: p.baselineTrials, epochsPerTrial: trialEpochs },
             methods: [
-              { method: "random", valLoss: rs.val.loss, valAcc: rs.val.acc, testAcc: rs.test.acc, tuned: `dropout ${fmtRates(rs.rates)}` },
-              { method: "bo", valLoss: boBest.val.loss, valAcc: boBest.val.acc, testAcc: boBest.test.acc, tuned: `dropout ${fmtRates(boBest.rates)}` },
+              { method: "random", valLoss: rs.val.loss, valAcc: rs.val.acc, testAcc: rs.test.acc, tuned: `dropout ${fmtRates(rs.rates, rs.cutout)}` },
+              { method: "bo", valLoss: boBest.val.loss, valAcc: boBest.val.acc, testAcc: boBest.test.acc, tuned: `dropout ${fmtRates(boBest.rates, boBest.cutout)}` },
               { method: "deltaStn", valLoss: NaN, valAcc: NaN, testAcc: NaN, tuned: "not implemented" },
-              { method: "cpmlho", valLoss: cp.val.loss, valAcc: cp.val.acc, testAcc: cp.test.acc, tuned: `dropout ${fmtRates(cp.finalDropout)} (θ = ${o.theta})` },
+              { method: "cpmlho", valLoss: cp.val.loss, valAcc: cp.val.acc, testAcc: cp.test.acc, tuned: `dropout ${fmtRates(cp.finalDropout, cp.finalCutout)} (θ = ${o.theta})` },
             ],
             cpmlho: cp,
           }),

@@ -50,11 +50,11 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     }
   }
   if (config.cpmlho) {
-    const { splits, ...shared } = config.cpmlho as { splits?: string[] };
-    if (!Array.isArray(splits)) throw new UserError("config field 'cpmlho.splits': expected an array of split names");
-    for (const split of splits) {
-      requireSplit(config, "cpmlho.splits", split);
-      stages.push(cpmlhoStage(withBackend({ ...shared, split }) as never) as Stage);
+    const { runs, ...shared } = config.cpmlho as { runs?: Record<string, { split?: string; cpmlho?: object }>; cpmlho?: object };
+    if (typeof runs !== "object" || runs === null) throw new UserError("config field 'cpmlho.runs': expected an object of named runs, each with a 'split'");
+    for (const [run, r] of Object.entries(runs)) {
+      requireSplit(config, `cpmlho.runs.${run}.split`, String(r.split));
+      stages.push(cpmlhoStage(withBackend({ ...shared, ...r, run, cpmlho: { ...shared.cpmlho, ...r.cpmlho } }) as never) as Stage);
     }
   }
   if (config.report !== undefined) {

@@ -2,7 +2,7 @@ import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { concreteDropout, CpmlhoModel, CpmlhoOptions, linearizeCut, runCpmlho } from "../bilevel/cpmlho.ts";
+import { applyCutout, concreteDropout, CpmlhoModel, CpmlhoOptions, linearizeCut, runCpmlho } from "../bilevel/cpmlho.ts";
 import { LrMomWdGaOptions, nextGeneration, randomSgdGenome, resampleMutation, uniformCrossover } from "../search/ga_lr_mom_wd.ts";
 import { cholesky, GpBo, normCdf } from "../search/gp_bo.ts";
 import { conv2dSame, maxPool2 } from "../nn/cnn.ts";
@@ -116,4 +116,34 @@ Deno.test("im2col convolution and reshape max-pool equal tf.conv2d and tf.maxPoo
   assert(d1 < 1e-4, `conv differs by ${d1}`);
   const d2 = tf.max(tf.abs(tf.sub(maxPool2(x), tf.maxPool(x, 2, 2, "valid")))).dataSync()[0];
   assertEquals(d2, 0);
+});
+
+Deno.test("cutout zeroes holes × length² pixels per image (clipped at borders), seeded", () => {
+  const x = tf.ones([3, 10 * 10]) as tf.Tensor2D;
+  const a = applyCutout(x, [10, 10, 1], 1, 4, new Rng(1)).dataSync();
+  const b = applyCutout(x, [10, 10, 1], 1, 4, new Rng(1)).dataSync();
+  assertEquals([...a], [...b]);
+  for (let i = 0; i < 3; i++) {
+    const zeros = a.subarray(i * 100, (i + 1) * 100).filter((v) => v === 0).length;
+    assert(zeros > 0 && zeros <= 16, `image ${i}: ${zeros} zeroed pixels`);
+  }
+  assertEquals([...applyCutout(x, [10, 10, 1], 0, 4, new Rng(1)).dataSync()].every((v) => v === 1), true);
+});
+
+Deno.test("CPMLHO on the CNN: five hyperparameters (3 dropouts, cutout holes and length) with finite hypergradients", () => {
+  const rng = new Rng(8);
+  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 64).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const data = { train: mk(40), val: mk(20), test: mk(20), classes: 3, shape: [8, 8, 1] as [number, number, number] };
+  const o = CpmlhoOptions.parse({ arch: "cnn", channels: [2, 3], epochs: 2, batchSize: 10, outerEvery: 2, cutEvery: 3, maxCutout: [2, 4] });
+  const m = new CpmlhoModel(64, 3, o, new Rng(2), data.shape);
+  const hg = m.hypergradient(data.train.x, data.train.oneHot, data.val.x, data.val.oneHot, 5);
+  assertEquals(hg.total.length, 5);
+  assert([...hg.total].every(Number.isFinite));
+  assertEquals(m.cutout()!.map(Math.round), [1, 4]);
+  m.dispose();
+  const r = runCpmlho(data, o, new Rng(3));
+  assertEquals(r.finalDropout.length, 3);
+  assertEquals(r.finalCutout!.length, 2);
+  assert(Number.isFinite(r.val.loss));
+  [data.train, data.val, data.test].forEach(disposePart);
 });
