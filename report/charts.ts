@@ -20,24 +20,30 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
 
 const base = { config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } } };
 
-/** Training and validation loss along the descent direction, one panel per grouping (paper Figs. 2-4). */
-export function lossAlongDirectionSpec(rows: { grouping: string; t: number; loss: number; kind: string }[]): VlSpec {
+/** Line charts faceted into columns, one colour per series, independent y scales: the shape of several figures. */
+function facetedLines(rows: Record<string, unknown>[], o: { x: string; y: string; xTitle: string; yTitle: string; xLog?: boolean; detail?: string; width?: number }): VlSpec {
   return {
     ...base,
-    data: { values: rows.filter((r) => r.t > 0) },
-    facet: { column: { field: "grouping", type: "nominal", title: null } },
+    data: { values: rows },
+    facet: { column: { field: "panel", type: "nominal", title: null } },
     spec: {
-      width: 220,
-      height: 180,
-      mark: { type: "line", point: true },
+      width: o.width ?? 240,
+      height: 200,
+      mark: { type: "line", point: { size: 20 } },
       encoding: {
-        x: { field: "t", type: "quantitative", scale: { type: "log" }, title: "step t along (dλ, dw)" },
-        y: { field: "loss", type: "quantitative", scale: { zero: false }, title: "cross-entropy" },
-        color: { field: "kind", type: "nominal", title: null },
+        x: { field: o.x, type: "quantitative", title: o.xTitle, ...(o.xLog ? { scale: { type: "log" } } : {}) },
+        y: { field: o.y, type: "quantitative", scale: { zero: false }, title: o.yTitle },
+        color: { field: "series", type: "nominal", title: null },
+        ...(o.detail ? { detail: { field: o.detail, type: "nominal" } } : {}),
       },
     },
     resolve: { scale: { y: "independent" } },
   };
+}
+
+/** Training and validation loss along the descent direction, one panel per grouping (paper Figs. 2-4). */
+export function lossAlongDirectionSpec(rows: { grouping: string; t: number; loss: number; kind: string }[]): VlSpec {
+  return facetedLines(rows.filter((r) => r.t > 0).map((r) => ({ panel: r.grouping, t: r.t, loss: r.loss, series: r.kind })), { x: "t", y: "loss", xTitle: "step t along (dλ, dw)", yTitle: "cross-entropy", xLog: true, width: 220 });
 }
 
 /** Accuracy against number of hyperparameters (paper Fig. 5). */
@@ -58,24 +64,7 @@ export function accuracyByHpSpec(rows: { hyperparameters: number; accuracy: numb
 
 /** Micro-GA best validation loss per generation, with and without HLS, one line per seed (Figs. 8-9). */
 export function convergenceSpec(rows: { panel: string; generation: number; best: number; run: string; seed: number }[]): VlSpec {
-  return {
-    ...base,
-    data: { values: rows },
-    facet: { column: { field: "panel", type: "nominal", title: null } },
-    spec: {
-      width: 240,
-      height: 200,
-      mark: { type: "line", point: { size: 20 } },
-      encoding: {
-        x: { field: "generation", type: "quantitative", title: "generation" },
-        y: { field: "best", type: "quantitative", scale: { zero: false }, title: "best validation loss" },
-        color: { field: "run", type: "nominal", title: null },
-        detail: { field: "seed", type: "nominal" },
-        strokeDash: { field: "run", type: "nominal", legend: null },
-      },
-    },
-    resolve: { scale: { y: "independent" } },
-  };
+  return facetedLines(rows.map((r) => ({ ...r, series: r.run })), { x: "generation", y: "best", xTitle: "generation", yTitle: "best validation loss", detail: "seed" });
 }
 
 /** Every trial: validation accuracy against parameter count, by method and λ. */
@@ -117,20 +106,5 @@ export function timingSpec(rows: { stage: string; part: string; seconds: number 
 
 /** A value over steps, one line per series, one panel per group (tuned hyperparameters over training). */
 export function trajectorySpec(rows: { panel: string; step: number; value: number; series: string }[], xTitle: string, yTitle: string): VlSpec {
-  return {
-    ...base,
-    data: { values: rows },
-    facet: { column: { field: "panel", type: "nominal", title: null } },
-    spec: {
-      width: 260,
-      height: 200,
-      mark: { type: "line", point: { size: 15 } },
-      encoding: {
-        x: { field: "step", type: "quantitative", title: xTitle },
-        y: { field: "value", type: "quantitative", scale: { zero: false }, title: yTitle },
-        color: { field: "series", type: "nominal", title: null },
-      },
-    },
-    resolve: { scale: { y: "independent" } },
-  };
+  return facetedLines(rows, { x: "step", y: "value", xTitle, yTitle, width: 260 });
 }
