@@ -128,6 +128,9 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   await Deno.mkdir(`${opts.storeRoot}/logs`, { recursive: true });
   const log = new RunLog(`${opts.storeRoot}/logs/${runId}.jsonl`, opts.quiet);
   const digester = new CodeDigester(opts.projectRoot, opts.importMap);
+  // Digest every stage's code now, while it matches the modules this process loaded: a file edited during a
+  // long run must not lend its new digest to output made by the old code.
+  const codeDigests = new Map(order.filter((s) => visit.has(s.name)).map((s) => [s.name, digester.digest(s.module)]));
   const manifest: Manifest = {
     runId,
     startedAt: new Date().toISOString(),
@@ -171,7 +174,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   return result;
 
   async function runOne(stage: Stage, p: unknown, done: Map<string, StageRecord>, force: boolean): Promise<StageRecord> {
-    const code = digester.digest(stage.module);
+    const code = codeDigests.get(stage.name)!;
     const isVolatile = stage.isVolatileOutput ?? ((n: string) => n.includes(".volatile."));
     const volatileOf = (outputs: Record<string, OutputRef>) => Object.keys(outputs).filter(isVolatile);
     const base = { stage: stage.name, params: p, codeDigest: code.digest, codeFiles: code.files, packages: code.packages, volatile: [] as string[] };

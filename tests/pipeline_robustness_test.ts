@@ -66,6 +66,25 @@ Deno.test("SIGINT stops a stage at once; the next run takes over the lock and re
   }
 });
 
+Deno.test("a stage module edited while the run is going does not lend its digest to output of the old code", async () => {
+  const toy = makeToyProject();
+  try {
+    toy.write("config.json", `{ "a": 3, "b": 1, "ms": 2500, "after": true }`);
+    const child = toy.spawn("reproduce");
+    await waitForText(`${toy.dir}/counts.txt`, /double/, 20000);
+    // while 'slow' runs, edit the module of 'after', which this process loaded at start and runs next
+    toy.write("stages/after.ts", Deno.readTextFileSync(`${toy.dir}/stages/after.ts`).replace('from: "after.ts"', 'from: "after.ts, edited"'));
+    const st = await child.output();
+    assertEquals(st.code, 0, new TextDecoder().decode(st.stderr));
+    const r = await toy.cli("reproduce");
+    assertEquals(r.code, 0, r.stderr);
+    // the old code's output was stored under the old code's digest, so the edited stage reruns now
+    assertMatch(r.stderr, /1 computed, 3 cached/);
+  } finally {
+    toy.cleanup();
+  }
+});
+
 Deno.test("two concurrent runs: the second gets a clear lock error and the store stays consistent", async () => {
   const toy = makeToyProject();
   try {
