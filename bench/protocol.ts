@@ -4,6 +4,7 @@ import { fromFileUrl } from "../pipeline/paths.ts";
 import { readManifest } from "../pipeline/manifest.ts";
 import { ArtifactStore } from "../pipeline/store.ts";
 import { printTable } from "./_util.ts";
+import { mergeVolatile } from "../util/volatile.ts";
 
 const root = fromFileUrl(new URL("../", import.meta.url)).replace(/\/$/, "");
 const storeRoot = Deno.env.get("HPO_STORE") ?? `${root}/artifacts`;
@@ -18,7 +19,9 @@ const totals = new Map<string, { wall: number; hls: number }>();
 for (const s of m.stages) {
   const row: Record<string, string | number> = { stage: s.stage, status: s.status, "wall s": (s.wallMs ?? 0) / 1000, "HLS s": "", "training and evaluation s": "" };
   if (s.stage.startsWith("search:") && s.outputs["summary.json"]) {
-    const sum = JSON.parse(new TextDecoder().decode(await store.getObject(s.outputs["summary.json"].digest)));
+    const read = async (name: string) => JSON.parse(new TextDecoder().decode(await store.getObject(s.outputs[name].digest)));
+    // timings live in the volatile companion of the summary
+    const sum = mergeVolatile(await read("summary.json"), s.outputs["summary.volatile.json"] ? await read("summary.volatile.json") : undefined);
     const hls = sum.perSeed.reduce((a: number, p: { hlsSeconds: number }) => a + p.hlsSeconds, 0);
     row["HLS s"] = hls;
     row["training and evaluation s"] = (s.wallMs ?? 0) / 1000 - hls;
