@@ -49,8 +49,6 @@ for (let i = 0; i < 5; i++) {
 }
 await Deno.remove(store, { recursive: true });
 
-// End to end: the real CLI on the real default config after a full run is measured by `deno task reproduce`
-// twice; here the same DAG through a fresh process.
 printTable("Engine overhead (no-op reproduce on a fully cached store)", [
   { what: "stages", value: stages.length },
   { what: "artifacts", value: artifacts },

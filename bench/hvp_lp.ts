@@ -4,7 +4,7 @@
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { TrainOptions, trainMlp } from "../nn/train.ts";
 import { MlpDerivatives } from "../bilevel/hvp.ts";
 import { solveDirectionLp } from "../bilevel/lp.ts";
@@ -83,7 +83,7 @@ const train = ld(idx.train), val = ld(idx.val);
 const trainModel = (hidden: number[], lambda: number, epochs: number, seed: number) => {
   const spec = { input: 784, hidden, classes: 10 };
   const sizes = layerSizes(spec);
-  const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+  const shapes = mlpShapes(sizes);
   const t0 = performance.now();
   const out = trainMlp(initWeights(spec, new Rng(seed)), shapes, train, { groups: new Array(sizes.length - 1).fill(0), lambdas: [lambda] }, TrainOptions.parse({ epochs, batchSize: 64 }), new Rng(seed + 1));
   return { sizes, weights: out.weights, seconds: (performance.now() - t0) / 1000 };

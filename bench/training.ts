@@ -3,7 +3,7 @@
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { TrainOptions, trainMlp } from "../nn/train.ts";
 import { GridSampler } from "../search/samplers.ts";
 import { hiddenOf, SearchSpace } from "../search/space.ts";
@@ -26,7 +26,7 @@ for (const backend of backends) {
   const run = (hidden: number[], batch: number, epochs: number) => {
     const spec = { input: 784, hidden, classes: 10 };
     const sizes = layerSizes(spec);
-    const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+    const shapes = mlpShapes(sizes);
     const t0 = performance.now();
     trainMlp(initWeights(spec, rng), shapes, part, { groups: new Array(sizes.length - 1).fill(0), lambdas: [0] }, TrainOptions.parse({ batchSize: batch, epochs }), rng);
     return (performance.now() - t0) / 1000;

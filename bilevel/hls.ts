@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { tf } from "../nn/backend.ts";
-import type { Weights } from "../nn/mlp.ts";
+import { mlpShapes, type Weights } from "../nn/mlp.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { evaluate, type Metrics } from "../nn/train.ts";
 import { MlpDerivatives, parameterOffsets } from "./hvp.ts";
@@ -96,7 +96,7 @@ export async function hyperLocalSearch(
   onProgress?: (step: number, total: number, label: string) => void,
 ): Promise<HlsResult> {
   const t0 = performance.now();
-  const shapes = model.sizes.slice(1).flatMap((o, l) => [[model.sizes[l], o], [o]]);
+  const shapes = mlpShapes(model.sizes);
   const offsets = parameterOffsets(shapes);
   const n = model.lambdas.length;
   const w0 = flatten(model.weights);

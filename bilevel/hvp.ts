@@ -1,5 +1,5 @@
 import { tf } from "../nn/backend.ts";
-import type { Weights } from "../nn/mlp.ts";
+import { mlpShapes, type Weights } from "../nn/mlp.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 
 /**
@@ -30,7 +30,7 @@ export class MlpDerivatives {
    * @param lambdas L2 coefficient of each group
    */
   constructor(weights: Weights, sizes: number[], part: TensorPart, groups: number[], lambdas: number[]) {
-    this.#shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+    this.#shapes = mlpShapes(sizes);
     this.#W = [];
     this.#b = [];
     weights.forEach((w, i) => {

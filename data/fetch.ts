@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import tarStream from "tar-stream";
-import { createGunzip } from "node:zlib";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { readTar } from "../util/tar.ts";
 import { parseIdx } from "./idx.ts";
 import { CIFAR_PIXELS, parseCifarBatch } from "./cifar.ts";
 import {
@@ -123,18 +121,15 @@ const CIFAR_BATCHES = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin
 async function readCifarArchive(input: Readable, where: string): Promise<Map<string, Uint8Array>> {
   const md5 = createHash("md5");
   const files = new Map<string, Uint8Array>();
-  const extract = tarStream.extract();
   input.on("data", (c: Uint8Array) => md5.update(c));
-  const done = pipeline(input, createGunzip(), extract).catch((e) => {
+  try {
+    await readTar(input, (name, bytes) => {
+      const base = name.split("/").pop()!;
+      if (CIFAR_BATCHES.includes(base)) files.set(base, bytes);
+    });
+  } catch (e) {
     throw new Error(`${where}: archive is corrupt or truncated (${(e as Error).message})`);
-  });
-  for await (const entry of extract) {
-    const base = entry.header.name.split("/").pop()!;
-    const chunks: Uint8Array[] = [];
-    for await (const c of entry) chunks.push(c as Uint8Array);
-    if (CIFAR_BATCHES.includes(base)) files.set(base, new Uint8Array(Buffer.concat(chunks)));
   }
-  await done;
   const digest = md5.digest("hex");
   if (digest !== CIFAR10_ARCHIVE_MD5) throw new Error(`${where}: md5 ${digest}, expected ${CIFAR10_ARCHIVE_MD5} (the official cifar-10-binary.tar.gz)`);
   return files;

@@ -18,6 +18,11 @@ export function layerSizes(spec: MlpSpec): number[] {
   return [spec.input, ...spec.hidden.filter((h) => h > 0), spec.classes];
 }
 
+/** Parameter shapes for layer widths `sizes`: [[in, out], [out], ...] for [W1, b1, W2, b2, ...]. */
+export function mlpShapes(sizes: number[]): number[][] {
+  return sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+}
+
 /** Number of weight matrices (= dense layers). */
 export function layerCount(spec: MlpSpec): number {
   return layerSizes(spec).length - 1;

@@ -7,6 +7,9 @@ import { pipelineStatus } from "./status.ts";
 import { collectGarbage } from "./gc.ts";
 import { createArchive, verifyArchive } from "./archive.ts";
 import { formatDuration } from "./progress.ts";
+import type { Manifest } from "./manifest.ts";
+import { ArtifactStore } from "./store.ts";
+import { writeFileAtomic } from "./fs_atomic.ts";
 import type { Stage } from "./stage.ts";
 
 /** What an experiment plugs into the generic CLI. The engine never sees more of the science than this. */
@@ -149,10 +152,8 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
 }
 
 /** Copies declared outputs of the run out of the store (atomically), e.g. the report to reports/. */
-async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest.ts").Manifest, storeRoot: string, configPath: string): Promise<void> {
+async function exportOutputs<C>(exp: Experiment<C>, manifest: Manifest, storeRoot: string, configPath: string): Promise<void> {
   const configName = configPath.split("/").pop()!.replace(/\.json$/, "");
-  const { ArtifactStore } = await import("./store.ts");
-  const { writeFileAtomic } = await import("./fs_atomic.ts");
   const store = new ArtifactStore(storeRoot);
   for (const e of exp.exports ?? []) {
     const rec = manifest.stages.find((s) => s.stage === e.stage);
@@ -165,7 +166,7 @@ async function exportOutputs<C>(exp: Experiment<C>, manifest: import("./manifest
 }
 
 /** Re-executes an archived run's config in a fresh temporary store and compares every output digest. */
-async function rerunAndCompare<C>(exp: Experiment<C>, archived: import("./manifest.ts").Manifest, quiet: boolean): Promise<number> {
+async function rerunAndCompare<C>(exp: Experiment<C>, archived: Manifest, quiet: boolean): Promise<number> {
   let config: C;
   try {
     config = exp.parseConfig(archived.config);

@@ -72,7 +72,3 @@ export function isNotRun(x: ArtifactSet | NotRun | undefined): x is NotRun {
   return x !== undefined && "notRun" in x;
 }
 
-/** Helper: encodes a value as pretty UTF-8 JSON for a stage output. */
-export function jsonBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(value, null, 1));
-}

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { tf } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import { evaluate, type Metrics, TrainOptions, trainMlp } from "../nn/train.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import type { Rng } from "../data/rng.ts";
@@ -74,7 +73,7 @@ export interface StudySettings {
 function trainGenome(g: Genome, data: StudyData, training: TrainOptions, rng: Rng) {
   const spec: MlpSpec = { input: data.input, hidden: hiddenOf(g), classes: data.classes };
   const sizes = layerSizes(spec);
-  const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+  const shapes = mlpShapes(sizes);
   const lambda = Math.pow(10, g.log10Lambda);
   const groups = new Array(sizes.length - 1).fill(0);
   const t0 = performance.now();

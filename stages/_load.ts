@@ -29,7 +29,3 @@ export async function loadSplit(input: ArtifactSet | NotRun | undefined): Promis
 
 export { jsonWithVolatile } from "../util/volatile.ts";
 
-/** Encodes JSON for a stage output. */
-export function json(value: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(value, null, 1));
-}

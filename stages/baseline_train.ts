@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, type MlpSpec } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes, type MlpSpec } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
 import { encodeModel } from "../nn/weights_codec.ts";
 import { Rng } from "../data/rng.ts";
@@ -34,7 +34,7 @@ export function baselineStage(params: unknown, split: string): Stage<BaselinePar
       try {
         const spec: MlpSpec = { input: data.train.x.shape[1], hidden: p.hidden, classes: data.classes };
         const sizes = layerSizes(spec);
-        const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+        const shapes = mlpShapes(sizes);
         const rng = new Rng(p.seed);
         const t0 = performance.now();
         const out = trainMlp(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { disposePart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { mlpDropoutForward } from "../nn/mlp_dropout.ts";
 import { evaluate, TrainOptions, trainNetwork } from "../nn/train.ts";
 import { cpmlhoCnnBaseline, CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
@@ -51,7 +51,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         const spec = { input: d.train.x.shape[1], hidden: o.hidden, classes: d.classes };
         const sizes = layerSizes(spec);
         const cnn = o.arch === "cnn" ? cpmlhoCnnBaseline(d.shape, o.channels, d.classes) : undefined;
-        const shapes = cnn ? cnn.shapes : sizes.slice(1).flatMap((out, l) => [[sizes[l], out], [out]]);
+        const shapes = cnn ? cnn.shapes : mlpShapes(sizes);
         const trainAt = (rates: number[], cutout: [number, number], k: number, label: string) => {
           const fwd = cnn ? cnn.forward(rates, cutout) : mlpDropoutForward(rates);
           const init = cnn ? cnn.init(rng.fork(`${label}-init-${k}`)) : initWeights(spec, rng.fork(`${label}-init-${k}`));

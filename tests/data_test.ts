@@ -8,6 +8,7 @@ import { drawSplit } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
 import { decodeData, encodeData } from "../data/codec.ts";
 import { IDX_FILES } from "../data/datasets.ts";
+import { writeTarGz } from "../util/tar.ts";
 
 Deno.test("IDX: round trip, and each corruption is a clear error naming the source", () => {
   const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i);
@@ -88,6 +89,12 @@ Deno.test("fetch: a CIFAR archive that is not the official one fails its md5 che
     Deno.writeFileSync(`${dir}/c.tar.gz`, gzipSync(new Uint8Array(1024)));
     const r = await fetchDataset("cifar10", [{ kind: "archive", path: `${dir}/c.tar.gz` }]);
     assert(!r.ok && r.kind === "invalid", JSON.stringify(r));
+    // a well-formed tar.gz of the six batch files is extracted, then rejected by the md5 pin (not as corrupt)
+    const batches = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+    await writeTarGz(`${dir}/real.tar.gz`, batches.map((b) => ({ name: `cifar-10-batches-bin/${b}`, bytes: new Uint8Array(3073) })));
+    const real = await fetchDataset("cifar10", [{ kind: "archive", path: `${dir}/real.tar.gz` }], { expectedCifarRecords: 1 });
+    assert(!real.ok && real.kind === "invalid");
+    assertMatch(real.attempts[0], /md5 [0-9a-f]{32}, expected c32a1d4a/);
     const none = await fetchDataset("cifar10", [{ kind: "archive", path: `${dir}/absent.tar.gz` }]);
     assert(!none.ok && none.kind === "unavailable");
   } finally {

@@ -7,7 +7,7 @@ import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_
 import { solveDirectionLp } from "../bilevel/lp.ts";
 import { closedFormDirection, conjugateGradient } from "../bilevel/closed_form.ts";
 import { hyperLocalSearch, HlsOptions } from "../bilevel/hls.ts";
-import { initWeights, layerSizes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
 
 await useBackend("cpu");
@@ -113,7 +113,7 @@ Deno.test("hyper local search never worsens validation loss, keeps λ ≥ 0, and
   const train = mk(n), val = mk(150);
   const spec = { input: 20, hidden: [8], classes: 3 };
   const sizes = layerSizes(spec);
-  const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+  const shapes = mlpShapes(sizes);
   const t = trainMlp(initWeights(spec, new Rng(1)), shapes, train, { groups: [0, 0], lambdas: [0.001] }, TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }), new Rng(3));
   for (const o of [{ block: "output" }, { block: "all" }, { block: "topk", k: 30 }, { solver: "auto", block: "output" }, { block: "output", maxLpWeights: 20, k: 10 }]) {
     const r = await hyperLocalSearch({ sizes, weights: t.weights, groups: [0, 0], lambdas: [0.001] }, { train, val }, HlsOptions.parse(o));

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, weightGroups } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes, weightGroups } from "../nn/mlp.ts";
 import { evaluate, TrainOptions, trainMlp } from "../nn/train.ts";
 import { decodeModel, encodeModel } from "../nn/weights_codec.ts";
 import { matMulFast } from "../nn/fast_matmul.ts";
@@ -21,7 +21,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     const spec = { input: 16, hidden: [8, 0, 6], classes: 2 };
     const sizes = layerSizes(spec);
     assertEquals(sizes, [16, 8, 6, 2]);
-    const shapes = sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
+    const shapes = mlpShapes(sizes);
     const { groups } = weightGroups(spec, "2HP");
     const run = (seed: number, optimizer: "adam" | "sgd") =>
       trainMlp(initWeights(spec, new Rng(seed)), shapes, part, { groups, lambdas: [0.01, 0.001] }, TrainOptions.parse({ optimizer, momentum: 0.9, epochs: 3, batchSize: 32, learningRate: 0.01, weightDecay: 1e-4, lrStep: { step: 1, gamma: 0.7 } }), new Rng(seed + 100), { train: part });

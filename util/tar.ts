@@ -36,22 +36,23 @@ export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncI
 }
 
 /**
- * Reads every regular file of a tar archive, gzipped or not (detected by the gzip magic bytes). Calls
- * `onFile` for each; the archive is streamed, but each file's bytes are held in memory while handled.
+ * Reads every regular file of a tar archive, gzipped or not. For a path or bytes, gzip is detected by its
+ * magic bytes; a stream is taken to be gzipped. Calls `onFile` for each file; the archive is streamed, but
+ * each file's bytes are held in memory while handled.
  */
 export async function readTar(
-  source: string | Uint8Array,
+  source: string | Uint8Array | Readable,
   onFile: (name: string, bytes: Uint8Array) => void | Promise<void>,
 ): Promise<void> {
   const extract = tarStream.extract();
-  let head: Uint8Array;
+  let gz = true;
   if (typeof source === "string") {
     using f = await Deno.open(source);
-    head = new Uint8Array(2);
+    const head = new Uint8Array(2);
     await f.read(head);
-  } else head = source.subarray(0, 2);
-  const gz = head[0] === 0x1f && head[1] === 0x8b;
-  const input = typeof source === "string" ? createReadStream(source) : Readable.from([Buffer.from(source)]);
+    gz = head[0] === 0x1f && head[1] === 0x8b;
+  } else if (source instanceof Uint8Array) gz = source[0] === 0x1f && source[1] === 0x8b;
+  const input = typeof source === "string" ? createReadStream(source) : source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source;
   const done = gz ? pipeline(input, createGunzip(), extract) : pipeline(input, extract);
   for await (const entry of extract) {
     const chunks: Uint8Array[] = [];
