@@ -24,7 +24,16 @@ export interface CnnSpec {
 /** Parameter shapes: [K1, b1, K2, b2, W3, b3, W4, b4]. */
 export function cnnShapes(s: CnnSpec): number[][] {
   const flat = Math.floor(s.height / 4) * Math.floor(s.width / 4) * s.conv2;
-  return [[5, 5, s.channels, s.conv1], [s.conv1], [5, 5, s.conv1, s.conv2], [s.conv2], [flat, s.hidden], [s.hidden], [s.hidden, s.classes], [s.classes]];
+  return [
+    [5, 5, s.channels, s.conv1],
+    [s.conv1],
+    [5, 5, s.conv1, s.conv2],
+    [s.conv2],
+    [flat, s.hidden],
+    [s.hidden],
+    [s.hidden, s.classes],
+    [s.classes],
+  ];
 }
 
 /** He-uniform kernels and zero biases from a seeded generator. */

@@ -3,6 +3,8 @@ import { tf } from "./backend.ts";
 import { crossEntropy, forward, l2Penalty, type Weights } from "./mlp.ts";
 import type { TensorPart } from "./data_tensors.ts";
 import { permutation, type Rng } from "../data/rng.ts";
+import { batchTensors, hostPart } from "./host_batches.ts";
+import { trainMlps } from "./train_mlps.ts";
 
 /** Training settings: everything that shapes the run is here, nothing hidden. */
 export const TrainOptions = z.object({
@@ -69,9 +71,11 @@ export type ForwardFn = (params: tf.Tensor[], x: tf.Tensor2D, training: boolean,
 export const mlpForward: ForwardFn = (params, x) => forward(params, x);
 
 /**
- * Trains weights on `train` by mini-batch Adam or SGD(momentum) with a seeded batch order, minimising
- * f(w, λ) = L_train(w) + Σ_k λ_k ||W_(k)||² (+ weightDecay/2·||w||²). Deterministic for a given seed and
- * backend. Evaluates on the given parts after each epoch. Leaks no tensors.
+ * Trains an MLP's weights on `train` by mini-batch Adam or SGD(momentum) with a seeded batch order,
+ * minimising f(w, λ) = L_train(w) + Σ_k λ_k ||W_(k)||² (+ weightDecay/2·||w||²). Deterministic for a given
+ * seed and backend. Evaluates on the given parts after each epoch. Leaks no tensors. This is the fast path
+ * (nn/train_mlps.ts: hand-written backward pass, host-side optimiser); `trainNetwork` with `mlpForward`
+ * is the autodiff reference it is tested against.
  */
 export function trainMlp(
   init: Weights,
@@ -83,11 +87,19 @@ export function trainMlp(
   evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
   onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
 ): { weights: Weights; history: EpochRecord[]; steps: number } {
-  return trainNetwork(init, shapes, mlpForward, train, objective, opts, rng, evalParts, onStep);
+  const matrices = shapes.filter((_, i) => i % 2 === 0);
+  const member = {
+    hidden: matrices.slice(0, -1).map((s) => s[1]),
+    init,
+    layerLambdas: objective.groups.map((g) => objective.lambdas[g] ?? 0),
+  };
+  const out = trainMlps([member], matrices[0][0], matrices[matrices.length - 1][1], train, opts, rng, evalParts, onStep);
+  return { weights: out.weights[0], history: out.history[0], steps: out.steps };
 }
 
 /**
- * The training loop behind trainMlp, for any forward function (MLPs, the CNN, networks with dropout).
+ * The general training loop, by automatic differentiation, for any forward function (the CNN, networks
+ * with dropout, and MLPs: with `mlpForward` it is the reference that trainMlp's fast path is tested against).
  * Weight groups index the even parameter slots (weight matrices / kernels); biases are never penalised.
  */
 export function trainNetwork(
@@ -106,6 +118,7 @@ export function trainNetwork(
   const m = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
   const s = opts.optimizer === "adam" ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : [];
   const history: EpochRecord[] = [];
+  const host = hostPart(train);
   const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
   // A separate stream for dropout masks, so that adding dropout does not change the batch order.
   const dropoutRng = rng.fork("dropout");
@@ -126,9 +139,7 @@ export function trainNetwork(
       if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
       step++;
       tf.tidy(() => {
-        const idx = tf.tensor1d(Int32Array.from(order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize))), "int32");
-        const xb = tf.gather(train.x, idx) as tf.Tensor2D;
-        const yb = tf.gather(train.oneHot, idx) as tf.Tensor2D;
+        const { x: xb, y: yb } = batchTensors(host, order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize)));
         const { grads } = tf.variableGrads(lossFn(xb, yb, dropoutRng.nextU32()), vars);
         vars.forEach((v, i) => {
           const g = grads[v.name];

@@ -24,7 +24,9 @@ export function encodeModel(m: StoredModel): Record<string, Uint8Array> {
 export function decodeModel(modelJson: Uint8Array, weightsF32: Uint8Array): StoredModel {
   const head = JSON.parse(new TextDecoder().decode(modelJson)) as { spec: MlpSpec; meta: Record<string, unknown>; lengths: number[] };
   const total = head.lengths.reduce((a, b) => a + b, 0);
-  if (weightsF32.byteLength !== total * 4) throw new Error(`weights.f32 has ${weightsF32.byteLength} bytes, model.json declares ${total} float32 values`);
+  if (weightsF32.byteLength !== total * 4) {
+    throw new Error(`weights.f32 has ${weightsF32.byteLength} bytes, model.json declares ${total} float32 values`);
+  }
   const flat = new Float32Array(weightsF32.slice().buffer);
   const weights: Weights = [];
   let off = 0;

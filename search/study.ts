@@ -1,7 +1,7 @@
-import { tf } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes, type MlpSpec, type Weights } from "../nn/mlp.ts";
-import { evaluate, type Metrics, TrainOptions, trainMlp } from "../nn/train.ts";
+import type { Metrics, TrainOptions } from "../nn/train.ts";
+import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
@@ -48,7 +48,6 @@ export interface StudyResult {
   seconds: { total: number; training: number; hls: number };
 }
 
-
 /** Data a study trains and evaluates on. */
 export interface StudyData {
   train: TensorPart;
@@ -69,24 +68,78 @@ export interface StudySettings {
   ga: MicroGaOptions;
 }
 
-/** Trains one genome's model (deterministic for the given rng) and evaluates it. */
-function trainGenome(g: Genome, data: StudyData, training: TrainOptions, rng: Rng) {
-  const spec: MlpSpec = { input: data.input, hidden: hiddenOf(g), classes: data.classes };
-  const sizes = layerSizes(spec);
-  const shapes = mlpShapes(sizes);
-  const lambda = Math.pow(10, g.log10Lambda);
-  const groups = new Array(sizes.length - 1).fill(0);
-  const t0 = performance.now();
-  const out = trainMlp(initWeights(spec, rng.fork("init")), shapes, data.train, { groups, lambdas: [lambda] }, training, rng.fork("batches"));
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const tensors = tf.tidy(() => out.weights.map((w, i) => tf.tensor(w, shapes[i])));
-  const base = { train: evaluate(tensors, data.train), val: evaluate(tensors, data.val), test: evaluate(tensors, data.test) };
-  tf.dispose(tensors);
-  return { sizes, groups, lambda, weights: out.weights as Weights, trainSeconds, base, parameters: out.weights.reduce((a, w) => a + w.length, 0) };
+/** A genome's trained model and its scores before any fine-tuning. */
+interface TrainedGenome {
+  sizes: number[];
+  groups: number[];
+  lambda: number;
+  weights: Weights;
+  /** The model's share of its stack's training wall time (models trained together split it evenly). */
+  trainSeconds: number;
+  base: { train: Metrics; val: Metrics; test: Metrics };
+  parameters: number;
 }
 
-async function applyHls(t: ReturnType<typeof trainGenome>, data: StudyData, opts: HlsOptions) {
-  const r = await hyperLocalSearch({ sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda] }, { train: data.train, val: data.val, test: data.test }, opts);
+/** Reports progress: `k` models finished, with an optional label for work in between. */
+export type OnProgress = (k: number, label?: string) => void;
+
+/**
+ * Trains the genomes' models together (one stack per depth, nn/train_mlps.ts) and evaluates them. Each
+ * model's initial weights come from rng.fork(`trial-${index}`), so they do not depend on its batch-mates;
+ * all share the batch order drawn from `batchRng`. Deterministic for given genomes, indices and seeds.
+ */
+function trainGenomes(
+  genomes: Genome[],
+  firstIndex: number,
+  data: StudyData,
+  training: TrainOptions,
+  rng: Rng,
+  batchRng: Rng,
+  onStep?: (label: string) => void,
+): TrainedGenome[] {
+  const members = genomes.map((g, j) => {
+    const spec: MlpSpec = { input: data.input, hidden: hiddenOf(g), classes: data.classes };
+    const lambda = Math.pow(10, g.log10Lambda);
+    const sizes = layerSizes(spec);
+    return {
+      hidden: spec.hidden,
+      init: initWeights(spec, rng.fork(`trial-${firstIndex + j}`).fork("init")),
+      layerLambdas: new Array(sizes.length - 1).fill(lambda),
+      sizes,
+      lambda,
+    };
+  });
+  const t0 = performance.now();
+  const out = trainMlps(
+    members,
+    data.input,
+    data.classes,
+    data.train,
+    training,
+    batchRng,
+    {},
+    (epoch, step, per) => onStep?.(`training ${genomes.length} models: epoch ${epoch}/${training.epochs} step ${step}/${per}`),
+  );
+  const trainSeconds = (performance.now() - t0) / 1000 / genomes.length;
+  const sizesList = members.map((m) => m.sizes);
+  const [train, val, test] = [data.train, data.val, data.test].map((part) => evaluateMlps(sizesList, out.weights, part));
+  return members.map((m, j) => ({
+    sizes: m.sizes,
+    groups: new Array(m.sizes.length - 1).fill(0),
+    lambda: m.lambda,
+    weights: out.weights[j],
+    trainSeconds,
+    base: { train: train[j], val: val[j], test: test[j] },
+    parameters: out.weights[j].reduce((a, w) => a + w.length, 0),
+  }));
+}
+
+async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions) {
+  const r = await hyperLocalSearch({ sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda] }, {
+    train: data.train,
+    val: data.val,
+    test: data.test,
+  }, opts);
   return {
     improved: r.improved,
     path: r.path,
@@ -101,7 +154,7 @@ async function applyHls(t: ReturnType<typeof trainGenome>, data: StudyData, opts
   };
 }
 
-function record(index: number, generation: number, g: Genome, t: ReturnType<typeof trainGenome>, hls?: Awaited<ReturnType<typeof applyHls>>): TrialRecord {
+function record(index: number, generation: number, g: Genome, t: TrainedGenome, hls?: Awaited<ReturnType<typeof applyHls>>): TrialRecord {
   const final = hls ? { val: hls.val, test: hls.test } : { val: t.base.val, test: t.base.test };
   return {
     index,
@@ -119,7 +172,14 @@ function record(index: number, generation: number, g: Genome, t: ReturnType<type
   };
 }
 
-function summarise(method: string, hls: boolean, seed: number, trials: TrialRecord[], t0: number, bestByGeneration?: number[]): StudyResult {
+function summarise(
+  method: string,
+  hls: boolean,
+  seed: number,
+  trials: TrialRecord[],
+  t0: number,
+  bestByGeneration?: number[],
+): StudyResult {
   const best = trials.reduce((a, b) => (b.fitness < a.fitness ? b : a));
   return {
     method,
@@ -141,14 +201,24 @@ function summarise(method: string, hls: boolean, seed: number, trials: TrialReco
  * trained once; the run without HLS scores it as trained, the run with HLS scores its fine-tuned version.
  * The comparison is therefore paired, model by model.
  */
-export async function oneShotStudies(method: "grid" | "random", data: StudyData, s: StudySettings, seed: number, rng: Rng, onTrial: (k: number) => void): Promise<[StudyResult, StudyResult]> {
+export async function oneShotStudies(
+  method: "grid" | "random",
+  data: StudyData,
+  s: StudySettings,
+  seed: number,
+  rng: Rng,
+  onTrial: OnProgress,
+): Promise<[StudyResult, StudyResult]> {
   const t0 = performance.now();
-  const sampler: Sampler = method === "grid" ? new GridSampler(s.space, s.budget) : new RandomSampler(s.space, s.budget, rng.fork("sampler"));
+  const sampler: Sampler = method === "grid"
+    ? new GridSampler(s.space, s.budget)
+    : new RandomSampler(s.space, s.budget, rng.fork("sampler"));
   const genomes = sampler.ask();
   const without: TrialRecord[] = [], withHls: TrialRecord[] = [];
   let hlsSeconds = 0;
+  const trained = trainGenomes(genomes, 0, data, s.training, rng, rng.fork("batches"), (label) => onTrial(0, label));
   for (const [i, g] of genomes.entries()) {
-    const t = trainGenome(g, data, s.training, rng.fork(`trial-${i}`));
+    const t = trained[i];
     without.push(record(i, 0, g, t));
     const h = await applyHls(t, data, s.hls);
     hlsSeconds += h.seconds;
@@ -167,17 +237,33 @@ export async function oneShotStudies(method: "grid" | "random", data: StudyData,
  * The steady-state micro-GA, with or without HLS: population + generations × offspring models. With HLS
  * each model is fine-tuned before the GA sees its fitness (Lamarckian or Baldwinian by option).
  */
-export async function microGaStudy(data: StudyData, s: StudySettings, seed: number, withHls: boolean, rng: Rng, onTrial: (k: number) => void): Promise<StudyResult> {
+export async function microGaStudy(
+  data: StudyData,
+  s: StudySettings,
+  seed: number,
+  withHls: boolean,
+  rng: Rng,
+  onTrial: OnProgress,
+): Promise<StudyResult> {
   const t0 = performance.now();
   const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
   const trials: TrialRecord[] = [];
-  for (let batch = ga.ask(); batch.length; batch = ga.ask()) {
+  for (let batch = ga.ask(), round = 0; batch.length; batch = ga.ask(), round++) {
     const obs = [];
-    for (const g of batch) {
-      const i = trials.length;
-      const t = trainGenome(g, data, s.training, rng.fork(`trial-${i}`));
+    const generation = ga.generation + (ga.population.length ? 1 : 0);
+    const trained = trainGenomes(
+      batch,
+      trials.length,
+      data,
+      s.training,
+      rng,
+      rng.fork(`batches-${round}`),
+      (label) => onTrial(trials.length, label),
+    );
+    for (const [j, g] of batch.entries()) {
+      const t = trained[j];
       const h = withHls ? await applyHls(t, data, s.hls) : undefined;
-      const rec = record(i, ga.generation + (ga.population.length ? 1 : 0), g, t, h);
+      const rec = record(trials.length, generation, g, t, h);
       trials.push(rec);
       let genome = g;
       if (h && s.hlsMode === "lamarckian" && h.improved) {

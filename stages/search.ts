@@ -20,9 +20,30 @@ export const SearchParams = z.object({
   space: SearchSpace.default({ maxLayers: 3, maxNeurons: 15, log10LambdaMin: -5, log10LambdaMax: -1 }),
   /** The paper does not state its budget; its accuracies suggest a very short one (see configs). */
   training: TrainOptions.default({ optimizer: "adam", learningRate: 0.001, momentum: 0, weightDecay: 0, epochs: 1, batchSize: 64 }),
-  hls: HlsOptions.default({ block: "output", k: 200, maxLpWeights: 1500, solver: "highs", epsilon: 1e-3, delta: 1, tMin: 1e-3, tMax: 10, points: 20, timeLimitS: 60 }),
+  hls: HlsOptions.default({
+    block: "output",
+    k: 200,
+    maxLpWeights: 1500,
+    solver: "highs",
+    epsilon: 1e-3,
+    delta: 1,
+    tMin: 1e-3,
+    tMax: 10,
+    points: 20,
+    timeLimitS: 60,
+  }),
   hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
-  ga: MicroGaOptions.default({ population: 10, generations: 15, offspring: 2, crossoverProb: 0.9, bitFlipProb: 1 / 6, realMutationProb: 0.5, sbxEta: 15, mutationEta: 20, tournament: 2 }),
+  ga: MicroGaOptions.default({
+    population: 10,
+    generations: 15,
+    offspring: 2,
+    crossoverProb: 0.9,
+    bitFlipProb: 1 / 6,
+    realMutationProb: 0.5,
+    sbxEta: 15,
+    mutationEta: 20,
+    tournament: 2,
+  }),
 });
 export type SearchParams = z.infer<typeof SearchParams>;
 
@@ -49,10 +70,13 @@ export function searchStage(split: string, budget: string, params: unknown): Sta
         const results: StudyResult[] = [];
         for (const seed of p.seeds) {
           const rng = new Rng(seed);
-          const tick = (label: string) => (k: number) => progress(done + k, total, `seed ${seed} ${label} model ${k}/${perRun}`);
+          const tick = (label: string) => (k: number, what?: string) =>
+            progress(done + k, total, `seed ${seed} ${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
           if (p.method === "microga") {
             for (const withHls of [false, true]) {
-              results.push(await microGaStudy(data, settings, seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")));
+              results.push(
+                await microGaStudy(data, settings, seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")),
+              );
               done += perRun;
             }
           } else {
@@ -63,7 +87,14 @@ export function searchStage(split: string, budget: string, params: unknown): Sta
         }
         return {
           ...jsonWithVolatile("studies.json", { backend, dataset: d.name, method: p.method, settings, results }),
-          ...jsonWithVolatile("summary.json", { backend, dataset: d.name, split, budget, training: p.training, ...summariseMethod(p.method, results) }),
+          ...jsonWithVolatile("summary.json", {
+            backend,
+            dataset: d.name,
+            split,
+            budget,
+            training: p.training,
+            ...summariseMethod(p.method, results),
+          }),
         };
       } finally {
         [d.train, d.val, d.test].forEach(disposePart);

@@ -1,0 +1,144 @@
+import { tf } from "./backend.ts";
+import { layerSizes, type Weights } from "./mlp.ts";
+import type { TensorPart } from "./data_tensors.ts";
+import { gatherRows, gatherRowsTransposed, hostPart } from "./host_batches.ts";
+import {
+  downloadStack,
+  forwardStack,
+  packStack,
+  perWeightVector,
+  stackGradients,
+  type StackLayout,
+  stackLayout,
+  stackLossAndCorrect,
+  unpackStack,
+  uploadStack,
+} from "./mlp_stack.ts";
+import type { EpochRecord, Metrics, TrainOptions } from "./train.ts";
+import { permutation, type Rng } from "../data/rng.ts";
+import { HostOptimizer } from "./host_optimizer.ts";
+
+/** One model to train: its architecture, initial weights and L2 coefficient per weight matrix. */
+export interface MlpMember {
+  /** Hidden widths; 0 means the layer is absent. */
+  hidden: number[];
+  /** Initial weights [W1, b1, …] at the true widths. */
+  init: Weights;
+  /** λ of each weight matrix (biases are never penalised): the objective is L_train + Σ_l λ_l ||W_l||². */
+  layerLambdas: number[];
+}
+
+/** The result of training a list of members: weights and per-epoch history in member order. */
+export interface MlpsResult {
+  weights: Weights[];
+  history: EpochRecord[][];
+  steps: number;
+}
+
+type Parts = { train?: TensorPart; val?: TensorPart; test?: TensorPart };
+
+/** Members grouped by depth, each group one padded stack. */
+function stacksOf(sizesList: number[][]): { layout: StackLayout; members: number[] }[] {
+  const byDepth = new Map<number, number[]>();
+  sizesList.forEach((s, i) => byDepth.set(s.length, [...(byDepth.get(s.length) ?? []), i]));
+  return [...byDepth.values()].map((members) => ({ layout: stackLayout(members.map((i) => sizesList[i])), members }));
+}
+
+/** Loss and accuracy of every member of a stack on a data part, in row chunks to bound memory. */
+function evaluateStack(st: StackLayout, theta: Float32Array, part: TensorPart, chunk = 5000): Metrics[] {
+  const params = uploadStack(st, theta);
+  const ce = new Float64Array(st.K), right = new Float64Array(st.K);
+  for (let s = 0; s < part.n; s += chunk) {
+    const e = Math.min(part.n, s + chunk);
+    const [c, r] = tf.tidy(() => {
+      const acts = forwardStack(st, params, part.x.slice([s, 0], [e - s, -1]));
+      const out = stackLossAndCorrect(acts[acts.length - 1], part.oneHot.slice([s, 0], [e - s, -1]), part.y.slice([s], [e - s]));
+      return [out.ceSum.dataSync(), out.correct.dataSync()];
+    });
+    for (let k = 0; k < st.K; k++) [ce[k], right[k]] = [ce[k] + c[k], right[k] + r[k]];
+  }
+  tf.dispose(params);
+  return Array.from(ce, (v, k) => ({ loss: v / part.n, acc: right[k] / part.n }));
+}
+
+/**
+ * Loss and accuracy of several MLPs (given by their true layer widths and weights) on a data part, all
+ * models of a depth evaluated in one stacked forward pass.
+ */
+export function evaluateMlps(sizesList: number[][], weights: Weights[], part: TensorPart): Metrics[] {
+  const out: Metrics[] = new Array(sizesList.length);
+  for (const { layout, members } of stacksOf(sizesList)) {
+    evaluateStack(layout, packStack(layout, members.map((i) => weights[i])), part).forEach((m, j) => (out[members[j]] = m));
+  }
+  return out;
+}
+
+/**
+ * Trains several MLPs at once, minimising for each f(w, λ) = L_train(w) + Σ_l λ_l ||W_l||² (+ weightDecay/2
+ * ·||w||²) by mini-batch Adam or SGD(momentum). All members see the same seeded batch order (drawn from
+ * `rng` exactly as the single-model trainer draws it), so a member's result does not depend on which other
+ * models it is trained with, beyond float32 rounding. Models of one depth share a padded stack
+ * (see mlp_stack.ts). Deterministic for given members, options and seed; leaks no tensors.
+ */
+export function trainMlps(
+  members: MlpMember[],
+  input: number,
+  classes: number,
+  train: TensorPart,
+  opts: TrainOptions,
+  rng: Rng,
+  evalParts: Parts = {},
+  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+): MlpsResult {
+  const sizesList = members.map((m) => layerSizes({ input, hidden: m.hidden, classes }));
+  const host = hostPart(train);
+  if (host.features !== input || host.classes !== classes) {
+    throw new Error(`training data is ${host.features} features × ${host.classes} classes, the models expect ${input} × ${classes}`);
+  }
+  const stacks = stacksOf(sizesList).map(({ layout, members: idx }) => {
+    const l2 = perWeightVector(layout, (k, l) => 2 * (members[idx[k]].layerLambdas[l] ?? 0));
+    return {
+      layout,
+      idx,
+      theta: packStack(layout, idx.map((i) => members[i].init)),
+      grad: new Float32Array(layout.size),
+      optimizer: new HostOptimizer(opts, layout.size, l2.some((x) => x !== 0) ? l2 : undefined),
+    };
+  });
+  const history: EpochRecord[][] = members.map(() => []);
+  const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
+  // Drawn exactly as trainNetwork draws it, so that one member alone reproduces the single-model trainer.
+  rng.fork("dropout");
+  let step = 0;
+  outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const lr = opts.learningRate * (opts.lrStep ? Math.pow(opts.lrStep.gamma, Math.floor((epoch - 1) / opts.lrStep.step)) : 1);
+    const order = permutation(train.n, rng);
+    for (let b = 0; b < stepsPerEpoch; b++) {
+      if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
+      step++;
+      const rows = order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize));
+      const B = rows.length;
+      const xb = tf.tensor2d(gatherRows(host.x, input, rows), [B, input]);
+      const xT = tf.tensor2d(gatherRowsTransposed(host.x, input, rows), [input, B]);
+      const yb = tf.tensor2d(gatherRows(host.oneHot, classes, rows), [B, classes]);
+      for (const s of stacks) {
+        tf.tidy(() => {
+          const p = uploadStack(s.layout, s.theta);
+          downloadStack(s.layout, stackGradients(s.layout, p, forwardStack(s.layout, p, xb), xT, yb), s.grad);
+        });
+        s.optimizer.step(s.theta, s.grad, lr);
+      }
+      tf.dispose([xb, xT, yb]);
+      onStep?.(epoch, b + 1, stepsPerEpoch);
+    }
+    const recs: EpochRecord[] = members.map(() => ({ epoch, steps: step, learningRate: lr }));
+    for (const k of ["train", "val", "test"] as const) {
+      if (!evalParts[k]) continue;
+      for (const s of stacks) evaluateStack(s.layout, s.theta, evalParts[k]!).forEach((m, j) => (recs[s.idx[j]][k] = m));
+    }
+    recs.forEach((r, i) => history[i].push(r));
+  }
+  const weights: Weights[] = new Array(members.length);
+  for (const s of stacks) unpackStack(s.layout, s.theta).forEach((w, j) => (weights[s.idx[j]] = w));
+  return { weights, history, steps: step };
+}
