@@ -71,7 +71,13 @@ export function closedFormDirection(inp: ClosedFormInput): ClosedFormResult {
   const maxIter = inp.cgMaxIter ?? 500;
   const s = conjugateGradient(inp.hvp, inp.gradF, tol, maxIter);
   if (!s.converged) {
-    return { ok: false, reason: s.negativeCurvature ? "H_ww is not positive definite (CG met non-positive curvature)" : `CG did not converge (relative residual ${s.relResidual.toExponential(2)} after ${s.iterations} iterations)`, cgIterations: s.iterations };
+    return {
+      ok: false,
+      reason: s.negativeCurvature
+        ? "H_ww is not positive definite (CG met non-positive curvature)"
+        : `CG did not converge (relative residual ${s.relResidual.toExponential(2)} after ${s.iterations} iterations)`,
+      cgIterations: s.iterations,
+    };
   }
   const hls = inp.hLWtimes(s.x);
   const hyper = inp.gradLambdaF.map((g, k) => g - hls[k]);
@@ -83,7 +89,11 @@ export function closedFormDirection(inp: ClosedFormInput): ClosedFormResult {
   const rhs = inp.hWLtimes(dLambda).map((v, j) => u[j] - v);
   const dwSolve = conjugateGradient(inp.hvp, rhs, tol, maxIter);
   if (!dwSolve.converged) {
-    return { ok: false, reason: `second CG solve failed (${dwSolve.negativeCurvature ? "non-positive curvature" : "no convergence"})`, cgIterations: s.iterations + dwSolve.iterations };
+    return {
+      ok: false,
+      reason: `second CG solve failed (${dwSolve.negativeCurvature ? "non-positive curvature" : "no convergence"})`,
+      cgIterations: s.iterations + dwSolve.iterations,
+    };
   }
   const objective = dot(s.x, u) + dot(hyper, dLambda);
   return { ok: true, dLambda, dw: dwSolve.x, objective, hypergradient: hyper, cgIterations: s.iterations + dwSolve.iterations };

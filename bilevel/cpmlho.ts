@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { tf } from "../nn/backend.ts";
+import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { crossEntropy } from "../nn/mlp.ts";
 import { matMulFast } from "../nn/fast_matmul.ts";
-import { permutation, Rng as RngFrom, type Rng } from "../data/rng.ts";
+import { permutation, type Rng, Rng as RngFrom } from "../data/rng.ts";
 import { conv2dSame, dropout as dropoutAt, maxPool2 } from "../nn/cnn.ts";
 
 /**
@@ -52,7 +52,10 @@ export type CpmlhoOptions = z.infer<typeof CpmlhoOptions>;
 /** Concrete (relaxed Bernoulli) dropout: differentiable in the rate p; `u` are uniform draws. */
 export function concreteDropout(x: tf.Tensor2D, p: tf.Scalar, u: tf.Tensor2D, temperature: number): tf.Tensor2D {
   const eps = 1e-7;
-  const logit = tf.add(tf.sub(tf.log(tf.add(p, eps)), tf.log(tf.sub(1 + eps, p))), tf.sub(tf.log(tf.add(u, eps)), tf.log(tf.sub(1 + eps, u))));
+  const logit = tf.add(
+    tf.sub(tf.log(tf.add(p, eps)), tf.log(tf.sub(1 + eps, p))),
+    tf.sub(tf.log(tf.add(u, eps)), tf.log(tf.sub(1 + eps, u))),
+  );
   const drop = tf.sigmoid(tf.div(logit, temperature));
   return tf.div(tf.mul(x, tf.sub(1, drop)), tf.sub(1, p)) as tf.Tensor2D;
 }
@@ -118,12 +121,16 @@ export class CpmlhoModel {
       const lim = Math.sqrt(6 / (fi + fo));
       this.We.push(tf.variable(tf.tensor(uniform(n, lim), shape)));
       this.be.push(tf.variable(tf.zeros([fo])));
-      this.Wh1.push(tf.variable(tf.tensor2d(Float32Array.from({ length: fo * this.nHyper }, () => 0.01 * rng.normal()), [fo, this.nHyper])));
+      this.Wh1.push(
+        tf.variable(tf.tensor2d(Float32Array.from({ length: fo * this.nHyper }, () => 0.01 * rng.normal()), [fo, this.nHyper])),
+      );
       this.Wh2.push(tf.variable(tf.tensor(uniform(n, 0.1 * lim), shape)));
     }
     const logit = (p: number) => Math.log(p / (1 - p));
     const init = o.initialDropout.map(logit);
-    if (o.arch === "cnn") init.push(logit(clampUnit(o.initialCutout[0] / o.maxCutout[0])), logit(clampUnit(o.initialCutout[1] / o.maxCutout[1])));
+    if (o.arch === "cnn") {
+      init.push(logit(clampUnit(o.initialCutout[0] / o.maxCutout[0])), logit(clampUnit(o.initialCutout[1] / o.maxCutout[1])));
+    }
     this.lambda = tf.variable(tf.tensor1d(init));
     this.mu = o.mu0;
   }
@@ -155,7 +162,10 @@ export class CpmlhoModel {
     const wh = this.hyperWeights(lam);
     const W = this.We.map((we, l) => tf.add(we, wh[l]));
     const p = tf.sigmoid(lam);
-    const drop = (a: tf.Tensor2D, l: number) => (u ? concreteDropout(a, tf.reshape(tf.slice(p, [l], [1]), []) as tf.Scalar, u[l], this.o.temperature) : a);
+    const drop = (
+      a: tf.Tensor2D,
+      l: number,
+    ) => (u ? concreteDropout(a, tf.reshape(tf.slice(p, [l], [1]), []) as tf.Scalar, u[l], this.o.temperature) : a);
     if (this.o.arch === "mlp") {
       let a = x;
       for (let l = 0; l < 3; l++) {
@@ -179,8 +189,10 @@ export class CpmlhoModel {
 
   /** Re-linearises the cutting plane at the current (w_e, w_h(λ)) and takes a dual-ascent step on μ. */
   relinearize(): { g: number; mu: number } {
-    const we = tf.tidy(() => tf.concat(this.We.map((w) => tf.reshape(w, [-1]))).dataSync() as Float32Array);
-    const wh = tf.tidy(() => tf.concat(this.hyperWeights(this.lambda as tf.Tensor1D).map((w) => tf.reshape(w, [-1]))).dataSync() as Float32Array);
+    const { we, wh } = tidyRead(() => ({
+      we: tf.concat(this.We.map((w) => tf.reshape(w, [-1]))),
+      wh: tf.concat(this.hyperWeights(this.lambda as tf.Tensor1D).map((w) => tf.reshape(w, [-1]))),
+    }));
     const epsTotal = this.o.epsilon * we.length;
     const lin = linearizeCut(we, wh, epsTotal);
     // φ at the linearisation point is g^k − ε_total: positive means the constraint is violated, so μ grows.
@@ -226,7 +238,13 @@ export class CpmlhoModel {
    * no derivative: its hyperparameters get their gradient through the response w(λ). Components are
    * returned separately for tests.
    */
-  hypergradient(xtr: tf.Tensor2D, ytr: tf.Tensor2D, xval: tf.Tensor2D, yval: tf.Tensor2D, seed: number): { total: Float32Array; train: Float32Array; val: Float32Array } {
+  hypergradient(
+    xtr: tf.Tensor2D,
+    ytr: tf.Tensor2D,
+    xval: tf.Tensor2D,
+    yval: tf.Tensor2D,
+    seed: number,
+  ): { total: Float32Array; train: Float32Array; val: Float32Array } {
     return tf.tidy(() => {
       const u = this.#uniforms(xtr.shape[0], seed);
       const gTr = tf.grad((lam: tf.Tensor) => crossEntropy(this.logits(xtr, lam as tf.Tensor1D, u), ytr))(this.lambda);
@@ -326,7 +344,12 @@ export interface CpmlhoResult {
 }
 
 /** Runs CPMLHO: inner steps on training batches, outer λ steps on the mixed-level hypergradient, cuts. */
-export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number; shape?: ImageShape }, o: CpmlhoOptions, rng: Rng, onStep?: (k: number, total: number) => void): CpmlhoResult {
+export function runCpmlho(
+  data: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number; shape?: ImageShape },
+  o: CpmlhoOptions,
+  rng: Rng,
+  onStep?: (k: number, total: number) => void,
+): CpmlhoResult {
   const t0 = performance.now();
   const model = new CpmlhoModel(data.train.x.shape[1], data.classes, o, rng.fork("init"), data.shape);
   const cutoutRng = rng.fork("cutout");
@@ -369,12 +392,22 @@ export function runCpmlho(data: { train: TensorPart; val: TensorPart; test: Tens
           tf.dispose([vb.x, vb.y]);
         }
         tf.dispose([x, y]);
-        if (step % 10 === 0) trajectory.push({ step, dropout: model.dropoutRates(), cutout: model.cutout(), mu: model.mu, g: model.cut?.g, trainLoss });
+        if (step % 10 === 0) {
+          trajectory.push({ step, dropout: model.dropoutRates(), cutout: model.cutout(), mu: model.mu, g: model.cut?.g, trainLoss });
+        }
         onStep?.(step + 1, o.epochs * steps);
       }
     }
     const cut = model.cutout();
-    return { trajectory, finalDropout: model.dropoutRates(), finalCutout: cut && [Math.round(cut[0]), Math.round(cut[1])], val: model.evaluate(data.val), test: model.evaluate(data.test), epochs: o.epochs, seconds: (performance.now() - t0) / 1000 };
+    return {
+      trajectory,
+      finalDropout: model.dropoutRates(),
+      finalCutout: cut && [Math.round(cut[0]), Math.round(cut[1])],
+      val: model.evaluate(data.val),
+      test: model.evaluate(data.test),
+      epochs: o.epochs,
+      seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     optW.dispose();
     optH.dispose();

@@ -7,6 +7,7 @@ import { MlpDerivatives, parameterOffsets } from "./hvp.ts";
 import { type LpSolution, solveDirectionLp } from "./lp.ts";
 import { closedFormDirection } from "./closed_form.ts";
 import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
+import { outputLayerOnly, outputLineMetrics } from "./line_metrics.ts";
 
 /** Options of hyper local search (LP fine-tuning). Defaults are documented in the README. */
 export const HlsOptions = z.object({
@@ -125,7 +126,15 @@ export async function hyperLocalSearch(
     };
     let solved = false;
     if (opts.solver !== "highs") {
-      const cf = closedFormDirection({ hvp: hvp64, gradF, gradLambdaF: new Float64Array(n), hWLtimes, hLWtimes, lambdas: model.lambdas, epsilon: opts.epsilon });
+      const cf = closedFormDirection({
+        hvp: hvp64,
+        gradF,
+        gradLambdaF: new Float64Array(n),
+        hWLtimes,
+        hLWtimes,
+        lambdas: model.lambdas,
+        epsilon: opts.epsilon,
+      });
       if (cf.ok) {
         const maxDw = cf.dw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
         if (maxDw <= opts.delta) {
@@ -173,7 +182,9 @@ export async function hyperLocalSearch(
           }
         }
         // symmetrise away float32 rounding so that the LP sees an exactly symmetric H_ww
-        for (let r = 0; r < bm; r++) for (let c = r + 1; c < bm; c++) hWW[r * bm + c] = hWW[c * bm + r] = (hWW[r * bm + c] + hWW[c * bm + r]) / 2;
+        for (let r = 0; r < bm; r++) {
+          for (let c = r + 1; c < bm; c++) hWW[r * bm + c] = hWW[c * bm + r] = (hWW[r * bm + c] + hWW[c * bm + r]) / 2;
+        }
         const hWL = new Float64Array(bm * n);
         block.forEach((j, r) => {
           if (groupOf[j] >= 0) hWL[r * n + groupOf[j]] = 2 * w0[j];
@@ -202,14 +213,27 @@ export async function hyperLocalSearch(
     // line search (t = 0 is the model as given)
     const line: LinePoint[] = [];
     const grid = solved ? tGrid(opts) : [0];
-    for (const t of grid) {
-      const lam = model.lambdas.map((l, k) => Math.max(0, l + t * dLambda[k]));
-      const wt = w0.map((w, j) => w + t * dwFull[j]);
-      const tensors = tf.tidy(() => unflattenLike(wt, model.weights).map((x, i) => tf.tensor(x, shapes[i])));
-      try {
-        line.push({ t, lambdas: lam, train: evaluate(tensors, data.train), val: evaluate(tensors, data.val), test: data.test ? evaluate(tensors, data.test) : undefined });
-      } finally {
-        tf.dispose(tensors);
+    const lambdasAt = (t: number) => model.lambdas.map((l, k) => Math.max(0, l + t * dLambda[k]));
+    if (outputLayerOnly(model.sizes, dwFull)) {
+      // one forward pass per data part for the whole grid (logits are affine in t; see line_metrics.ts)
+      const at = (part: TensorPart) => outputLineMetrics(model.sizes, model.weights, dwFull, grid, part);
+      const [tr, va, te] = [at(data.train), at(data.val), data.test ? at(data.test) : undefined];
+      grid.forEach((t, i) => line.push({ t, lambdas: lambdasAt(t), train: tr[i], val: va[i], test: te?.[i] }));
+    } else {
+      for (const t of grid) {
+        const wt = w0.map((w, j) => w + t * dwFull[j]);
+        const tensors = tf.tidy(() => unflattenLike(wt, model.weights).map((x, i) => tf.tensor(x, shapes[i])));
+        try {
+          line.push({
+            t,
+            lambdas: lambdasAt(t),
+            train: evaluate(tensors, data.train),
+            val: evaluate(tensors, data.val),
+            test: data.test ? evaluate(tensors, data.test) : undefined,
+          });
+        } finally {
+          tf.dispose(tensors);
+        }
       }
     }
     const before = line[0];
@@ -239,7 +263,11 @@ export async function hyperLocalSearch(
 }
 
 /** Flat indices of the weights that enter the LP. */
-export function selectBlock(opts: Pick<HlsOptions, "block" | "k">, offsets: ReturnType<typeof parameterOffsets>, gradF: Float64Array): number[] {
+export function selectBlock(
+  opts: Pick<HlsOptions, "block" | "k">,
+  offsets: ReturnType<typeof parameterOffsets>,
+  gradF: Float64Array,
+): number[] {
   if (opts.block === "all") return Array.from({ length: gradF.length }, (_, i) => i);
   if (opts.block === "output") {
     const last = offsets.slice(-2);

@@ -76,7 +76,15 @@ export class MlpDerivatives {
   /** Forward activations, ReLU masks and backward deltas at the current weights, computed once and kept. */
   // Transposed copies (actsT, WT) because the wasm backend's transposed matMul is ~10x slower than an
   // explicit transpose (see nn/fast_matmul.ts).
-  #cache?: { acts: tf.Tensor2D[]; actsT: tf.Tensor2D[]; WT: tf.Tensor2D[]; masks: tf.Tensor2D[]; p: tf.Tensor2D; deltas: tf.Tensor2D[]; loss: number };
+  #cache?: {
+    acts: tf.Tensor2D[];
+    actsT: tf.Tensor2D[];
+    WT: tf.Tensor2D[];
+    masks: tf.Tensor2D[];
+    p: tf.Tensor2D;
+    deltas: tf.Tensor2D[];
+    loss: number;
+  };
 
   #forward() {
     if (this.#cache) return this.#cache;
@@ -104,7 +112,15 @@ export class MlpDerivatives {
       const actsT = acts.map((a) => tf.transpose(a) as tf.Tensor2D);
       return { acts: acts.slice(1), actsT, WT, masks, p, deltas, loss };
     });
-    this.#cache = { acts: [x, ...kept.acts], actsT: kept.actsT, WT: kept.WT, masks: kept.masks, p: kept.p, deltas: kept.deltas, loss: kept.loss.dataSync()[0] };
+    this.#cache = {
+      acts: [x, ...kept.acts],
+      actsT: kept.actsT,
+      WT: kept.WT,
+      masks: kept.masks,
+      p: kept.p,
+      deltas: kept.deltas,
+      loss: kept.loss.dataSync()[0],
+    };
     kept.loss.dispose();
     return this.#cache;
   }
@@ -166,7 +182,10 @@ export class MlpDerivatives {
         hW[l] = h;
         hb[l] = tf.sum(rdelta, 0);
         if (l > 0) {
-          rdelta = tf.mul(tf.add(tf.matMul(rdelta, c.WT[l]), tf.matMul(c.deltas[l], tf.transpose(dirs.VW[l]))), c.masks[l - 1]) as tf.Tensor2D;
+          rdelta = tf.mul(
+            tf.add(tf.matMul(rdelta, c.WT[l]), tf.matMul(c.deltas[l], tf.transpose(dirs.VW[l]))),
+            c.masks[l - 1],
+          ) as tf.Tensor2D;
         }
       }
       return this.#flatten(hW.flatMap((w, i) => [w, hb[i]]));
@@ -188,7 +207,16 @@ export class MlpDerivatives {
   /** Releases the tensors held. */
   dispose(): void {
     tf.dispose([...this.#W, ...this.#b]);
-    if (this.#cache) tf.dispose([...this.#cache.acts.slice(1), ...this.#cache.actsT, ...this.#cache.WT, ...this.#cache.masks, this.#cache.p, ...this.#cache.deltas]);
+    if (this.#cache) {
+      tf.dispose([
+        ...this.#cache.acts.slice(1),
+        ...this.#cache.actsT,
+        ...this.#cache.WT,
+        ...this.#cache.masks,
+        this.#cache.p,
+        ...this.#cache.deltas,
+      ]);
+    }
     this.#cache = undefined;
   }
 }

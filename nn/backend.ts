@@ -40,3 +40,18 @@ export async function useBackend(name: BackendName): Promise<string> {
 }
 
 export { tf };
+
+/**
+ * Runs `fn` inside tf.tidy and reads the tensors it returns as float32 arrays, outside the tidy. Why:
+ * tf.tidy walks its return value looking for tensors, element by element through typed arrays (~70 ns an
+ * element: 0.3 s for a 5,000 × 784 array), so arrays read inside a tidy can cost more than the arithmetic.
+ */
+export function tidyRead<T extends Record<string, tf.Tensor>>(fn: () => T): { [K in keyof T]: Float32Array } {
+  // clones (which share data, no copy), so that a returned input tensor is never disposed below
+  const kept = tf.tidy(() => Object.fromEntries(Object.entries(fn()).map(([k, t]) => [k, tf.clone(t)])));
+  try {
+    return Object.fromEntries(Object.entries(kept).map(([k, t]) => [k, t.dataSync() as Float32Array])) as { [K in keyof T]: Float32Array };
+  } finally {
+    tf.dispose(Object.values(kept));
+  }
+}

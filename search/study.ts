@@ -1,5 +1,5 @@
 import type { TensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, mlpShapes, type MlpSpec, type Weights } from "../nn/mlp.ts";
+import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import type { Metrics, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
