@@ -1,5 +1,5 @@
 import { useBackend, tf } from "../nn/backend.ts";
-await useBackend((Deno.args[0] ?? "wasm") as any);
+await useBackend((Deno.args[0] ?? "wasm") as "wasm" | "cpu");
 const x = tf.randomUniform([5000, 784]); const v = tf.randomUniform([784, 50]); const d = tf.randomUniform([5000, 50]);
 const xt = tf.transpose(x);
 const time = (name: string, f: () => tf.Tensor) => { f().dispose(); const t0 = performance.now(); for (let i = 0; i < 5; i++) { const r = f(); r.dataSync(); r.dispose(); } console.log(name, ((performance.now() - t0) / 5).toFixed(1), "ms"); };

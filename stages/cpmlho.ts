@@ -69,7 +69,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
             tf.dispose(t);
           }
         };
-        const baseline = async (label: string, next: (k: number) => number[], tell?: (x: number[], y: number) => void) => {
+        const baseline = (label: string, next: (k: number) => number[], tell?: (x: number[], y: number) => void) => {
           const trials = [];
           for (let k = 0; k < p.baselineTrials; k++) {
             const u = next(k);
@@ -83,9 +83,9 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         };
         const nHyper = cnn ? 5 : 3;
         const rsRng = rng.fork("random");
-        const rs = await baseline("random", () => Array.from({ length: nHyper }, () => rsRng.next()));
+        const rs = baseline("random", () => Array.from({ length: nHyper }, () => rsRng.next()));
         const bo = new GpBo(nHyper, rng.fork("bo"));
-        const boBest = await baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
+        const boBest = baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
         const fmtRates = (r: number[], cut?: number[]) => r.map((v) => v.toFixed(3)).join(", ") + (cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
         return {
           ...jsonWithVolatile("result.json", {

@@ -135,10 +135,10 @@ Deno.test("splits: disjoint, right sizes, same for the same seed, different for 
 Deno.test("codec: encode/decode round trip and size checks", async () => {
   const d = { meta: { name: "t", shape: [2, 2, 1] as [number, number, number], classes: 2, counts: { train: 2 } }, parts: { train: { x: new Uint8Array(8).fill(7), y: Uint8Array.of(0, 1) } } };
   const files = encodeData(d);
-  const back = await decodeData(async (n) => files[n]);
+  const back = await decodeData((n) => Promise.resolve(files[n]));
   assertEquals([...back.parts.train.x], [...d.parts.train.x]);
   files["train-x.u8"] = new Uint8Array(3);
-  await assertRejects(() => decodeData(async (n) => files[n]), /sizes do not match/);
+  await assertRejects(() => decodeData((n) => Promise.resolve(files[n])), /sizes do not match/);
   assertEquals(createHash("sha256").update(encodeData(d)["meta.json"]).digest("hex").length, 64);
 });
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assertEquals, assertMatch } from "./assert.ts";
 import { makeToyProject } from "./fixtures/toy_project.ts";
 
 Deno.test("a second run computes nothing; a parameter change reruns only that stage and descendants", async () => {

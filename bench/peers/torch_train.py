@@ -1,4 +1,5 @@
 # PyTorch peer for bench/training.ts: the same MLPs, data shapes, batch sizes and epochs, Adam, CPU.
+# Single-model cases: median of `reps` runs (argv[3]) after a warm-up.
 # Prints one JSON line per case: {"case": ..., "samples_per_s": ...}. Run with Debian's python3-torch.
 import json, sys, time
 import torch
@@ -32,10 +33,13 @@ def train(hidden, batch, epochs):
     return time.perf_counter() - t0
 
 cases = json.loads(sys.argv[2])
+reps = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+median = lambda xs: sorted(xs)[len(xs) // 2]
 for c in cases:
     if c.get("search"):
         t = sum(train(h, c["batch"], c["epochs"]) for h in c["search"])
         print(json.dumps({"case": c["name"], "seconds": t}))
     else:
-        t = train(c["hidden"], c["batch"], c["epochs"])
+        train(c["hidden"], c["batch"], 1)  # warm-up, as on the tfjs side
+        t = median([train(c["hidden"], c["batch"], c["epochs"]) for _ in range(reps)])
         print(json.dumps({"case": c["name"], "samples_per_s": n * c["epochs"] / t}))
