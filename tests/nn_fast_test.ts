@@ -120,7 +120,7 @@ for (const backend of ["wasm", "cpu"] as const) {
   });
 }
 
-Deno.test("a model trained in a stack with other models equals the same model trained alone", async () => {
+Deno.test("stacked training is deterministic, leaks no tensors, and a model trained in a stack equals the same model trained alone", async () => {
   await useBackend("wasm");
   const part = toyData(6, 200);
   const opts = TrainOptions.parse({ epochs: 2, batchSize: 16, learningRate: 0.01 });
@@ -128,7 +128,11 @@ Deno.test("a model trained in a stack with other models equals the same model tr
     const spec = { input: 12, hidden, classes: 3 };
     return { hidden, init: initWeights(spec, new Rng(20 + k)), layerLambdas: new Array(layerSizes(spec).length - 1).fill(0.001 * k) };
   });
+  const before = tf.memory().numTensors;
   const together = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
+  const again = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
+  assertEquals(again.weights.map((w) => w.map((x) => [...x])), together.weights.map((w) => w.map((x) => [...x])), "same members and seed: bit-identical");
+  assertEquals(tf.memory().numTensors, before, "no tensor leaks");
   members.forEach((m, k) => {
     const alone = trainMlps([m], 12, 3, part, opts, new Rng(7), { val: part });
     alone.weights[0].forEach((w, i) => {
