@@ -2,7 +2,8 @@ import { z } from "zod";
 import { tf } from "./backend.ts";
 import { crossEntropy, forward, l2Penalty, type Weights } from "./mlp.ts";
 import type { TensorPart } from "./data_tensors.ts";
-import { permutation, type Rng } from "../data/rng.ts";
+import type { Rng } from "../data/rng.ts";
+import { epochPlans } from "./batch_plan.ts";
 import { batchTensors, hostPart } from "./host_batches.ts";
 import { trainMlps } from "./train_mlps.ts";
 
@@ -119,7 +120,6 @@ export function trainNetwork(
   const s = opts.optimizer === "adam" ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : [];
   const history: EpochRecord[] = [];
   const host = hostPart(train);
-  const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
   // A separate stream for dropout masks, so that adding dropout does not change the batch order.
   const dropoutRng = rng.fork("dropout");
   let step = 0;
@@ -132,14 +132,12 @@ export function trainNetwork(
     }
     return loss as tf.Scalar;
   };
-  outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const lr = opts.learningRate * (opts.lrStep ? Math.pow(opts.lrStep.gamma, Math.floor((epoch - 1) / opts.lrStep.step)) : 1);
-    const order = permutation(train.n, rng);
-    for (let b = 0; b < stepsPerEpoch; b++) {
-      if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
+  for (const plan of epochPlans(train.n, opts, rng)) {
+    const { epoch, learningRate: lr } = plan;
+    for (const [b, rows] of plan.batches.entries()) {
       step++;
       tf.tidy(() => {
-        const { x: xb, y: yb } = batchTensors(host, order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize)));
+        const { x: xb, y: yb } = batchTensors(host, rows);
         const { grads } = tf.variableGrads(lossFn(xb, yb, dropoutRng.nextU32()), vars);
         vars.forEach((v, i) => {
           const g = grads[v.name];
@@ -157,8 +155,9 @@ export function trainNetwork(
           }
         });
       });
-      onStep?.(epoch, b + 1, stepsPerEpoch);
+      onStep?.(epoch, b + 1, plan.stepsPerEpoch);
     }
+    if (!plan.complete) break;
     const rec: EpochRecord = { epoch, steps: step, learningRate: lr };
     for (const k of ["train", "val", "test"] as const) if (evalParts[k]) rec[k] = evaluate(vars, evalParts[k]!, 5000, forwardFn);
     history.push(rec);

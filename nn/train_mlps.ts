@@ -15,7 +15,8 @@ import {
   uploadStack,
 } from "./mlp_stack.ts";
 import type { EpochRecord, Metrics, TrainOptions } from "./train.ts";
-import { permutation, type Rng } from "../data/rng.ts";
+import type { Rng } from "../data/rng.ts";
+import { epochPlans } from "./batch_plan.ts";
 import { HostOptimizer } from "./host_optimizer.ts";
 
 /** One model to train: its architecture, initial weights and L2 coefficient per weight matrix. */
@@ -106,17 +107,12 @@ export function trainMlps(
     };
   });
   const history: EpochRecord[][] = members.map(() => []);
-  const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
   // Drawn exactly as trainNetwork draws it, so that one member alone reproduces the single-model trainer.
   rng.fork("dropout");
-  let step = 0;
-  outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const lr = opts.learningRate * (opts.lrStep ? Math.pow(opts.lrStep.gamma, Math.floor((epoch - 1) / opts.lrStep.step)) : 1);
-    const order = permutation(train.n, rng);
-    for (let b = 0; b < stepsPerEpoch; b++) {
-      if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
-      step++;
-      const rows = order.subarray(b * opts.batchSize, Math.min(train.n, (b + 1) * opts.batchSize));
+  let steps = 0;
+  for (const plan of epochPlans(train.n, opts, rng)) {
+    const { epoch, learningRate: lr } = plan;
+    for (const [b, rows] of plan.batches.entries()) {
       const B = rows.length;
       const xb = tf.tensor2d(gatherRows(host.x, input, rows), [B, input]);
       const xT = tf.tensor2d(gatherRowsTransposed(host.x, input, rows), [input, B]);
@@ -129,9 +125,11 @@ export function trainMlps(
         s.optimizer.step(s.theta, s.grad, lr);
       }
       tf.dispose([xb, xT, yb]);
-      onStep?.(epoch, b + 1, stepsPerEpoch);
+      onStep?.(epoch, b + 1, plan.stepsPerEpoch);
     }
-    const recs: EpochRecord[] = members.map(() => ({ epoch, steps: step, learningRate: lr }));
+    steps = plan.stepsAfter;
+    if (!plan.complete) break;
+    const recs: EpochRecord[] = members.map(() => ({ epoch, steps, learningRate: lr }));
     for (const k of ["train", "val", "test"] as const) {
       if (!evalParts[k]) continue;
       for (const s of stacks) evaluateStack(s.layout, s.theta, evalParts[k]!).forEach((m, j) => (recs[s.idx[j]][k] = m));
@@ -140,5 +138,5 @@ export function trainMlps(
   }
   const weights: Weights[] = new Array(members.length);
   for (const s of stacks) unpackStack(s.layout, s.theta).forEach((w, j) => (weights[s.idx[j]] = w));
-  return { weights, history, steps: step };
+  return { weights, history, steps };
 }

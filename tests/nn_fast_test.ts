@@ -10,6 +10,7 @@ import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
 import { downloadStack, forwardStack, packStack, stackGradients, stackLayout, unpackStack, uploadStack } from "../nn/mlp_stack.ts";
 import { HostOptimizer } from "../nn/host_optimizer.ts";
 import { gatherRows, gatherRowsTransposed, hostPart } from "../nn/host_batches.ts";
+import { epochPlans } from "../nn/batch_plan.ts";
 
 function toyData(seed: number, n: number, features = 12, classes = 3) {
   const rng = new Rng(seed);
@@ -186,4 +187,19 @@ Deno.test("HostOptimizer: Adam and SGD(momentum) follow the textbook recurrences
     assert(maxAbsDiff(theta, ref) < 1e-5, `${optimizer}: ${[...theta]} vs ${ref}`);
     assertEquals(opt.steps, 6);
   }
+});
+
+Deno.test("epochPlans: one permutation per epoch cut into batches, step LR schedule, maxSteps cut", () => {
+  const plans = [...epochPlans(10, { learningRate: 1, epochs: 3, batchSize: 4, lrStep: { step: 2, gamma: 0.5 } }, new Rng(1))];
+  assertEquals(plans.map((p) => [p.epoch, p.learningRate, p.batches.map((b) => b.length), p.stepsAfter, p.complete]), [
+    [1, 1, [4, 4, 2], 3, true],
+    [2, 1, [4, 4, 2], 6, true],
+    [3, 0.5, [4, 4, 2], 9, true],
+  ]);
+  for (const p of plans) assertEquals([...p.batches.flatMap((b) => [...b])].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert(plans[0].batches[0].some((v, i) => v !== plans[1].batches[0][i]), "each epoch reshuffles");
+  const cut = [...epochPlans(10, { learningRate: 1, epochs: 3, batchSize: 4, maxSteps: 4 }, new Rng(1))];
+  assertEquals(cut.map((p) => [p.batches.length, p.stepsAfter, p.complete]), [[3, 3, true], [1, 4, false]]);
+  const exact = [...epochPlans(10, { learningRate: 1, epochs: 3, batchSize: 4, maxSteps: 3 }, new Rng(1))];
+  assertEquals(exact.map((p) => [p.batches.length, p.complete]), [[3, true], [0, false]]);
 });
