@@ -143,7 +143,7 @@ export async function buildReport(inp: ReportInput): Promise<Report> {
           `${signed(s.pairedEffect.valLoss.mean)} ± ${fmt(s.pairedEffect.valLoss.std)}`,
           `${s.pairedEffect.seedsImproved} of ${s.pairedEffect.valLoss.n}`,
         ]),
-        note: `Training budget: ${JSON.stringify(training)}. Grid and random search score the same 40 trained models without and with HLS (a paired comparison); the micro-GA runs twice from the same seed. ${paper ? "" : "The paper has no table for this data set."}`,
+        note: `Training budget: ${JSON.stringify(training)}. Grid and random search score the same 40 trained models without and with HLS (a paired comparison); the micro-GA runs twice from the same seed. Each batch of proposals (grid/random: all 40; micro-GA: the first 10, then each pair of offspring) is trained together with one shared, seeded batch order; each model keeps its own initialisation. ${paper ? "" : "The paper has no table for this data set."}`,
       });
       const byAcc = list.filter((s) => s.studies?.results.length).map(({ summary: s, studies }) => {
         const best = (r: StudyResult) => r.trials.reduce((a, b) => (b.final.val.acc > a.final.val.acc ? b : a));
