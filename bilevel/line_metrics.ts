@@ -2,12 +2,18 @@ import { tf } from "../nn/backend.ts";
 import { mlpShapes, type Weights } from "../nn/mlp.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
-import { stackLossAndCorrect } from "../nn/mlp_stack.ts";
+import { chunkedStackMetrics } from "../nn/mlp_stack.ts";
+import { parameterOffsets } from "./hvp.ts";
+
+/** Flat index where the output layer (W_L, then b_L) starts in [W1, b1, …]. */
+function outputLayerStart(sizes: number[]): number {
+  const offsets = parameterOffsets(mlpShapes(sizes));
+  return offsets[offsets.length - 2].start;
+}
 
 /** Whether a flat direction over [W1, b1, …] is zero outside the output layer (W_L, b_L). */
 export function outputLayerOnly(sizes: number[], dw: ArrayLike<number>): boolean {
-  const shapes = mlpShapes(sizes);
-  const outputStart = shapes.slice(0, -2).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  const outputStart = outputLayerStart(sizes);
   for (let j = 0; j < outputStart; j++) if (dw[j] !== 0) return false;
   return true;
 }
@@ -30,9 +36,8 @@ export function outputLineMetrics(
   if (!outputLayerOnly(sizes, dw)) throw new Error("outputLineMetrics needs a direction confined to the output layer");
   const shapes = mlpShapes(sizes);
   const L = sizes.length - 1;
-  const outputStart = shapes.slice(0, -2).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  const outputStart = outputLayerStart(sizes);
   const [fi, fo] = [sizes[L - 1], sizes[L]];
-  const ce = new Float64Array(ts.length), right = new Float64Array(ts.length);
   const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
   const [dW, db] = tf.tidy(() => [
     tf.tensor2d(Float32Array.from({ length: fi * fo }, (_, j) => dw[outputStart + j]), [fi, fo]),
@@ -40,21 +45,14 @@ export function outputLineMetrics(
   ]);
   const tCol = tf.tensor3d(Float32Array.from(ts), [ts.length, 1, 1]);
   try {
-    for (let s = 0; s < part.n; s += chunk) {
-      const e = Math.min(part.n, s + chunk);
-      const [c, r] = tf.tidy(() => {
-        let a = part.x.slice([s, 0], [e - s, -1]) as tf.Tensor2D;
-        for (let l = 0; l < L - 1; l++) a = tf.relu(tf.add(tf.matMul(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]));
-        const z0 = tf.add(tf.matMul(a, params[2 * L - 2] as tf.Tensor2D), params[2 * L - 1]);
-        const dz = tf.add(tf.matMul(a, dW), db);
-        const logits = tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
-        const out = stackLossAndCorrect(logits, part.oneHot.slice([s, 0], [e - s, -1]), part.y.slice([s], [e - s]));
-        return [out.ceSum.dataSync(), out.correct.dataSync()];
-      });
-      for (let k = 0; k < ts.length; k++) [ce[k], right[k]] = [ce[k] + c[k], right[k] + r[k]];
-    }
+    return chunkedStackMetrics(part, ts.length, (x) => {
+      let a = x;
+      for (let l = 0; l < L - 1; l++) a = tf.relu(tf.add(tf.matMul(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]));
+      const z0 = tf.add(tf.matMul(a, params[2 * L - 2] as tf.Tensor2D), params[2 * L - 1]);
+      const dz = tf.add(tf.matMul(a, dW), db);
+      return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
+    }, chunk);
   } finally {
     tf.dispose([...params, dW, db, tCol]);
   }
-  return Array.from(ce, (v, k) => ({ loss: v / part.n, acc: right[k] / part.n }));
 }

@@ -1,4 +1,6 @@
-import { tf } from "./backend.ts";
+import { tf, tidyRead } from "./backend.ts";
+import type { TensorPart } from "./data_tensors.ts";
+import type { Metrics } from "./train.ts";
 import type { Weights } from "./mlp.ts";
 
 /**
@@ -174,4 +176,25 @@ export function stackLossAndCorrect(
   const ceSum = tf.sum(tf.sub(lse, picked), 1) as tf.Tensor1D;
   const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 2), tf.reshape(labels, [1, -1])), "float32"), 1) as tf.Tensor1D;
   return { ceSum, correct };
+}
+
+/**
+ * Loss and accuracy of K models on a data part, accumulated over row chunks (to bound memory):
+ * `logitsOf` maps a chunk of inputs [rows, features] to the K models' logits [K, rows, classes].
+ */
+export function chunkedStackMetrics(part: TensorPart, K: number, logitsOf: (x: tf.Tensor2D) => tf.Tensor3D, chunk = 5000): Metrics[] {
+  const ce = new Float64Array(K), right = new Float64Array(K);
+  for (let s = 0; s < part.n; s += chunk) {
+    const e = Math.min(part.n, s + chunk);
+    const { c, r } = tidyRead(() => {
+      const out = stackLossAndCorrect(
+        logitsOf(part.x.slice([s, 0], [e - s, -1])),
+        part.oneHot.slice([s, 0], [e - s, -1]),
+        part.y.slice([s], [e - s]),
+      );
+      return { c: out.ceSum, r: out.correct };
+    });
+    for (let k = 0; k < K; k++) [ce[k], right[k]] = [ce[k] + c[k], right[k] + r[k]];
+  }
+  return Array.from(ce, (v, k) => ({ loss: v / part.n, acc: right[k] / part.n }));
 }

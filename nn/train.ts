@@ -59,6 +59,12 @@ export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000, fo
   return { loss: lossSum / part.n, acc: correct / part.n };
 }
 
+/** Data parts to evaluate on after each epoch. */
+export type EvalParts = { train?: TensorPart; val?: TensorPart; test?: TensorPart };
+
+/** Called after each training step, for progress. */
+export type OnStep = (epoch: number, step: number, stepsPerEpoch: number) => void;
+
 /** What training needs to know about the objective f(w, λ) = L_train + Σ λ_k ||W_(k)||². */
 export interface Objective {
   groups: number[];
@@ -85,8 +91,8 @@ export function trainMlp(
   objective: Objective,
   opts: TrainOptions,
   rng: Rng,
-  evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
-  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+  evalParts: EvalParts = {},
+  onStep?: OnStep,
 ): { weights: Weights; history: EpochRecord[]; steps: number } {
   const matrices = shapes.filter((_, i) => i % 2 === 0);
   const member = {
@@ -111,8 +117,8 @@ export function trainNetwork(
   objective: Objective,
   opts: TrainOptions,
   rng: Rng,
-  evalParts: { train?: TensorPart; val?: TensorPart; test?: TensorPart } = {},
-  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+  evalParts: EvalParts = {},
+  onStep?: OnStep,
 ): { weights: Weights; history: EpochRecord[]; steps: number } {
   // tf.variable copies its initial value, so the temporaries are disposed by tidy.
   const vars = tf.tidy(() => init.map((w, i) => tf.variable(tf.tensor(w, shapes[i]), true)));

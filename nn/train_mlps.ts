@@ -1,8 +1,9 @@
 import { tf } from "./backend.ts";
 import { layerSizes, type Weights } from "./mlp.ts";
 import type { TensorPart } from "./data_tensors.ts";
-import { gatherRows, gatherRowsTransposed, hostPart } from "./host_batches.ts";
+import { batchTensors, gatherRowsTransposed, hostPart } from "./host_batches.ts";
 import {
+  chunkedStackMetrics,
   downloadStack,
   forwardStack,
   packStack,
@@ -10,11 +11,10 @@ import {
   stackGradients,
   type StackLayout,
   stackLayout,
-  stackLossAndCorrect,
   unpackStack,
   uploadStack,
 } from "./mlp_stack.ts";
-import type { EpochRecord, Metrics, TrainOptions } from "./train.ts";
+import type { EpochRecord, EvalParts, Metrics, OnStep, TrainOptions } from "./train.ts";
 import type { Rng } from "../data/rng.ts";
 import { epochPlans } from "./batch_plan.ts";
 import { HostOptimizer } from "./host_optimizer.ts";
@@ -36,8 +36,6 @@ export interface MlpsResult {
   steps: number;
 }
 
-type Parts = { train?: TensorPart; val?: TensorPart; test?: TensorPart };
-
 /** Members grouped by depth, each group one padded stack. */
 function stacksOf(sizesList: number[][]): { layout: StackLayout; members: number[] }[] {
   const byDepth = new Map<number, number[]>();
@@ -45,21 +43,14 @@ function stacksOf(sizesList: number[][]): { layout: StackLayout; members: number
   return [...byDepth.values()].map((members) => ({ layout: stackLayout(members.map((i) => sizesList[i])), members }));
 }
 
-/** Loss and accuracy of every member of a stack on a data part, in row chunks to bound memory. */
-function evaluateStack(st: StackLayout, theta: Float32Array, part: TensorPart, chunk = 5000): Metrics[] {
+/** Loss and accuracy of every member of a stack on a data part. */
+function evaluateStack(st: StackLayout, theta: Float32Array, part: TensorPart): Metrics[] {
   const params = uploadStack(st, theta);
-  const ce = new Float64Array(st.K), right = new Float64Array(st.K);
-  for (let s = 0; s < part.n; s += chunk) {
-    const e = Math.min(part.n, s + chunk);
-    const [c, r] = tf.tidy(() => {
-      const acts = forwardStack(st, params, part.x.slice([s, 0], [e - s, -1]));
-      const out = stackLossAndCorrect(acts[acts.length - 1], part.oneHot.slice([s, 0], [e - s, -1]), part.y.slice([s], [e - s]));
-      return [out.ceSum.dataSync(), out.correct.dataSync()];
-    });
-    for (let k = 0; k < st.K; k++) [ce[k], right[k]] = [ce[k] + c[k], right[k] + r[k]];
+  try {
+    return chunkedStackMetrics(part, st.K, (x) => forwardStack(st, params, x).at(-1)!);
+  } finally {
+    tf.dispose(params);
   }
-  tf.dispose(params);
-  return Array.from(ce, (v, k) => ({ loss: v / part.n, acc: right[k] / part.n }));
 }
 
 /**
@@ -88,24 +79,21 @@ export function trainMlps(
   train: TensorPart,
   opts: TrainOptions,
   rng: Rng,
-  evalParts: Parts = {},
-  onStep?: (epoch: number, step: number, stepsPerEpoch: number) => void,
+  evalParts: EvalParts = {},
+  onStep?: OnStep,
 ): MlpsResult {
   const sizesList = members.map((m) => layerSizes({ input, hidden: m.hidden, classes }));
   const host = hostPart(train);
   if (host.features !== input || host.classes !== classes) {
     throw new Error(`training data is ${host.features} features × ${host.classes} classes, the models expect ${input} × ${classes}`);
   }
-  const stacks = stacksOf(sizesList).map(({ layout, members: idx }) => {
-    const l2 = perWeightVector(layout, (k, l) => 2 * (members[idx[k]].layerLambdas[l] ?? 0));
-    return {
-      layout,
-      idx,
-      theta: packStack(layout, idx.map((i) => members[i].init)),
-      grad: new Float32Array(layout.size),
-      optimizer: new HostOptimizer(opts, layout.size, l2.some((x) => x !== 0) ? l2 : undefined),
-    };
-  });
+  const stacks = stacksOf(sizesList).map(({ layout, members: idx }) => ({
+    layout,
+    idx,
+    theta: packStack(layout, idx.map((i) => members[i].init)),
+    grad: new Float32Array(layout.size),
+    optimizer: new HostOptimizer(opts, layout.size, perWeightVector(layout, (k, l) => 2 * (members[idx[k]].layerLambdas[l] ?? 0))),
+  }));
   const history: EpochRecord[][] = members.map(() => []);
   // Drawn exactly as trainNetwork draws it, so that one member alone reproduces the single-model trainer.
   rng.fork("dropout");
@@ -113,10 +101,8 @@ export function trainMlps(
   for (const plan of epochPlans(train.n, opts, rng)) {
     const { epoch, learningRate: lr } = plan;
     for (const [b, rows] of plan.batches.entries()) {
-      const B = rows.length;
-      const xb = tf.tensor2d(gatherRows(host.x, input, rows), [B, input]);
-      const xT = tf.tensor2d(gatherRowsTransposed(host.x, input, rows), [input, B]);
-      const yb = tf.tensor2d(gatherRows(host.oneHot, classes, rows), [B, classes]);
+      const { x: xb, y: yb } = batchTensors(host, rows);
+      const xT = tf.tensor2d(gatherRowsTransposed(host.x, input, rows), [input, rows.length]);
       for (const s of stacks) {
         tf.tidy(() => {
           const p = uploadStack(s.layout, s.theta);
