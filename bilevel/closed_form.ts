@@ -50,6 +50,9 @@ export interface ClosedFormInput {
   hWLtimes: (dl: Float64Array) => Float64Array;
   hLWtimes: (u: Float64Array) => Float64Array;
   lambdas: number[];
+  /** Box on dλ per coordinate; default [−1, 1] ([0, 1] where λ_k = 0). */
+  dLambdaLower?: number[];
+  dLambdaUpper?: number[];
   epsilon: number;
   cgTol?: number;
   cgMaxIter?: number;
@@ -81,9 +84,11 @@ export function closedFormDirection(inp: ClosedFormInput): ClosedFormResult {
   }
   const hls = inp.hLWtimes(s.x);
   const hyper = inp.gradLambdaF.map((g, k) => g - hls[k]);
+  // a linear objective over a box: the end of the box against the hypergradient's sign
   const dLambda = hyper.map((h, k) => {
-    const d = h > 0 ? -1 : h < 0 ? 1 : 0;
-    return inp.lambdas[k] <= 0 && d < 0 ? 0 : d;
+    const lo = inp.dLambdaLower?.[k] ?? (inp.lambdas[k] <= 0 ? 0 : -1);
+    const hi = inp.dLambdaUpper?.[k] ?? 1;
+    return h > 0 ? lo : h < 0 ? hi : 0;
   });
   const u = s.x.map((v) => (v > 0 ? -inp.epsilon : v < 0 ? inp.epsilon : 0));
   const rhs = inp.hWLtimes(dLambda).map((v, j) => u[j] - v);

@@ -1,15 +1,26 @@
 import { z } from "zod";
-import { tf } from "../nn/backend.ts";
-import { mlpShapes, type Weights } from "../nn/mlp.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
-import { evaluate, type Metrics } from "../nn/train.ts";
-import { MlpDerivatives, parameterOffsets } from "./hvp.ts";
-import { type LpSolution, solveDirectionLp } from "./lp.ts";
-import { closedFormDirection } from "./closed_form.ts";
-import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
-import { outputLayerOnly, outputLineMetrics } from "./line_metrics.ts";
+import type { Weights } from "../nn/mlp.ts";
+import { disposePart, splitPart, type TensorPart } from "../nn/data_tensors.ts";
+import type { Metrics } from "../nn/train.ts";
+import { MlpDerivatives } from "./hvp.ts";
+import type { LpSolution } from "./lp.ts";
+import { type Direction, solveDirection } from "./hls_direction.ts";
+import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
+import {
+  coordinateBox,
+  fromCoordinate,
+  lambdaPerCoordinate,
+  type LambdaSpace,
+  LINEAR_NONNEGATIVE,
+  onBound,
+  projectCoordinate,
+  toCoordinate,
+} from "./lambda_scale.ts";
 
-/** Options of hyper local search (LP fine-tuning). Defaults are documented in the README. */
+export { selectBlock } from "./hls_direction.ts";
+export { tGrid } from "./hls_line.ts";
+
+/** Options of hyper local search (LP fine-tuning). Defaults are documented in docs and the README. */
 export const HlsOptions = z.object({
   /** Which weights enter the LP: all of them, the output layer, or the k with the largest |∇_w F|. */
   block: z.enum(["all", "output", "topk"]).default("output"),
@@ -26,29 +37,62 @@ export const HlsOptions = z.object({
   tMax: z.number().positive().default(1),
   points: z.number().int().min(1).default(20),
   timeLimitS: z.number().positive().default(60),
-});
+  /**
+   * The coordinate λ moves in: log10 (steps in decades, projected onto the search space) or linear (the
+   * paper's raw λ, kept ≥ 0). λ = 0 has no log coordinate: such a model is searched on the linear scale.
+   */
+  lambdaScale: z.enum(["linear", "log10"]).default("log10"),
+  /** Box on the LP's dλ, in the scale's units (decades for log10). */
+  lambdaBox: z.number().positive().default(1),
+  /**
+   * in-sample: the paper's way, t is chosen on the validation set that then ranks the models. held-out:
+   * the validation set is split; ∇_w F and t come from one part, the model is ranked on the other.
+   */
+  selection: z.enum(["in-sample", "held-out"]).default("held-out"),
+  /** Share of the validation set that held-out selection gives to HLS (the rest ranks the models). */
+  heldOutFraction: z.number().gt(0).lt(1).default(0.5),
+  /** What picks t on the selection data: validation loss, or accuracy (ties broken by loss). */
+  criterion: z.enum(["loss", "accuracy"]).default("loss"),
+  /**
+   * Keep the step where the LP's linearisation holds: a t is refused when the lower-level gradient norm
+   * ‖∇_w f‖ there exceeds this multiple of its value at t = 0. Absent: no limit (the paper's way).
+   */
+  maxStationarityRatio: z.number().positive().optional(),
+}).strict();
 export type HlsOptions = z.infer<typeof HlsOptions>;
 
-/** One point of the line search along (λ + t dλ, w + t dw). */
+/** One point of the line search along (λ(t), w + t dw). */
 export interface LinePoint {
   t: number;
   lambdas: number[];
-  train: Metrics;
+  /** On the selection data (the whole validation set in-sample, its HLS part held-out). */
   val: Metrics;
+  /** On the ranking data (the same as `val` in-sample). Only at t = 0 and the chosen t unless traced. */
+  rank?: Metrics;
+  /** Only when traced (the Section II figures). */
+  train?: Metrics;
   test?: Metrics;
 }
 
 /** What hyper local search returns: the fine-tuned model (or the input, unchanged, and why). */
 export interface HlsResult {
   improved: boolean;
-  path: "highs" | "closed-form" | "none";
+  path: Direction["path"];
   /** Why nothing changed, or which fallback was taken. */
   notes: string[];
   lpStatus?: LpSolution["status"];
   boxActive: number;
   blockSize: number;
+  lambdaScale: LambdaSpace["scale"];
+  /** The LP's direction in the scale's units. */
   dLambda: number[];
+  lambdasBefore: number[];
   lambdas: number[];
+  /** Per λ: whether it ends on a bound of its space. */
+  lambdaOnBound: boolean[];
+  /** Lower-level stationarity ‖∇_w f(w, λ)‖ on the training data, before and after the step. */
+  gradNormBefore: number;
+  gradNormAfter: number;
   weights: Weights;
   before: LinePoint;
   best: LinePoint;
@@ -56,7 +100,28 @@ export interface HlsResult {
   cost: { seconds: number; hvps: number; lpSeconds: number };
 }
 
-/** Flat copy of weights (float64) and back. */
+/** The model HLS starts from, and the space its λ lives in (default: the scale's whole range). */
+export interface HlsModel {
+  sizes: number[];
+  weights: Weights;
+  groups: number[];
+  lambdas: number[];
+  space?: LambdaSpace;
+}
+
+/** Data for HLS: `val` selects (and, held-out, is split into selection and ranking parts). */
+export interface HlsData {
+  train: TensorPart;
+  val: TensorPart;
+  test?: TensorPart;
+}
+
+/** Optional extras: progress, and `trace` to evaluate train/test/rank at every t (for figures). */
+export interface HlsExtras {
+  onProgress?: (step: number, total: number, label: string) => void;
+  trace?: boolean;
+}
+
 function flatten(w: Weights): Float64Array {
   const out = new Float64Array(w.reduce((a, x) => a + x.length, 0));
   let o = 0;
@@ -67,213 +132,179 @@ function flatten(w: Weights): Float64Array {
   return out;
 }
 
-function unflattenLike(flat: Float64Array, like: Weights): Weights {
-  let o = 0;
-  return like.map((x) => {
-    const r = Float32Array.from(flat.subarray(o, o + x.length));
-    o += x.length;
-    return r;
-  });
+function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
 }
 
-/** Log-spaced t grid with 0 first. */
-export function tGrid(o: Pick<HlsOptions, "tMin" | "tMax" | "points">): number[] {
-  if (o.points === 1) return [0, o.tMax];
-  const r = Math.log(o.tMax / o.tMin);
-  return [0, ...Array.from({ length: o.points }, (_, i) => o.tMin * Math.exp((r * i) / (o.points - 1)))];
+/** ‖∇_w f(w, λ)‖ on `part`, f = L + Σ λ_k ||W_(k)||². */
+function lowerLevelGradNorm(model: HlsModel, weights: Weights, lambdas: number[], part: TensorPart): number {
+  const d = new MlpDerivatives(weights, model.sizes, part, model.groups, lambdas);
+  try {
+    return norm(d.gradient(true).grad);
+  } finally {
+    d.dispose();
+  }
+}
+
+/** The λ space actually used: log10 cannot start from λ = 0, which falls back to the linear scale. */
+function effectiveSpace(model: HlsModel, opts: HlsOptions, notes: string[]): LambdaSpace {
+  const space = model.space ?? (opts.lambdaScale === "log10" ? { scale: "log10", min: -Infinity, max: Infinity } : LINEAR_NONNEGATIVE);
+  if (space.scale === "log10" && model.lambdas.some((l) => !(l > 0))) {
+    notes.push("λ = 0 has no log10 coordinate: searched on the linear scale (λ ≥ 0)");
+    return LINEAR_NONNEGATIVE;
+  }
+  return space;
 }
 
 /**
- * Hyper local search on a trained MLP (main paper, section 2): builds LP (11) from exact derivatives at
- * (λ, w), solves it (HiGHS on a block of weights, or the closed form over all weights), then searches t on
- * a grid along (λ + t dλ, w + t dw) with λ clipped at 0, keeping the point of lowest validation loss
- * (t = 0 included, so validation loss never gets worse). Any solver failure leaves the model unchanged and
- * says why.
+ * Hyper local search on a trained MLP (main paper, section 2; method.md): builds LP (11) from exact
+ * derivatives at (λ, w) in the coordinates of `lambdaScale`, solves it, then walks a t grid along
+ * (λ(t), w + t dw) with λ(t) projected into its space, and keeps the best t by the criterion on the
+ * selection data (t = 0 included). With held-out selection the chosen model is also scored on data that
+ * played no part in choosing it. Any solver failure leaves the model unchanged and says why.
  */
-export async function hyperLocalSearch(
-  model: { sizes: number[]; weights: Weights; groups: number[]; lambdas: number[] },
-  data: { train: TensorPart; val: TensorPart; test?: TensorPart },
-  opts: HlsOptions,
-  onProgress?: (step: number, total: number, label: string) => void,
-): Promise<HlsResult> {
+export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: HlsOptions, extras: HlsExtras = {}): Promise<HlsResult> {
   const t0 = performance.now();
-  const shapes = mlpShapes(model.sizes);
-  const offsets = parameterOffsets(shapes);
-  const n = model.lambdas.length;
-  const w0 = flatten(model.weights);
-  const m = w0.length;
-  const dTrain = new MlpDerivatives(model.weights, model.sizes, data.train, model.groups, model.lambdas);
-  const dVal = new MlpDerivatives(model.weights, model.sizes, data.val, model.groups, model.lambdas);
   const notes: string[] = [];
-  let lpSeconds = 0;
-  let lpStatus: LpSolution["status"] | undefined;
-  let boxActive = 0;
-  let path: HlsResult["path"] = "none";
-  let dLambda: Float64Array = new Float64Array(n);
-  let dwFull: Float64Array = new Float64Array(m);
-  let blockSize = 0;
+  const space = effectiveSpace(model, opts, notes);
+  const heldOut = opts.selection === "held-out"
+    ? splitPart(data.val, Math.max(1, Math.min(data.val.n - 1, Math.round(data.val.n * opts.heldOutFraction))))
+    : undefined;
+  const [select, rank] = heldOut ?? [data.val, data.val];
+  const dTrain = new MlpDerivatives(model.weights, model.sizes, data.train, model.groups, model.lambdas);
   try {
-    const gradF = Float64Array.from(dVal.gradient(false).grad);
-    // group of each flat index (−1 for biases)
-    const groupOf = new Int32Array(m).fill(-1);
-    for (const o of offsets) if (o.isWeight) groupOf.fill(model.groups[o.layer], o.start, o.start + o.length);
-    const hvp64 = (v: Float64Array) => Float64Array.from(dTrain.hvp(Float32Array.from(v)));
-    const hWLtimes = (dl: Float64Array) => w0.map((w, j) => (groupOf[j] >= 0 ? 2 * w * dl[groupOf[j]] : 0));
-    const hLWtimes = (u: Float64Array) => {
-      const out = new Float64Array(n);
-      for (let j = 0; j < m; j++) if (groupOf[j] >= 0) out[groupOf[j]] += 2 * w0[j] * u[j];
-      return out;
-    };
-    let solved = false;
-    if (opts.solver !== "highs") {
-      const cf = closedFormDirection({
-        hvp: hvp64,
+    const w0 = flatten(model.weights);
+    const gradF = (() => {
+      const d = new MlpDerivatives(model.weights, model.sizes, select, model.groups, model.lambdas);
+      try {
+        return Float64Array.from(d.gradient(false).grad);
+      } finally {
+        d.dispose();
+      }
+    })();
+    const gradNormBefore = norm(dTrain.gradient(true).grad);
+    const c0 = model.lambdas.map((l) => toCoordinate(space, l));
+    const boxes = c0.map((c) => coordinateBox(space, c, opts.lambdaBox));
+    const dir = await solveDirection(
+      {
+        ...model,
+        coordinateFactor: model.lambdas.map((l) => lambdaPerCoordinate(space, l)),
+        lower: boxes.map((b) => b.lo),
+        upper: boxes.map((b) => b.hi),
+        w0,
         gradF,
-        gradLambdaF: new Float64Array(n),
-        hWLtimes,
-        hLWtimes,
-        lambdas: model.lambdas,
-        epsilon: opts.epsilon,
-      });
-      if (cf.ok) {
-        const maxDw = cf.dw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
-        if (maxDw <= opts.delta) {
-          dLambda = cf.dLambda;
-          dwFull = cf.dw;
-          path = "closed-form";
-          solved = true;
-          blockSize = m;
-        } else notes.push(`closed form's |dw| reaches ${maxDw.toExponential(2)} > δ = ${opts.delta}: the box would bind`);
-      } else notes.push(`closed form not applicable: ${cf.reason}`);
-      if (!solved && opts.solver === "closed-form") notes.push("solver 'closed-form' requested: no fallback, model unchanged");
-      else if (!solved) notes.push("falling back to HiGHS on the block");
-    }
-    if (!solved && opts.solver !== "closed-form") {
-      let block = selectBlock(opts, offsets, gradF);
-      const outputStart = offsets[offsets.length - 2].start;
-      let outputSubset = false;
-      if (opts.block === "output" && block.length > opts.maxLpWeights) {
-        // e.g. no hidden layer: 784×10 + 10 output weights. Keep the k with the largest |∇_w F|.
-        block = [...block].sort((x, y) => Math.abs(gradF[y]) - Math.abs(gradF[x]) || x - y).slice(0, opts.k).sort((x, y) => x - y);
-        outputSubset = true;
-        notes.push(`output layer too large for the LP: using its ${block.length} weights with the largest |∇_w F|`);
-      }
-      blockSize = block.length;
-      if (block.length > opts.maxLpWeights) {
-        notes.push(`LP block of ${block.length} weights exceeds maxLpWeights = ${opts.maxLpWeights}; choose block 'output' or 'topk'`);
-      } else {
-        const bm = block.length;
-        let hWW: Float64Array;
-        const lambdaOut = model.lambdas[model.groups[model.groups.length - 1]] ?? 0;
-        if (opts.block === "output" && !outputSubset) {
-          // exact, in closed form (tested against HVP columns)
-          hWW = outputLayerHessian(model.weights, model.sizes, data.train, lambdaOut);
-        } else if (outputSubset) {
-          hWW = outputLayerHessianSubset(model.weights, model.sizes, data.train, lambdaOut, block.map((j) => j - outputStart));
-        } else {
-          hWW = new Float64Array(bm * bm);
-          const e = new Float32Array(m);
-          for (let c = 0; c < bm; c++) {
-            e.fill(0);
-            e[block[c]] = 1;
-            const col = dTrain.hvp(e);
-            for (let r = 0; r < bm; r++) hWW[r * bm + c] = col[block[r]];
-            onProgress?.(c + 1, bm, "H_ww columns");
-          }
-        }
-        // symmetrise away float32 rounding so that the LP sees an exactly symmetric H_ww
-        for (let r = 0; r < bm; r++) {
-          for (let c = r + 1; c < bm; c++) hWW[r * bm + c] = hWW[c * bm + r] = (hWW[r * bm + c] + hWW[c * bm + r]) / 2;
-        }
-        const hWL = new Float64Array(bm * n);
-        block.forEach((j, r) => {
-          if (groupOf[j] >= 0) hWL[r * n + groupOf[j]] = 2 * w0[j];
-        });
-        const sol = await solveDirectionLp({
-          gradF: Float64Array.from(block, (j) => gradF[j]),
-          gradLambdaF: new Float64Array(n),
-          hWL,
-          hWW,
-          lambdas: model.lambdas,
-          epsilon: opts.epsilon,
-          delta: opts.delta,
-        }, { timeLimitS: opts.timeLimitS });
-        lpSeconds = sol.seconds;
-        lpStatus = sol.status;
-        boxActive = sol.boxActive;
-        if (sol.status === "optimal") {
-          dLambda = sol.dLambda!;
-          block.forEach((j, r) => (dwFull[j] = sol.dw![r]));
-          path = "highs";
-          solved = true;
-          if (sol.boxActive > 0) notes.push(`trust-region box binds on ${sol.boxActive} of ${bm} weights`);
-        } else notes.push(`LP ${sol.status} (${sol.solverStatus}): model unchanged`);
-      }
-    }
-    // line search (t = 0 is the model as given)
-    const line: LinePoint[] = [];
-    const grid = solved ? tGrid(opts) : [0];
-    const lambdasAt = (t: number) => model.lambdas.map((l, k) => Math.max(0, l + t * dLambda[k]));
-    if (outputLayerOnly(model.sizes, dwFull)) {
-      // one forward pass per data part for the whole grid (logits are affine in t; see line_metrics.ts)
-      const at = (part: TensorPart) => outputLineMetrics(model.sizes, model.weights, dwFull, grid, part);
-      const [tr, va, te] = [at(data.train), at(data.val), data.test ? at(data.test) : undefined];
-      grid.forEach((t, i) => line.push({ t, lambdas: lambdasAt(t), train: tr[i], val: va[i], test: te?.[i] }));
-    } else {
-      for (const t of grid) {
-        const wt = w0.map((w, j) => w + t * dwFull[j]);
-        const tensors = tf.tidy(() => unflattenLike(wt, model.weights).map((x, i) => tf.tensor(x, shapes[i])));
-        try {
-          line.push({
-            t,
-            lambdas: lambdasAt(t),
-            train: evaluate(tensors, data.train),
-            val: evaluate(tensors, data.val),
-            test: data.test ? evaluate(tensors, data.test) : undefined,
-          });
-        } finally {
-          tf.dispose(tensors);
-        }
-      }
-    }
-    const before = line[0];
-    const best = line.reduce((a, b) => (b.val.loss < a.val.loss ? b : a), before);
+        dTrain,
+        train: data.train,
+      },
+      opts,
+      extras.onProgress,
+    );
+    notes.push(...dir.notes);
+    const lambdasAt = (t: number) => c0.map((c, k) => fromCoordinate(space, projectCoordinate(space, c + t * dir.dc[k])));
+    const lm: LineModel = { sizes: model.sizes, weights: model.weights, w0, dw: dir.dw };
+    const grid = dir.solved ? tGrid(opts) : [0];
+    const sel = metricsAlong(lm, grid, select);
+    const chosen = chooseStep({
+      grid,
+      sel,
+      opts,
+      gradNormBefore,
+      gradNormAt: (t) => lowerLevelGradNorm(model, weightsAt(w0, dir.dw, t, model.weights), lambdasAt(t), data.train),
+    });
+    notes.push(...chosen.notes);
+    const iBest = chosen.index;
+    const line = traceLine({
+      lm,
+      grid,
+      iBest,
+      sel,
+      lambdasAt,
+      parts: { rank: heldOut ? rank : undefined, train: data.train, test: data.test },
+      trace: !!extras.trace,
+    });
+    const best = line.find((p) => p.t === grid[iBest])!;
     const improved = best.t > 0;
-    if (solved && !improved) notes.push("no t > 0 lowered the validation loss: model unchanged");
-    const bestW = improved ? unflattenLike(w0.map((w, j) => w + best.t * dwFull[j]), model.weights) : model.weights;
+    if (dir.solved && !improved) notes.push(`no t > 0 improved the ${opts.criterion} on the selection data: model unchanged`);
     return {
       improved,
-      path,
+      path: dir.path,
       notes,
-      lpStatus,
-      boxActive,
-      blockSize,
-      dLambda: [...dLambda],
+      lpStatus: dir.lpStatus,
+      boxActive: dir.boxActive,
+      blockSize: dir.blockSize,
+      lambdaScale: space.scale,
+      dLambda: [...dir.dc],
+      lambdasBefore: [...model.lambdas],
       lambdas: best.lambdas,
-      weights: bestW,
-      before,
+      lambdaOnBound: best.lambdas.map((l) => onBound(space, l)),
+      gradNormBefore,
+      gradNormAfter: improved
+        ? chosen.gradNorm ?? lowerLevelGradNorm(model, weightsAt(w0, dir.dw, best.t, model.weights), best.lambdas, data.train)
+        : gradNormBefore,
+      weights: improved ? weightsAt(w0, dir.dw, best.t, model.weights) : model.weights,
+      before: line[0],
       best,
       line,
-      cost: { seconds: (performance.now() - t0) / 1000, hvps: dTrain.hvpCount, lpSeconds },
+      cost: { seconds: (performance.now() - t0) / 1000, hvps: dTrain.hvpCount, lpSeconds: dir.lpSeconds },
     };
   } finally {
     dTrain.dispose();
-    dVal.dispose();
+    if (heldOut) heldOut.forEach(disposePart);
   }
 }
 
-/** Flat indices of the weights that enter the LP. */
-export function selectBlock(
-  opts: Pick<HlsOptions, "block" | "k">,
-  offsets: ReturnType<typeof parameterOffsets>,
-  gradF: Float64Array,
-): number[] {
-  if (opts.block === "all") return Array.from({ length: gradF.length }, (_, i) => i);
-  if (opts.block === "output") {
-    const last = offsets.slice(-2);
-    return last.flatMap((o) => Array.from({ length: o.length }, (_, i) => o.start + i));
+/**
+ * The grid index of the chosen t: the best by the criterion, skipping any t whose lower-level gradient norm
+ * breaks `maxStationarityRatio` (each such check costs one gradient on the training data).
+ */
+function chooseStep(a: {
+  grid: number[];
+  sel: Metrics[];
+  opts: HlsOptions;
+  gradNormBefore: number;
+  gradNormAt: (t: number) => number;
+}): { index: number; gradNorm?: number; notes: string[] } {
+  const order = rankByCriterion(a.sel, a.opts.criterion);
+  const limit = a.opts.maxStationarityRatio;
+  if (limit === undefined) return { index: order[0], notes: [] };
+  let refused = 0;
+  for (const i of order) {
+    if (a.grid[i] === 0) break;
+    const g = a.gradNormAt(a.grid[i]);
+    if (g <= limit * a.gradNormBefore) {
+      return { index: i, gradNorm: g, notes: refused ? [`${refused} better t refused: ‖∇_w f‖ beyond ${limit}× its value at t = 0`] : [] };
+    }
+    refused++;
   }
-  const idx = Array.from({ length: gradF.length }, (_, i) => i);
-  idx.sort((a, b) => Math.abs(gradF[b]) - Math.abs(gradF[a]) || a - b);
-  return idx.slice(0, Math.min(opts.k, idx.length)).sort((a, b) => a - b);
+  return { index: 0, notes: refused ? [`${refused} t refused: ‖∇_w f‖ beyond ${limit}× its value at t = 0`] : [] };
+}
+
+/** Line points: selection metrics everywhere; ranking/train/test everywhere when traced, else at t = 0 and the chosen t. */
+function traceLine(a: {
+  lm: LineModel;
+  grid: number[];
+  iBest: number;
+  sel: Metrics[];
+  lambdasAt: (t: number) => number[];
+  parts: { rank?: TensorPart; train: TensorPart; test?: TensorPart };
+  trace: boolean;
+}): LinePoint[] {
+  const at = a.trace ? a.grid.map((_, i) => i) : [...new Set([0, a.iBest])];
+  const ts = at.map((i) => a.grid[i]);
+  const along = (part?: TensorPart) => (part ? metricsAlong(a.lm, ts, part) : undefined);
+  const rank = along(a.parts.rank);
+  const test = along(a.parts.test);
+  const train = a.trace ? along(a.parts.train) : undefined;
+  return a.grid.map((t, i) => {
+    const j = at.indexOf(i);
+    const p: LinePoint = { t, lambdas: a.lambdasAt(t), val: a.sel[i] };
+    if (j >= 0) {
+      p.rank = rank?.[j] ?? a.sel[i];
+      if (train) p.train = train[j];
+      if (test) p.test = test[j];
+    }
+    return p;
+  });
 }

@@ -1,5 +1,6 @@
 import { tf } from "./backend.ts";
 import type { DataPart } from "../data/codec.ts";
+import { permutation, Rng } from "../data/rng.ts";
 
 /** A data part as float32 features in [0, 1] and int labels, ready for models. */
 export interface TensorPart {
@@ -22,4 +23,22 @@ export function toTensorPart(p: DataPart, classes: number): TensorPart {
 /** Releases a part's tensors. */
 export function disposePart(p: TensorPart): void {
   tf.dispose([p.x, p.y, p.oneHot]);
+}
+
+/**
+ * Splits a part into two disjoint random subsets of `nFirst` and `n − nFirst` rows, drawn by a seeded
+ * permutation (the subsample stage returns each part's rows in data-set order, which need not be random).
+ * New tensors; the input is left as it is. Deterministic for a given seed.
+ */
+export function splitPart(p: TensorPart, nFirst: number, seed = 1): [TensorPart, TensorPart] {
+  if (!(Number.isInteger(nFirst) && nFirst >= 1 && nFirst < p.n)) {
+    throw new RangeError(`cannot split ${p.n} rows into ${nFirst} and ${p.n - nFirst}: each part needs at least one row`);
+  }
+  const perm = permutation(p.n, new Rng(seed));
+  const take = (rows: Uint32Array): TensorPart =>
+    tf.tidy(() => {
+      const idx = tf.tensor1d(Int32Array.from(rows), "int32");
+      return { x: tf.gather(p.x, idx), y: tf.gather(p.y, idx), oneHot: tf.gather(p.oneHot, idx), n: rows.length };
+    });
+  return [take(perm.subarray(0, nFirst).slice().sort()), take(perm.subarray(nFirst).slice().sort())];
 }

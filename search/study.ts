@@ -3,9 +3,35 @@ import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.t
 import type { Metrics, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
 import { GridSampler, MicroGaOptions, MicroGaSampler, RandomSampler, type Sampler } from "./samplers.ts";
+
+/** What HLS did to one model. */
+export interface HlsRecord {
+  improved: boolean;
+  path: string;
+  lambdaBefore: number;
+  lambda: number;
+  /** Whether λ ended on a bound of the search space. */
+  lambdaOnBound: boolean;
+  /** The LP's dλ, in the units of the HLS λ scale. */
+  dLambda: number;
+  t: number;
+  /** Lower-level stationarity ‖∇_w f‖ on the training data before and after the step. */
+  gradNormBefore: number;
+  gradNormAfter: number;
+  selection: HlsOptions["selection"];
+  /** Metrics on the data that chose t (the whole validation set in-sample). */
+  selectionVal: Metrics;
+  /** Metrics on the data that ranks the models (the other part of the validation set when held out). */
+  val: Metrics;
+  test: Metrics;
+  seconds: number;
+  lpSeconds: number;
+  notes: string[];
+}
 
 /** One trained (and possibly fine-tuned) model. */
 export interface TrialRecord {
@@ -19,18 +45,7 @@ export interface TrialRecord {
   parameters: number;
   trainSeconds: number;
   base: { train: Metrics; val: Metrics; test: Metrics };
-  hls?: {
-    improved: boolean;
-    path: string;
-    lambda: number;
-    dLambda: number;
-    t: number;
-    val: Metrics;
-    test: Metrics;
-    seconds: number;
-    lpSeconds: number;
-    notes: string[];
-  };
+  hls?: HlsRecord;
   /** What the sampler saw: validation loss, after HLS when HLS is on. */
   fitness: number;
   final: { val: Metrics; test: Metrics };
@@ -69,7 +84,7 @@ export interface StudySettings {
 }
 
 /** A genome's trained model and its scores before any fine-tuning. */
-interface TrainedGenome {
+export interface TrainedGenome {
   sizes: number[];
   groups: number[];
   lambda: number;
@@ -88,7 +103,7 @@ export type OnProgress = (k: number, label?: string) => void;
  * model's initial weights come from rng.fork(`trial-${index}`), so they do not depend on its batch-mates;
  * all share the batch order drawn from `batchRng`. Deterministic for given genomes, indices and seeds.
  */
-function trainGenomes(
+export function trainGenomes(
   genomes: Genome[],
   firstIndex: number,
   data: StudyData,
@@ -134,19 +149,33 @@ function trainGenomes(
   }));
 }
 
-async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions) {
-  const r = await hyperLocalSearch({ sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda] }, {
-    train: data.train,
-    val: data.val,
-    test: data.test,
-  }, opts);
+/** The λ space HLS may move in: the search space's range, in the scale HLS steps in. */
+export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScale"]): LambdaSpace {
+  return scale === "log10"
+    ? { scale, min: space.log10LambdaMin, max: space.log10LambdaMax }
+    : { scale, min: Math.pow(10, space.log10LambdaMin), max: Math.pow(10, space.log10LambdaMax) };
+}
+
+/** Hyper local search on one trained genome, summarised for its trial record. */
+export async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions, space: SearchSpace): Promise<HlsRecord> {
+  const r = await hyperLocalSearch(
+    { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) },
+    { train: data.train, val: data.val, test: data.test },
+    opts,
+  );
   return {
     improved: r.improved,
     path: r.path,
+    lambdaBefore: r.lambdasBefore[0],
     lambda: r.lambdas[0],
+    lambdaOnBound: r.lambdaOnBound[0],
     dLambda: r.dLambda[0],
     t: r.best.t,
-    val: r.best.val,
+    gradNormBefore: r.gradNormBefore,
+    gradNormAfter: r.gradNormAfter,
+    selection: opts.selection,
+    selectionVal: r.best.val,
+    val: r.best.rank!,
     test: r.best.test!,
     seconds: r.cost.seconds,
     lpSeconds: r.cost.lpSeconds,
@@ -154,7 +183,7 @@ async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions) {
   };
 }
 
-function record(index: number, generation: number, g: Genome, t: TrainedGenome, hls?: Awaited<ReturnType<typeof applyHls>>): TrialRecord {
+function record(index: number, generation: number, g: Genome, t: TrainedGenome, hls?: HlsRecord): TrialRecord {
   const final = hls ? { val: hls.val, test: hls.test } : { val: t.base.val, test: t.base.test };
   return {
     index,
@@ -220,7 +249,7 @@ export async function oneShotStudies(
   for (const [i, g] of genomes.entries()) {
     const t = trained[i];
     without.push(record(i, 0, g, t));
-    const h = await applyHls(t, data, s.hls);
+    const h = await applyHls(t, data, s.hls, s.space);
     hlsSeconds += h.seconds;
     withHls.push(record(i, 0, g, t, h));
     onTrial(i + 1);
@@ -262,7 +291,7 @@ export async function microGaStudy(
     );
     for (const [j, g] of batch.entries()) {
       const t = trained[j];
-      const h = withHls ? await applyHls(t, data, s.hls) : undefined;
+      const h = withHls ? await applyHls(t, data, s.hls, s.space) : undefined;
       const rec = record(trials.length, generation, g, t, h);
       trials.push(rec);
       let genome = g;

@@ -13,7 +13,19 @@ export const LpFinetuneParams = z.object({
   /** 1HP: one λ; 2HP: hidden / output; 6HP (perLayer): one per layer of the 5-hidden-layer MLP. */
   groupings: z.array(z.enum(["1HP", "2HP", "perLayer"])).default(["1HP", "2HP", "perLayer"]),
   /** Section II default: the k weights with the largest |∇_w F| across all layers, so hidden λ's act. */
-  hls: HlsOptions.default({ block: "topk", k: 150, maxLpWeights: 1500, solver: "highs", epsilon: 1e-3, delta: 1, tMin: 1e-3, tMax: 100, points: 30, timeLimitS: 120 }),
+  /** In-sample selection on the linear scale: the paper's Section II (the base model has λ = 0). */
+  hls: HlsOptions.default(
+    HlsOptions.parse({
+      block: "topk",
+      k: 150,
+      tMin: 1e-3,
+      tMax: 100,
+      points: 30,
+      timeLimitS: 120,
+      lambdaScale: "linear",
+      selection: "in-sample",
+    }),
+  ),
 });
 export type LpFinetuneParams = z.infer<typeof LpFinetuneParams>;
 
@@ -40,19 +52,27 @@ export function lpFinetuneStage(params: unknown, split: string): Stage<LpFinetun
         const cases = [];
         for (const [i, g] of p.groupings.entries()) {
           const { groups, count } = weightGroups(model.spec, g);
-          const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, data, p.hls, (k, total, label) => progress(i * total + k, p.groupings.length * total, `${g}: ${label} ${k}/${total}`));
+          const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, data, p.hls, {
+            trace: true,
+            onProgress: (k, total, label) => progress(i * total + k, p.groupings.length * total, `${g}: ${label} ${k}/${total}`),
+          });
           cases.push({
             grouping: g,
             hyperparameters: count,
             improved: r.improved,
-            verdict: r.improved ? `validation loss ${r.before.val.loss.toFixed(4)} -> ${r.best.val.loss.toFixed(4)}` : `validation loss did not improve (${r.notes.join("; ") || "no t > 0 better"})`,
+            verdict: r.improved
+              ? `validation loss ${r.before.val.loss.toFixed(4)} -> ${r.best.val.loss.toFixed(4)}`
+              : `validation loss did not improve (${r.notes.join("; ") || "no t > 0 better"})`,
             path: r.path,
             lpStatus: r.lpStatus,
             notes: r.notes,
             blockSize: r.blockSize,
             boxActive: r.boxActive,
+            lambdaScale: r.lambdaScale,
             dLambda: r.dLambda,
             lambdas: r.lambdas,
+            gradNormBefore: r.gradNormBefore,
+            gradNormAfter: r.gradNormAfter,
             before: r.before,
             best: r.best,
             line: r.line,

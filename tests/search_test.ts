@@ -70,12 +70,15 @@ Deno.test("grid and random samplers propose exactly the budget, inside the space
   const r1 = new RandomSampler(space, 40, new Rng(4)).ask();
   const r2 = new RandomSampler(space, 40, new Rng(4)).ask();
   assertEquals(r1, r2);
-  assert(r1.every((x) => x.layers >= 0 && x.layers <= 3 && x.neurons >= 1 && x.neurons <= 15 && x.log10Lambda >= -5 && x.log10Lambda <= -1));
+  assert(
+    r1.every((x) => x.layers >= 0 && x.layers <= 3 && x.neurons >= 1 && x.neurons <= 15 && x.log10Lambda >= -5 && x.log10Lambda <= -1),
+  );
 });
 
 Deno.test("micro-GA: 10 + 15×2 = 40 proposals; steady state keeps the size and never loses the best", () => {
   const ga = new MicroGaSampler(space, MicroGaOptions.parse({}), new Rng(5));
-  const f = (x: { layers: number; neurons: number; log10Lambda: number }) => Math.abs(x.log10Lambda + 3) + 0.1 * Math.abs(x.neurons - 8) + 0.01 * x.layers;
+  const f = (x: { layers: number; neurons: number; log10Lambda: number }) =>
+    Math.abs(x.log10Lambda + 3) + 0.1 * Math.abs(x.neurons - 8) + 0.01 * x.layers;
   let proposals = 0;
   let prevBest = Infinity;
   for (let batch = ga.ask(); batch.length; batch = ga.ask()) {
@@ -96,7 +99,7 @@ Deno.test("meanStd", () => {
   assertClose(s.std, Math.sqrt(5 / 3), 1e-12);
 });
 
-Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, HLS never worse on validation loss", async () => {
+Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sample HLS never worse, held-out HLS stays in the λ space", async () => {
   await useBackend("cpu");
   const rng = new Rng(6);
   // a separable toy problem: class = argmax of 3 pixel blocks
@@ -119,9 +122,18 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, HLS ne
     budget: 40,
     ga: MicroGaOptions.parse({}),
   };
-  const [a, b] = await oneShotStudies("random", data, settings, 1, new Rng(1), () => {});
+  // the paper's in-sample selection ranks on the data that chose t: never worse there, by construction
+  const inSample = { ...settings, hls: HlsOptions.parse({ points: 5, selection: "in-sample" }) };
+  const [a, b] = await oneShotStudies("random", data, inSample, 1, new Rng(1), () => {});
   assertEquals(a.trials.length, 40);
   for (let i = 0; i < 40; i++) assert(b.trials[i].fitness <= a.trials[i].fitness + 1e-12, "HLS is paired and never worse");
+  // held-out selection: the fitness is the ranking half's loss, which HLS may worsen; λ stays in the space
+  const [, h] = await oneShotStudies("random", data, settings, 1, new Rng(1), () => {});
+  for (const t of h.trials) {
+    assertEquals(t.fitness, t.hls!.val.loss);
+    assert(t.hls!.lambda >= 1e-5 * (1 - 1e-12) && t.hls!.lambda <= 0.1 * (1 + 1e-12), `λ ${t.hls!.lambda} left [1e-5, 0.1]`);
+  }
+  assert(h.trials.some((t) => t.hls!.val.loss !== t.hls!.selectionVal.loss), "ranking and selection data differ");
   const g1 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
   const g2 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
   assertEquals(g1.trials.length, 40);

@@ -1,0 +1,207 @@
+import type { Weights } from "../nn/mlp.ts";
+import type { TensorPart } from "../nn/data_tensors.ts";
+import type { MlpDerivatives } from "./hvp.ts";
+import { parameterOffsets } from "./hvp.ts";
+import { type LpSolution, solveDirectionLp } from "./lp.ts";
+import { closedFormDirection } from "./closed_form.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
+
+/** The LP settings a direction needs (a subset of HlsOptions). */
+export interface DirectionOptions {
+  block: "all" | "output" | "topk";
+  k: number;
+  maxLpWeights: number;
+  solver: "highs" | "closed-form" | "auto";
+  epsilon: number;
+  delta: number;
+  timeLimitS: number;
+}
+
+/** Everything LP (11) is built from, in the coordinates c of λ the search moves (lambda_scale.ts). */
+export interface DirectionInput {
+  sizes: number[];
+  weights: Weights;
+  groups: number[];
+  lambdas: number[];
+  /** dλ_k/dc_k at the current λ: column k of H_wc is 2·w_(k)·factor_k. */
+  coordinateFactor: number[];
+  /** Box on dc_k. */
+  lower: number[];
+  upper: number[];
+  w0: Float64Array;
+  /** ∇_w F on the data that selects the step (length m). */
+  gradF: Float64Array;
+  dTrain: MlpDerivatives;
+  train: TensorPart;
+}
+
+/** The direction (dc, dw) over all parameters, or zeros with the reason. */
+export interface Direction {
+  solved: boolean;
+  path: "highs" | "closed-form" | "none";
+  dc: Float64Array;
+  dw: Float64Array;
+  blockSize: number;
+  boxActive: number;
+  lpStatus?: LpSolution["status"];
+  lpSeconds: number;
+  notes: string[];
+}
+
+/** Group index of each flat parameter (−1 for biases, which carry no λ). */
+function groupOfParameters(inp: DirectionInput): Int32Array {
+  const offsets = parameterOffsets(inp.dTrain.sizes);
+  const groupOf = new Int32Array(inp.w0.length).fill(-1);
+  for (const o of offsets) if (o.isWeight) groupOf.fill(inp.groups[o.layer], o.start, o.start + o.length);
+  return groupOf;
+}
+
+/**
+ * Solves LP (11) for the steepest-descent direction at (λ, w): the closed form over all weights where its
+ * assumptions hold (solver closed-form or auto), else HiGHS on a block of weights. Never throws for a
+ * solver failure: the direction is then zero and `notes` says why.
+ */
+export async function solveDirection(
+  inp: DirectionInput,
+  opts: DirectionOptions,
+  onProgress?: (step: number, total: number, label: string) => void,
+): Promise<Direction> {
+  const n = inp.lambdas.length;
+  const m = inp.w0.length;
+  const groupOf = groupOfParameters(inp);
+  const colScale = (j: number) => (groupOf[j] >= 0 ? 2 * inp.w0[j] * inp.coordinateFactor[groupOf[j]] : 0);
+  const out: Direction = {
+    solved: false,
+    path: "none",
+    dc: new Float64Array(n),
+    dw: new Float64Array(m),
+    blockSize: 0,
+    boxActive: 0,
+    lpSeconds: 0,
+    notes: [],
+  };
+  if (opts.solver !== "highs") {
+    const cf = closedFormDirection({
+      hvp: (v) => Float64Array.from(inp.dTrain.hvp(Float32Array.from(v))),
+      gradF: inp.gradF,
+      gradLambdaF: new Float64Array(n),
+      hWLtimes: (dc) => Float64Array.from({ length: m }, (_, j) => (groupOf[j] >= 0 ? colScale(j) * dc[groupOf[j]] : 0)),
+      hLWtimes: (u) => {
+        const r = new Float64Array(n);
+        for (let j = 0; j < m; j++) if (groupOf[j] >= 0) r[groupOf[j]] += colScale(j) * u[j];
+        return r;
+      },
+      lambdas: inp.lambdas,
+      dLambdaLower: inp.lower,
+      dLambdaUpper: inp.upper,
+      epsilon: opts.epsilon,
+    });
+    if (cf.ok) {
+      const maxDw = cf.dw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      if (maxDw <= opts.delta) return { ...out, solved: true, path: "closed-form", dc: cf.dLambda, dw: cf.dw, blockSize: m };
+      out.notes.push(`closed form's |dw| reaches ${maxDw.toExponential(2)} > δ = ${opts.delta}: the box would bind`);
+    } else out.notes.push(`closed form not applicable: ${cf.reason}`);
+    if (opts.solver === "closed-form") {
+      out.notes.push("solver 'closed-form' requested: no fallback, model unchanged");
+      return out;
+    }
+    out.notes.push("falling back to HiGHS on the block");
+  }
+  const block = lpBlock(inp, opts, out.notes);
+  out.blockSize = block.indices.length;
+  if (block.indices.length > opts.maxLpWeights) {
+    out.notes.push(
+      `LP block of ${block.indices.length} weights exceeds maxLpWeights = ${opts.maxLpWeights}; choose block 'output' or 'topk'`,
+    );
+    return out;
+  }
+  const hWW = blockHessian(inp, block, onProgress);
+  const bm = block.indices.length;
+  const hWL = new Float64Array(bm * n);
+  block.indices.forEach((j, r) => {
+    if (groupOf[j] >= 0) hWL[r * n + groupOf[j]] = colScale(j);
+  });
+  const sol = await solveDirectionLp({
+    gradF: Float64Array.from(block.indices, (j) => inp.gradF[j]),
+    gradLambdaF: new Float64Array(n),
+    hWL,
+    hWW,
+    lambdas: inp.lambdas,
+    dLambdaLower: inp.lower,
+    dLambdaUpper: inp.upper,
+    epsilon: opts.epsilon,
+    delta: opts.delta,
+  }, { timeLimitS: opts.timeLimitS });
+  Object.assign(out, { lpSeconds: sol.seconds, lpStatus: sol.status, boxActive: sol.boxActive });
+  if (sol.status !== "optimal") {
+    out.notes.push(`LP ${sol.status} (${sol.solverStatus}): model unchanged`);
+    return out;
+  }
+  block.indices.forEach((j, r) => (out.dw[j] = sol.dw![r]));
+  if (sol.boxActive > 0) out.notes.push(`trust-region box binds on ${sol.boxActive} of ${bm} weights`);
+  return { ...out, solved: true, path: "highs", dc: sol.dLambda! };
+}
+
+/** The block of weights in the LP: indices into the flat parameters, and how its Hessian is formed. */
+interface LpBlock {
+  indices: number[];
+  kind: "output" | "output-subset" | "columns";
+  outputStart: number;
+}
+
+function lpBlock(inp: DirectionInput, opts: DirectionOptions, notes: string[]): LpBlock {
+  const offsets = parameterOffsets(inp.dTrain.sizes);
+  const outputStart = offsets[offsets.length - 2].start;
+  let indices = selectBlock(opts, offsets, inp.gradF);
+  if (opts.block !== "output") return { indices, kind: "columns", outputStart };
+  if (indices.length <= opts.maxLpWeights) return { indices, kind: "output", outputStart };
+  // e.g. no hidden layer: 784×10 + 10 output weights. Keep the k with the largest |∇_w F|.
+  indices = [...indices].sort((x, y) => Math.abs(inp.gradF[y]) - Math.abs(inp.gradF[x]) || x - y).slice(0, opts.k).sort((x, y) => x - y);
+  notes.push(`output layer too large for the LP: using its ${indices.length} weights with the largest |∇_w F|`);
+  return { indices, kind: "output-subset", outputStart };
+}
+
+/** H_ww on the block, symmetrised (float32 rounding makes HVP columns slightly asymmetric). */
+function blockHessian(
+  inp: DirectionInput,
+  block: LpBlock,
+  onProgress?: (step: number, total: number, label: string) => void,
+): Float64Array {
+  const bm = block.indices.length;
+  const lambdaOut = inp.lambdas[inp.groups[inp.groups.length - 1]] ?? 0;
+  let hWW: Float64Array;
+  if (block.kind === "output") hWW = outputLayerHessian(inp.weights, inp.sizes, inp.train, lambdaOut);
+  else if (block.kind === "output-subset") {
+    hWW = outputLayerHessianSubset(inp.weights, inp.sizes, inp.train, lambdaOut, block.indices.map((j) => j - block.outputStart));
+  } else {
+    hWW = new Float64Array(bm * bm);
+    const e = new Float32Array(inp.w0.length);
+    for (let c = 0; c < bm; c++) {
+      e.fill(0);
+      e[block.indices[c]] = 1;
+      const col = inp.dTrain.hvp(e);
+      for (let r = 0; r < bm; r++) hWW[r * bm + c] = col[block.indices[r]];
+      onProgress?.(c + 1, bm, "H_ww columns");
+    }
+  }
+  for (let r = 0; r < bm; r++) {
+    for (let c = r + 1; c < bm; c++) hWW[r * bm + c] = hWW[c * bm + r] = (hWW[r * bm + c] + hWW[c * bm + r]) / 2;
+  }
+  return hWW;
+}
+
+/** Flat indices of the weights that enter the LP. */
+export function selectBlock(
+  opts: Pick<DirectionOptions, "block" | "k">,
+  offsets: ReturnType<typeof parameterOffsets>,
+  gradF: Float64Array,
+): number[] {
+  if (opts.block === "all") return Array.from({ length: gradF.length }, (_, i) => i);
+  if (opts.block === "output") {
+    const last = offsets.slice(-2);
+    return last.flatMap((o) => Array.from({ length: o.length }, (_, i) => o.start + i));
+  }
+  const idx = Array.from({ length: gradF.length }, (_, i) => i);
+  idx.sort((a, b) => Math.abs(gradF[b]) - Math.abs(gradF[a]) || a - b);
+  return idx.slice(0, Math.min(opts.k, idx.length)).sort((a, b) => a - b);
+}

@@ -1,0 +1,178 @@
+// Hyper local search: the λ scale, held-out selection, the t criterion and the stationarity limit.
+import { assert, assertClose, assertEquals } from "./assert.ts";
+import { Rng } from "../data/rng.ts";
+import { useBackend } from "../nn/backend.ts";
+import { disposePart, splitPart, toTensorPart } from "../nn/data_tensors.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
+import { trainMlp, TrainOptions } from "../nn/train.ts";
+import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { rankByCriterion } from "../bilevel/hls_line.ts";
+import {
+  coordinateBox,
+  fromCoordinate,
+  lambdaPerCoordinate,
+  type LambdaSpace,
+  onBound,
+  projectCoordinate,
+  toCoordinate,
+} from "../bilevel/lambda_scale.ts";
+
+const LOG: LambdaSpace = { scale: "log10", min: -5, max: -1 };
+
+Deno.test("λ scale: coordinates round-trip, projection stays inside, the box closes on the bound λ sits on", () => {
+  const rng = new Rng(3);
+  for (let i = 0; i < 2000; i++) {
+    const c = rng.uniform(-8, 2);
+    const lam = fromCoordinate(LOG, c);
+    assertClose(toCoordinate(LOG, lam), c, 1e-12);
+    const p = projectCoordinate(LOG, c);
+    assert(p >= LOG.min && p <= LOG.max);
+    // chain rule factor: dλ/dc = λ ln 10, against a central difference
+    const h = 1e-6;
+    assertClose(lambdaPerCoordinate(LOG, lam), (fromCoordinate(LOG, c + h) - fromCoordinate(LOG, c - h)) / (2 * h), 1e-6 * lam + 1e-300);
+  }
+  assertEquals(coordinateBox(LOG, -5, 1), { lo: 0, hi: 1 });
+  assertEquals(coordinateBox(LOG, -1, 0.5), { lo: -0.5, hi: 0 });
+  assertEquals(coordinateBox(LOG, -3, 2), { lo: -2, hi: 2 });
+  assert(onBound(LOG, 1e-5) && onBound(LOG, 0.1) && !onBound(LOG, 1e-3));
+  let threw = false;
+  try {
+    toCoordinate(LOG, 0);
+  } catch {
+    threw = true;
+  }
+  assert(threw, "λ = 0 has no log coordinate");
+});
+
+Deno.test("t criterion: loss picks the lowest loss; accuracy the highest accuracy, loss breaking ties; ties keep t = 0", () => {
+  const m = [{ loss: 1, acc: 0.5 }, { loss: 0.9, acc: 0.5 }, { loss: 0.95, acc: 0.6 }, { loss: 0.8, acc: 0.6 }, { loss: 0.8, acc: 0.6 }];
+  assertEquals(rankByCriterion(m, "loss")[0], 3);
+  assertEquals(rankByCriterion(m, "accuracy")[0], 3);
+  assertEquals(rankByCriterion([{ loss: 1, acc: 0.5 }, { loss: 1, acc: 0.5 }], "loss")[0], 0);
+  assertEquals(rankByCriterion([{ loss: 1, acc: 0.7 }, { loss: 0.5, acc: 0.6 }], "accuracy")[0], 0);
+});
+
+Deno.test("splitPart: two disjoint random parts that together hold every row, the same for the same seed", async () => {
+  await useBackend("cpu");
+  const n = 101;
+  const x = new Uint8Array(n * 2).map((_, i) => (i >> 1) % 256); // row r holds (r, r)
+  const p = toTensorPart({ x, y: new Uint8Array(n).map((_, i) => i % 3) }, 3);
+  const [a, b] = splitPart(p, 40, 7);
+  const rows = (q: typeof a) => Array.from(q.x.dataSync()).filter((_, i) => i % 2 === 0).map((v) => Math.round(v * 255));
+  const [ra, rb] = [rows(a), rows(b)];
+  assertEquals(ra.length, 40);
+  assertEquals(rb.length, 61);
+  assertEquals([...ra, ...rb].sort((u, v) => u - v), Array.from({ length: n }, (_, i) => i));
+  assert(ra.some((r) => r > 60), "not simply the first rows");
+  const [a2] = splitPart(p, 40, 7);
+  assertEquals(rows(a2), ra);
+  [p, a, b, a2].forEach(disposePart);
+});
+
+/** A small trained MLP on random data, shared by the HLS tests below. */
+async function trainedToy(lambda: number) {
+  await useBackend("cpu");
+  const rng = new Rng(11);
+  const mk = (k: number) => {
+    const y = new Uint8Array(k).map(() => rng.int(3));
+    const x = new Uint8Array(k * 20).map((_, i) => rng.int(120) + (Math.floor((i % 20) / 7) === y[Math.floor(i / 20)] ? 100 : 0));
+    return toTensorPart({ x, y }, 3);
+  };
+  const [train, val, test] = [mk(300), mk(200), mk(200)];
+  const spec = { input: 20, hidden: [8], classes: 3 };
+  const sizes = layerSizes(spec);
+  const t = trainMlp(
+    initWeights(spec, new Rng(1)),
+    mlpShapes(sizes),
+    train,
+    { groups: [0, 0], lambdas: [lambda] },
+    TrainOptions.parse({ epochs: 3, batchSize: 32, learningRate: 0.01 }),
+    new Rng(3),
+  );
+  return { sizes, weights: t.weights, train, val, test, dispose: () => [train, val, test].forEach(disposePart) };
+}
+
+Deno.test("log10 HLS keeps every λ of the line inside [10^min, 10^max], also from a bound; records stationarity", async () => {
+  for (const lambda of [1e-5, 1e-3, 0.1]) {
+    const m = await trainedToy(lambda);
+    try {
+      const r = await hyperLocalSearch(
+        { sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [lambda], space: LOG },
+        { train: m.train, val: m.val, test: m.test },
+        HlsOptions.parse({ tMin: 1e-3, tMax: 100, points: 12, selection: "in-sample" }),
+        { trace: true },
+      );
+      assertEquals(r.lambdaScale, "log10");
+      for (const p of r.line) {
+        assert(p.lambdas[0] >= 1e-5 * (1 - 1e-12) && p.lambdas[0] <= 0.1 * (1 + 1e-12), `λ ${p.lambdas[0]} at t ${p.t}`);
+      }
+      if (lambda === 0.1) assert(r.dLambda[0] <= 0, "at the upper bound dλ may not increase");
+      if (lambda === 1e-5) assert(r.dLambda[0] >= 0, "at the lower bound dλ may not decrease");
+      assert(r.gradNormBefore > 0 && Number.isFinite(r.gradNormAfter));
+      if (!r.improved) assertEquals(r.gradNormAfter, r.gradNormBefore);
+      assert(r.line.every((p) => p.train && p.test && p.rank), "a traced line has every part at every t");
+    } finally {
+      m.dispose();
+    }
+  }
+});
+
+Deno.test("linear HLS from λ = 0 never makes λ negative; log10 at λ = 0 falls back to linear and says so", async () => {
+  const m = await trainedToy(0);
+  try {
+    const r = await hyperLocalSearch(
+      { sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [0] },
+      { train: m.train, val: m.val },
+      HlsOptions.parse({ tMax: 100, points: 8 }),
+    );
+    assertEquals(r.lambdaScale, "linear");
+    assert(r.notes.some((n) => /linear scale/.test(n)), r.notes.join("; "));
+    assert(r.line.every((p) => p.lambdas[0] >= 0));
+  } finally {
+    m.dispose();
+  }
+});
+
+Deno.test("held-out selection: t is the best on the selection half; the ranking half is scored at t = 0 and the chosen t", async () => {
+  const m = await trainedToy(1e-3);
+  try {
+    const opts = HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 10, selection: "held-out", heldOutFraction: 0.4 });
+    const r = await hyperLocalSearch({ sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [1e-3], space: LOG }, {
+      train: m.train,
+      val: m.val,
+      test: m.test,
+    }, opts);
+    const minSel = Math.min(...r.line.map((p) => p.val.loss));
+    assertEquals(r.best.val.loss, minSel);
+    assert(r.before.rank && r.best.rank && r.best.test, "ranking and test metrics at the chosen t");
+    assert(r.before.rank!.loss !== r.before.val.loss, "the ranking half is not the selection half");
+    // the ranking half has 200 − 80 = 120 rows: accuracies are multiples of 1/120
+    assertClose(r.before.rank!.acc * 120, Math.round(r.before.rank!.acc * 120), 1e-6);
+    // accuracy as criterion: the chosen t has the highest selection accuracy
+    const acc = await hyperLocalSearch({ sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [1e-3], space: LOG }, {
+      train: m.train,
+      val: m.val,
+    }, { ...opts, criterion: "accuracy" });
+    assertEquals(acc.best.val.acc, Math.max(...acc.line.map((p) => p.val.acc)));
+  } finally {
+    m.dispose();
+  }
+});
+
+Deno.test("stationarity limit: a chosen t > 0 keeps ‖∇_w f‖ within the stated multiple of its value at t = 0", async () => {
+  const m = await trainedToy(1e-3);
+  try {
+    for (const ratio of [0.5, 1, 1.5, 4]) {
+      const r = await hyperLocalSearch(
+        { sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [1e-3], space: LOG },
+        { train: m.train, val: m.val },
+        HlsOptions.parse({ tMin: 1e-2, tMax: 100, points: 10, selection: "in-sample", maxStationarityRatio: ratio }),
+      );
+      if (r.improved) {
+        assert(r.gradNormAfter <= ratio * r.gradNormBefore * (1 + 1e-9), `ratio ${ratio}: ${r.gradNormAfter} vs ${r.gradNormBefore}`);
+      }
+    }
+  } finally {
+    m.dispose();
+  }
+});
