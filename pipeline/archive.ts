@@ -1,9 +1,13 @@
 import { UserError } from "./errors.ts";
-import { sha256 } from "./hash.ts";
-import { type Manifest, manifestState, readManifest } from "./manifest.ts";
+import { canonicalJson, sha256 } from "./hash.ts";
+import { type Manifest, ManifestSchema, manifestState, readManifest } from "./manifest.ts";
 import { ArtifactStore } from "./store.ts";
-import { readTar, type TarFile, writeTarGz } from "../util/tar.ts";
+import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
+import { codeDigestOf } from "./code_digest.ts";
+import { topoSort } from "./dag.ts";
+import { cacheKey, inputRecord, validateParams, volatileTest } from "./runner.ts";
+import type { Stage } from "./stage.ts";
 
 /** Summary of an archive written. */
 export interface ArchiveReport {
@@ -13,107 +17,434 @@ export interface ArchiveReport {
   objects: number;
 }
 
+/** The fixed members of an archive, besides objects/ and code/. */
+const META = ["manifest.json", "config.json", "environment.json", "README.txt", "checksums.sha256"] as const;
+
 /**
- * Writes one .tar.gz for a reviewer: the run manifest, its config, the environment, every output artifact
- * of the run, the source files whose digests the keys cover, and a checksums file (sha256sum format) of all
- * of it. Fails cleanly (no partial archive) if an artifact is missing or corrupt.
+ * Writes one .tar.gz for a reviewer: the run manifest (first, so a verifier knows what to expect before it
+ * reads anything else), its config, the environment, every output artifact of the run, the source files
+ * whose digests the keys cover, and a checksums file (sha256sum format) of all of it. Artifacts are read one
+ * at a time (each checked against its digest) and streamed into the archive. Fails cleanly (no partial
+ * archive) if an artifact is missing or corrupt, or if a code file changed since the run (a reviewer could
+ * not check that run's code).
  */
-export async function createArchive(opts: { storeRoot: string; projectRoot: string; out: string; manifestPath?: string }): Promise<ArchiveReport> {
+export async function createArchive(
+  opts: { storeRoot: string; projectRoot: string; out: string; manifestPath?: string },
+): Promise<ArchiveReport> {
   const mPath = opts.manifestPath ?? `${opts.storeRoot}/manifests/latest.json`;
   const manifest = await readManifest(mPath);
   if (!manifest) throw new UserError(`no manifest at ${mPath}: run 'reproduce' first`);
-  if (manifest.state !== "complete") throw new UserError(`the run ${manifest.runId} is ${manifestState(manifest)}, not complete: rerun 'reproduce' first`);
+  if (manifest.state !== "complete") {
+    throw new UserError(`the run ${manifest.runId} is ${manifestState(manifest)}, not complete: rerun 'reproduce' first`);
+  }
   const lock = await acquireStoreLock(opts.storeRoot, "archive");
   try {
     const store = new ArtifactStore(opts.storeRoot);
-    const files: TarFile[] = [];
-    const enc = new TextEncoder();
-    files.push({ name: "manifest.json", bytes: enc.encode(JSON.stringify(manifest, null, 1)) });
-    files.push({ name: "config.json", bytes: enc.encode(JSON.stringify(manifest.config, null, 1)) });
-    files.push({ name: "environment.json", bytes: enc.encode(JSON.stringify(manifest.environment, null, 1)) });
-    const digests = new Set<string>();
-    for (const s of manifest.stages) for (const r of Object.values(s.outputs)) digests.add(r.digest);
-    for (const d of [...digests].sort()) files.push({ name: `objects/${d}`, bytes: await store.getObject(d) });
     const codeFiles = new Map<string, string>();
     for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
+    const code: TarFile[] = [];
     const drift: string[] = [];
     for (const [f, h] of [...codeFiles].sort()) {
       const bytes = await Deno.readFile(`${opts.projectRoot}/${f}`).catch(() => undefined);
       if (!bytes || sha256(bytes) !== h) drift.push(f);
-      else files.push({ name: `code/${f}`, bytes });
+      else code.push({ name: `code/${f}`, bytes });
     }
-    const notes = drift.length
-      ? `These code files changed since the run and are not included: ${drift.join(", ")}\n`
-      : "All code files the run's keys cover are included under code/.\n";
-    files.push({
-      name: "README.txt",
-      bytes: enc.encode(
-        `Archive of pipeline run ${manifest.runId}.\nVerify with: deno task verify <this file> [--rerun]\n` +
-          `checksums.sha256 lists the sha256 of every other file; objects/<sha256> are the artifacts.\n${notes}`,
-      ),
-    });
-    const sums = files.map((f) => `${sha256(f.bytes)}  ${f.name}`).join("\n") + "\n";
-    files.push({ name: "checksums.sha256", bytes: enc.encode(sums) });
-    await writeTarGz(opts.out, files);
-    return { path: opts.out, files: files.length, bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
+    if (drift.length) {
+      throw new UserError(
+        `cannot archive run ${manifest.runId}: ${drift.length} code file(s) changed since it ran (${drift.slice(0, 5).join(", ")}` +
+          `${drift.length > 5 ? ", ..." : ""}), so a reviewer could not check its code; rerun 'reproduce', then 'archive'`,
+      );
+    }
+    const digests = new Set<string>();
+    for (const s of manifest.stages) for (const r of Object.values(s.outputs)) digests.add(r.digest);
+    const enc = new TextEncoder();
+    const sums: string[] = [];
+    let count = 0;
+    async function* members(): AsyncGenerator<TarFile> {
+      const emit = (f: TarFile) => {
+        sums.push(`${sha256(f.bytes)}  ${f.name}`);
+        count++;
+        return f;
+      };
+      yield emit({ name: "manifest.json", bytes: enc.encode(JSON.stringify(manifest, null, 1)) });
+      yield emit({ name: "config.json", bytes: enc.encode(JSON.stringify(manifest!.config, null, 1)) });
+      yield emit({ name: "environment.json", bytes: enc.encode(JSON.stringify(manifest!.environment, null, 1)) });
+      for (const d of [...digests].sort()) yield emit({ name: `objects/${d}`, bytes: await store.getObject(d) });
+      for (const f of code) yield emit(f);
+      yield emit({
+        name: "README.txt",
+        bytes: enc.encode(
+          `Archive of pipeline run ${manifest!.runId}.\nVerify with: deno task verify <this file> [--rerun]\n` +
+            `checksums.sha256 lists the sha256 of every other file; objects/<sha256> are the artifacts; code/ holds every ` +
+            `source file the run's cache keys cover.\n`,
+        ),
+      });
+      count++;
+      yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
+    }
+    await writeTarGz(opts.out, members());
+    return { path: opts.out, files: count, bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
   } finally {
     lock.release();
   }
 }
 
+/** The verifier's own view of the experiment: how it reads a config and which stages that config implies. */
+export interface VerifierCode<C = unknown> {
+  /** Project root of the verifier's checkout (for notes on code that differs from the archived run's). */
+  projectRoot?: string;
+  /** Validates a config; throws (a UserError naming the field) when it does not validate. */
+  parseConfig(raw: unknown): C;
+  /** The stage DAG a config implies, built by the verifier's code, never read from the archive. */
+  buildStages(config: C): Stage[];
+}
+
+/** Options of verifyArchive. */
+export interface VerifyOptions<C = unknown> extends VerifierCode<C> {
+  path: string;
+  /** Caps on the scan (defaults: 200,000 members, 64 GiB decompressed; tightened from the manifest). */
+  limits?: Partial<TarLimits>;
+}
+
 /** The outcome of verifying an archive. */
 export interface VerifyReport {
+  /** ok; mismatch: an archive that does not verify (exit 1); not-archive: not an archive of this pipeline (exit 2). */
+  verdict: "ok" | "mismatch" | "not-archive";
   ok: boolean;
   checked: number;
   problems: string[];
+  /** Things worth knowing that are not failures (stages not run in the archived run, code differing from this checkout). */
+  notes: string[];
   manifest?: Manifest;
+  /** The verifier's own stages for the archived config (for `--rerun`), when the config validates. */
+  stages?: Stage[];
+  /** Peak resident memory during the scan, bytes. */
+  peakRss: number;
+}
+
+const MB = 1 << 20;
+/** Largest metadata members accepted, bytes. */
+const MAX_MANIFEST = 64 * MB;
+const MAX_META = 16 * MB;
+const MAX_CODE_FILE = 8 * MB;
+
+/**
+ * Verifies an archive without trusting anything in it. Streams it once, in bounded memory: the manifest
+ * must come first; after it, only the members the manifest implies are read, each no larger than declared
+ * (the scan is cut off at the first member that is larger, and at a cap on the total). Then checks:
+ * checksums.sha256 lists exactly the members present, each with its hash; every object hashes to its name
+ * and has its declared size; config.json and environment.json equal the manifest's; every code file
+ * hashes to the manifest's digest and each stage's code digest is recomputed from them; and the stages
+ * are those the verifier's own code derives from the archived config (none missing, none extra), each
+ * with the parameters that config gives, inputs equal to its upstream's outputs, and a key recomputed
+ * from those parts. Which outputs may differ on a rerun (volatile) comes from the verifier's stage
+ * declarations, never from the archive. Problems are values; throws only a UserError for a missing file.
+ */
+export async function verifyArchive<C>(opts: VerifyOptions<C>): Promise<VerifyReport> {
+  const st = await Deno.stat(opts.path).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`archive not found: ${opts.path}`);
+    throw new UserError(`cannot read the archive ${opts.path}: ${(e as Error).message}`);
+  });
+  const report: VerifyReport = { verdict: "mismatch", ok: false, checked: 0, problems: [], notes: [], peakRss: 0 };
+  const notArchive = (why: string): VerifyReport => ({
+    ...report,
+    verdict: "not-archive",
+    ok: false,
+    problems: [`not an archive of this pipeline: ${why}`],
+  });
+  if (!st.isFile) return notArchive(`${opts.path} is not a file`);
+  const expect = new Expectations();
+  const limits: TarLimits = { maxMembers: opts.limits?.maxMembers ?? 200_000, maxTotalBytes: opts.limits?.maxTotalBytes ?? 64 * 1024 * MB };
+  const ceiling = { ...limits };
+  let first = true;
+  let manifestProblem: string | undefined;
+  const scan = await scanTar(opts.path, {
+    limits,
+    policy: (name, size) => {
+      if (first) {
+        first = false;
+        if (name !== "manifest.json") return { read: false, problem: `the first member is not manifest.json`, fatal: true };
+        return { read: true, maxBytes: MAX_MANIFEST, keep: true };
+      }
+      return expect.verdict(name, size);
+    },
+    onMember: (m) => {
+      if (m.name !== "manifest.json" || expect.manifest) return;
+      const r = parseManifest(m.bytes!);
+      if (typeof r === "string") {
+        manifestProblem = r;
+        limits.maxTotalBytes = 0; // nothing more is worth reading
+        return;
+      }
+      expect.set(r);
+      limits.maxMembers = Math.min(ceiling.maxMembers, expect.count() + 64);
+      limits.maxTotalBytes = Math.min(ceiling.maxTotalBytes, m.size + expect.bytes() + 4 * MB);
+    },
+  });
+  report.peakRss = scan.peakRss;
+  report.checked = scan.members.length;
+  if (!scan.readAny) return notArchive(scan.problems[0] ?? scan.cutOff ?? "empty archive");
+  if (manifestProblem) return notArchive(`manifest.json ${manifestProblem}`);
+  const manifest = expect.manifest!;
+  report.manifest = manifest;
+  const problems = report.problems;
+  problems.push(...scan.problems);
+  if (scan.cutOff) problems.push(`archive cut off: ${scan.cutOff}`);
+  checkMembers(scan.members, expect, problems);
+  if (manifest.state !== "complete") problems.push(`the archived run is ${manifest.state}, not complete`);
+  checkStages(opts, manifest, report);
+  report.ok = problems.length === 0;
+  report.verdict = report.ok ? "ok" : "mismatch";
+  return report;
+}
+
+function parseManifest(bytes: Uint8Array): Manifest | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    return `is not valid JSON (${(e as Error).message})`;
+  }
+  const r = ManifestSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    return `does not have the expected shape (field '${i?.path.join(".") || "(root)"}': ${i?.message})`;
+  }
+  return r.data;
+}
+
+/** What the manifest says the archive holds; decides which members are read and how large each may be. */
+class Expectations {
+  manifest?: Manifest;
+  readonly objects = new Map<string, number>();
+  readonly code = new Map<string, string>();
+  readonly codeConflicts: string[] = [];
+
+  set(m: Manifest): void {
+    this.manifest = m;
+    for (const s of m.stages) {
+      for (const r of Object.values(s.outputs)) this.objects.set(r.digest, r.size);
+      for (const [f, h] of Object.entries(s.codeFiles)) {
+        const prev = this.code.get(f);
+        if (prev !== undefined && prev !== h) {
+          this.codeConflicts.push(`code file ${f}: stages record different digests (${prev.slice(0, 12)}, ${h.slice(0, 12)})`);
+        }
+        this.code.set(f, h);
+      }
+    }
+  }
+
+  count(): number {
+    return META.length + this.objects.size + this.code.size;
+  }
+
+  /** Upper bound on the decompressed size of an honest archive: members, plus 1.5 KiB of header and padding each. */
+  bytes(): number {
+    let b = 3 * MAX_META + this.code.size * MAX_CODE_FILE + this.count() * 1536;
+    for (const s of this.objects.values()) b += s;
+    return b;
+  }
+
+  verdict(
+    name: string,
+    _size: number,
+  ): { read: true; maxBytes: number; keep?: boolean } | { read: false; problem: string; fatal?: boolean } {
+    if (!this.manifest) return { read: false, problem: "comes before a valid manifest.json", fatal: true };
+    if (name === "manifest.json") return { read: false, problem: "duplicate manifest.json" };
+    if (name === "config.json" || name === "environment.json" || name === "checksums.sha256") {
+      return { read: true, maxBytes: MAX_META, keep: true };
+    }
+    if (name === "README.txt") return { read: true, maxBytes: MAX_META };
+    if (name.startsWith("objects/")) {
+      const size = this.objects.get(name.slice("objects/".length));
+      if (size === undefined) return { read: false, problem: "an object no stage of the manifest produced (extra member)" };
+      return { read: true, maxBytes: size };
+    }
+    if (name.startsWith("code/")) {
+      if (!this.code.has(name.slice("code/".length))) {
+        return { read: false, problem: "a code file no stage's digest covers (extra member)" };
+      }
+      return { read: true, maxBytes: MAX_CODE_FILE };
+    }
+    return { read: false, problem: "not a member an archive of this pipeline has (extra member)" };
+  }
+}
+
+/** Checksums list, objects, code files, config and environment against the manifest. */
+function checkMembers(members: ScannedMember[], expect: Expectations, problems: string[]): void {
+  const manifest = expect.manifest!;
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const sums = byName.get("checksums.sha256");
+  if (!sums) problems.push("checksums.sha256 is missing");
+  else checkChecksums(new TextDecoder().decode(sums.bytes), byName, problems);
+  for (const [digest, size] of expect.objects) {
+    const m = byName.get(`objects/${digest}`);
+    if (!m) problems.push(`objects/${digest}: named by the manifest but missing from the archive`);
+    else if (m.sha256 !== digest) problems.push(`objects/${digest}: content hashes to ${m.sha256}`);
+    else if (m.size !== size) problems.push(`objects/${digest}: ${m.size} bytes, the manifest says ${size}`);
+  }
+  problems.push(...expect.codeConflicts);
+  for (const [f, h] of expect.code) {
+    const m = byName.get(`code/${f}`);
+    if (!m) problems.push(`code/${f}: covered by a stage's code digest but missing from the archive`);
+    else if (m.sha256 !== h) problems.push(`code/${f}: sha256 ${m.sha256}, the manifest's code digest covers ${h}`);
+  }
+  for (const s of manifest.stages) {
+    if (s.status !== "computed" && s.status !== "cached") continue;
+    if (s.codeDigest !== codeDigestOf(s.codeFiles, s.packages)) {
+      problems.push(`stage '${s.stage}': its code digest does not follow from its code files and packages`);
+    }
+  }
+  const same = (member: string, value: unknown) => {
+    const m = byName.get(member);
+    if (!m) return problems.push(`${member} is missing`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(m.bytes));
+    } catch (e) {
+      return problems.push(`${member} is not valid JSON (${(e as Error).message})`);
+    }
+    if (canonicalJson(parsed) !== canonicalJson(value)) {
+      problems.push(`${member} differs from the manifest's ${member.replace(".json", "")}`);
+    }
+  };
+  same("config.json", manifest.config);
+  same("environment.json", manifest.environment);
+}
+
+/** checksums.sha256 must list exactly the members present (itself excepted), once each, with their hashes. */
+function checkChecksums(text: string, byName: Map<string, ScannedMember>, problems: string[]): void {
+  const listed = new Set<string>();
+  for (const line of text.split("\n").filter(Boolean)) {
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) {
+      problems.push(`checksums.sha256: malformed line ${JSON.stringify(line.slice(0, 120))}`);
+      continue;
+    }
+    const name = m[2];
+    const unsafe = unsafeMemberName(name);
+    if (unsafe) problems.push(`checksums.sha256 lists ${JSON.stringify(name)}: unsafe path (${unsafe})`);
+    if (name === "checksums.sha256") problems.push("checksums.sha256 lists itself");
+    if (listed.has(name)) problems.push(`checksums.sha256 lists ${name} twice`);
+    listed.add(name);
+    const actual = byName.get(name);
+    if (!actual) problems.push(`${name}: listed in checksums.sha256 but missing from the archive`);
+    else if (actual.sha256 !== m[1]) problems.push(`${name}: sha256 ${actual.sha256}, checksums.sha256 says ${m[1]}`);
+  }
+  for (const name of byName.keys()) {
+    if (name !== "checksums.sha256" && !listed.has(name)) problems.push(`${name}: in the archive but not in checksums.sha256`);
+  }
 }
 
 /**
- * Rehashes every file of an archive against checksums.sha256, every object against its name, and checks
- * every output the manifest names is present. Returns the problems found (never throws on a mismatch).
+ * The stages must be exactly those the verifier's code derives from the archived config, each with the
+ * parameters the config gives, the inputs its upstream produced, a key that follows from those parts, and
+ * volatile claims equal to the verifier's own declarations.
  */
-export async function verifyArchive(path: string): Promise<VerifyReport> {
-  const files = new Map<string, string>();
-  let sums = "";
-  let manifestText = "";
+function checkStages<C>(code: VerifierCode<C>, manifest: Manifest, report: VerifyReport): void {
+  const problems = report.problems;
+  let order: Stage[];
+  let params: Map<string, unknown>;
   try {
-    await readTar(path, (name, bytes) => {
-      files.set(name, sha256(bytes));
-      if (name === "checksums.sha256") sums = new TextDecoder().decode(bytes);
-      if (name === "manifest.json") manifestText = new TextDecoder().decode(bytes);
-    });
+    order = topoSort(code.buildStages(code.parseConfig(manifest.config)));
+    params = validateParams(order);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UserError(`archive not found: ${path}`);
-    return { ok: false, checked: files.size, problems: [`archive ${path} is unreadable or truncated: ${(e as Error).message}`] };
+    problems.push(`the archived config does not validate with this code: ${(e as Error).message}`);
+    return;
   }
-  const problems: string[] = [];
-  if (!sums) problems.push("checksums.sha256 is missing");
-  const listed = new Set<string>();
-  for (const line of sums.split("\n").filter(Boolean)) {
-    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
-    if (!m) {
-      problems.push(`checksums.sha256: malformed line '${line}'`);
+  report.stages = order;
+  const recs = new Map<string, Manifest["stages"][number]>();
+  for (const r of manifest.stages) {
+    if (recs.has(r.stage)) problems.push(`stage '${r.stage}' is recorded twice`);
+    recs.set(r.stage, r);
+  }
+  const expected = new Set(order.map((s) => s.name));
+  const missing = order.map((s) => s.name).filter((n) => !recs.has(n));
+  if (missing.length) problems.push(`stages the archived config implies but the archive lacks: ${missing.join(", ")}`);
+  const extra = [...recs.keys()].filter((n) => !expected.has(n));
+  if (extra.length) problems.push(`stages in the manifest that the archived config does not imply: ${extra.join(", ")}`);
+  for (const stage of order) {
+    const r = recs.get(stage.name);
+    if (!r) continue;
+    const where = `stage '${stage.name}'`;
+    if (r.status === "not-run") {
+      report.notes.push(`${where} did not run in the archived run (${r.reason ?? "no reason given"}): nothing of it to check`);
+      if (Object.keys(r.outputs).length) problems.push(`${where} is recorded as not run but lists outputs`);
       continue;
     }
-    listed.add(m[2]);
-    const actual = files.get(m[2]);
-    if (actual === undefined) problems.push(`${m[2]}: listed in checksums but missing from the archive`);
-    else if (actual !== m[1]) problems.push(`${m[2]}: sha256 ${actual}, expected ${m[1]}`);
-  }
-  for (const [name, h] of files) {
-    if (name === "checksums.sha256") continue;
-    if (!listed.has(name)) problems.push(`${name}: in the archive but not in checksums.sha256`);
-    if (name.startsWith("objects/") && name.slice(8) !== h) problems.push(`${name}: content hashes to ${h}`);
-  }
-  let manifest: Manifest | undefined;
-  if (manifestText) {
-    manifest = JSON.parse(manifestText) as Manifest;
-    for (const s of manifest.stages) {
-      for (const [n, r] of Object.entries(s.outputs)) {
-        if (!files.has(`objects/${r.digest}`)) problems.push(`stage '${s.stage}' output '${n}': object ${r.digest} missing`);
-      }
+    if (r.status !== "computed" && r.status !== "cached") {
+      problems.push(`${where} is ${r.status}, not computed or cached`);
+      continue;
     }
-  } else problems.push("manifest.json is missing");
-  return { ok: problems.length === 0, checked: files.size, problems, manifest };
+    if (canonicalJson(r.params ?? null) !== canonicalJson(params.get(stage.name) ?? null)) {
+      problems.push(`${where}: its recorded parameters are not those the archived config gives it`);
+    }
+    const want: Record<string, Record<string, string>> = {};
+    for (const d of stage.deps) {
+      const up = recs.get(d.stage);
+      if (up) want[d.stage] = inputRecord(up);
+    }
+    if (canonicalJson(r.inputs) !== canonicalJson(want)) {
+      problems.push(`${where}: its recorded inputs are not its upstream stages' outputs`);
+    }
+    const key = cacheKey({ stage: stage.name, params: r.params, inputs: r.inputs, code: r.codeDigest ?? "" });
+    if (r.key !== key) problems.push(`${where}: its key does not follow from its parameters, inputs and code`);
+    const isVolatile = volatileTest(stage);
+    const ours = Object.keys(r.outputs).filter(isVolatile).sort();
+    const claimed = [...r.volatile].sort();
+    if (canonicalJson(ours) !== canonicalJson(claimed)) {
+      problems.push(`${where}: claims volatile outputs [${claimed.join(", ")}], this code's declaration says [${ours.join(", ")}]`);
+    }
+  }
+}
+
+/** One output compared by `compareRerun`. */
+export interface RerunComparison {
+  mismatches: string[];
+  /** Stages the archive has results of that could not be recomputed here (with why). */
+  unverified: string[];
+  notes: string[];
+  compared: number;
+  volatileDiffs: number;
+}
+
+/**
+ * Compares an archived run with a rerun of its config, stage by stage and output by output. An output may
+ * differ only if the verifier's own stage declares it volatile; the archive's volatile list is not read.
+ */
+export function compareRerun(archived: Manifest, rerun: Manifest, stages: readonly Stage[]): RerunComparison {
+  const out: RerunComparison = { mismatches: [], unverified: [], notes: [], compared: 0, volatileDiffs: 0 };
+  const now = new Map(rerun.stages.map((s) => [s.stage, s]));
+  const then = new Map(archived.stages.map((s) => [s.stage, s]));
+  for (const stage of stages) {
+    const a = then.get(stage.name);
+    const b = now.get(stage.name);
+    if (!a) continue; // reported by verifyArchive
+    if (!b) {
+      out.mismatches.push(`${stage.name}: not run by the rerun`);
+      continue;
+    }
+    if (a.status === "not-run") {
+      if (b.status !== "not-run") out.notes.push(`${stage.name}: ran here but not in the archived run; nothing to compare`);
+      continue;
+    }
+    if (b.status === "not-run") {
+      out.unverified.push(`${stage.name}: could not be recomputed here (${b.reason ?? "not run"})`);
+      continue;
+    }
+    out.compared++;
+    const isVolatile = volatileTest(stage);
+    for (const name of new Set([...Object.keys(a.outputs), ...Object.keys(b.outputs)])) {
+      const x = a.outputs[name]?.digest;
+      const y = b.outputs[name]?.digest;
+      if (x === y) continue;
+      if (x !== undefined && y !== undefined && isVolatile(name)) {
+        out.volatileDiffs++;
+        continue;
+      }
+      out.mismatches.push(`${stage.name}/${name}: archived ${x?.slice(0, 12) ?? "missing"}, rerun ${y?.slice(0, 12) ?? "missing"}`);
+    }
+    if (a.codeDigest !== b.codeDigest) out.notes.push(`${stage.name}: this checkout's code differs from the archived run's`);
+  }
+  return out;
 }

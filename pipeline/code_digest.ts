@@ -12,7 +12,8 @@ export interface CodeDigest {
 }
 
 // Static import / export-from / dynamic import with a literal specifier.
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/gm;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/gm;
 
 /** Lists the specifiers a TypeScript/JavaScript source imports statically. */
 export function importSpecifiers(source: string): string[] {
@@ -22,6 +23,18 @@ export function importSpecifiers(source: string): string[] {
     if (spec) out.add(spec);
   }
   return [...out];
+}
+
+function sortedRecord(r: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * The code digest of a set of files (path → sha256) and packages (specifier → version): what a stage's
+ * cache key covers. Exported so that `verify` can recompute a recorded digest from the recorded parts.
+ */
+export function codeDigestOf(files: Record<string, string>, packages: Record<string, string>): string {
+  return sha256(JSON.stringify([sortedRecord(files), sortedRecord(packages)]));
 }
 
 /**
@@ -78,9 +91,9 @@ export class CodeDigester {
       for (const b of e.bare) packages[b] = this.#resolveBare(b);
       stack.push(...e.locals);
     }
-    const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const sortedPk = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return { digest: sha256(JSON.stringify([sorted, sortedPk])), files: sorted, packages: sortedPk };
+    const sorted = sortedRecord(files);
+    const sortedPk = sortedRecord(packages);
+    return { digest: codeDigestOf(sorted, sortedPk), files: sorted, packages: sortedPk };
   }
 
   #resolveBare(spec: string): string {

@@ -36,7 +36,11 @@ export function parseOverride(text: string): [string, unknown] {
  * Reads a JSON config file, applies overrides, and validates it with a zod schema. Every failure is a
  * UserError that names the file and the field.
  */
-export async function loadJsonConfig<T>(path: string, schema: z.ZodType<T>, overrides: [string, unknown][] = []): Promise<{ raw: unknown; config: T }> {
+export async function loadJsonConfig<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  overrides: [string, unknown][] = [],
+): Promise<{ raw: unknown; config: T }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -50,7 +54,9 @@ export async function loadJsonConfig<T>(path: string, schema: z.ZodType<T>, over
   } catch (e) {
     throw new UserError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UserError(`config file ${path}: expected a JSON object at the top level`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new UserError(`config file ${path}: expected a JSON object at the top level`);
+  }
   for (const [p, v] of overrides) setPath(raw as Record<string, unknown>, p, v);
   const r = schema.safeParse(raw);
   if (!r.success) throw new UserError(`config file ${path}: ${describeZodError(r.error)}`);

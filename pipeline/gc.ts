@@ -1,49 +1,108 @@
+import { UserError } from "./errors.ts";
 import { acquireStoreLock } from "./lock.ts";
-import { listManifests } from "./manifest.ts";
-import { ArtifactStore, RunEntrySchema } from "./store.ts";
+import { type Manifest, scanManifests } from "./manifest.ts";
+import { ArtifactStore, readJson, RunEntrySchema } from "./store.ts";
 
-/** What gc removed. */
+/** How many of the most recent runs gc keeps by default (their manifests, and the artifacts they name). */
+export const DEFAULT_KEEP_RUNS = 10;
+
+/** Options of a gc pass. */
+export interface GcOptions {
+  storeRoot: string;
+  /** List what would go and the bytes freed; change nothing. */
+  dryRun?: boolean;
+  /** Proceed despite unreadable manifests or unknown files (they are left where they are). */
+  force?: boolean;
+  /** Keep the manifests of the last N runs (by start time); older ones are removed. Default DEFAULT_KEEP_RUNS. */
+  keepRuns?: number;
+}
+
+/** What gc removed, or would remove with `dryRun`. */
 export interface GcReport {
+  dryRun: boolean;
   objectsRemoved: number;
   bytesFreed: number;
   entriesRemoved: number;
   objectsKept: number;
+  /** Manifests of runs older than the last `keepRuns`. */
+  manifestsRemoved: string[];
+  /** Every path removed (or to be removed). */
+  removed: string[];
+  /** Things gc did not understand and left alone (only with `force`). */
+  leftAlone: string[];
 }
 
 /**
- * Removes objects that no manifest references, then cache entries whose outputs are gone, under the store
- * lock. Objects referenced by any manifest (every recorded run) are kept, so `verify --rerun` and `status`
- * keep working for every run on record.
+ * Removes artifacts no kept run references, under the store lock. Fails closed: an unreadable manifest
+ * (latest.json included) or a file or directory the store did not write makes gc refuse, naming it, unless
+ * `force`; gc never guesses that something it cannot read protects nothing. Kept: everything that
+ * latest.json and the manifests of the last `keepRuns` runs reference.
  */
-export async function collectGarbage(storeRoot: string): Promise<GcReport> {
-  const lock = await acquireStoreLock(storeRoot, "gc");
+export async function collectGarbage(opts: GcOptions | string): Promise<GcReport> {
+  const o: GcOptions = typeof opts === "string" ? { storeRoot: opts } : opts;
+  const keepRuns = o.keepRuns ?? DEFAULT_KEEP_RUNS;
+  const lock = await acquireStoreLock(o.storeRoot, "gc");
   try {
-    const store = new ArtifactStore(storeRoot);
-    await store.cleanTmp();
-    const keep = new Set<string>();
-    for (const { manifest } of await listManifests(storeRoot)) {
-      for (const s of manifest.stages) for (const ref of Object.values(s.outputs)) keep.add(ref.digest);
+    const store = new ArtifactStore(o.storeRoot);
+    const inv = await store.inventory();
+    const scan = await scanManifests(o.storeRoot);
+    const doubts = [
+      ...inv.unknown.map((p) => `${p} (not something the store wrote)`),
+      ...scan.unreadable.map((u) => `${u.path} (${u.problem})`),
+      ...(scan.latest?.problem ? [`${scan.latest.path} (${scan.latest.problem})`] : []),
+    ];
+    if (doubts.length && !o.force) {
+      throw new UserError(
+        `gc refused: ${doubts.length} thing(s) in the store it cannot account for: ${doubts.slice(0, 5).join("; ")}` +
+          `${
+            doubts.length > 5 ? ` and ${doubts.length - 5} more` : ""
+          }; inspect or remove them, or rerun with --force to keep them and collect the rest`,
+      );
     }
-    const report: GcReport = { objectsRemoved: 0, bytesFreed: 0, entriesRemoved: 0, objectsKept: 0 };
-    for (const o of await store.listObjects()) {
-      if (keep.has(o.digest)) {
+    const report: GcReport = {
+      dryRun: !!o.dryRun,
+      objectsRemoved: 0,
+      bytesFreed: 0,
+      entriesRemoved: 0,
+      objectsKept: 0,
+      manifestsRemoved: [],
+      removed: [],
+      leftAlone: doubts,
+    };
+    const latestRun = scan.latest?.manifest?.runId;
+    const kept: Manifest[] = scan.latest?.manifest ? [scan.latest.manifest] : [];
+    const cut = Math.max(0, scan.readable.length - keepRuns);
+    scan.readable.forEach((m, i) => {
+      if (i >= cut || m.manifest.runId === latestRun) kept.push(m.manifest);
+      else report.manifestsRemoved.push(m.path);
+    });
+    const keep = new Set<string>();
+    for (const m of kept) for (const s of m.stages) for (const ref of Object.values(s.outputs)) keep.add(ref.digest);
+    const remove = async (path: string) => {
+      report.removed.push(path);
+      if (!o.dryRun) await Deno.remove(path);
+    };
+    for (const p of report.manifestsRemoved) await remove(p);
+    for (const obj of inv.objects) {
+      if (keep.has(obj.digest)) {
         report.objectsKept++;
         continue;
       }
-      await Deno.remove(store.objectPath(o.digest));
+      await remove(obj.path);
       report.objectsRemoved++;
-      report.bytesFreed += o.size;
+      report.bytesFreed += obj.size;
     }
-    for (const path of await store.listRunPaths()) {
-      let ok = false;
-      try {
-        const e = RunEntrySchema.parse(JSON.parse(await Deno.readTextFile(path)));
-        ok = Object.values(e.outputs).every((r) => keep.has(r.digest));
-      } catch { /* corrupt: remove */ }
-      if (!ok) {
-        await Deno.remove(path);
+    for (const path of inv.runs) {
+      const e = await readJson(path, RunEntrySchema);
+      // A cache entry whose outputs go is useless; a corrupt one is never trusted anyway.
+      if (!e.ok || !Object.values(e.value.outputs).every((r) => keep.has(r.digest))) {
+        await remove(path);
         report.entriesRemoved++;
       }
+    }
+    if (!o.dryRun) {
+      for (const t of inv.temps) await Deno.remove(t).catch(() => {});
+      await store.cleanTmp();
     }
     return report;
   } finally {

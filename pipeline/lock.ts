@@ -1,4 +1,4 @@
-import { UserError } from "./errors.ts";
+import { asUserFsError, UserError } from "./errors.ts";
 
 /** A held store lock; release() is idempotent. */
 export interface StoreLock {
@@ -19,13 +19,26 @@ function processAlive(pid: number): boolean {
  * clear error naming the holder. A lock left by a process that no longer exists (kill -9) is taken over.
  */
 export async function acquireStoreLock(root: string, command: string): Promise<StoreLock> {
-  Deno.mkdirSync(root, { recursive: true });
   const path = `${root}/LOCK`;
+  try {
+    Deno.mkdirSync(root, { recursive: true });
+  } catch (e) {
+    throw asUserFsError(e, `cannot create the artifact store ${root}`);
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const f = Deno.openSync(path, { write: true, createNew: true });
-      f.writeSync(new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, command, since: new Date().toISOString() })));
-      f.close();
+      try {
+        f.writeSync(new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, command, since: new Date().toISOString() })));
+      } catch (e) {
+        f.close();
+        Deno.removeSync(path); // a full disk must not leave a half-written lock behind
+        throw asUserFsError(e, `cannot take the lock ${path}`);
+      } finally {
+        try {
+          f.close();
+        } catch { /* closed above */ }
+      }
       let held = true;
       return {
         release() {
@@ -37,7 +50,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
         },
       };
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw asUserFsError(e, `cannot take the lock ${path}`);
       let holder: { pid?: number; command?: string; since?: string } = {};
       try {
         holder = JSON.parse(Deno.readTextFileSync(path));

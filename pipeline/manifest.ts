@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { OutputRefSchema } from "./store.ts";
-import { exists, writeFileAtomic } from "./fs_atomic.ts";
+import { OutputRefSchema, readJson } from "./store.ts";
+import { UserError } from "./errors.ts";
+import { exists, isTempName, writeFileAtomic } from "./fs_atomic.ts";
 
 /** What a run recorded about one stage. */
 export const StageRecordSchema = z.object({
@@ -48,32 +49,48 @@ export function manifestState(m: Manifest): Manifest["state"] {
 /** Writes a manifest atomically under manifests/<runId>.json and as the store's latest.json. */
 export async function writeManifest(root: string, m: Manifest): Promise<void> {
   const text = JSON.stringify(m, null, 1);
-  await writeFileAtomic(`${root}/manifests/${m.runId}.json`, text, `${root}/tmp`);
-  await writeFileAtomic(`${root}/manifests/latest.json`, text, `${root}/tmp`);
+  await writeFileAtomic(`${root}/manifests/${m.runId}.json`, text, { tmpDir: `${root}/tmp` });
+  await writeFileAtomic(`${root}/manifests/latest.json`, text, { tmpDir: `${root}/tmp` });
 }
 
 /** Reads and validates a manifest file; undefined if absent; an Error naming the file if invalid. */
 export async function readManifest(path: string): Promise<Manifest | undefined> {
   if (!(await exists(path))) return undefined;
-  const parsed = ManifestSchema.safeParse(JSON.parse(await Deno.readTextFile(path)));
-  if (!parsed.success) throw new Error(`manifest ${path} is invalid: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  const r = await readJson(path, ManifestSchema);
+  if (!r.ok) throw new UserError(`manifest ${path} ${r.problem}; remove it or restore it from a backup`);
+  return r.value;
 }
 
-/** All manifests in a store (latest.json excluded), oldest first. */
+/** All readable manifests in a store (latest.json excluded), oldest first. */
 export async function listManifests(root: string): Promise<{ path: string; manifest: Manifest }[]> {
+  return (await scanManifests(root)).readable;
+}
+
+/**
+ * Every manifest in a store (latest.json excluded), split into readable ones (oldest first) and unreadable
+ * ones with the reason; `latest` is latest.json (undefined if absent) or its problem.
+ */
+export async function scanManifests(root: string): Promise<{
+  readable: { path: string; manifest: Manifest }[];
+  unreadable: { path: string; problem: string }[];
+  latest?: { path: string; manifest?: Manifest; problem?: string };
+}> {
   const dir = `${root}/manifests`;
-  if (!(await exists(dir))) return [];
-  const out: { path: string; manifest: Manifest }[] = [];
+  const readable: { path: string; manifest: Manifest }[] = [];
+  const unreadable: { path: string; problem: string }[] = [];
+  let latest: { path: string; manifest?: Manifest; problem?: string } | undefined;
+  if (!(await exists(dir))) return { readable, unreadable };
   for await (const f of Deno.readDir(dir)) {
-    if (!f.name.endsWith(".json") || f.name === "latest.json") continue;
+    if (!f.name.endsWith(".json") || isTempName(f.name)) continue;
     const path = `${dir}/${f.name}`;
-    try {
-      const m = await readManifest(path);
-      if (m) out.push({ path, manifest: m });
-    } catch { /* an unreadable manifest protects nothing; gc reports it */ }
+    const r = await readJson(path, ManifestSchema);
+    if (f.name === "latest.json") latest = r.ok ? { path, manifest: r.value } : { path, problem: r.problem };
+    else if (r.ok) readable.push({ path, manifest: r.value });
+    else unreadable.push({ path, problem: r.problem });
   }
-  return out.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? -1 : 1));
+  readable.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? -1 : a.manifest.startedAt > b.manifest.startedAt ? 1 : 0));
+  unreadable.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { readable, unreadable, latest };
 }
 
 /** The runtime environment: Deno, V8, TypeScript, OS, CPU, plus caller-supplied entries (libraries, backend). */

@@ -42,7 +42,9 @@ export class RunLog {
       const elapsed = (now - start) / 1000;
       const eta = step > 0 ? (elapsed * (total - step)) / step : NaN;
       const pct = total > 0 ? Math.floor((100 * step) / total) : 0;
-      this.say(`[${stage}] ${step}/${total} ${pct}% elapsed ${formatDuration(elapsed)} ETA ${formatDuration(eta)}${label ? " " + label : ""}`);
+      this.say(
+        `[${stage}] ${step}/${total} ${pct}% elapsed ${formatDuration(elapsed)} ETA ${formatDuration(eta)}${label ? " " + label : ""}`,
+      );
       this.event({ event: "progress", stage, step, total, label, elapsedS: +elapsed.toFixed(3) });
     };
   }

@@ -1,10 +1,10 @@
 import { ancestors, descendants, resolveStageNames, topoSort } from "./dag.ts";
-import { SkipStage, UserError } from "./errors.ts";
+import { DamagedObject, SkipStage, UserError } from "./errors.ts";
 import { digestOf } from "./hash.ts";
 import { CodeDigester } from "./code_digest.ts";
 import { acquireStoreLock } from "./lock.ts";
 import { captureEnvironment, type Manifest, type StageRecord, writeManifest } from "./manifest.ts";
-import { RunLog, formatDuration } from "./progress.ts";
+import { formatDuration, RunLog } from "./progress.ts";
 import { ArtifactStore, type OutputRef } from "./store.ts";
 import type { ArtifactSet, NotRun, Stage } from "./stage.ts";
 
@@ -89,8 +89,13 @@ export function artifactSet(store: ArtifactStore, stage: string, outputs: Record
   };
 }
 
+/** Which of a stage's outputs may differ between identical runs, by the stage's own declaration. */
+export function volatileTest(stage: Stage): (name: string) => boolean {
+  return stage.isVolatileOutput ?? ((n: string) => n.includes(".volatile."));
+}
+
 /** Input digests as recorded in a key: outputs' digests, or a not-run marker with its reason. */
-function inputRecord(upstream: StageRecord): Record<string, string> {
+export function inputRecord(upstream: StageRecord): Record<string, string> {
   if (upstream.status === "not-run") return { "#not-run": upstream.reason ?? "" };
   return Object.fromEntries(Object.entries(upstream.outputs).map(([k, v]) => [k, v.digest]));
 }
@@ -153,7 +158,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     log.event({ event: "run-start", runId, stages: order.map((s) => s.name) });
     for (const stage of order) {
       if (!visit.has(stage.name)) continue;
-      const rec = await runOne(stage, params.get(stage.name), records, forced.has(stage.name));
+      const rec = await runRepairing(stage, forced.has(stage.name));
       records.set(stage.name, rec);
       manifest.stages.push(rec);
       // A cache hit changes nothing in the store: persisting progress is only needed after real work.
@@ -173,11 +178,56 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   }
   return result;
 
+  /**
+   * Runs a stage; when it fails because an input object was damaged (the store removed it as it was read),
+   * recomputes the stage that produced that object, as on a cache miss, then tries again. A bounded number
+   * of rounds, so that a disk that keeps corrupting data ends in a clear error instead of a loop.
+   */
+  async function runRepairing(stage: Stage, force: boolean, depth = 0): Promise<StageRecord> {
+    for (let round = 0;; round++) {
+      try {
+        return await runOne(stage, params.get(stage.name), records, force);
+      } catch (e) {
+        const damaged = store.takeDamaged();
+        if (!damaged.length || e instanceof SkipStage) throw e;
+        if (round >= 3 || depth > order.length) {
+          throw new UserError(`stage '${stage.name}': its inputs keep reading back damaged; check the disk of ${opts.storeRoot}`);
+        }
+        for (const digest of damaged) await recomputeProducer(stage.name, digest, depth);
+      }
+    }
+  }
+
+  async function recomputeProducer(reader: string, digest: string, depth: number): Promise<void> {
+    const producer = [...records.values()].find((r) => Object.values(r.outputs).some((o) => o.digest === digest));
+    if (!producer) throw new UserError(`stage '${reader}': input object ${digest} is damaged and no stage of this run produced it`);
+    log.say(
+      `[${reader}] input ${
+        digest.slice(0, 12)
+      } (from '${producer.stage}') was damaged and has been removed; recomputing '${producer.stage}'`,
+    );
+    log.event({ event: "object-damaged", stage: reader, digest, producer: producer.stage });
+    if (producer.key) await store.dropRun(producer.key);
+    const stage = order.find((s) => s.name === producer.stage)!;
+    const rec = await runRepairing(stage, true, depth + 1);
+    records.set(stage.name, rec);
+    const i = manifest.stages.findIndex((r) => r.stage === stage.name);
+    if (i >= 0) manifest.stages[i] = rec;
+    result.cached = result.cached.filter((n) => n !== stage.name);
+  }
+
   async function runOne(stage: Stage, p: unknown, done: Map<string, StageRecord>, force: boolean): Promise<StageRecord> {
     const code = codeDigests.get(stage.name)!;
-    const isVolatile = stage.isVolatileOutput ?? ((n: string) => n.includes(".volatile."));
+    const isVolatile = volatileTest(stage);
     const volatileOf = (outputs: Record<string, OutputRef>) => Object.keys(outputs).filter(isVolatile);
-    const base = { stage: stage.name, params: p, codeDigest: code.digest, codeFiles: code.files, packages: code.packages, volatile: [] as string[] };
+    const base = {
+      stage: stage.name,
+      params: p,
+      codeDigest: code.digest,
+      codeFiles: code.files,
+      packages: code.packages,
+      volatile: [] as string[],
+    };
     const inputs: Record<string, Record<string, string>> = {};
     const ctxInputs: Record<string, ArtifactSet | NotRun> = {};
     for (const dep of stage.deps) {
@@ -231,8 +281,10 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         result.notRun.push({ stage: stage.name, reason: e.message });
         return { ...base, status: "not-run", key, inputs, outputs: {}, reason: e.message };
       }
+      // A damaged input: not this stage's failure; runRepairing recomputes the input's producer.
+      if (e instanceof DamagedObject || store.hasDamaged()) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      log.event({ event: "stage-failed", stage: stage.name, error: msg });
+      log.event({ event: "stage-failed", stage: stage.name, error: msg, stack: e instanceof Error ? e.stack : undefined });
       manifest.stages.push({ ...base, status: "failed", key, inputs, outputs: {}, reason: msg });
       if (e instanceof UserError) throw new UserError(`stage '${stage.name}': ${msg}`);
       throw new Error(`stage '${stage.name}' failed: ${msg}`, { cause: e });

@@ -71,4 +71,3 @@ export interface Stage<P = unknown> {
 export function isNotRun(x: ArtifactSet | NotRun | undefined): x is NotRun {
   return x !== undefined && "notRun" in x;
 }
-

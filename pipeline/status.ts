@@ -29,7 +29,13 @@ export function diffPaths(a: unknown, b: unknown, prefix = "", out: string[] = [
   return out;
 }
 
-function explain(prev: StageRecord | undefined, p: unknown, inputs: Record<string, Record<string, string>>, codeFiles: Record<string, string>, packages: Record<string, string>): string[] {
+function explain(
+  prev: StageRecord | undefined,
+  p: unknown,
+  inputs: Record<string, Record<string, string>>,
+  codeFiles: Record<string, string>,
+  packages: Record<string, string>,
+): string[] {
   if (!prev) return ["never run"];
   const reasons: string[] = [];
   for (const d of diffPaths(prev.params, p)) reasons.push(`parameter ${d}`);

@@ -73,7 +73,10 @@ Deno.test("a stage module edited while the run is going does not lend its digest
     const child = toy.spawn("reproduce");
     await waitForText(`${toy.dir}/counts.txt`, /double/, 20000);
     // while 'slow' runs, edit the module of 'after', which this process loaded at start and runs next
-    toy.write("stages/after.ts", Deno.readTextFileSync(`${toy.dir}/stages/after.ts`).replace('from: "after.ts"', 'from: "after.ts, edited"'));
+    toy.write(
+      "stages/after.ts",
+      Deno.readTextFileSync(`${toy.dir}/stages/after.ts`).replace('from: "after.ts"', 'from: "after.ts, edited"'),
+    );
     const st = await child.output();
     assertEquals(st.code, 0, new TextDecoder().decode(st.stderr));
     const r = await toy.cli("reproduce");
@@ -118,7 +121,9 @@ Deno.test("archive then verify passes; a flipped byte in an archived artifact is
     assertMatch(v.stdout, /3 stages compared, 0 output mismatch/);
     // flip one byte of one artifact inside the archive
     const files: { name: string; bytes: Uint8Array }[] = [];
-    await readTar(arch, (name, bytes) => { files.push({ name, bytes }); });
+    await readTar(arch, (name, bytes) => {
+      files.push({ name, bytes });
+    });
     const obj = files.find((f) => f.name.startsWith("objects/"))!;
     obj.bytes[0] ^= 0x01;
     const bad = `${toy.dir}/bad.tar.gz`;
@@ -137,23 +142,30 @@ Deno.test("archive then verify passes; a flipped byte in an archived artifact is
   }
 });
 
-Deno.test("a flipped byte in a stored artifact is caught when read, and gc frees unreferenced objects", async () => {
+Deno.test("a flipped byte in a stored artifact is caught when read, removed and recomputed; gc frees unreferenced objects", async () => {
   const toy = makeToyProject();
   try {
     await toy.cli("reproduce");
+    toy.takeCounts();
     const objDir = `${toy.dir}/artifacts/objects`;
-    const objs = [...Deno.readDirSync(objDir)].flatMap((d) => [...Deno.readDirSync(`${objDir}/${d.name}`)].map((f) => `${objDir}/${d.name}/${f.name}`));
-    // corrupt x.json (read by 'double'): a forced rerun of double must refuse it with a clear message
+    const objs = [...Deno.readDirSync(objDir)].flatMap((d) =>
+      [...Deno.readDirSync(`${objDir}/${d.name}`)].map((f) => `${objDir}/${d.name}/${f.name}`)
+    );
+    // corrupt x.json (read by 'double'): a forced rerun of double finds it damaged as it reads it, removes it,
+    // recomputes 'gen' (its producer) and carries on
     const x = objs.find((p) => Deno.readTextFileSync(p).includes('"x"'))!;
-    const b = Deno.readFileSync(x);
+    const good = Deno.readFileSync(x);
+    const b = good.slice();
     b[b.length - 2] ^= 0x01;
     Deno.writeFileSync(x, b);
     const r = await toy.cli("reproduce", "--force", "double");
-    assertEquals(r.code, 2);
-    assertMatch(r.stderr, /artifact .* is corrupt/);
-    // archive refuses too
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stderr, /was damaged and has been removed; recomputing 'gen'/);
+    // 'double' starts, meets the damaged input, 'gen' recomputes, 'double' runs again
+    assertEquals(toy.takeCounts(), ["double", "gen", "double"]);
+    assertEquals(Deno.readFileSync(x), good);
     const a = await toy.cli("archive", "--out", `${toy.dir}/x.tar.gz`);
-    assert(a.code !== 0);
+    assertEquals(a.code, 0, a.stderr);
     // gc: an unreferenced object is removed
     Deno.mkdirSync(`${objDir}/00`, { recursive: true });
     Deno.writeTextFileSync(`${objDir}/00/${"0".repeat(64)}`, "orphan");

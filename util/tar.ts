@@ -2,7 +2,9 @@ import tarStream from "tar-stream";
 import { createGunzip, createGzip } from "node:zlib";
 import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
+import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
 
 /** One file in a tar archive. */
 export interface TarFile {
@@ -21,7 +23,11 @@ export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncI
   try {
     for await (const f of files) {
       await new Promise<void>((res, rej) =>
-        pack.entry({ name: f.name, size: f.bytes.length, mtime: new Date(0), mode: 0o644 }, Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length), (err?: Error | null) => (err ? rej(err) : res()))
+        pack.entry(
+          { name: f.name, size: f.bytes.length, mtime: new Date(0), mode: 0o644 },
+          Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length),
+          (err?: Error | null) => (err ? rej(err) : res()),
+        )
       );
     }
     pack.finalize();
@@ -52,7 +58,11 @@ export async function readTar(
     await f.read(head);
     gz = head[0] === 0x1f && head[1] === 0x8b;
   } else if (source instanceof Uint8Array) gz = source[0] === 0x1f && source[1] === 0x8b;
-  const input = typeof source === "string" ? createReadStream(source) : source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source;
+  const input = typeof source === "string"
+    ? createReadStream(source)
+    : source instanceof Uint8Array
+    ? Readable.from([Buffer.from(source)])
+    : source;
   const done = gz ? pipeline(input, createGunzip(), extract) : pipeline(input, extract);
   for await (const entry of extract) {
     const chunks: Uint8Array[] = [];
@@ -63,4 +73,185 @@ export async function readTar(
     }
   }
   await done;
+}
+
+/** Limits of a bounded tar scan. `maxTotalBytes` may be raised or lowered while the scan runs. */
+export interface TarLimits {
+  /** Most members (of any type) accepted before the scan is cut off. */
+  maxMembers: number;
+  /** Most bytes (decompressed, headers and padding included) read before the scan is cut off. */
+  maxTotalBytes: number;
+}
+
+/** What the caller's policy says about a member, from its name and declared size, before any byte is read. */
+export type MemberVerdict =
+  /** Read it (at most `maxBytes`); `keep` holds its bytes in memory for `onMember` (small metadata only). */
+  | { read: true; maxBytes: number; keep?: boolean }
+  /** Skip it and record this problem; `fatal` cuts the whole scan off. */
+  | { read: false; problem: string; fatal?: boolean };
+
+/** A regular-file member read by `scanTar`: its hash was computed as its bytes streamed past. */
+export interface ScannedMember {
+  name: string;
+  size: number;
+  sha256: string;
+  /** The bytes, when the policy asked to keep them. */
+  bytes?: Uint8Array;
+}
+
+/** The outcome of `scanTar`: problems are values, never exceptions. */
+export interface TarScan {
+  members: ScannedMember[];
+  problems: string[];
+  /** Set when the scan stopped early (bomb, limit, unreadable stream); `readAny` tells if any member was read. */
+  cutOff?: string;
+  readAny: boolean;
+  /** Peak resident set size seen during the scan (bytes), for the record. */
+  peakRss: number;
+}
+
+/** Why a member name is unsafe to extract (absolute, `..`, odd characters), or undefined if it is safe. */
+export function unsafeMemberName(name: string): string | undefined {
+  if (name.length === 0) return "empty name";
+  if (name.length > 1024) return "name longer than 1024 characters";
+  if (name.startsWith("/")) return "absolute path";
+  if (/[\0\\]/.test(name) || /[\x00-\x1f\x7f]/.test(name)) return "control character or backslash in the name";
+  const parts = name.split("/");
+  if (parts.includes("..")) return "'..' in the path (escapes the extraction directory)";
+  if (parts.some((p, i) => p === "" && i < parts.length - 1) || parts.includes(".")) return "empty or '.' path segment";
+  return undefined;
+}
+
+/**
+ * Reads a tar (gzipped or not, by magic bytes) as a stream, in bounded memory, without trusting it. Every
+ * member's name and type are checked before its data (links, devices, directories, absolute paths, `..`
+ * and duplicates are problems; only regular files are read); `policy` decides from the name and the
+ * declared size whether to read it and how many bytes it may have; each read member is hashed as it
+ * streams past and never exceeds its allowance (the scan is cut off the moment it would). The member count
+ * and the total decompressed bytes are capped, so a gzip bomb stops at the cap, not at the end of the
+ * bomb. `onMember` runs after each member, before the next is read, so it can tighten the policy.
+ */
+export async function scanTar(path: string, opts: {
+  limits: TarLimits;
+  policy: (name: string, declaredSize: number) => MemberVerdict;
+  onMember?: (m: ScannedMember) => void | Promise<void>;
+}): Promise<TarScan> {
+  const { limits } = opts;
+  const scan: TarScan = { members: [], problems: [], readAny: false, peakRss: 0 };
+  const seen = new Set<string>();
+  let total = 0;
+  let gz = false;
+  {
+    using f = await Deno.open(path);
+    const head = new Uint8Array(2);
+    await f.read(head);
+    gz = head[0] === 0x1f && head[1] === 0x8b;
+  }
+  const input = createReadStream(path);
+  const extract = tarStream.extract();
+  const stop = (why: string) => {
+    if (!scan.cutOff) scan.cutOff = why;
+    input.destroy();
+    extract.destroy(new Error(why));
+  };
+  // Counts every decompressed byte before tar parsing: the cap holds whatever the tar headers say.
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      if (total > limits.maxTotalBytes) {
+        stop(`more than ${limits.maxTotalBytes} bytes once decompressed (cut off there: a bomb, or an archive larger than it declares)`);
+        cb();
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
+  const done = gz ? pipeline(input, createGunzip(), counter, extract) : pipeline(input, counter, extract);
+  let count = 0;
+  const peak = () => (scan.peakRss = Math.max(scan.peakRss, Deno.memoryUsage().rss));
+  try {
+    for await (const entry of extract) {
+      peak();
+      const h = entry.header;
+      const name = h.name;
+      if (++count > limits.maxMembers) {
+        stop(`more than ${limits.maxMembers} members`);
+        break;
+      }
+      const problem = memberProblem(h, seen);
+      seen.add(name);
+      const verdict = problem ? { read: false as const, problem } : opts.policy(name, h.size ?? 0);
+      if (!verdict.read) {
+        scan.problems.push(`${JSON.stringify(name)}: ${verdict.problem}`);
+        if (verdict.fatal) {
+          stop(`${JSON.stringify(name)}: ${verdict.problem}`);
+          break;
+        }
+        if ((h.size ?? 0) > 1 << 20) {
+          stop(`${JSON.stringify(name)}: a rejected member of ${h.size} bytes is not read`);
+          break;
+        }
+        entry.resume();
+        continue;
+      }
+      if ((h.size ?? 0) > verdict.maxBytes) {
+        scan.problems.push(`${JSON.stringify(name)}: declares ${h.size} bytes, more than the ${verdict.maxBytes} allowed for it`);
+        stop(`${JSON.stringify(name)}: larger than allowed (cut off before reading it)`);
+        break;
+      }
+      const m = await readMember(
+        entry as AsyncIterable<Uint8Array>,
+        name,
+        verdict,
+        () => stop(`${JSON.stringify(name)}: more bytes than declared (cut off)`),
+      );
+      peak();
+      if (!m) break;
+      scan.readAny = true;
+      if (m.size !== (h.size ?? 0)) scan.problems.push(`${JSON.stringify(name)}: ${m.size} bytes read, ${h.size} declared (truncated)`);
+      scan.members.push(m.bytes ? { ...m } : m);
+      await opts.onMember?.(m);
+    }
+    await done;
+  } catch (e) {
+    if (!scan.cutOff) scan.cutOff = `unreadable or truncated: ${(e as Error).message}`;
+  }
+  await done.catch(() => {});
+  peak();
+  return scan;
+}
+
+function memberProblem(h: { name: string; type?: string | null; linkname?: string | null }, seen: Set<string>): string | undefined {
+  if (h.type !== "file") {
+    const what = h.type === "symlink" || h.type === "link"
+      ? `${h.type === "link" ? "hard link" : "symbolic link"} to ${JSON.stringify(h.linkname)}`
+      : `${h.type}`;
+    return `a ${what}, not a regular file (links and special files are refused)`;
+  }
+  const unsafe = unsafeMemberName(h.name);
+  if (unsafe) return `unsafe path: ${unsafe}`;
+  if (seen.has(h.name)) return "duplicate member (a second copy of this name)";
+  return undefined;
+}
+
+async function readMember(
+  entry: AsyncIterable<Uint8Array>,
+  name: string,
+  verdict: { maxBytes: number; keep?: boolean },
+  overflow: () => void,
+): Promise<ScannedMember | undefined> {
+  const hash = createHash("sha256");
+  const kept: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of entry) {
+    size += c.length;
+    if (size > verdict.maxBytes) {
+      overflow();
+      return undefined;
+    }
+    hash.update(c);
+    if (verdict.keep) kept.push(new Uint8Array(c));
+  }
+  const bytes = verdict.keep ? new Uint8Array(Buffer.concat(kept)) : undefined;
+  return { name, size, sha256: hash.digest("hex"), bytes };
 }
