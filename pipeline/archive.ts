@@ -60,7 +60,7 @@ export async function createArchive(
     const enc = new TextEncoder();
     const sums: string[] = [];
     let count = 0;
-    async function* members(): AsyncGenerator<TarFile> {
+    const members = async function* (): AsyncGenerator<TarFile> {
       const emit = (f: TarFile) => {
         sums.push(`${sha256(f.bytes)}  ${f.name}`);
         count++;
@@ -81,7 +81,7 @@ export async function createArchive(
       });
       count++;
       yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
-    }
+    };
     await writeTarGz(opts.out, members());
     return { path: opts.out, files: count, bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
   } finally {

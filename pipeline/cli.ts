@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
-import { describeFsFault, UserError } from "./errors.ts";
+import { DamagedObject, describeFsFault, UserError } from "./errors.ts";
 import { parseOverride } from "./config.ts";
 import { runPipeline } from "./runner.ts";
 import { pipelineStatus } from "./status.ts";
@@ -170,7 +170,22 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
           `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
       for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
-      if (!values["no-export"]) await exportOutputs(exp, r.manifest, storeRoot, configPath);
+      if (values["no-export"]) return 0;
+      try {
+        await exportOutputs(exp, r.manifest, storeRoot, configPath);
+      } catch (e) {
+        if (!(e instanceof DamagedObject)) throw e;
+        // An exported output was damaged on disk (and has now been removed): one more pass recomputes it.
+        console.error(`${e.message.split(";")[0]}; recomputing it`);
+        const again = await runPipeline(exp.buildStages(config), {
+          ...common,
+          config: raw,
+          configPath,
+          environment: await exp.environment?.(config),
+          quiet: values.quiet,
+        });
+        await exportOutputs(exp, again.manifest, storeRoot, configPath);
+      }
       return 0;
     }
     case "status":
@@ -190,7 +205,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
         buildStages: exp.buildStages,
         projectRoot: exp.projectRoot,
       });
-      printVerify(rep);
+      printVerify(rep, !!values.debug);
       if (rep.verdict === "not-archive") return 2;
       if (!rep.ok || !values.rerun) return rep.ok ? 0 : 1;
       return await rerunSandboxed(exp, rep, { quiet: !!values.quiet, allowNet: !!values["allow-net"] });
@@ -202,14 +217,20 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
   }
 }
 
-function printVerify(rep: VerifyReport): void {
+function printVerify(rep: VerifyReport, debug: boolean): void {
   if (rep.verdict === "not-archive") {
-    console.error(`error: ${rep.problems[0]}; give the .tar.gz that 'archive' wrote`);
+    console.error(
+      `error: ${rep.problems[0]}; give the .tar.gz that 'archive' wrote` +
+        (debug ? ` (peak memory ${(rep.peakRss / 1e6).toFixed(0)} MB)` : ""),
+    );
     return;
   }
   for (const p of rep.problems) console.log(`MISMATCH ${p}`);
   for (const n of rep.notes) console.log(`note: ${n}`);
-  console.log(`verify: ${rep.checked} files checked, ${rep.problems.length} problem(s)`);
+  console.log(
+    `verify: ${rep.checked} files checked, ${rep.problems.length} problem(s)` +
+      (debug ? ` (peak memory ${(rep.peakRss / 1e6).toFixed(0)} MB)` : ""),
+  );
 }
 
 async function status<C>(

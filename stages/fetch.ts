@@ -4,6 +4,7 @@ import type { Stage } from "../pipeline/stage.ts";
 import { DatasetNameSchema, DEFAULT_SOURCES, HOW_TO_PROVIDE, SourceSchema } from "../data/datasets.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { encodeData } from "../data/codec.ts";
+import { canonicalJson } from "../pipeline/hash.ts";
 
 export const FetchParams = z.object({
   dataset: DatasetNameSchema,
@@ -31,7 +32,9 @@ export function fetchStage(params: FetchParams): Stage<FetchParams> {
       if (!r.ok) {
         const detail = r.attempts.map((a) => `  - ${a}`).join("\n");
         if (r.kind === "invalid") throw new UserError(`no valid source for ${params.dataset}; every source failed a check:\n${detail}`);
-        throw new SkipStage(`data not available: ${params.dataset} (tried: ${r.attempts.join("; ")}). To provide it: ${HOW_TO_PROVIDE[params.dataset]}`);
+        throw new SkipStage(
+          `data not available: ${params.dataset} (tried: ${r.attempts.join("; ")}). To provide it: ${HOW_TO_PROVIDE[params.dataset]}`,
+        );
       }
       const d = r.dataset;
       progress(1, 1, `from ${d.provenance.source}`);
@@ -47,4 +50,33 @@ export function fetchStage(params: FetchParams): Stage<FetchParams> {
       });
     },
   };
+}
+
+/**
+ * For `verify --rerun`: an archived config may choose among this checkout's own pinned data sources (its
+ * DEFAULT_SOURCES), never add one. Any other source (a URL, a directory, a package, an archive path) is
+ * dropped, with a note; a data set left with no source falls back to the defaults. The data digests are
+ * pinned, so the same data gives the same artifacts whichever pinned source supplies it.
+ */
+export function pinnedSourcesOnly(raw: unknown): { config: unknown; notes: string[] } {
+  const notes: string[] = [];
+  if (typeof raw !== "object" || raw === null) return { config: raw, notes };
+  const config = structuredClone(raw) as { datasets?: Record<string, { sources?: unknown[] }> };
+  for (const [name, ds] of Object.entries(config.datasets ?? {})) {
+    if (!ds || typeof ds !== "object" || ds.sources === undefined) continue;
+    const pinned = (DEFAULT_SOURCES as Record<string, unknown[]>)[name] ?? [];
+    const allowed = new Set(pinned.map((p) => canonicalJson(p)));
+    const sources = Array.isArray(ds.sources) ? ds.sources : [ds.sources];
+    const kept = sources.filter((s) => {
+      const parsed = SourceSchema.safeParse(s);
+      const ok = parsed.success && allowed.has(canonicalJson(parsed.data));
+      if (!ok) {
+        notes.push(`the archived config's source ${JSON.stringify(s)} for ${name} is not one of this checkout's pinned sources: not used`);
+      }
+      return ok;
+    });
+    if (kept.length) ds.sources = kept;
+    else delete ds.sources;
+  }
+  return { config, notes };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
+import { UserError } from "../pipeline/errors.ts";
 import { decodeData, encodeData } from "../data/codec.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
@@ -9,7 +10,8 @@ import { DatasetNameSchema } from "../data/datasets.ts";
 export const SubsampleParams = z.object({
   dataset: DatasetNameSchema,
   nTrain: z.number().int().min(1).default(5000),
-  nVal: z.number().int().min(0).default(2500),
+  /** At least 1: the validation set is what model selection and the bilevel problem are judged on. */
+  nVal: z.number().int().min(1, "nVal must be at least 1 (model selection needs a validation set)").default(2500),
   /** Test examples from the official test set: all of them unless smaller. */
   nTest: z.number().int().min(1).optional(),
   seed: z.number().int().default(1),
@@ -34,6 +36,15 @@ export function subsampleStage(splitName: string, params: z.input<typeof Subsamp
       if (isNotRun(src)) throw new Error("unreachable: required input not run");
       const full = await decodeData((n) => src.bytes(n));
       const pix = full.meta.shape[0] * full.meta.shape[1] * full.meta.shape[2];
+      const pool = full.parts.train.y.length;
+      if (p.nTrain + p.nVal > pool) {
+        throw new UserError(
+          `nTrain + nVal = ${p.nTrain} + ${p.nVal} = ${
+            p.nTrain + p.nVal
+          } exceeds the ${pool} examples of ${full.meta.name}'s training set; ` +
+            `lower nTrain or nVal in the split '${splitName}' of the config`,
+        );
+      }
       const idx = drawSplit(full.parts.train.y, p.nTrain, p.nVal, new Rng(p.seed), p.stratify);
       progress(1, 2, "split drawn");
       const nTest = Math.min(p.nTest ?? full.parts.test.y.length, full.parts.test.y.length);

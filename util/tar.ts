@@ -115,7 +115,9 @@ export function unsafeMemberName(name: string): string | undefined {
   if (name.length === 0) return "empty name";
   if (name.length > 1024) return "name longer than 1024 characters";
   if (name.startsWith("/")) return "absolute path";
-  if (/[\0\\]/.test(name) || /[\x00-\x1f\x7f]/.test(name)) return "control character or backslash in the name";
+  if (name.includes("\\") || [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    return "control character or backslash in the name";
+  }
   const parts = name.split("/");
   if (parts.includes("..")) return "'..' in the path (escapes the extraction directory)";
   if (parts.some((p, i) => p === "" && i < parts.length - 1) || parts.includes(".")) return "empty or '.' path segment";
