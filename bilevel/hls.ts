@@ -97,7 +97,8 @@ export interface HlsResult {
   before: LinePoint;
   best: LinePoint;
   line: LinePoint[];
-  cost: { seconds: number; hvps: number; lpSeconds: number };
+  /** Wall time: in total, building LP (11) (derivatives, H_ww), solving it, and the line search. */
+  cost: { seconds: number; hvps: number; buildSeconds: number; lpSeconds: number; lineSeconds: number };
 }
 
 /** The model HLS starts from, and the space its λ lives in (default: the scale's whole range). */
@@ -114,6 +115,13 @@ export interface HlsData {
   train: TensorPart;
   val: TensorPart;
   test?: TensorPart;
+  /** heldOutSplit(val, opts), when the caller fine-tunes many models on the same data (saves a gather each). */
+  heldOut?: [TensorPart, TensorPart];
+}
+
+/** The held-out selection's split of the validation set: [selection part, ranking part]. */
+export function heldOutSplit(val: TensorPart, opts: Pick<HlsOptions, "heldOutFraction">): [TensorPart, TensorPart] {
+  return splitPart(val, Math.max(1, Math.min(val.n - 1, Math.round(val.n * opts.heldOutFraction))));
 }
 
 /** Optional extras: progress, and `trace` to evaluate train/test/rank at every t (for figures). */
@@ -169,9 +177,8 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
   const t0 = performance.now();
   const notes: string[] = [];
   const space = effectiveSpace(model, opts, notes);
-  const heldOut = opts.selection === "held-out"
-    ? splitPart(data.val, Math.max(1, Math.min(data.val.n - 1, Math.round(data.val.n * opts.heldOutFraction))))
-    : undefined;
+  const owned = opts.selection === "held-out" && !data.heldOut ? heldOutSplit(data.val, opts) : undefined;
+  const heldOut = opts.selection === "held-out" ? data.heldOut ?? owned : undefined;
   const [select, rank] = heldOut ?? [data.val, data.val];
   const dTrain = new MlpDerivatives(model.weights, model.sizes, data.train, model.groups, model.lambdas);
   try {
@@ -202,6 +209,7 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
       extras.onProgress,
     );
     notes.push(...dir.notes);
+    const tLine = performance.now();
     const lambdasAt = (t: number) => c0.map((c, k) => fromCoordinate(space, projectCoordinate(space, c + t * dir.dc[k])));
     const lm: LineModel = { sizes: model.sizes, weights: model.weights, w0, dw: dir.dw };
     const grid = dir.solved ? tGrid(opts) : [0];
@@ -247,11 +255,17 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
       before: line[0],
       best,
       line,
-      cost: { seconds: (performance.now() - t0) / 1000, hvps: dTrain.hvpCount, lpSeconds: dir.lpSeconds },
+      cost: {
+        seconds: (performance.now() - t0) / 1000,
+        hvps: dTrain.hvpCount,
+        buildSeconds: (tLine - t0) / 1000 - dir.lpSeconds,
+        lpSeconds: dir.lpSeconds,
+        lineSeconds: (performance.now() - tLine) / 1000,
+      },
     };
   } finally {
     dTrain.dispose();
-    if (heldOut) heldOut.forEach(disposePart);
+    owned?.forEach(disposePart);
   }
 }
 

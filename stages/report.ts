@@ -31,10 +31,17 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
         title: p.title,
         description: cfg.description ?? "",
         config: p.config,
-        environment: { ...environmentInfo(cfg.backend ?? "wasm"), deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript, os: `${Deno.build.os} ${Deno.build.arch}` },
+        environment: {
+          ...environmentInfo(cfg.backend ?? "wasm"),
+          deno: Deno.version.deno,
+          v8: Deno.version.v8,
+          typescript: Deno.version.typescript,
+          os: `${Deno.build.os} ${Deno.build.arch}`,
+        },
         stages: [],
         searches: [],
         gaLrMomWd: [],
+        ablations: [],
         cpmlho: [],
       };
       for (const name of upstream) {
@@ -67,7 +74,12 @@ async function collect(name: string, a: ArtifactSet, inp: ReportInput, includeTr
   if (name === "baseline-train") inp.baseline = await read("history.json");
   else if (name === "lp-finetune") inp.finetune = await read("finetune.json");
   else if (name.startsWith("search:")) {
-    inp.searches.push({ stage: name, summary: await read("summary.json"), studies: includeTrials ? await read("studies.json") : undefined });
+    inp.searches.push({
+      stage: name,
+      summary: await read("summary.json"),
+      studies: includeTrials ? await read("studies.json") : undefined,
+    });
   } else if (name.startsWith("ga-lr-mom-wd:")) inp.gaLrMomWd!.push({ stage: name, result: await read("result.json") });
+  else if (name.startsWith("hls-ablation:")) inp.ablations!.push(await read("ablation.json"));
   else if (name.startsWith("cpmlho:")) inp.cpmlho!.push({ stage: name, result: await read("result.json") });
 }

@@ -1,0 +1,246 @@
+import { z } from "zod";
+import { HlsOptions } from "../bilevel/hls.ts";
+import { Rng } from "../data/rng.ts";
+import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
+import { RandomSampler } from "./samplers.ts";
+import { genomeKey } from "./space.ts";
+import { applyHls, type HlsRecord, microGaStudy, type StudyData, type StudySettings, type TrainedGenome, trainGenomes } from "./study.ts";
+import type { Metrics } from "../nn/train.ts";
+
+/**
+ * One way of running HLS, compared against no HLS on the same base models. one-shot: the `budget` random
+ * models of a seed, each fine-tuned, the best by the variant's ranking data kept. microga: a whole micro-GA
+ * run with HLS (Lamarckian or Baldwinian) against the micro-GA without HLS from the same initial population.
+ */
+export const AblationVariant = z.object({
+  name: z.string().regex(/^[a-z0-9-]+$/),
+  description: z.string(),
+  kind: z.enum(["one-shot", "microga"]),
+  hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
+  /** Overrides of the base HLS options. */
+  hls: HlsOptions.partial().default({}),
+}).strict();
+export type AblationVariant = z.infer<typeof AblationVariant>;
+
+/** The paper's HLS, with an exact LP: raw λ, the t chosen on the validation set that ranks the models. */
+export const HLS_PAPER = { lambdaScale: "linear", selection: "in-sample", criterion: "loss" } as const;
+const HONEST = { lambdaScale: "log10", selection: "held-out", criterion: "loss" } as const;
+
+/** The variants `hls-ablation` runs by default: the paper's HLS, then each change of issue 14 C and D. */
+export const DEFAULT_VARIANTS: AblationVariant[] = [
+  {
+    name: "paper",
+    description: "the paper's HLS (raw λ, t chosen in sample), exact LP",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: HLS_PAPER,
+  },
+  {
+    name: "log",
+    description: "λ steps in log10 units inside the search space, t chosen in sample",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HLS_PAPER, lambdaScale: "log10" },
+  },
+  {
+    name: "log-heldout",
+    description: "log10 λ; t chosen on half of the validation set, models ranked on the other half",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: HONEST,
+  },
+  {
+    name: "log-heldout-acc",
+    description: "as log-heldout, t chosen by accuracy",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
+  },
+  {
+    name: "log-heldout-stationary",
+    description: "as log-heldout, t refused where ‖∇w f‖ exceeds 1.25× its value at t = 0",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, maxStationarityRatio: 1.25 },
+  },
+  {
+    name: "log-heldout-topk",
+    description: "as log-heldout, on the 40 weights of largest |∇w F| (all layers) instead of the output layer",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, block: "topk", k: 40 },
+  },
+  {
+    name: "microga-lamarckian",
+    description: "micro-GA with log-heldout HLS, fine-tuned λ written back",
+    kind: "microga",
+    hlsMode: "lamarckian",
+    hls: HONEST,
+  },
+  {
+    name: "microga-baldwinian",
+    description: "micro-GA with log-heldout HLS, fitness only",
+    kind: "microga",
+    hlsMode: "baldwinian",
+    hls: HONEST,
+  },
+];
+
+/** The model a run ends with: its scores on the run's ranking data and on test. */
+export interface Chosen {
+  key: string;
+  valAcc: number;
+  valLoss: number;
+  testAcc: number;
+}
+
+/** One variant in one seed. */
+export interface VariantSeed {
+  chosen: Chosen;
+  /** one-shot only: mean over all models of (test accuracy after HLS − before): the per-model effect. */
+  meanModelTestAccDelta?: number;
+  moved: number;
+  onBound: number;
+  models: number;
+  seconds: number;
+  /** The reference run's time (training, for one-shot; the micro-GA without HLS, for microga). */
+  referenceSeconds: number;
+}
+
+/** Every variant for one seed. */
+export interface AblationSeed {
+  seed: number;
+  reference: { "one-shot": Chosen; microga?: Chosen };
+  variants: Record<string, VariantSeed>;
+}
+
+const chosenOf = (key: string, val: Metrics, test: Metrics): Chosen => ({ key, valAcc: val.acc, valLoss: val.loss, testAcc: test.acc });
+
+function bestBy<T>(xs: T[], loss: (x: T) => number): T {
+  return xs.reduce((a, b) => (loss(b) < loss(a) ? b : a));
+}
+
+/**
+ * One seed of the ablation: `budget` random models trained once and fine-tuned by every one-shot variant
+ * (paired model by model), and, when asked, the micro-GA without HLS and with each microga variant.
+ */
+export async function ablationSeed(a: {
+  data: StudyData;
+  settings: StudySettings;
+  seed: number;
+  variants: AblationVariant[];
+  onProgress?: (label: string) => void;
+}): Promise<AblationSeed> {
+  const { data, settings: s, seed } = a;
+  const rng = new Rng(seed);
+  const oneShotRng = rng.fork("ablation-one-shot");
+  const genomes = new RandomSampler(s.space, s.budget, oneShotRng.fork("sampler")).ask();
+  const t0 = performance.now();
+  const trained = trainGenomes(genomes, 0, data, s.training, oneShotRng, oneShotRng.fork("batches"), (l) => a.onProgress?.(l));
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const keyOf = (i: number) => genomeKey(genomes[i]);
+  const ref = bestBy(trained.map((t, i) => ({ t, i })), (x) => x.t.base.val.loss);
+  const out: AblationSeed = { seed, reference: { "one-shot": chosenOf(keyOf(ref.i), ref.t.base.val, ref.t.base.test) }, variants: {} };
+  for (const v of a.variants.filter((v) => v.kind === "one-shot")) {
+    a.onProgress?.(`variant ${v.name}`);
+    out.variants[v.name] = await oneShotVariant({ trained, keyOf, data, settings: s, variant: v, trainSeconds });
+  }
+  const gaVariants = a.variants.filter((v) => v.kind === "microga");
+  if (gaVariants.length) {
+    a.onProgress?.("micro-GA without HLS");
+    const none = await microGaStudy(data, s, seed, false, rng.fork("ablation-microga"), () => {});
+    out.reference.microga = chosenOf(none.best.key, none.best.final.val, none.best.final.test);
+    for (const v of gaVariants) {
+      a.onProgress?.(`variant ${v.name}`);
+      const r = await microGaStudy(
+        data,
+        { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode },
+        seed,
+        true,
+        rng.fork("ablation-microga"),
+        () => {},
+      );
+      out.variants[v.name] = {
+        chosen: chosenOf(r.best.key, r.best.final.val, r.best.final.test),
+        ...movedCounts(r.trials.map((t) => t.hls!)),
+        seconds: r.seconds.total,
+        referenceSeconds: none.seconds.total,
+      };
+    }
+  }
+  return out;
+}
+
+function movedCounts(h: HlsRecord[]): { moved: number; onBound: number; models: number } {
+  return {
+    moved: h.filter((x) => x.improved && x.lambda !== x.lambdaBefore).length,
+    onBound: h.filter((x) => x.improved && x.lambdaOnBound).length,
+    models: h.length,
+  };
+}
+
+async function oneShotVariant(a: {
+  trained: TrainedGenome[];
+  keyOf: (i: number) => string;
+  data: StudyData;
+  settings: StudySettings;
+  variant: AblationVariant;
+  trainSeconds: number;
+}): Promise<VariantSeed> {
+  const opts = HlsOptions.parse({ ...a.settings.hls, ...a.variant.hls });
+  const recs: HlsRecord[] = [];
+  for (const t of a.trained) recs.push(await applyHls(t, a.data, opts, a.settings.space));
+  const best = bestBy(recs.map((h, i) => ({ h, i })), (x) => x.h.val.loss);
+  return {
+    chosen: chosenOf(a.keyOf(best.i), best.h.val, best.h.test),
+    meanModelTestAccDelta: recs.reduce((s, h, i) => s + h.test.acc - a.trained[i].base.test.acc, 0) / recs.length,
+    ...movedCounts(recs),
+    seconds: a.trainSeconds + recs.reduce((s, h) => s + h.seconds, 0),
+    referenceSeconds: a.trainSeconds,
+  };
+}
+
+/** One variant's paired effects over seeds. */
+export interface VariantSummary {
+  name: string;
+  description: string;
+  kind: AblationVariant["kind"];
+  testAcc: PairedEffect;
+  /** On each run's own ranking data (the held-out half for held-out variants, the whole set otherwise). */
+  valAcc: PairedEffect;
+  valLoss: PairedEffect;
+  meanModelTestAccDelta?: number;
+  /** Wall time of the variant's runs and of their references, summed over seeds (their ratio is HLS's cost). */
+  seconds: number;
+  referenceSeconds: number;
+  moved: number;
+  onBound: number;
+  models: number;
+}
+
+/** Paired differences (variant − no HLS of the same kind and seed) with 95% paired t intervals. */
+export function summariseAblation(seeds: AblationSeed[], variants: AblationVariant[]): VariantSummary[] {
+  return variants.map((v) => {
+    const rows = seeds.filter((s) => s.variants[v.name] && s.reference[v.kind]).map((s) => ({
+      v: s.variants[v.name],
+      r: s.reference[v.kind]!,
+    }));
+    const diff = (f: (c: Chosen) => number) => rows.map(({ v, r }) => f(v.chosen) - f(r));
+    const sum = (f: (x: VariantSeed) => number) => rows.reduce((a, { v }) => a + f(v), 0);
+    const perModel = rows.map(({ v }) => v.meanModelTestAccDelta).filter((x): x is number => x !== undefined);
+    return {
+      name: v.name,
+      description: v.description,
+      kind: v.kind,
+      testAcc: pairedEffect(diff((c) => c.testAcc)),
+      valAcc: pairedEffect(diff((c) => c.valAcc)),
+      valLoss: pairedEffect(diff((c) => c.valLoss), { higherIsBetter: false }),
+      meanModelTestAccDelta: perModel.length ? perModel.reduce((a, b) => a + b, 0) / perModel.length : undefined,
+      seconds: sum((x) => x.seconds),
+      referenceSeconds: sum((x) => x.referenceSeconds),
+      moved: sum((x) => x.moved),
+      onBound: sum((x) => x.onBound),
+      models: sum((x) => x.models),
+    };
+  });
+}
