@@ -82,7 +82,7 @@ export async function cliMain<C>(exp: Experiment<C>, argv: string[]): Promise<nu
       console.error(`error: ${fs}`);
       return 2;
     }
-    const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const stack = fullStack(e);
     console.error(
       `internal error: ${e instanceof Error ? e.message : String(e)}` +
         (debug ? `\n${stack}` : " (rerun with --debug for the stack trace)"),
@@ -90,6 +90,15 @@ export async function cliMain<C>(exp: Experiment<C>, argv: string[]): Promise<nu
     await logInternalError(exp, argv, stack);
     return 3;
   }
+}
+
+/** An error's stack, followed by those of its causes. */
+function fullStack(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur = e, depth = 0; cur !== undefined && depth < 8; cur = cur instanceof Error ? cur.cause : undefined, depth++) {
+    parts.push(cur instanceof Error ? (cur.stack ?? cur.message) : String(cur));
+  }
+  return parts.join("\ncaused by: ");
 }
 
 async function logInternalError<C>(exp: Experiment<C>, argv: string[], stack: string): Promise<void> {

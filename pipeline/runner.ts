@@ -1,5 +1,5 @@
 import { ancestors, descendants, resolveStageNames, topoSort } from "./dag.ts";
-import { DamagedObject, SkipStage, UserError } from "./errors.ts";
+import { asUserFsError, DamagedObject, SkipStage, UserError } from "./errors.ts";
 import { digestOf } from "./hash.ts";
 import { CodeDigester } from "./code_digest.ts";
 import { acquireStoreLock } from "./lock.ts";
@@ -130,8 +130,14 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   const store = new ArtifactStore(opts.storeRoot);
   const lock = await acquireStoreLock(opts.storeRoot, "reproduce");
   const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${Deno.pid}`;
-  await Deno.mkdir(`${opts.storeRoot}/logs`, { recursive: true });
-  const log = new RunLog(`${opts.storeRoot}/logs/${runId}.jsonl`, opts.quiet);
+  let log: RunLog;
+  try {
+    await Deno.mkdir(`${opts.storeRoot}/logs`, { recursive: true });
+    log = new RunLog(`${opts.storeRoot}/logs/${runId}.jsonl`, opts.quiet);
+  } catch (e) {
+    lock.release();
+    throw asUserFsError(e, `cannot write the run log in ${opts.storeRoot}/logs`);
+  }
   const digester = new CodeDigester(opts.projectRoot, opts.importMap);
   // Digest every stage's code now, while it matches the modules this process loaded: a file edited during a
   // long run must not lend its new digest to output made by the old code.

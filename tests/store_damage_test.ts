@@ -1,0 +1,506 @@
+// A store damaged in each way a disk, a user or a crash can damage it, and the user faults that used to end
+// in a stack trace: each case asserts what the store does (repair, refuse, report) and what the user reads.
+import { z } from "zod";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
+import { ArtifactStore } from "../pipeline/store.ts";
+import { DamagedObject, UserError } from "../pipeline/errors.ts";
+import { sha256 } from "../pipeline/hash.ts";
+import { runPipeline } from "../pipeline/runner.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import { subsampleStage } from "../stages/subsample.ts";
+import { ExperimentConfig } from "../stages/config.ts";
+import { encodeData } from "../data/codec.ts";
+import { fetchDataset } from "../data/fetch.ts";
+import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
+
+let cases = 0;
+
+/** Every file under a directory (relative paths), sorted; `skip` leaves subtrees out. */
+function listTree(root: string, skip: string[] = []): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of Deno.readDirSync(`${root}/${rel}`)) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (skip.includes(p)) continue;
+      if (e.isDirectory) walk(p);
+      else out.push(p);
+    }
+  };
+  walk("");
+  return out.sort();
+}
+
+/** The store path of the object holding a given output of the toy's last run. */
+function objectOf(toy: ToyProject, stage: string, output: string, store = `${toy.dir}/artifacts`): string {
+  const m = JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
+  const d = m.stages.find((s: { stage: string }) => s.stage === stage).outputs[output].digest;
+  return `${store}/objects/${d.slice(0, 2)}/${d}`;
+}
+
+function oneLine(stderr: string): void {
+  assertEquals(stderr.trim().split("\n").length, 1, `expected one line, got:\n${stderr}`);
+  assert(!/^\s+at /m.test(stderr), "no stack trace");
+}
+
+async function withToy(fn: (toy: ToyProject) => Promise<void>): Promise<void> {
+  const toy = makeToyProject();
+  try {
+    const r = await toy.cli("reproduce");
+    assertEquals(r.code, 0, r.stderr);
+    toy.takeCounts();
+    await fn(toy);
+  } finally {
+    toy.cleanup();
+  }
+}
+
+Deno.test("store damage: each kind is found, reported and repaired by recomputing", async (t) => {
+  await t.step(
+    "a same-size bit flip nobody reads: status --verify finds it; reproduce recomputes it when exporting",
+    () =>
+      withToy(async (toy) => {
+        const z = objectOf(toy, "slow", "z.json");
+        const good = Deno.readFileSync(z);
+        const bad = good.slice();
+        bad[2] ^= 0x04;
+        Deno.writeFileSync(z, bad);
+        let r = await toy.cli("status", "--verify");
+        assertEquals(r.code, 1, r.stdout + r.stderr);
+        assertMatch(r.stdout, new RegExp(`DAMAGED ${z}: content hashes to`));
+        r = await toy.cli("reproduce");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /was corrupt .*; recomputing it/);
+        assertEquals(Deno.readFileSync(z), good);
+        assertEquals(JSON.parse(Deno.readTextFileSync(`${toy.dir}/out/config/z.json`)), JSON.parse(new TextDecoder().decode(good)));
+        r = await toy.cli("status", "--verify");
+        assertEquals(r.code, 0, r.stdout);
+        assertMatch(r.stdout, /0 damaged/);
+        cases += 2;
+      }),
+  );
+
+  await t.step(
+    "a bit flip in an input a stage reads: removed, its producer recomputed, the reader carries on",
+    () =>
+      withToy(async (toy) => {
+        const y = objectOf(toy, "double", "y.json");
+        const good = Deno.readFileSync(y);
+        const bad = good.slice();
+        bad[bad.length - 2] ^= 0x01;
+        Deno.writeFileSync(y, bad);
+        const r = await toy.cli("reproduce", "--force", "slow");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /\[slow\] input [0-9a-f]{12} \(from 'double'\) was damaged and has been removed; recomputing 'double'/);
+        assertEquals(toy.takeCounts(), ["double", "slow"]);
+        assertEquals(Deno.readFileSync(y), good);
+        cases++;
+      }),
+  );
+
+  for (
+    const [what, damage] of [
+      ["truncated", (p: string) => Deno.writeFileSync(p, Deno.readFileSync(p).subarray(0, 3))],
+      ["emptied", (p: string) => Deno.writeFileSync(p, new Uint8Array(0))],
+      ["deleted", (p: string) => Deno.removeSync(p)],
+    ] as const
+  ) {
+    await t.step(`an artifact ${what}: its cache entry is dropped and the stage recomputes`, () =>
+      withToy(async (toy) => {
+        const x = objectOf(toy, "gen", "x.json");
+        const good = Deno.readFileSync(x);
+        damage(x);
+        const r = await toy.cli("reproduce");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /cache entry .* dropped: its output 'x\.json' .* is missing or truncated/);
+        assertEquals(toy.takeCounts(), ["gen"]);
+        assertEquals(Deno.readFileSync(x), good);
+        cases++;
+      }));
+  }
+
+  await t.step("writing an object over a damaged copy replaces it; reading a damaged copy removes it", async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const store = new ArtifactStore(dir);
+      const bytes = new TextEncoder().encode("hello artifact");
+      const ref = await store.putObject(bytes);
+      const path = store.objectPath(ref.digest);
+      Deno.writeTextFileSync(path, "hellO artifact");
+      let err: unknown;
+      try {
+        await store.getObject(ref.digest);
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof DamagedObject && err instanceof UserError);
+      assertEquals(store.takeDamaged(), [ref.digest]);
+      assertEquals(await Deno.stat(path).catch(() => undefined), undefined, "the damaged copy is gone");
+      Deno.writeTextFileSync(path, "hellO artifact");
+      await store.putObject(bytes);
+      assertEquals(sha256(Deno.readFileSync(path)), ref.digest, "the damaged copy was replaced");
+      assertMatch(store.warnings.join("\n"), /damaged object .* replaced by a good copy/);
+      cases += 2;
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("gc fails closed: strays and unreadable manifests make it refuse; --force, --dry-run, --keep-runs", async (t) => {
+  for (
+    const [what, make, named] of [
+      [
+        "a stray file under objects/",
+        (root: string) => Deno.writeTextFileSync(`${root}/objects/zz-notes.txt`, "mine"),
+        "objects/zz-notes.txt",
+      ],
+      [
+        "a stray directory under objects/<xx>/",
+        (root: string) => Deno.mkdirSync(`${root}/objects/ab/keep-me`, { recursive: true }),
+        "objects/ab/keep-me",
+      ],
+      ["a file in objects/ named like no digest", (root: string) => {
+        Deno.mkdirSync(`${root}/objects/ab`, { recursive: true });
+        Deno.writeTextFileSync(`${root}/objects/ab/thesis.pdf`, "x");
+      }, "objects/ab/thesis.pdf"],
+      ["a stray file at the top of the store", (root: string) => Deno.writeTextFileSync(`${root}/results.csv`, "x"), "results.csv"],
+      ["a symbolic link in the store", (root: string) => Deno.symlinkSync("/etc", `${root}/objects/ee`), "objects/ee"],
+    ] as const
+  ) {
+    await t.step(`${what}: gc refuses (exit 2, naming it) and removes nothing; --force leaves it alone`, () =>
+      withToy(async (toy) => {
+        const root = `${toy.dir}/artifacts`;
+        make(root);
+        const before = listTree(root, ["logs"]);
+        let r = await toy.cli("gc");
+        assertEquals(r.code, 2, r.stdout + r.stderr);
+        oneLine(r.stderr);
+        assertMatch(r.stderr, new RegExp(`gc refused: .*${named.replace(/[.]/g, "\\.")}.*--force`));
+        assertEquals(listTree(root, ["logs"]), before);
+        r = await toy.cli("gc", "--force");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stdout, /left alone \(--force\)/);
+        assertMatch(r.stdout, /3 artifact\(s\) kept/);
+        assert(Deno.lstatSync(`${root}/${named}`), "left where it was");
+        cases++;
+      }));
+  }
+
+  await t.step(
+    "unreadable run manifests with latest.json intact: gc refuses; with --force it keeps what latest.json names",
+    () =>
+      withToy(async (toy) => {
+        const root = `${toy.dir}/artifacts`;
+        for (const f of Deno.readDirSync(`${root}/manifests`)) {
+          if (f.name !== "latest.json") Deno.writeTextFileSync(`${root}/manifests/${f.name}`, "{ truncated");
+        }
+        let r = await toy.cli("gc");
+        assertEquals(r.code, 2);
+        oneLine(r.stderr);
+        assertMatch(r.stderr, /gc refused: .*manifests\/.*\.json \(is not valid JSON/);
+        r = await toy.cli("gc", "--force");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stdout, /removed 0 artifact\(s\).*3 artifact\(s\) kept/);
+        const a = await toy.cli("archive", "--out", `${toy.dir}/a.tar.gz`);
+        assertEquals(a.code, 0, a.stderr);
+        cases += 2;
+      }),
+  );
+
+  await t.step("an unreadable latest.json: gc refuses, archive and status say so in one line", () =>
+    withToy(async (toy) => {
+      const root = `${toy.dir}/artifacts`;
+      Deno.writeTextFileSync(`${root}/manifests/latest.json`, JSON.stringify({ runId: 1 }));
+      let r = await toy.cli("gc");
+      assertEquals(r.code, 2);
+      assertMatch(r.stderr, /latest\.json \(does not have the expected shape/);
+      r = await toy.cli("archive", "--out", `${toy.dir}/a.tar.gz`);
+      assertEquals(r.code, 2);
+      oneLine(r.stderr);
+      assertMatch(r.stderr, /manifest .*latest\.json does not have the expected shape .*; remove it or restore it/);
+      r = await toy.cli("status", "--verify");
+      assertEquals(r.code, 1);
+      assertMatch(r.stdout, /DAMAGED .*latest\.json: manifest does not have the expected shape/);
+      cases += 3;
+    }));
+
+  await t.step("gc --dry-run lists what would go and the bytes, and changes nothing", () =>
+    withToy(async (toy) => {
+      const root = `${toy.dir}/artifacts`;
+      const orphan = new TextEncoder().encode("an orphan of 23 bytes!!");
+      const d = sha256(orphan);
+      Deno.mkdirSync(`${root}/objects/${d.slice(0, 2)}`, { recursive: true });
+      Deno.writeFileSync(`${root}/objects/${d.slice(0, 2)}/${d}`, orphan);
+      const before = listTree(root, ["logs"]);
+      const r = await toy.cli("gc", "--dry-run");
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, new RegExp(`would remove .*objects/${d.slice(0, 2)}/${d}`));
+      assertMatch(r.stdout, /gc --dry-run: would remove 1 artifact\(s\), 0\.00 MB to free/);
+      assertEquals(listTree(root, ["logs"]), before);
+      const g = await toy.cli("gc");
+      assertMatch(g.stdout, /gc: removed 1 artifact/);
+      cases++;
+    }));
+
+  await t.step("gc --keep-runs 1 drops older runs and their artifacts; the latest stays archivable", () =>
+    withToy(async (toy) => {
+      toy.write("config.json", `{ "a": 4, "b": 1 }`);
+      assertEquals((await toy.cli("reproduce")).code, 0);
+      let r = await toy.cli("gc");
+      assertMatch(r.stdout, /removed 0 artifact\(s\)/, "by default the last runs are kept");
+      r = await toy.cli("gc", "--keep-runs", "1");
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /removed 3 artifact\(s\).*1 old run manifest\(s\); 3 artifact\(s\) kept/);
+      const a = await toy.cli("archive", "--out", `${toy.dir}/a.tar.gz`);
+      assertEquals(a.code, 0, a.stderr);
+      assertEquals((await toy.cli("verify", `${toy.dir}/a.tar.gz`)).code, 0);
+      r = await toy.cli("gc", "--keep-runs", "0");
+      assertEquals(r.code, 2);
+      oneLine(r.stderr);
+      cases += 2;
+    }));
+});
+
+/** Mounts a small tmpfs (root only); undefined where mounting is not allowed. */
+function mountTmpfs(sizeKb: number): string | undefined {
+  const dir = Deno.makeTempDirSync({ prefix: "hpo-mnt-" });
+  const r = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", `size=${sizeKb}k`, "tmpfs", dir], stderr: "null", stdout: "null" })
+    .outputSync();
+  if (r.success) return dir;
+  Deno.removeSync(dir);
+  return undefined;
+}
+
+function umount(dir: string): void {
+  new Deno.Command("umount", { args: [dir], stderr: "null" }).outputSync();
+  Deno.removeSync(dir, { recursive: true });
+}
+
+Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with its stack only under --debug", async (t) => {
+  await t.step("HPO_STORE or --store pointing at a file", () =>
+    withToy(async (toy) => {
+      const file = `${toy.dir}/config.json`;
+      let r = await toy.cliEnv({ HPO_STORE: file }, "reproduce");
+      assertEquals(r.code, 2);
+      oneLine(r.stderr);
+      assertMatch(
+        r.stderr,
+        /the artifact store .*config\.json \(from \$HPO_STORE\) is a file, not a directory; point \$HPO_STORE at a directory/,
+      );
+      r = await toy.cli("gc", "--store", file);
+      assertEquals(r.code, 2);
+      assertMatch(r.stderr, /\(from --store\) is a file/);
+      cases += 2;
+    }));
+
+  await t.step("a full disk (ENOSPC): one line, and the store is unchanged", async () => {
+    const mnt = mountTmpfs(256);
+    if (!mnt) return console.log("  skipped: cannot mount a tmpfs here (not root)");
+    const toy = makeToyProject();
+    try {
+      const store = `${mnt}/store`;
+      let r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      const before = listTree(store, ["logs"]);
+      // fill the disk, then ask for new work
+      try {
+        Deno.writeFileSync(`${mnt}/filler`, new Uint8Array(1 << 20));
+      } catch { /* full: as intended */ }
+      toy.write("config.json", `{ "a": 7, "b": 1 }`);
+      r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr.trim().split("\n").pop()!, /^error: .*the disk is full \(ENOSPC\).*free some space/);
+      assert(!/^\s+at /m.test(r.stderr));
+      assertEquals(listTree(store, ["logs"]), before, "nothing half-written left in the store");
+      Deno.removeSync(`${mnt}/filler`);
+      r = await toy.cli("status", "--verify", "--store", store);
+      assertMatch(r.stdout, /0 damaged/);
+      cases++;
+    } finally {
+      toy.cleanup();
+      umount(mnt);
+    }
+  });
+
+  await t.step("a disk that fills up in the middle of a run: one line; nothing half-written; the next run completes", async () => {
+    const mnt = mountTmpfs(256);
+    if (!mnt) return console.log("  skipped: cannot mount a tmpfs here (not root)");
+    const toy = makeToyProject();
+    try {
+      const store = `${mnt}/store`;
+      let r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      const [blocks, size] = new TextDecoder().decode(
+        new Deno.Command("stat", { args: ["-f", "-c", "%a %S", mnt], stdout: "piped" }).outputSync().stdout,
+      )
+        .trim().split(" ").map(Number);
+      Deno.writeFileSync(`${mnt}/filler`, new Uint8Array(Math.max(0, blocks * size - 12 * 1024))); // room for the lock and a log
+      toy.write("config.json", `{ "a": 7, "b": 1 }`);
+      r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr.trim().split("\n").pop()!, /^error: .*cannot write .*: the disk is full \(ENOSPC\)/);
+      assert(!/^\s+at /m.test(r.stderr));
+      assertEquals(listTree(store).filter((p) => p.includes(".hpo-tmp-") || p === "LOCK"), [], "no temporary file or lock left");
+      Deno.removeSync(`${mnt}/filler`);
+      r = await toy.cli("status", "--verify", "--store", store);
+      assertMatch(r.stdout, /0 damaged/);
+      r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      cases++;
+    } finally {
+      toy.cleanup();
+      umount(mnt);
+    }
+  });
+
+  await t.step("a read-only store (EROFS): one line, and the store is unchanged", async () => {
+    const mnt = mountTmpfs(4096);
+    if (!mnt) return console.log("  skipped: cannot mount a tmpfs here (not root)");
+    const toy = makeToyProject();
+    try {
+      const store = `${mnt}/store`;
+      let r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      const before = listTree(store);
+      assert(new Deno.Command("mount", { args: ["-o", "remount,ro", mnt] }).outputSync().success);
+      toy.write("config.json", `{ "a": 7, "b": 1 }`);
+      for (const args of [["reproduce"], ["gc"], ["archive", "--out", `${toy.dir}/a.tar.gz`]]) {
+        r = await toy.cli(...args, "--store", store);
+        assertEquals(r.code, 2, `${args[0]}: ${r.stderr}`);
+        oneLine(r.stderr);
+        assertMatch(r.stderr, /the file system is read-only \(EROFS\).*point --store/);
+        cases++;
+      }
+      assertEquals(listTree(store), before);
+      r = await toy.cli("status", "--store", store);
+      assertEquals(r.code, 0, "status only reads");
+    } finally {
+      toy.cleanup();
+      umount(mnt);
+    }
+  });
+
+  await t.step("a store on another file system: the export to the project works (no EXDEV)", async () => {
+    const toy = makeToyProject();
+    const store = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "hpo-xdev-" });
+    try {
+      if (Deno.statSync(store).dev === Deno.statSync(toy.dir).dev) return console.log("  skipped: /dev/shm is on the same file system");
+      const r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(JSON.parse(Deno.readTextFileSync(`${toy.dir}/out/config/z.json`)), { z: 7 });
+      cases++;
+    } finally {
+      toy.cleanup();
+      Deno.removeSync(store, { recursive: true });
+    }
+  });
+
+  await t.step("an internal error: exit 3, one line without --debug, the stack with it and in the log", async () => {
+    const toy = makeToyProject();
+    try {
+      toy.write("config.json", `{ "a": 3, "b": 1, "boom": true }`);
+      let r = await toy.cli("reproduce");
+      assertEquals(r.code, 3, r.stderr);
+      assertMatch(r.stderr, /internal error: stage 'gen' failed: a bug in gen \(rerun with --debug for the stack trace\)/);
+      assert(!/^\s+at /m.test(r.stderr), r.stderr);
+      r = await toy.cli("reproduce", "--debug");
+      assertEquals(r.code, 3);
+      assertMatch(r.stderr, /^\s+at .*stages\/gen\.ts/m);
+      assertMatch(Deno.readTextFileSync(`${toy.dir}/artifacts/logs/errors.jsonl`), /"event":"internal-error".*a bug in gen/);
+      cases += 2;
+    } finally {
+      toy.cleanup();
+    }
+  });
+
+  await t.step("nTrain + nVal larger than the data set: one line naming the split and the fix", async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const n = 20;
+      const fake: Stage = {
+        name: "fetch:mnist",
+        module: new URL("../stages/fetch.ts", import.meta.url).href,
+        deps: [],
+        schema: z.object({}),
+        params: {},
+        run: () =>
+          Promise.resolve(encodeData({
+            meta: { name: "mnist", shape: [1, 1, 1], classes: 2, counts: { train: n, test: n } },
+            parts: { train: { x: new Uint8Array(n), y: new Uint8Array(n) }, test: { x: new Uint8Array(n), y: new Uint8Array(n) } },
+          })),
+      };
+      const sub = subsampleStage("tiny", { dataset: "mnist", nTrain: 15, nVal: 10 }) as Stage;
+      let err: unknown;
+      try {
+        await runPipeline([fake, sub], { storeRoot: dir, projectRoot: PROJECT_ROOT, quiet: true });
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof UserError, String(err));
+      assertMatch(
+        (err as Error).message,
+        /stage 'subsample:tiny': nTrain \+ nVal = 15 \+ 10 = 25 exceeds the 20 examples of mnist's training set; lower nTrain or nVal in the split 'tiny'/,
+      );
+      cases++;
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+
+  await t.step("nVal 0: refused when the config is read, naming the field", async () => {
+    const r = ExperimentConfig.safeParse({ splits: { s: { dataset: "mnist", nTrain: 10, nVal: 0 } } });
+    assert(!r.success);
+    assertMatch(JSON.stringify(r.error.issues[0]), /nVal must be at least 1/);
+    // and through the real CLI: one line, exit 2
+    const dir = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify({ splits: { s: { dataset: "mnist", nTrain: 10, nVal: 0 } } }));
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", `${PROJECT_ROOT}/main.ts`, "status", "--config", `${dir}/c.json`, "--store", `${dir}/store`],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 2, stderr);
+      oneLine(stderr);
+      assertMatch(stderr, /c\.json: field 'splits\.s\.nVal': nVal must be at least 1/);
+      cases += 2;
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("data sources: a CIFAR-10 directory is digest-checked like every other source", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const names = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+    const pins: Record<string, string> = {};
+    names.forEach((n, i) => {
+      const b = new Uint8Array(3073).fill(i);
+      b[0] = i;
+      Deno.writeFileSync(`${dir}/${n}`, b);
+      pins[n] = sha256(b);
+    });
+    const opts = { expectedCifarRecords: 1 };
+    let r = await fetchDataset("cifar10", [{ kind: "dir", path: dir }], opts);
+    assert(!r.ok && r.kind === "invalid");
+    assertMatch(r.attempts[0], /a CIFAR-10 directory source needs a pinned sha256 per batch file/);
+    r = await fetchDataset("cifar10", [{ kind: "dir", path: dir, sha256: { ...pins, "test_batch.bin": "0".repeat(64) } }], opts);
+    assert(!r.ok && r.kind === "invalid");
+    assertMatch(r.attempts[0], /test_batch\.bin: sha256 [0-9a-f]{64}, expected 0{64}/);
+    r = await fetchDataset("cifar10", [{ kind: "dir", path: dir, sha256: pins }], opts);
+    assert(r.ok, JSON.stringify(r));
+    assertEquals(r.dataset.provenance.files["test_batch.bin"], pins["test_batch.bin"]);
+    cases += 3;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("store damage suite: summary", () => {
+  console.log(`store damage and user fault cases tried: ${cases}`);
+  assert(cases >= 25, `only ${cases} cases ran (run the whole file)`);
+});
