@@ -1,6 +1,6 @@
 import { tf } from "../nn/backend.ts";
 import { mlpShapes, type Weights } from "../nn/mlp.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
+import { type TensorPart, transposedInputs } from "../nn/data_tensors.ts";
 
 /**
  * Exact gradient and Hessian-vector products of f(w, λ) = L(w) + Σ_k λ_k ||W_(k)||² for a ReLU MLP with a
@@ -109,7 +109,8 @@ export class MlpDerivatives {
       deltas[L - 1] = tf.div(tf.sub(p, y), n) as tf.Tensor2D;
       const WT = this.#W.map((w) => tf.transpose(w) as tf.Tensor2D);
       for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
-      const actsT = acts.map((a) => tf.transpose(a) as tf.Tensor2D);
+      // x's transpose is the same for every model on this data: made once and kept with the part
+      const actsT = acts.map((a, l) => (l === 0 ? transposedInputs(this.#part) : tf.transpose(a) as tf.Tensor2D));
       return { acts: acts.slice(1), actsT, WT, masks, p, deltas, loss };
     });
     this.#cache = {
@@ -210,7 +211,7 @@ export class MlpDerivatives {
     if (this.#cache) {
       tf.dispose([
         ...this.#cache.acts.slice(1),
-        ...this.#cache.actsT,
+        ...this.#cache.actsT.slice(1),
         ...this.#cache.WT,
         ...this.#cache.masks,
         this.#cache.p,

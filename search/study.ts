@@ -1,8 +1,8 @@
-import type { TensorPart } from "../nn/data_tensors.ts";
+import { disposePart, type TensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import type { Metrics, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
-import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { heldOutSplit, HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
@@ -70,6 +70,22 @@ export interface StudyData {
   test: TensorPart;
   input: number;
   classes: number;
+  /** Held-out splits of `val` by fraction, made once per study (see heldOutOf); released by disposeStudyData. */
+  heldOutCache?: Map<number, [TensorPart, TensorPart]>;
+}
+
+/** The held-out split of the study's validation set for `fraction`, made on first use and kept. */
+function heldOutOf(data: StudyData, fraction: number): [TensorPart, TensorPart] {
+  data.heldOutCache ??= new Map();
+  let parts = data.heldOutCache.get(fraction);
+  if (!parts) data.heldOutCache.set(fraction, parts = heldOutSplit(data.val, { heldOutFraction: fraction }));
+  return parts;
+}
+
+/** Releases the tensors of a study's data, including its held-out splits. */
+export function disposeStudyData(data: StudyData): void {
+  [data.train, data.val, data.test, ...[...(data.heldOutCache?.values() ?? [])].flat()].forEach(disposePart);
+  data.heldOutCache?.clear();
 }
 
 /** Settings shared by every method. */
@@ -160,7 +176,12 @@ export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScal
 export async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions, space: SearchSpace): Promise<HlsRecord> {
   const r = await hyperLocalSearch(
     { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) },
-    { train: data.train, val: data.val, test: data.test },
+    {
+      train: data.train,
+      val: data.val,
+      test: data.test,
+      heldOut: opts.selection === "held-out" ? heldOutOf(data, opts.heldOutFraction) : undefined,
+    },
     opts,
   );
   return {

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { useBackend } from "../nn/backend.ts";
-import { disposePart } from "../nn/data_tensors.ts";
 import { TrainOptions } from "../nn/train.ts";
 import { HlsOptions } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { type AblationSeed, ablationSeed, DEFAULT_VARIANTS, summariseAblation } from "../search/hls_ablation.ts";
+import { disposeStudyData, type StudyData } from "../search/study.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
 export const HlsAblationParams = z.object({
@@ -39,8 +39,8 @@ export function hlsAblationStage(split: string, budget: string, params: unknown)
     async run({ params: p, inputs, progress, log }) {
       const backend = await useBackend(p.backend);
       const d = await loadSplit(inputs[dep]);
+      const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
       try {
-        const data = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
         const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
         const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
         const seeds: AblationSeed[] = [];
@@ -69,7 +69,7 @@ export function hlsAblationStage(split: string, budget: string, params: unknown)
           summary: summariseAblation(seeds, variants),
         });
       } finally {
-        [d.train, d.val, d.test].forEach(disposePart);
+        disposeStudyData(data);
       }
     },
   };

@@ -1,13 +1,12 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { useBackend } from "../nn/backend.ts";
-import { disposePart } from "../nn/data_tensors.ts";
 import { TrainOptions } from "../nn/train.ts";
 import { HlsOptions } from "../bilevel/hls.ts";
 import { Rng } from "../data/rng.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import { microGaStudy, oneShotStudies, type StudyResult } from "../search/study.ts";
+import { disposeStudyData, microGaStudy, oneShotStudies, type StudyData, type StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
@@ -50,8 +49,8 @@ export function searchStage(split: string, budget: string, params: unknown): Sta
     async run({ params: p, inputs, progress, log }) {
       const backend = await useBackend(p.backend);
       const d = await loadSplit(inputs[dep]);
+      const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
       try {
-        const data = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
         const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
         const perRun = p.method === "microga" ? p.ga.population + p.ga.generations * p.ga.offspring : p.budget;
         const runsPerSeed = p.method === "microga" ? 2 : 1;
@@ -87,7 +86,7 @@ export function searchStage(split: string, budget: string, params: unknown): Sta
           }),
         };
       } finally {
-        [d.train, d.val, d.test].forEach(disposePart);
+        disposeStudyData(data);
       }
     },
   };

