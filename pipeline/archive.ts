@@ -1,4 +1,4 @@
-import { UserError } from "./errors.ts";
+import { asUserFsError, UserError } from "./errors.ts";
 import { canonicalJson, sha256 } from "./hash.ts";
 import { type Manifest, ManifestSchema, manifestState, readManifest } from "./manifest.ts";
 import { ArtifactStore } from "./store.ts";
@@ -82,7 +82,17 @@ export async function createArchive(
       count++;
       yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
     };
-    await writeTarGz(opts.out, members());
+    try {
+      await writeTarGz(opts.out, members());
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT") {
+        throw new UserError(`cannot write the archive ${opts.out}: its directory does not exist; create it or choose another --out`);
+      }
+      if (code === "EISDIR") throw new UserError(`cannot write the archive ${opts.out}: it is a directory; give a file name with --out`);
+      throw asUserFsError(e, `cannot write the archive ${opts.out}`);
+    }
     return { path: opts.out, files: count, bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
   } finally {
     lock.release();

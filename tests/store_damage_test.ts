@@ -294,6 +294,18 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
       cases += 2;
     }));
 
+  await t.step("archive --out into a missing directory or onto a directory", () =>
+    withToy(async (toy) => {
+      let r = await toy.cli("archive", "--out", `${toy.dir}/no/such/dir/a.tar.gz`);
+      assertEquals(r.code, 2, r.stderr);
+      oneLine(r.stderr);
+      assertMatch(r.stderr, /its directory does not exist; create it or choose another --out/);
+      r = await toy.cli("archive", "--out", toy.dir);
+      assertEquals(r.code, 2, r.stderr);
+      oneLine(r.stderr);
+      cases += 2;
+    }));
+
   await t.step("a full disk (ENOSPC): one line, and the store is unchanged", async () => {
     const mnt = mountTmpfs(256);
     if (!mnt) return console.log("  skipped: cannot mount a tmpfs here (not root)");
