@@ -259,7 +259,18 @@ export async function buildReport(inp: ReportInput): Promise<Report> {
       }
       addTable(sec, {
         caption: `${k}: per seed`,
-        head: ["method", "seed", "HLS", "best model (layers x neurons @ log10 λ)", "val acc", "test acc", "val loss", "wall s", "HLS s"],
+        head: [
+          "method",
+          "seed",
+          "HLS",
+          "best model (layers x neurons @ log10 λ)",
+          "val acc",
+          "test acc",
+          "val loss",
+          "λ moved by HLS / ended on a bound",
+          "wall s",
+          "HLS s",
+        ],
         rows: list.flatMap(({ summary: s }) =>
           s.perSeed.map((
             p,
@@ -271,6 +282,7 @@ export async function buildReport(inp: ReportInput): Promise<Report> {
             fmt(p.valAcc),
             fmt(p.testAcc),
             fmt(p.valLoss),
+            p.lambdaMoved === undefined ? "–" : `${p.lambdaMoved} / ${p.lambdaOnBound}`,
             p.seconds.toFixed(1),
             p.hlsSeconds.toFixed(1),
           ])

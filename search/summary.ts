@@ -11,11 +11,28 @@ export function meanStd(xs: number[]): { mean: number; std: number; n: number } 
 /** The Table II/III cell of one method: best model by validation loss, per seed, with and without HLS. */
 export interface MethodSummary {
   method: string;
-  perSeed: { seed: number; hls: boolean; valAcc: number; testAcc: number; valLoss: number; best: string; seconds: number; hlsSeconds: number }[];
+  perSeed: {
+    seed: number;
+    hls: boolean;
+    valAcc: number;
+    testAcc: number;
+    valLoss: number;
+    best: string;
+    seconds: number;
+    hlsSeconds: number;
+    /** With HLS: how many models' λ HLS moved, how many of those ended on a bound of the space. */
+    lambdaMoved?: number;
+    lambdaOnBound?: number;
+  }[];
   without: { valAcc: ReturnType<typeof meanStd>; testAcc: ReturnType<typeof meanStd>; valLoss: ReturnType<typeof meanStd> };
   with: { valAcc: ReturnType<typeof meanStd>; testAcc: ReturnType<typeof meanStd>; valLoss: ReturnType<typeof meanStd> };
   /** with − without, paired by seed. */
-  pairedEffect: { valAcc: ReturnType<typeof meanStd>; testAcc: ReturnType<typeof meanStd>; valLoss: ReturnType<typeof meanStd>; seedsImproved: number };
+  pairedEffect: {
+    valAcc: ReturnType<typeof meanStd>;
+    testAcc: ReturnType<typeof meanStd>;
+    valLoss: ReturnType<typeof meanStd>;
+    seedsImproved: number;
+  };
   /** micro-GA: best validation loss after init and each generation, per seed and HLS flag. */
   convergence?: { seed: number; hls: boolean; best: number[] }[];
 }
@@ -31,9 +48,19 @@ export function summariseMethod(method: string, results: StudyResult[]): MethodS
     best: r.best.key,
     seconds: r.seconds.total,
     hlsSeconds: r.seconds.hls,
+    ...(r.hls
+      ? {
+        lambdaMoved: r.trials.filter((t) => t.hls?.improved && t.hls.lambda !== t.hls.lambdaBefore).length,
+        lambdaOnBound: r.trials.filter((t) => t.hls?.improved && t.hls.lambdaOnBound).length,
+      }
+      : {}),
   }));
   const pick = (h: boolean) => perSeed.filter((p) => p.hls === h);
-  const stats = (rows: typeof perSeed) => ({ valAcc: meanStd(rows.map((r) => r.valAcc)), testAcc: meanStd(rows.map((r) => r.testAcc)), valLoss: meanStd(rows.map((r) => r.valLoss)) });
+  const stats = (rows: typeof perSeed) => ({
+    valAcc: meanStd(rows.map((r) => r.valAcc)),
+    testAcc: meanStd(rows.map((r) => r.testAcc)),
+    valLoss: meanStd(rows.map((r) => r.valLoss)),
+  });
   const pairs = pick(false).map((w) => [w, pick(true).find((x) => x.seed === w.seed)!] as const).filter(([, x]) => x);
   const conv = results.filter((r) => r.bestByGeneration).map((r) => ({ seed: r.seed, hls: r.hls, best: r.bestByGeneration! }));
   return {
