@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
-import { readTar } from "../util/tar.ts";
+import { readTar, scanTar } from "../util/tar.ts";
 import { sha256 } from "../pipeline/hash.ts";
 import { compareRerun, type VerifierCode, verifyArchive, type VerifyReport } from "../pipeline/archive.ts";
 import type { Manifest } from "../pipeline/manifest.ts";
@@ -537,6 +537,35 @@ Deno.test("adversarial archives: each class is rejected, naming what is wrong", 
       cases += 0; // three cases, counted by verify()
     });
   } finally {
+    fx.toy.cleanup();
+  }
+});
+
+Deno.test("bounded extraction to disk: members land only inside the directory; hostile names are never written", async () => {
+  const fx = await fixture();
+  const dest = Deno.makeTempDirSync({ prefix: "hpo-extract-" });
+  const outside = `${dest}-evil.sh`;
+  try {
+    const members = [...fx.members, { name: `../${outside.split("/").pop()}`, bytes: enc.encode("x") }, {
+      name: "code/l",
+      type: "symlink" as const,
+      linkname: "/etc",
+    }];
+    const path = await write(fx, "extract-hostile", members);
+    const scan = await scanTar(path, {
+      limits: { maxMembers: 1000, maxTotalBytes: 64 << 20 },
+      policy: () => ({ read: true, maxBytes: 1 << 20 }),
+      extractTo: dest,
+    });
+    assertEquals(scan.problems.length, 2, scan.problems.join(" | "));
+    assertEquals(await Deno.stat(outside).catch(() => undefined), undefined, "nothing written outside");
+    assertEquals(await Deno.lstat(`${dest}/code/l`).catch(() => undefined), undefined, "no link made");
+    const m = scan.members.find((x) => x.name === "manifest.json")!;
+    assertEquals(sha256(Deno.readFileSync(`${dest}/manifest.json`)), m.sha256, "written bytes are the hashed bytes");
+    assertEquals(scan.members.length, fx.members.length);
+    cases += 3;
+  } finally {
+    Deno.removeSync(dest, { recursive: true });
     fx.toy.cleanup();
   }
 });

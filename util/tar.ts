@@ -137,6 +137,11 @@ export async function scanTar(path: string, opts: {
   limits: TarLimits;
   policy: (name: string, declaredSize: number) => MemberVerdict;
   onMember?: (m: ScannedMember) => void | Promise<void>;
+  /**
+   * Also write each member read to this (empty) directory as it streams past. Names were checked first
+   * (no `..`, no absolute path, no link), and files are created new, so nothing lands outside it.
+   */
+  extractTo?: string;
 }): Promise<TarScan> {
   const { limits } = opts;
   const scan: TarScan = { members: [], problems: [], readAny: false, peakRss: 0 };
@@ -204,7 +209,7 @@ export async function scanTar(path: string, opts: {
       const m = await readMember(
         entry as AsyncIterable<Uint8Array>,
         name,
-        verdict,
+        { ...verdict, to: opts.extractTo ? `${opts.extractTo}/${name}` : undefined },
         () => stop(`${JSON.stringify(name)}: more bytes than declared (cut off)`),
       );
       peak();
@@ -239,20 +244,30 @@ function memberProblem(h: { name: string; type?: string | null; linkname?: strin
 async function readMember(
   entry: AsyncIterable<Uint8Array>,
   name: string,
-  verdict: { maxBytes: number; keep?: boolean },
+  verdict: { maxBytes: number; keep?: boolean; to?: string },
   overflow: () => void,
 ): Promise<ScannedMember | undefined> {
   const hash = createHash("sha256");
   const kept: Uint8Array[] = [];
   let size = 0;
-  for await (const c of entry) {
-    size += c.length;
-    if (size > verdict.maxBytes) {
-      overflow();
-      return undefined;
+  let file: Deno.FsFile | undefined;
+  if (verdict.to) {
+    await Deno.mkdir(verdict.to.slice(0, verdict.to.lastIndexOf("/")), { recursive: true });
+    file = await Deno.open(verdict.to, { write: true, createNew: true });
+  }
+  try {
+    for await (const c of entry) {
+      size += c.length;
+      if (size > verdict.maxBytes) {
+        overflow();
+        return undefined;
+      }
+      hash.update(c);
+      if (verdict.keep) kept.push(new Uint8Array(c));
+      for (let off = 0; file && off < c.length;) off += await file.write(c.subarray(off));
     }
-    hash.update(c);
-    if (verdict.keep) kept.push(new Uint8Array(c));
+  } finally {
+    file?.close();
   }
   const bytes = verdict.keep ? new Uint8Array(Buffer.concat(kept)) : undefined;
   return { name, size, sha256: hash.digest("hex"), bytes };
