@@ -1,60 +1,116 @@
 import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 
+/** The output layer's input A = [a_{L-1}, 1] (N × (h+1), kept on the device) and the logits (read, float32). */
+function outputInputs(weights: Float32Array[], sizes: number[], part: TensorPart): { A: tf.Tensor2D; logits: Float32Array } {
+  const L = sizes.length - 1;
+  const h = sizes[L - 1];
+  const C = sizes[L];
+  const A = tf.tidy(() => {
+    let a: tf.Tensor2D = part.x;
+    for (let l = 0; l < L - 1; l++) {
+      a = tf.relu(
+        tf.add(tf.matMul(a, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1])),
+      ) as tf.Tensor2D;
+    }
+    return tf.concat([a, tf.ones([part.n, 1])], 1) as tf.Tensor2D;
+  });
+  const { logits } = tidyRead(() => ({
+    logits: tf.add(tf.matMul(tf.slice(A, [0, 0], [part.n, h]), tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1])),
+  }));
+  return { A, logits };
+}
+
 /**
  * The exact Hessian of f = mean softmax cross-entropy + λ_out ||W_L||² with respect to the output layer's
  * parameters (W_L, b_L), everything else fixed. With A = [a_{L-1}, 1] (N × (h+1)) and p the softmax
- * outputs: H[(i,c),(j,d)] = (1/N) Σ_n A_ni A_nj p_nc (δ_cd − p_nd) + 2λ_out δ (weights only). Computed as
- * blockdiag_c(Aᵀ diag(p_c) A) − BᵀB with B = [A ⊙ p_1, …, A ⊙ p_C]: one matrix product instead of
- * (h+1)·C Hessian-vector products. Returned in the flat layout [W_L row-major (h × C), b_L].
+ * outputs: H[(i,c),(j,d)] = (1/N) Σ_n A_ni A_nj p_nc (δ_cd − p_nd) + 2λ_out δ (weights only).
+ *
+ * Each off-diagonal class block (c < d) is −Aᵀ diag(p_c p_d) A: per-example weights formed first (float64
+ * softmax of the logits), then summed over examples by float32 matrix products. Each
+ * diagonal block is then minus the sum of the off-diagonal blocks of its row (in float64), since
+ * p_c(1 − p_c) = Σ_{d≠c} p_c p_d. Why: the earlier form blockdiag(Aᵀ diag(p_c) A) − BᵀB subtracted two
+ * nearly equal float32 sums when p is confident (errors of several % and spurious negative eigenvalues on
+ * a trained 5×50 model). Here A ≥ 0 (ReLU outputs, pixels in [0, 1], the ones column), so every block is
+ * a sum of like-signed terms, accurate entry by entry; and every class row of the data term sums to 0
+ * up to float64 rounding, as softmax's shift invariance demands (the bias direction 1_C is an exact null
+ * vector, not a float32-sized negative eigenvalue). Returned in the flat layout [W_L row-major (h × C), b_L].
  */
 export function outputLayerHessian(weights: Float32Array[], sizes: number[], part: TensorPart, lambdaOut: number): Float64Array {
   const L = sizes.length - 1;
   const h = sizes[L - 1];
   const C = sizes[L];
-  const dim = (h + 1) * C;
-  const raw = tidyRead(() => {
-    let a: tf.Tensor2D = part.x;
-    for (let l = 0; l < L - 1; l++) {
-      const W = tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]]);
-      a = tf.relu(tf.add(tf.matMul(a, W), tf.tensor1d(weights[2 * l + 1]))) as tf.Tensor2D;
-    }
-    const logits = tf.add(tf.matMul(a, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1]));
-    const p = tf.softmax(logits as tf.Tensor2D);
-    const A = tf.concat([a, tf.ones([part.n, 1])], 1); // N × (h+1)
-    // B[:, c*(h+1) + i] = A[:, i] * p[:, c]
-    const B = tf.reshape(tf.mul(tf.expandDims(p, 2), tf.expandDims(A, 1)), [part.n, dim]);
-    const Bt = tf.transpose(B); // explicit: transposed matMul is slow on wasm (nn/fast_matmul.ts)
-    const BtB = tf.matMul(Bt, B); // dim × dim
-    const AtB = tf.matMul(tf.transpose(A), B); // (h+1) × dim: block c is Aᵀ diag(p_c) A
-    return { BtB, AtB };
-  });
+  const h1 = h + 1;
+  const dim = h1 * C;
+  const n = part.n;
+  const { A, logits } = outputInputs(weights, sizes, part);
+  const Q = (C * (C - 1)) / 2;
+  const offIndex = (c: number, d: number) => c * C - (c * (c + 1)) / 2 + (d - c - 1); // c < d, row-major
+  // per-example p_c p_d for c < d, from a float64 softmax of the float32 logits; pair-major (Q × N)
+  const wts = new Float32Array(Q * n);
+  const e = new Float64Array(C);
+  for (let s = 0; s < n; s++) {
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
+    for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) wts[offIndex(c, d) * n + s] = (e[c] / sum) * (e[d] / sum);
+  }
   // Reorder from (c, i) to the flat layout: W_L[i, c] at i*C + c (i < h), b_L[c] at h*C + c (i = h).
   const pos = (i: number, c: number) => (i < h ? i * C + c : h * C + c);
+  const pairs: [number, number][] = [];
+  for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) pairs.push([c, d]);
   const H = new Float64Array(dim * dim);
-  const n = part.n;
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i <= h; i++) {
-      const r = pos(i, c);
-      for (let d = 0; d < C; d++) {
-        for (let j = 0; j <= h; j++) {
-          let v = -raw.BtB[(c * (h + 1) + i) * dim + d * (h + 1) + j];
-          if (c === d) v += raw.AtB[i * dim + c * (h + 1) + j];
-          H[r * dim + pos(j, d)] = v / n;
+  // Yᵀ[(k, i), n] = w_k[n]·A[n, i] for a chunk of pairs k, times A: rows (k, i), columns j of block k.
+  // This orientation (tall times thin) ran 2.5× faster on wasm than AᵀY or BᵀB; chunks of pairs keep
+  // Yᵀ under 2^24 floats.
+  const At = tf.transpose(A);
+  const chunk = Math.max(1, Math.floor(2 ** 24 / (n * h1)));
+  try {
+    for (let k0 = 0; k0 < Q; k0 += chunk) {
+      const kn = Math.min(chunk, Q - k0);
+      const { blocks } = tidyRead(() => {
+        const w = tf.tensor2d(wts.subarray(k0 * n, (k0 + kn) * n), [kn, n]);
+        const Yt = tf.reshape(tf.mul(tf.expandDims(w, 1), tf.expandDims(At, 0)), [kn * h1, n]);
+        return { blocks: tf.matMul(Yt, A) };
+      });
+      for (let k = 0; k < kn; k++) {
+        const [c, d] = pairs[k0 + k];
+        for (let i = 0; i < h1; i++) {
+          for (let j = 0; j < h1; j++) {
+            // each block is symmetric in (i, j) up to rounding: average the two computed halves
+            const v = -(blocks[(k * h1 + i) * h1 + j] + blocks[(k * h1 + j) * h1 + i]) / (2 * n);
+            H[pos(i, c) * dim + pos(j, d)] = v;
+            H[pos(j, d) * dim + pos(i, c)] = v;
+          }
         }
       }
-      if (i < h) H[r * dim + r] += 2 * lambdaOut;
+    }
+  } finally {
+    tf.dispose([A, At]);
+  }
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < h1; i++) {
+      for (let j = 0; j < h1; j++) {
+        let v = 0;
+        for (let d = 0; d < C; d++) if (d !== c) v -= H[pos(i, c) * dim + pos(j, d)];
+        H[pos(i, c) * dim + pos(j, c)] = v;
+      }
     }
   }
+  for (let i = 0; i < h; i++) for (let c = 0; c < C; c++) H[pos(i, c) * dim + pos(i, c)] += 2 * lambdaOut;
   return H;
 }
 
 /**
  * The same Hessian restricted to chosen rows/columns of the output layer (flat indices within
  * [W_L row-major, b_L]), for output layers too large for the full block (e.g. 784×10 without a hidden
- * layer). For chosen entries r = (i_r, c_r): with U[n, r] = A[n, i_r]·p[n, c_r] and V[n, r] = A[n, i_r],
- * H[r, s] = (1/N) ([c_r = c_s]·(UᵀV)[r, s] − (UᵀU)[r, s]) (+ 2λ_out on weight diagonals): two matrix
- * products (a k² loop over all N examples took ~1 s at k = 200, N = 5,000).
+ * layer). For chosen entries r = (i_r, c_r), with V[n, r] = A[n, i_r]:
+ * H[r, s] = (1/N) Σ_n V_nr V_ns S_n[c_r, c_s], S = diag(p) − ppᵀ. Two Gram matrices, each a sum of
+ * like-signed terms (V ≥ 0): GᵀG with G[n, r] = V_nr·√(p_c(1 − p_c)) (c = c_r; 1 − p_c formed as Σ_{d≠c} p_d
+ * in float64) gives the same-class entries, UᵀU with U[n, r] = V_nr·p_{n,c_r} the others (negated). Why
+ * not [c_r = c_s]·UᵀV − UᵀU (the earlier form): it cancels when p is confident. Same cost: two k × N × k
+ * products.
  */
 export function outputLayerHessianSubset(
   weights: Float32Array[],
@@ -66,40 +122,49 @@ export function outputLayerHessianSubset(
   const L = sizes.length - 1;
   const h = sizes[L - 1];
   const C = sizes[L];
+  const h1 = h + 1;
   const n = part.n;
-  const { a, p } = tidyRead(() => {
-    let act: tf.Tensor2D = part.x;
-    for (let l = 0; l < L - 1; l++) {
-      act = tf.relu(
-        tf.add(tf.matMul(act, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1])),
-      ) as tf.Tensor2D;
-    }
-    const logits = tf.add(tf.matMul(act, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1]));
-    return { a: act, p: tf.softmax(logits as tf.Tensor2D) };
-  });
-  // flat index → (input i, or h for the bias; class c)
-  const coord = indices.map((q) => (q < h * C ? [Math.floor(q / C), q % C] : [h, q - h * C]));
+  const { A, logits } = outputInputs(weights, sizes, part);
+  const a = A.dataSync() as Float32Array; // N × (h+1), the last column ones
+  A.dispose();
   const k = indices.length;
-  // U and V built on the host row by row (each example's activations are contiguous: ~20x faster than
-  // column by column for N × 784 inputs); only Uᵀ is transposed on the device
-  const u = new Float32Array(n * k), v = new Float32Array(n * k);
-  for (let e = 0; e < n; e++) {
+  // flat index → (input i, or h for the bias; class c)
+  const inputOf = indices.map((q) => (q < h * C ? Math.floor(q / C) : h));
+  const classOf = indices.map((q) => (q < h * C ? q % C : q - h * C));
+  // U and G built on the host row by row (each example's activations are contiguous: ~20x faster than
+  // column by column for N × 784 inputs); only Uᵀ and Gᵀ are transposed on the device
+  const u = new Float32Array(n * k), g = new Float32Array(n * k);
+  const e = new Float64Array(C), p = new Float64Array(C), sq = new Float64Array(C);
+  for (let s = 0; s < n; s++) {
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
+    for (let c = 0; c < C; c++) {
+      let rest = 0;
+      for (let d = 0; d < C; d++) if (d !== c) rest += e[d];
+      p[c] = e[c] / sum;
+      sq[c] = Math.sqrt(p[c] * (rest / sum));
+    }
     for (let r = 0; r < k; r++) {
-      const [i, c] = coord[r];
-      const ai = i === h ? 1 : a[e * h + i];
-      v[e * k + r] = ai;
-      u[e * k + r] = ai * p[e * C + c];
+      const v = a[s * h1 + inputOf[r]];
+      u[s * k + r] = v * p[classOf[r]];
+      g[s * k + r] = v * sq[classOf[r]];
     }
   }
-  const { utv, utu } = tidyRead(() => {
-    const U = tf.tensor2d(u, [n, k]), V = tf.tensor2d(v, [n, k]);
-    const Ut = tf.transpose(U);
-    return { utv: tf.matMul(Ut, V), utu: tf.matMul(Ut, U) };
+  const { utu, gtg } = tidyRead(() => {
+    const U = tf.tensor2d(u, [n, k]), G = tf.tensor2d(g, [n, k]);
+    return { utu: tf.matMul(tf.transpose(U), U), gtg: tf.matMul(tf.transpose(G), G) };
   });
   const H = new Float64Array(k * k);
   for (let r = 0; r < k; r++) {
-    for (let s = 0; s < k; s++) H[r * k + s] = ((coord[r][1] === coord[s][1] ? utv[r * k + s] : 0) - utu[r * k + s]) / n;
-    if (coord[r][0] < h) H[r * k + r] += 2 * lambdaOut;
+    for (let s = 0; s <= r; s++) {
+      const q1 = r * k + s, q2 = s * k + r;
+      // average the two computed halves so that H is exactly symmetric
+      const v = classOf[r] === classOf[s] ? (gtg[q1] + gtg[q2]) / (2 * n) : -(utu[q1] + utu[q2]) / (2 * n);
+      H[q1] = H[q2] = v;
+    }
+    if (inputOf[r] < h) H[r * k + r] += 2 * lambdaOut;
   }
   return H;
 }
