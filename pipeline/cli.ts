@@ -301,6 +301,23 @@ async function exportOutputs<C>(exp: Experiment<C>, manifest: Manifest, storeRoo
   }
 }
 
+/**
+ * The read allow-list of the rerun: each path, its real path, and the real path of a `node_modules` inside it
+ * (Deno resolves npm packages to real paths, so a symlinked node_modules is read through its target).
+ */
+function sandboxReads(paths: string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    out.add(p);
+    for (const q of [p, `${p}/node_modules`]) {
+      try {
+        out.add(Deno.realPathSync(q));
+      } catch { /* absent */ }
+    }
+  }
+  return [...out];
+}
+
 /** Where Deno keeps its cache (npm packages among them): the rerun may read it. */
 function denoDir(): string | undefined {
   const d = Deno.env.get("DENO_DIR");
@@ -324,13 +341,13 @@ async function rerunSandboxed<C>(exp: Experiment<C>, rep: VerifyReport, o: { qui
   const mainModule = exp.sandbox?.mainModule ?? Deno.mainModule;
   const denoConfig = exp.sandbox?.denoConfig ??
     ((await exists(`${exp.projectRoot}/deno.json`)) ? `${exp.projectRoot}/deno.json` : undefined);
-  const reads = [
+  const reads = sandboxReads([
     tmp,
     exp.projectRoot,
     ...(denoConfig ? [dirname(denoConfig)] : []),
     ...(denoDir() ? [denoDir()!] : []),
     ...(exp.sandbox?.read ?? []),
-  ];
+  ]);
   if (reads.some((p) => p.includes(","))) {
     throw new UserError(`a sandbox path contains a comma, which Deno's permission flags cannot express: ${reads.join(" ")}`);
   }
