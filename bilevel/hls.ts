@@ -3,7 +3,6 @@ import type { Weights } from "../nn/mlp.ts";
 import { disposePart, splitPart, type TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
 import { MlpDerivatives } from "./hvp.ts";
-import type { LpSolution } from "./lp.ts";
 import { type Direction, solveDirection } from "./hls_direction.ts";
 import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
 import {
@@ -27,8 +26,14 @@ export const HlsOptions = z.object({
   k: z.number().int().min(1).default(200),
   /** Refuse an LP over more weights than this (dense LP cost grows ~m³). */
   maxLpWeights: z.number().int().min(1).default(1500),
-  /** auto: closed form over all weights when its assumptions hold, otherwise HiGHS on the block. */
-  solver: z.enum(["highs", "closed-form", "auto"]).default("highs"),
+  /**
+   * highs: dense LP on the block (up to maxLpWeights); pdlp: matrix-free PDLP over exact HVPs, any block
+   * size; auto: the closed form over all weights when its assumptions hold, else HiGHS up to maxLpWeights
+   * and PDLP above.
+   */
+  solver: z.enum(["highs", "closed-form", "pdlp", "auto"]).default("highs"),
+  /** PDLP's relative tolerance (row violation × ε and duality gap). */
+  pdlpTolerance: z.number().positive().max(0.1).default(1e-4),
   epsilon: z.number().positive().default(1e-3),
   /** Trust-region box |dw_j| ≤ δ; needed because H_ww is often singular (LP unbounded otherwise). */
   delta: z.number().positive().default(1),
@@ -80,7 +85,9 @@ export interface HlsResult {
   path: Direction["path"];
   /** Why nothing changed, or which fallback was taken. */
   notes: string[];
-  lpStatus?: LpSolution["status"];
+  lpStatus?: Direction["lpStatus"];
+  /** The matrix-free solver's certificate (relative gap, residuals), when it solved the LP. */
+  certificate?: Direction["certificate"];
   boxActive: number;
   blockSize: number;
   lambdaScale: LambdaSpace["scale"];
@@ -240,6 +247,7 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
       path: dir.path,
       notes,
       lpStatus: dir.lpStatus,
+      certificate: dir.certificate,
       boxActive: dir.boxActive,
       blockSize: dir.blockSize,
       lambdaScale: space.scale,

@@ -3,6 +3,7 @@ import type { TensorPart } from "../nn/data_tensors.ts";
 import type { MlpDerivatives } from "./hvp.ts";
 import { parameterOffsets } from "./hvp.ts";
 import { type LpSolution, solveDirectionLp } from "./lp.ts";
+import { solvePdlp } from "./pdlp.ts";
 import { closedFormDirection } from "./closed_form.ts";
 import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
 
@@ -11,7 +12,9 @@ export interface DirectionOptions {
   block: "all" | "output" | "topk";
   k: number;
   maxLpWeights: number;
-  solver: "highs" | "closed-form" | "auto";
+  solver: "highs" | "closed-form" | "pdlp" | "auto";
+  /** Relative tolerance of the matrix-free solver (row violation × ε, duality gap). */
+  pdlpTolerance: number;
   epsilon: number;
   delta: number;
   timeLimitS: number;
@@ -38,7 +41,9 @@ export interface DirectionInput {
 /** The direction (dc, dw) over all parameters, or zeros with the reason. */
 export interface Direction {
   solved: boolean;
-  path: "highs" | "closed-form" | "none";
+  path: "highs" | "closed-form" | "pdlp" | "none";
+  /** The matrix-free solver's certificate, when it solved the LP. */
+  certificate?: { relativeGap: number; primalResidual: number; dualResidual: number; iterations: number; hvps: number };
   dc: Float64Array;
   dw: Float64Array;
   blockSize: number;
@@ -80,7 +85,7 @@ export async function solveDirection(
     lpSeconds: 0,
     notes: [],
   };
-  if (opts.solver !== "highs") {
+  if (opts.solver === "auto" || opts.solver === "closed-form") {
     const cf = closedFormDirection({
       hvp: (v) => Float64Array.from(inp.dTrain.hvp(Float32Array.from(v))),
       gradF: inp.gradF,
@@ -105,10 +110,13 @@ export async function solveDirection(
       out.notes.push("solver 'closed-form' requested: no fallback, model unchanged");
       return out;
     }
-    out.notes.push("falling back to HiGHS on the block");
+    out.notes.push("falling back to an LP solver on the block");
   }
   const block = lpBlock(inp, opts, out.notes);
   out.blockSize = block.indices.length;
+  if (opts.solver === "pdlp" || (opts.solver === "auto" && block.indices.length > opts.maxLpWeights)) {
+    return matrixFreeDirection(inp, opts, block.indices, { colScale, groupOf }, out);
+  }
   if (block.indices.length > opts.maxLpWeights) {
     out.notes.push(
       `LP block of ${block.indices.length} weights exceeds maxLpWeights = ${opts.maxLpWeights}; choose block 'output' or 'topk'`,
@@ -140,6 +148,70 @@ export async function solveDirection(
   block.indices.forEach((j, r) => (out.dw[j] = sol.dw![r]));
   if (sol.boxActive > 0) out.notes.push(`trust-region box binds on ${sol.boxActive} of ${bm} weights`);
   return { ...out, solved: true, path: "highs", dc: sol.dLambda! };
+}
+
+/**
+ * LP (11) on the block by the matrix-free PDLP solver (bilevel/pdlp.ts): H_ww only through exact HVPs of the
+ * whole network restricted to the block, so any block size works, the whole network included.
+ */
+function matrixFreeDirection(
+  inp: DirectionInput,
+  opts: DirectionOptions,
+  block: number[],
+  h: { colScale: (j: number) => number; groupOf: Int32Array },
+  out: Direction,
+): Direction {
+  const n = inp.lambdas.length, m = inp.w0.length, bm = block.length;
+  const full = new Float32Array(m);
+  const hvp = (v: Float64Array) => {
+    full.fill(0);
+    block.forEach((j, r) => (full[j] = v[r]));
+    const hv = inp.dTrain.hvp(full);
+    return Float64Array.from(block, (j) => hv[j]);
+  };
+  const sol = solvePdlp({
+    gradLambdaF: new Float64Array(n),
+    gradF: Float64Array.from(block, (j) => inp.gradF[j]),
+    hvp,
+    hWLtimes: (dc) => Float64Array.from(block, (j) => (h.groupOf[j] >= 0 ? h.colScale(j) * dc[h.groupOf[j]] : 0)),
+    hLWtimes: (u) => {
+      const r = new Float64Array(n);
+      block.forEach((j, i) => {
+        if (h.groupOf[j] >= 0) r[h.groupOf[j]] += h.colScale(j) * u[i];
+      });
+      return r;
+    },
+    lambdaLower: Float64Array.from(inp.lower),
+    lambdaUpper: Float64Array.from(inp.upper),
+    epsilon: opts.epsilon,
+    delta: opts.delta,
+  }, { tolerance: opts.pdlpTolerance, timeLimitS: opts.timeLimitS });
+  const certificate = {
+    relativeGap: sol.relativeGap,
+    primalResidual: sol.primalResidual,
+    dualResidual: sol.dualResidual,
+    iterations: sol.iterations,
+    hvps: sol.hvps,
+  };
+  Object.assign(out, {
+    lpSeconds: sol.seconds,
+    lpStatus: sol.status === "iteration-limit" ? "time-limit" : sol.status,
+    boxActive: sol.boxActive,
+    certificate,
+  });
+  // a time or iteration limit still returns a feasible direction with its certified gap: use it and say so
+  if (!sol.dw || !sol.dLambda || sol.status === "error" || sol.status === "infeasible") {
+    out.notes.push(`matrix-free LP ${sol.status}${sol.message ? ` (${sol.message})` : ""}: model unchanged`);
+    return out;
+  }
+  block.forEach((j, r) => (out.dw[j] = sol.dw![r]));
+  out.notes.push(
+    `matrix-free LP (PDLP) on ${bm} weights: ${sol.status}, relative gap ${
+      sol.relativeGap.toExponential(1)
+    }, ${sol.iterations} iterations, ${sol.hvps} HVPs` +
+      (sol.boxActive ? `; trust-region box binds on ${sol.boxActive}` : ""),
+  );
+  return { ...out, solved: true, path: "pdlp", dc: sol.dLambda };
 }
 
 /** The block of weights in the LP: indices into the flat parameters, and how its Hessian is formed. */
