@@ -82,6 +82,9 @@ export class MlpDerivatives {
     WT: tf.Tensor2D[];
     masks: tf.Tensor2D[];
     p: tf.Tensor2D;
+    /** One-hot of each example's most likely class, and p with that class zeroed (see #hv). */
+    top: tf.Tensor2D;
+    pRest: tf.Tensor2D;
     deltas: tf.Tensor2D[];
     loss: number;
   };
@@ -103,15 +106,25 @@ export class MlpDerivatives {
         } else logits = z;
       }
       const p = tf.softmax(logits);
-      const loss = tf.neg(tf.div(tf.sum(tf.mul(y, tf.sub(logits, tf.logSumExp(logits, 1, true)))), n));
+      const C = logits.shape[1];
+      // On a confident model p_c ≈ 1 and 1 − p_c rounds away in float32 (below 6e-8), so no formula below
+      // subtracts from p_c ≈ 1: −log p_y = (m − z_y) + log1p(Σ_{c≠top} exp(z_c − m)) with m = max z, and
+      // p_y − 1 = −Σ_{c≠y} p_c (measured on a confident model: loss off by 2%, gradient by 0.2%, before).
+      const top = tf.oneHot(tf.argMax(logits, 1), C).toFloat() as tf.Tensor2D;
+      const m = tf.max(logits, 1, true);
+      const others = tf.sum(tf.mul(tf.exp(tf.sub(logits, m)), tf.sub(1, top)), 1, true);
+      const perExample = tf.add(tf.sub(m, tf.sum(tf.mul(y, logits), 1, true)), tf.log1p(others));
+      const loss = tf.div(tf.sum(perExample), n);
+      const pNotY = tf.mul(p, tf.sub(1, y));
       // deltas[l] = dL/dz_l (mean over n)
       const deltas: tf.Tensor2D[] = new Array(L);
-      deltas[L - 1] = tf.div(tf.sub(p, y), n) as tf.Tensor2D;
+      deltas[L - 1] = tf.div(tf.sub(pNotY, tf.mul(y, tf.sum(pNotY, 1, true))), n) as tf.Tensor2D;
+      const pRest = tf.mul(p, tf.sub(1, top)) as tf.Tensor2D;
       const WT = this.#W.map((w) => tf.transpose(w) as tf.Tensor2D);
       for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
       // x's transpose is the same for every model on this data: made once and kept with the part
       const actsT = acts.map((a, l) => (l === 0 ? transposedInputs(this.#part) : tf.transpose(a) as tf.Tensor2D));
-      return { acts: acts.slice(1), actsT, WT, masks, p, deltas, loss };
+      return { acts: acts.slice(1), actsT, WT, masks, p, top, pRest, deltas, loss };
     });
     this.#cache = {
       acts: [x, ...kept.acts],
@@ -119,6 +132,8 @@ export class MlpDerivatives {
       WT: kept.WT,
       masks: kept.masks,
       p: kept.p,
+      top: kept.top,
+      pRest: kept.pRest,
       deltas: kept.deltas,
       loss: kept.loss.dataSync()[0],
     };
@@ -170,8 +185,13 @@ export class MlpDerivatives {
         if (l < L - 1) racts.push(tf.mul(rz, c.masks[l]) as tf.Tensor2D);
         else rlogits = rz;
       }
-      const prz = tf.mul(c.p, rlogits);
-      let rdelta = tf.div(tf.sub(prz, tf.mul(c.p, tf.sum(prz, 1, true))), n) as tf.Tensor2D;
+      // softmax Jacobian: R(δ)_c = p_c (rz_c − Σ_d p_d rz_d)/n. For the most likely class t that
+      // difference is Σ_{d≠t} p_d (rz_t − rz_d), formed that way: rz_t − Σ_d p_d rz_d cancels when p_t ≈ 1
+      // (HVPs 0.1-0.6% off on a confident model, before).
+      const diff = tf.sub(rlogits, tf.sum(tf.mul(c.p, rlogits), 1, true));
+      const diffTop = tf.sub(tf.mul(rlogits, tf.sum(c.pRest, 1, true)), tf.sum(tf.mul(c.pRest, rlogits), 1, true));
+      const diffStable = tf.add(tf.mul(diff, tf.sub(1, c.top)), tf.mul(diffTop, c.top));
+      let rdelta = tf.div(tf.mul(c.p, diffStable), n) as tf.Tensor2D;
       const hW: tf.Tensor[] = new Array(L);
       const hb: tf.Tensor[] = new Array(L);
       for (let l = L - 1; l >= 0; l--) {
@@ -215,6 +235,8 @@ export class MlpDerivatives {
         ...this.#cache.WT,
         ...this.#cache.masks,
         this.#cache.p,
+        this.#cache.top,
+        this.#cache.pRest,
         ...this.#cache.deltas,
       ]);
     }
