@@ -1,5 +1,6 @@
 import type { ArtifactSet, NotRun } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
+import { mergeVolatile, volatileName } from "../util/volatile.ts";
 import { decodeData } from "../data/codec.ts";
 import { type TensorPart, toTensorPart } from "../nn/data_tensors.ts";
 
@@ -29,3 +30,8 @@ export async function loadSplit(input: ArtifactSet | NotRun | undefined): Promis
 
 export { jsonWithVolatile } from "../util/volatile.ts";
 
+/** A JSON output with its volatile companion (timings) merged back in, as the stage wrote it. */
+export async function readWithVolatile<T>(a: ArtifactSet, file: string): Promise<T> {
+  const stable = await a.json<T>(file);
+  return a.names().includes(volatileName(file)) ? mergeVolatile(stable, await a.json(volatileName(file))) as T : stable;
+}

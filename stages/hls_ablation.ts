@@ -6,8 +6,9 @@ import { HlsOptions } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { type AblationSeed, ablationSeed, DEFAULT_VARIANTS, summariseAblation } from "../search/hls_ablation.ts";
+import { isNotRun } from "../pipeline/stage.ts";
 import { disposeStudyData, type StudyData } from "../search/study.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, loadSplit, readWithVolatile } from "./_load.ts";
 
 export const HlsAblationParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -27,50 +28,93 @@ export const HlsAblationParams = z.object({
 }).strict();
 export type HlsAblationParams = z.infer<typeof HlsAblationParams>;
 
-/** hls-ablation:<split>:<budget>: every HLS variant against no HLS on the same base models, over seeds. */
-export function hlsAblationStage(split: string, budget: string, params: unknown): Stage<HlsAblationParams> {
+/** The parameters of one seed's unit: the ablation's, with one seed instead of the list. */
+export const HlsAblationSeedParams = HlsAblationParams.omit({ seeds: true }).extend({ seed: z.number().int() });
+export type HlsAblationSeedParams = z.infer<typeof HlsAblationSeedParams>;
+
+const seedStageName = (split: string, budget: string, seed: number) => `hls-ablation-seed:${split}:${budget}:${seed}`;
+
+/**
+ * hls-ablation-seed:<split>:<budget>:<seed>: one seed of the ablation, its own cache entry, so that seeds run
+ * independently, a killed run keeps the seeds it finished, and adding seeds reuses those already computed.
+ */
+export function hlsAblationSeedStage(
+  split: string,
+  budget: string,
+  params: Record<string, unknown> & { seed: number },
+): Stage<HlsAblationSeedParams> {
   const dep = `subsample:${split}`;
   return {
-    name: `hls-ablation:${split}:${budget}`,
+    name: seedStageName(split, budget, params.seed),
     module: import.meta.url,
     deps: [{ stage: dep }],
-    schema: HlsAblationParams,
+    schema: HlsAblationSeedParams,
     params,
-    async run({ params: p, inputs, progress, log }) {
-      const backend = await useBackend(p.backend);
+    async run({ params: p, inputs, progress }) {
+      await useBackend(p.backend);
       const d = await loadSplit(inputs[dep]);
       const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
       try {
         const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
         const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
-        const seeds: AblationSeed[] = [];
-        for (const [i, seed] of p.seeds.entries()) {
-          seeds.push(
-            await ablationSeed({
-              data,
-              settings,
-              seed,
-              variants,
-              onProgress: (label) => progress(i, p.seeds.length, `seed ${seed}: ${label}`),
-            }),
-          );
-          log({ event: "ablation-seed-done", seed });
-        }
-        progress(p.seeds.length, p.seeds.length);
-        return jsonWithVolatile("ablation.json", {
-          backend,
-          dataset: d.name,
-          split,
-          budget,
-          training: p.training,
-          models: p.budget,
+        let step = 0;
+        const total = variants.length + 2;
+        const seed = await ablationSeed({
+          data,
+          settings,
+          seed: p.seed,
           variants,
-          seeds,
-          summary: summariseAblation(seeds, variants),
+          onProgress: (label) => progress(Math.min(step++, total - 1), total, label),
         });
+        return jsonWithVolatile("seed.json", { dataset: d.name, seed });
       } finally {
         disposeStudyData(data);
       }
     },
   };
+}
+
+/** hls-ablation:<split>:<budget>: merges the seeds' results into paired effects with their intervals. */
+export function hlsAblationStage(split: string, budget: string, params: unknown): Stage<HlsAblationParams> {
+  const p0 = HlsAblationParams.safeParse(params);
+  const seeds = p0.success ? p0.data.seeds : [];
+  const deps = seeds.map((s) => seedStageName(split, budget, s));
+  return {
+    name: `hls-ablation:${split}:${budget}`,
+    module: import.meta.url,
+    deps: deps.map((stage) => ({ stage })),
+    schema: HlsAblationParams,
+    params,
+    async run({ params: p, inputs }) {
+      const results: AblationSeed[] = [];
+      let dataset = "";
+      for (const name of deps) {
+        const a = inputs[name];
+        if (!a || isNotRun(a)) throw new Error(`ablation seed ${name} missing`);
+        const r = await readWithVolatile<{ dataset: string; seed: AblationSeed }>(a, "seed.json");
+        dataset = r.dataset;
+        results.push(r.seed);
+      }
+      const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
+      return jsonWithVolatile("ablation.json", {
+        backend: p.backend,
+        dataset,
+        split,
+        budget,
+        training: p.training,
+        models: p.budget,
+        variants,
+        seeds: results,
+        summary: summariseAblation(results, variants),
+      });
+    },
+  };
+}
+
+/** The ablation's stages for one split and budget: one per seed, then the merge. */
+export function hlsAblationStages(split: string, budget: string, params: Record<string, unknown>): Stage[] {
+  const merge = hlsAblationStage(split, budget, params);
+  const { seeds: _seeds, ...rest } = params;
+  const seeds = merge.deps.map((d) => Number(d.stage.split(":").pop()));
+  return [...seeds.map((seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }) as Stage), merge as Stage];
 }

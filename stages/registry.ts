@@ -6,7 +6,7 @@ import { subsampleStage } from "./subsample.ts";
 import { baselineStage } from "./baseline_train.ts";
 import { lpFinetuneStage } from "./lp_finetune.ts";
 import { searchStage } from "./search.ts";
-import { hlsAblationStage } from "./hls_ablation.ts";
+import { hlsAblationStages } from "./hls_ablation.ts";
 import { reportStage } from "./report.ts";
 import { gaLrMomWdStage } from "./ga_lr_mom_wd.ts";
 import { cpmlhoStage } from "./cpmlho.ts";
@@ -60,7 +60,7 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     for (const split of splits) {
       requireSplit(config, "hlsAblation.splits", split);
       for (const [budget, training] of Object.entries(trainings)) {
-        stages.push(hlsAblationStage(split, budget, withBackend({ ...inherited, ...rest, training })) as Stage);
+        stages.push(...hlsAblationStages(split, budget, withBackend({ ...inherited, ...rest, training })));
       }
     }
   }

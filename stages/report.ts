@@ -3,7 +3,7 @@ import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { buildReport, type ReportInput } from "../report/build.ts";
 import { environmentInfo } from "./environment.ts";
-import { mergeVolatile, volatileName } from "../util/volatile.ts";
+import { readWithVolatile } from "./_load.ts";
 
 export const ReportParams = z.object({
   title: z.string().default("Hyperparameter tuning as a bilevel program: reproduction report"),
@@ -67,10 +67,7 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
 
 async function collect(name: string, a: ArtifactSet, inp: ReportInput, includeTrials: boolean): Promise<void> {
   // results and their timings are stored apart (timings vary between identical runs); the report shows both
-  const read = async <T>(file: string): Promise<T> => {
-    const stable = await a.json<T>(file);
-    return a.names().includes(volatileName(file)) ? mergeVolatile(stable, await a.json(volatileName(file))) : stable;
-  };
+  const read = <T>(file: string): Promise<T> => readWithVolatile<T>(a, file);
   if (name === "baseline-train") inp.baseline = await read("history.json");
   else if (name === "lp-finetune") inp.finetune = await read("finetune.json");
   else if (name.startsWith("search:")) {
