@@ -7,6 +7,8 @@ import { Rng } from "../data/rng.ts";
 import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
 import { lossGrad64, outputHessian64, symmetricEigenvalues } from "./ref/mlp64.ts";
 import { referenceCases } from "./ref/models.ts";
+import { solveDirectionLp } from "../bilevel/lp.ts";
+import { closedFormDirection } from "../bilevel/closed_form.ts";
 
 await useBackend("wasm");
 
@@ -99,5 +101,46 @@ for (const c of cases) {
     const sub = pick.flatMap((r) => pick.map((s) => ref[r * dim + s]));
     const es = errors(S, sub);
     assert(es.frob < 1e-5 && es.maxRel < 5e-5, `${c.name} subset: Frobenius ${es.frob}, largest entry error ${es.maxRel}`);
+  });
+}
+
+for (const c of cases) {
+  Deno.test(`LP (11) on the output-layer weight block equals the closed form where both apply (${c.name}): objective and dw to 1e-6, same dλ`, async () => {
+    // H_ww: the weight entries of the output block (λ_out > 0 makes it positive definite; the bias
+    // direction 1_C would be singular). δ far above |dw| so the box does not bind.
+    const L = c.sizes.length - 1;
+    const h = c.sizes[L - 1], C = c.sizes[L];
+    const k = h * C;
+    const idx = Array.from({ length: k }, (_, j) => j);
+    const lambdaOut = 1e-3;
+    const H = outputLayerHessianSubset(c.weights, c.sizes, c.part, lambdaOut, idx);
+    const start = c.theta.length - (h + 1) * C;
+    // F = the unpenalised loss (a stand-in for L_val): its gradient on the block, in float64
+    const gradF = lossGrad64(c.theta, c.sizes, c.x64, c.labels, new Array(L).fill(0), [0]).grad.slice(start, start + k);
+    const hWL = Float64Array.from({ length: k }, (_, j) => 2 * c.weights[2 * L - 2][j]); // ∂∇_w f/∂λ_out
+    const matvec = (v: Float64Array) =>
+      Float64Array.from({ length: k }, (_, r) => H.subarray(r * k, r * k + k).reduce((s, x, j) => s + x * v[j], 0));
+    const epsilon = 1e-6;
+    const lp = await solveDirectionLp({ gradF, gradLambdaF: new Float64Array(1), hWL, hWW: H, lambdas: [lambdaOut], epsilon, delta: 1e6 });
+    const cf = closedFormDirection({
+      hvp: matvec,
+      gradF,
+      gradLambdaF: new Float64Array(1),
+      hWLtimes: (dl) => hWL.map((x) => x * dl[0]),
+      hLWtimes: (u) => Float64Array.of(u.reduce((s, x, j) => s + x * hWL[j], 0)),
+      lambdas: [lambdaOut],
+      epsilon,
+      cgTol: 1e-14,
+      cgMaxIter: 10 * k,
+    });
+    assert(cf.ok, !cf.ok ? cf.reason : "");
+    assertEquals(lp.status, "optimal");
+    assertEquals(lp.boxActive, 0);
+    assertEquals(lp.dropped, 0);
+    const relObj = Math.abs(lp.objective! - cf.objective) / Math.abs(cf.objective);
+    assert(relObj < 1e-6, `objective: LP ${lp.objective}, closed form ${cf.objective} (rel ${relObj})`);
+    assertEquals(lp.dLambda![0], cf.dLambda[0]);
+    const num = Math.hypot(...lp.dw!.map((v, j) => v - cf.dw[j])), den = Math.hypot(...cf.dw);
+    assert(num / den < 1e-6, `dw rel err ${num / den}`);
   });
 }
