@@ -10,6 +10,7 @@ import { MlpDerivatives } from "../bilevel/hvp.ts";
 import { buildLpText, solveDirectionLp } from "../bilevel/lp.ts";
 import highsLoader from "highs";
 import { closedFormDirection } from "../bilevel/closed_form.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
@@ -53,6 +54,32 @@ if (py) {
   }
 }
 printTable(`Hessian-vector products over 5,000 examples${py ? "" : " (PyTorch not installed: peer omitted)"}`, hvpRows);
+
+// 1b. The output-layer Hessian block (the search's LP block) over the same 5,000 examples
+{
+  const rows: Record<string, string | number>[] = [];
+  for (const hidden of [[15], [50], []]) {
+    const spec = { input: 784, hidden, classes: 10 };
+    const sizes = layerSizes(spec);
+    const w = initWeights(spec, rng);
+    const dim = (sizes.at(-2)! + 1) * 10;
+    // no hidden layer: 7,850 entries, too many for the full block; the search takes a subset of 200
+    const pick = hidden.length ? undefined : Array.from({ length: 200 }, (_, i) => (i * 37) % dim);
+    const run = () => (pick ? outputLayerHessianSubset(w, sizes, part, 1e-3, pick) : outputLayerHessian(w, sizes, part, 1e-3));
+    run();
+    const ms = Array.from({ length: 5 }, () => {
+      const t0 = performance.now();
+      run();
+      return performance.now() - t0;
+    });
+    rows.push({
+      model: `784-${[...hidden, 10].join("-")}`,
+      block: pick ? `subset of ${pick.length}` : `full, dim ${dim}`,
+      "median ms": median(ms),
+    });
+  }
+  printTable("Output-layer Hessian (bilevel/output_hessian.ts) over 5,000 examples", rows);
+}
 
 // 2. LP solve time against m
 const lpRows: Record<string, string | number>[] = [];
