@@ -119,7 +119,8 @@ export interface LpText {
 
 /**
  * Writes LP (11) as CPLEX LP text: minimise ∇λF·dλ + ∇wF·dw subject to -ε ≤ (H_wλ dλ + H_ww dw)_j ≤ ε
- * for each block row j, -1 ≤ dλ ≤ 1 (dλ_k ≥ 0 where λ_k = 0), and |dw| ≤ δ when a box is set.
+ * for each block row j, -1 ≤ dλ ≤ 1 (dλ_k ≥ 0 where λ_k = 0; or the box dLambdaLower … dLambdaUpper), and
+ * |dw| ≤ δ when a box is set.
  * HiGHS's LP reader has no ranged rows, so each row gets a slack: expr_j − s_j = 0 with −ε ≤ s_j ≤ ε. This
  * is the same LP as two inequalities per row; HiGHS solves it 1.2-2.2× faster (bench/hvp_lp.ts).
  *
@@ -128,8 +129,9 @@ export interface LpText {
  * (1/2, 1], and its slack bound becomes 2^e_j·ε: the same LP, but HiGHS's absolute matrix limits (entries
  * ≤ 1e-9 dropped by default, ≥ 1e15 refused) now act relative to each row's scale, so an H_ww of
  * magnitude 1e-10 is solved as written. The objective is scaled the same way (a power of two, undone
- * exactly on the objective value), because HiGHS's optimality tolerance is absolute too. Throws LpCoefficientError naming the entry for NaN, ±∞, or a cost
- * or bound of magnitude ≥ 1e20 (HiGHS's infinity).
+ * exactly on the objective value), because HiGHS's optimality tolerance is absolute too. Throws
+ * LpCoefficientError naming the entry for NaN, ±∞, or a cost or bound of magnitude ≥ 1e20 (HiGHS's
+ * infinity).
  */
 export function buildLp(p: DirectionLp): LpText {
   const m = p.gradF.length;
@@ -206,7 +208,10 @@ export function buildLp(p: DirectionLp): LpText {
   for (let k = 0; k < n; k++) {
     const lo = p.dLambdaLower?.[k] ?? (p.lambdas[k] <= 0 ? 0 : -1);
     const hi = p.dLambdaUpper?.[k] ?? 1;
-    lines.push(` ${formatLpNumber(lo)} <= l${k} <= ${formatLpNumber(hi)}`);
+    for (const [v, where] of [[lo, `dλ lower bound [${k}]`], [hi, `dλ upper bound [${k}]`]] as const) {
+      if (Math.abs(v) >= inf) throw new LpCoefficientError(where, v, `is at or beyond HiGHS's infinity ${inf}`);
+    }
+    lines.push(` ${formatLpNumber(lo, `dλ lower bound [${k}]`)} <= l${k} <= ${formatLpNumber(hi, `dλ upper bound [${k}]`)}`);
   }
   for (let j = 0; j < m; j++) {
     lines.push(p.delta === undefined ? ` w${j} free` : ` ${formatLpNumber(-p.delta)} <= w${j} <= ${formatLpNumber(p.delta)}`);

@@ -246,6 +246,8 @@ Deno.test("NaN and ±∞ are refused with the coefficient named; solveDirectionL
     [{ gradLambdaF: Float64Array.of(NaN) }, /∇λF\[0\] = NaN/],
     [{ epsilon: NaN }, /ε = NaN/],
     [{ delta: Infinity }, /δ = Infinity/],
+    [{ dLambdaLower: [NaN] }, /dλ lower bound \[0\] = NaN/],
+    [{ dLambdaUpper: [1e300] }, /dλ upper bound \[0\] = 1e\+300 is at or beyond/],
   ];
   for (const [change, re] of cases) {
     const p = { ...base, ...change };
@@ -262,6 +264,11 @@ Deno.test("NaN and ±∞ are refused with the coefficient named; solveDirectionL
     assertMatch(sol.message ?? "", re);
   }
   assertEquals((await solveDirectionLp(base)).status, "optimal", "the base case itself solves");
+  // a box on dλ is written as given and binds
+  const boxed = { ...base, dLambdaLower: [-0.25], dLambdaUpper: [0.125] };
+  assertMatch(buildLpText(boxed), /^ -0\.25 <= l0 <= 0\.125$/m);
+  const sol = await solveDirectionLp(boxed);
+  assert(sol.dLambda![0] >= -0.25 && sol.dLambda![0] <= 0.125 && Math.abs(sol.dLambda![0]) > 0, `dλ ${sol.dLambda![0]}`);
 });
 
 /** Solves n×n A x = b by Gaussian elimination with partial pivoting; undefined when (numerically) singular. */
