@@ -1,24 +1,31 @@
 import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 
-/** The output layer's input A = [a_{L-1}, 1] (N × (h+1), kept on the device) and the logits (read, float32). */
-function outputInputs(weights: Float32Array[], sizes: number[], part: TensorPart): { A: tf.Tensor2D; logits: Float32Array } {
+/**
+ * The output layer's input a_{L-1} (N × h, on the device; `owned` false when it is the data's own x,
+ * which must not be disposed) and the logits (read, float32).
+ */
+function outputInputs(
+  weights: Float32Array[],
+  sizes: number[],
+  part: TensorPart,
+): { a: tf.Tensor2D; owned: boolean; logits: Float32Array } {
   const L = sizes.length - 1;
   const h = sizes[L - 1];
   const C = sizes[L];
-  const A = tf.tidy(() => {
-    let a: tf.Tensor2D = part.x;
+  const a = tf.tidy(() => {
+    let act: tf.Tensor2D = part.x;
     for (let l = 0; l < L - 1; l++) {
-      a = tf.relu(
-        tf.add(tf.matMul(a, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1])),
+      act = tf.relu(
+        tf.add(tf.matMul(act, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1])),
       ) as tf.Tensor2D;
     }
-    return tf.concat([a, tf.ones([part.n, 1])], 1) as tf.Tensor2D;
+    return act;
   });
   const { logits } = tidyRead(() => ({
-    logits: tf.add(tf.matMul(tf.slice(A, [0, 0], [part.n, h]), tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1])),
+    logits: tf.add(tf.matMul(a, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1])),
   }));
-  return { A, logits };
+  return { a, owned: a !== part.x, logits };
 }
 
 /**
@@ -43,7 +50,9 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
   const h1 = h + 1;
   const dim = h1 * C;
   const n = part.n;
-  const { A, logits } = outputInputs(weights, sizes, part);
+  const { a, owned, logits } = outputInputs(weights, sizes, part);
+  const A = tf.concat([a, tf.ones([n, 1])], 1) as tf.Tensor2D;
+  if (owned) a.dispose();
   const Q = (C * (C - 1)) / 2;
   const offIndex = (c: number, d: number) => c * C - (c * (c + 1)) / 2 + (d - c - 1); // c < d, row-major
   // per-example p_c p_d for c < d, from a float64 softmax of the float32 logits; pair-major (Q × N)
@@ -122,11 +131,11 @@ export function outputLayerHessianSubset(
   const L = sizes.length - 1;
   const h = sizes[L - 1];
   const C = sizes[L];
-  const h1 = h + 1;
   const n = part.n;
-  const { A, logits } = outputInputs(weights, sizes, part);
-  const a = A.dataSync() as Float32Array; // N × (h+1), the last column ones
-  A.dispose();
+  const act = outputInputs(weights, sizes, part);
+  const a = act.a.dataSync() as Float32Array; // N × h
+  if (act.owned) act.a.dispose();
+  const { logits } = act;
   const k = indices.length;
   // flat index → (input i, or h for the bias; class c)
   const inputOf = indices.map((q) => (q < h * C ? Math.floor(q / C) : h));
@@ -147,7 +156,8 @@ export function outputLayerHessianSubset(
       sq[c] = Math.sqrt(p[c] * (rest / sum));
     }
     for (let r = 0; r < k; r++) {
-      const v = a[s * h1 + inputOf[r]];
+      const i = inputOf[r];
+      const v = i === h ? 1 : a[s * h + i];
       u[s * k + r] = v * p[classOf[r]];
       g[s * k + r] = v * sq[classOf[r]];
     }
