@@ -6,9 +6,9 @@ import { HlsOptions } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { type AblationSeed, ablationSeed, DEFAULT_VARIANTS, summariseAblation } from "../search/hls_ablation.ts";
-import { isNotRun } from "../pipeline/stage.ts";
 import { disposeStudyData, type StudyData } from "../search/study.ts";
-import { jsonWithVolatile, loadSplit, readWithVolatile } from "./_load.ts";
+import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
 export const HlsAblationParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -32,7 +32,7 @@ export type HlsAblationParams = z.infer<typeof HlsAblationParams>;
 export const HlsAblationSeedParams = HlsAblationParams.omit({ seeds: true }).extend({ seed: z.number().int() });
 export type HlsAblationSeedParams = z.infer<typeof HlsAblationSeedParams>;
 
-const seedStageName = (split: string, budget: string, seed: number) => `hls-ablation-seed:${split}:${budget}:${seed}`;
+const unitPrefix = (split: string, budget: string) => `hls-ablation-seed:${split}:${budget}`;
 
 /**
  * hls-ablation-seed:<split>:<budget>:<seed>: one seed of the ablation, its own cache entry, so that seeds run
@@ -45,7 +45,7 @@ export function hlsAblationSeedStage(
 ): Stage<HlsAblationSeedParams> {
   const dep = `subsample:${split}`;
   return {
-    name: seedStageName(split, budget, params.seed),
+    name: seedUnitName(unitPrefix(split, budget), params.seed),
     module: import.meta.url,
     deps: [{ stage: dep }],
     schema: HlsAblationSeedParams,
@@ -75,30 +75,20 @@ export function hlsAblationSeedStage(
 }
 
 /** hls-ablation:<split>:<budget>: merges the seeds' results into paired effects with their intervals. */
-export function hlsAblationStage(split: string, budget: string, params: unknown): Stage<HlsAblationParams> {
-  const p0 = HlsAblationParams.safeParse(params);
-  const seeds = p0.success ? p0.data.seeds : [];
-  const deps = seeds.map((s) => seedStageName(split, budget, s));
+export function hlsAblationStage(split: string, budget: string, params: unknown, unitNames: string[]): Stage<HlsAblationParams> {
   return {
     name: `hls-ablation:${split}:${budget}`,
     module: import.meta.url,
-    deps: deps.map((stage) => ({ stage })),
+    deps: unitNames.map((stage) => ({ stage })),
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {
-      const results: AblationSeed[] = [];
-      let dataset = "";
-      for (const name of deps) {
-        const a = inputs[name];
-        if (!a || isNotRun(a)) throw new Error(`ablation seed ${name} missing`);
-        const r = await readWithVolatile<{ dataset: string; seed: AblationSeed }>(a, "seed.json");
-        dataset = r.dataset;
-        results.push(r.seed);
-      }
+      const units = await readSeedUnits<{ dataset: string; seed: AblationSeed }>(inputs, unitNames, "seed.json");
+      const results = units.map((u) => u.seed);
       const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
       return jsonWithVolatile("ablation.json", {
         backend: p.backend,
-        dataset,
+        dataset: units[0]?.dataset ?? "",
         split,
         budget,
         training: p.training,
@@ -113,8 +103,12 @@ export function hlsAblationStage(split: string, budget: string, params: unknown)
 
 /** The ablation's stages for one split and budget: one per seed, then the merge. */
 export function hlsAblationStages(split: string, budget: string, params: Record<string, unknown>): Stage[] {
-  const merge = hlsAblationStage(split, budget, params);
-  const { seeds: _seeds, ...rest } = params;
-  const seeds = merge.deps.map((d) => Number(d.stage.split(":").pop()));
-  return [...seeds.map((seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }) as Stage), merge as Stage];
+  const { seeds: given, ...rest } = params;
+  const seeds = HlsAblationParams.shape.seeds.safeParse(given);
+  return perSeedStages({
+    unitPrefix: unitPrefix(split, budget),
+    seeds: seeds.success ? seeds.data : [],
+    unit: (seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }) as Stage,
+    merge: (names) => hlsAblationStage(split, budget, params, names) as Stage,
+  });
 }

@@ -5,7 +5,7 @@ import { fetchStage } from "./fetch.ts";
 import { subsampleStage } from "./subsample.ts";
 import { baselineStage } from "./baseline_train.ts";
 import { lpFinetuneStage } from "./lp_finetune.ts";
-import { searchStage } from "./search.ts";
+import { searchStages } from "./search.ts";
 import { hlsAblationStages } from "./hls_ablation.ts";
 import { reportStage } from "./report.ts";
 import { gaLrMomWdStage } from "./ga_lr_mom_wd.ts";
@@ -41,7 +41,7 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     for (const split of splits) {
       requireSplit(config, "search.splits", split);
       for (const [budget, training] of Object.entries(budgets)) {
-        for (const method of methods) stages.push(searchStage(split, budget, withBackend({ ...rest, training, method })) as Stage);
+        for (const method of methods) stages.push(...searchStages(split, budget, withBackend({ ...rest, training, method })));
       }
     }
   }

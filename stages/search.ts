@@ -9,6 +9,7 @@ import { MicroGaOptions } from "../search/samplers.ts";
 import { disposeStudyData, microGaStudy, oneShotStudies, type StudyData, type StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
 export const SearchParams = z.object({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -36,58 +37,93 @@ export const SearchParams = z.object({
 });
 export type SearchParams = z.infer<typeof SearchParams>;
 
-/** search:<split>:<budget>:<method>: the method with and without HLS, for each seed (paper Section IV). */
-export function searchStage(split: string, budget: string, params: unknown): Stage<SearchParams> {
+/** The parameters of one seed's unit: the search's, with one seed instead of the list. */
+export const SearchSeedParams = SearchParams.omit({ seeds: true }).extend({ seed: z.number().int() });
+export type SearchSeedParams = z.infer<typeof SearchSeedParams>;
+
+/** What one seed's unit writes. */
+interface SeedOutput {
+  backend: string;
+  dataset: string;
+  settings: Record<string, unknown>;
+  results: StudyResult[];
+}
+
+/** search-seed:<split>:<budget>:<method>:<seed>: the method with and without HLS for one seed. */
+function searchSeedStage(split: string, unitPrefix: string, params: Record<string, unknown> & { seed: number }): Stage<SearchSeedParams> {
   const dep = `subsample:${split}`;
-  const method = (params as { method?: string }).method;
   return {
-    name: `search:${split}:${budget}:${method}`,
+    name: seedUnitName(unitPrefix, params.seed),
     module: import.meta.url,
     deps: [{ stage: dep }],
-    schema: SearchParams,
+    schema: SearchSeedParams,
     params,
-    async run({ params: p, inputs, progress, log }) {
+    async run({ params: p, inputs, progress }) {
       const backend = await useBackend(p.backend);
       const d = await loadSplit(inputs[dep]);
       const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
       try {
         const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
         const perRun = p.method === "microga" ? p.ga.population + p.ga.generations * p.ga.offspring : p.budget;
-        const runsPerSeed = p.method === "microga" ? 2 : 1;
-        const total = p.seeds.length * runsPerSeed * perRun;
+        const runs = p.method === "microga" ? 2 : 1;
         let done = 0;
+        const tick = (label: string) => (k: number, what?: string) =>
+          progress(done + k, runs * perRun, `${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
+        const rng = new Rng(p.seed);
         const results: StudyResult[] = [];
-        for (const seed of p.seeds) {
-          const rng = new Rng(seed);
-          const tick = (label: string) => (k: number, what?: string) =>
-            progress(done + k, total, `seed ${seed} ${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
-          if (p.method === "microga") {
-            for (const withHls of [false, true]) {
-              results.push(
-                await microGaStudy(data, settings, seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")),
-              );
-              done += perRun;
-            }
-          } else {
-            results.push(...(await oneShotStudies(p.method, data, settings, seed, rng.fork(p.method), tick("±HLS"))));
+        if (p.method === "microga") {
+          for (const withHls of [false, true]) {
+            results.push(
+              await microGaStudy(data, settings, p.seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")),
+            );
             done += perRun;
           }
-          log({ event: "seed-done", seed, best: results.slice(-2).map((r) => ({ hls: r.hls, val: r.best.final.val })) });
-        }
-        return {
-          ...jsonWithVolatile("studies.json", { backend, dataset: d.name, method: p.method, settings, results }),
-          ...jsonWithVolatile("summary.json", {
-            backend,
-            dataset: d.name,
-            split,
-            budget,
-            training: p.training,
-            ...summariseMethod(p.method, results),
-          }),
-        };
+        } else results.push(...(await oneShotStudies(p.method, data, settings, p.seed, rng.fork(p.method), tick("±HLS"))));
+        return jsonWithVolatile("seed.json", { backend, dataset: d.name, settings, results } satisfies SeedOutput);
       } finally {
         disposeStudyData(data);
       }
     },
   };
+}
+
+/** search:<split>:<budget>:<method>: merges the seeds' studies into the method's summary (paper Section IV). */
+function searchMergeStage(split: string, budget: string, params: unknown, unitNames: string[]): Stage<SearchParams> {
+  const method = (params as { method?: string }).method;
+  return {
+    name: `search:${split}:${budget}:${method}`,
+    module: import.meta.url,
+    deps: unitNames.map((stage) => ({ stage })),
+    schema: SearchParams,
+    params,
+    async run({ params: p, inputs }) {
+      const units = await readSeedUnits<SeedOutput>(inputs, unitNames, "seed.json");
+      const results = units.flatMap((u) => u.results);
+      const [backend, dataset] = [units[0]?.backend ?? p.backend, units[0]?.dataset ?? ""];
+      return {
+        ...jsonWithVolatile("studies.json", { backend, dataset, method: p.method, settings: units[0]?.settings, results }),
+        ...jsonWithVolatile("summary.json", {
+          backend,
+          dataset,
+          split,
+          budget,
+          training: p.training,
+          ...summariseMethod(p.method, results),
+        }),
+      };
+    },
+  };
+}
+
+/** A search's stages: one per seed (search-seed:…:<seed>), then the merge search:<split>:<budget>:<method>. */
+export function searchStages(split: string, budget: string, params: Record<string, unknown>): Stage[] {
+  const { seeds: given, ...rest } = params;
+  const seeds = SearchParams.shape.seeds.safeParse(given);
+  const unitPrefix = `search-seed:${split}:${budget}:${String(params.method)}`;
+  return perSeedStages({
+    unitPrefix,
+    seeds: seeds.success ? seeds.data : [],
+    unit: (seed) => searchSeedStage(split, unitPrefix, { ...rest, seed }) as Stage,
+    merge: (names) => searchMergeStage(split, budget, params, names) as Stage,
+  });
 }
