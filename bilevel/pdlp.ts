@@ -46,6 +46,8 @@ export interface PdlpOptions {
   ruizIterations?: number;
   probes?: number;
   seed?: number;
+  /** PDHG variant (pdlp_core.ts): "halpern" (restarted reflected Halpern, default) or "adaptive" (PDLP's adaptive steps). */
+  scheme?: "adaptive" | "halpern";
   /** Iterations between termination/restart checks (default 64, as PDLP). */
   evalEvery?: number;
   onProgress?: (p: PdlpProgress & { hvps: number }) => void;
@@ -62,7 +64,7 @@ export interface PdlpResult {
   dualBound: number;
   /** (objective − dualBound) / max(|objective|, |dualBound|): the certified relative distance to optimal. */
   relativeGap: number;
-  /** Largest row violation of the solver's iterate, max_j (|Kx|_j − ε)⁺ / ε, before the feasibility scaling. */
+  /** Largest row violation of the returned direction by a fresh product, max_j (|Kx|_j − ε)⁺ / ε, before its last rescaling (float32 HVP noise only). */
   primalResidual: number;
   /** PDLP's dual residual (relative): 0 whenever dw is boxed, since every reduced cost is then priced. */
   dualResidual: number;
@@ -164,9 +166,11 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
     tolerance: tol,
     absoluteTolerance: opts.absoluteTolerance ?? tol * 1e-3,
     norm: "linf",
+    feasibleOrigin: true,
     timeLimitS: opts.timeLimitS === undefined ? undefined : Math.max(0, opts.timeLimitS - (performance.now() - t0) / 1000),
     maxIterations: opts.maxIterations,
     evalEvery: opts.evalEvery,
+    scheme: opts.scheme ?? "halpern",
     scaling,
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, hvps })),
   };
@@ -181,7 +185,7 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
     const kx = apply(r.x);
     let viol = 0;
     for (let j = 0; j < m; j++) viol = Math.max(viol, Math.abs(kx[j]));
-    const theta = viol > 1 ? 1 / viol : 1;
+    const theta = viol > 1 ? 1 / viol : 1; // ≈ 1: the engine already scaled its answer into feasibility
     const x = r.x.map((v) => v * theta);
     let p = 0;
     for (let j = 0; j < n + m; j++) p += c[j] * x[j];
@@ -209,7 +213,7 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
       primalResidual: Math.max(0, viol - 1),
       dualResidual: r.relDualResidual,
       pdlpRelativeGap: r.relGap,
-      repairScale: theta,
+      repairScale: theta * r.repairScale,
       iterations: r.iterations,
       restarts: r.restarts,
       hvps,

@@ -61,6 +61,16 @@ export interface PdlpCoreOptions {
   maxIterations?: number;
   /** Evaluate termination, restarts and infeasibility every this many iterations (PDLP: 64). */
   evalEvery?: number;
+  /**
+   * Declares that 0 is feasible and every row and variable box contains 0 (true of LP (11)): points are then
+   * scaled towards 0 until feasible before they are tested and returned (`repairScale` says by how much).
+   */
+  feasibleOrigin?: boolean;
+  /** PDHG variant: PDLP's adaptive steps with averaging (default), or restarted reflected Halpern PDHG. */
+  scheme?: "adaptive" | "halpern";
+  /** Halpern reflection ρ in [0, 1] (default 1) and power-iteration rounds for ||K̃|| (default 12). */
+  reflection?: number;
+  powerIterations?: number;
   /** Relative tolerance of the infeasibility certificates (default 1e-6). */
   infeasibleTolerance?: number;
   /** A given diagonal preconditioner; without one, ℓ2 Ruiz equilibration from random probes is used. */
@@ -100,6 +110,8 @@ export interface PdlpCoreResult {
   relGap: number;
   /** The best (largest) dual objective seen with zero dual residual: a certified lower bound, or −∞. */
   bestDualBound: number;
+  /** With feasibleOrigin: the factor the returned x was scaled by to satisfy every row (1: it already did). */
+  repairScale: number;
   /** For infeasibility: the certificate (a dual ray y, or a primal ray x). */
   ray?: Float64Array;
   iterations: number;
@@ -260,6 +272,7 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
     relDualResidual: NaN,
     relGap: NaN,
     bestDualBound: -Infinity,
+    repairScale: 1,
     iterations: 0,
     matvecs,
     restarts: 0,
@@ -348,7 +361,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
     // primal weight ω = ||c̃|| / ||q̃|| (PDLP), step size from the largest scaled row norm
     const cs = vecNorm(S.c, "l2"), qs = boundNorm(S.rl, S.ru, "l2");
     let omega = cs > 0 && qs > 0 ? cs / qs : 1;
-    let eta = initialStep();
+    const halpern = opts.scheme === "halpern";
+    let eta = halpern ? 0 : initialStep();
 
     // averages (weighted by step size), and the point of the last restart
     let sumW = 0;
@@ -361,6 +375,7 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
     let iterations = 0, attempts = 0, restarts = 0;
     let bestDualBound = -Infinity;
     let last: PdlpCoreResult | undefined;
+    if (halpern) return runHalpern();
 
     for (;;) {
       // ---- one PDHG step with PDLP's adaptive step size
@@ -415,8 +430,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       if (iterations % evalEvery !== 0 && !stop) continue;
 
       // ---- evaluation: termination on the original problem, current and average iterate
-      const cur = unscale(x, y, kx, kty);
-      const avg = unscale(xAvg, yAvg, kxAvg, ktyAvg);
+      const cur = toFeasible(unscale(x, y, kx, kty));
+      const avg = toFeasible(unscale(xAvg, yAvg, kxAvg, ktyAvg));
       const sCur = pointStats(orig, cur.x, cur.y, cur.kx, cur.kty, norm);
       const sAvg = pointStats(orig, avg.x, avg.y, avg.kx, avg.kty, norm);
       for (const s of [sCur, sAvg]) if (s.dualResidual2 === 0) bestDualBound = Math.max(bestDualBound, s.dualObjective);
@@ -476,6 +491,138 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       }
     }
 
+    /**
+     * With `feasibleOrigin`, a point is judged after scaling it towards 0 until every row holds: the LP then
+     * stops on the gap of a feasible point, which is what its caller returns, instead of waiting for the
+     * iterate itself to be feasible to the last digit (slow for PDHG, and repaired at no cost anyway).
+     */
+    function toFeasible(p: { x: Float64Array; y: Float64Array; kx: Float64Array; kty: Float64Array }) {
+      if (!opts.feasibleOrigin) return { ...p, theta: 1 };
+      let theta = 1;
+      for (let i = 0; i < nRows; i++) {
+        if (p.kx[i] > orig.ru[i]) theta = Math.min(theta, orig.ru[i] / p.kx[i]);
+        else if (p.kx[i] < orig.rl[i]) theta = Math.min(theta, orig.rl[i] / p.kx[i]);
+      }
+      theta = Math.max(0, theta);
+      if (theta < 1) {
+        for (let j = 0; j < nCols; j++) p.x[j] *= theta;
+        for (let i = 0; i < nRows; i++) p.kx[i] *= theta;
+      }
+      return { ...p, theta };
+    }
+
+    /**
+     * Restarted Halpern PDHG with reflection (r2HPDHG: Lu and Yang 2024, as in cuPDLPx). T is one PDHG step at
+     * a constant step η = 0.95/||K̃|| (power iteration); the iterate is the anchored, reflected average
+     * z ← (k+1)/(k+2)·((1+ρ)T(z) − ρz) + z₀/(k+2). Restarts (anchor := T(z)) when the fixed-point residual
+     * ||z − T(z)|| falls by the cuPDLP factors; primal weight updated at restarts. Products: Kx̂ and Kᵀŷ of
+     * T's output; those of z follow by linearity.
+     */
+    function runHalpern(): PdlpCoreResult {
+      const rho = opts.reflection ?? 1;
+      const norm2 = powerNorm(opts.powerIterations ?? 12);
+      const eta = 0.95 / (norm2 > 0 ? norm2 : 1);
+      let x0 = x.slice(), y0 = y.slice(), kx0 = kx.slice(), kty0 = kty.slice();
+      let k = 0;
+      let resLast = Infinity, resPrev = Infinity;
+      let xh = x, yh = y, kxh = kx, ktyh = kty;
+      for (;;) {
+        const tau = eta / omega, sigma = eta * omega;
+        xh = new Float64Array(nCols);
+        for (let j = 0; j < nCols; j++) {
+          const v = x[j] - tau * (S.c[j] - kty[j]);
+          xh[j] = v < S.cl[j] ? S.cl[j] : v > S.cu[j] ? S.cu[j] : v;
+        }
+        kxh = Kt(xh);
+        yh = new Float64Array(nRows);
+        for (let i = 0; i < nRows; i++) {
+          const v = y[i] - sigma * (2 * kxh[i] - kx[i]);
+          const lo = -sigma * S.ru[i], hi = -sigma * S.rl[i];
+          yh[i] = v - (v < lo ? lo : v > hi ? hi : v);
+        }
+        ktyh = KTt(yh);
+        iterations++, itersSinceRestart++;
+        const stop = stopReason();
+        if (iterations % evalEvery === 0 || stop) {
+          const cur = toFeasible(unscale(xh, yh, kxh, ktyh));
+          const sc = pointStats(orig, cur.x, cur.y, cur.kx, cur.kty, norm);
+          if (sc.dualResidual2 === 0) bestDualBound = Math.max(bestDualBound, sc.dualObjective);
+          if (!Number.isFinite(sc.primalObjective)) throw new Error("iterates are not finite");
+          const ok = converged(sc);
+          last = result(ok ? "optimal" : (stop ?? "iteration-limit"), cur, sc);
+          opts.onProgress?.({
+            iterations,
+            matvecs,
+            seconds: (performance.now() - t0) / 1000,
+            restarts,
+            relPrimalResidual: last.relPrimalResidual,
+            relDualResidual: last.relDualResidual,
+            relGap: last.relGap,
+            primalObjective: last.primalObjective,
+            dualObjective: last.dualObjective,
+          });
+          if (ok) return last;
+          const rsU = unscale(x0, y0, kx0, kty0);
+          const yRay = cur.y.map((v, i) => v - rsU.y[i]);
+          if (farkasDual(orig, yRay, cur.kty.map((v, j) => v - rsU.kty[j]), infTol)) {
+            return { ...last, status: "primal-infeasible", ray: yRay };
+          }
+          const xRay = primalRay(orig, unscale(xh, yh, kxh, ktyh).x.map((v, j) => v - rsU.x[j]));
+          if (xRay && recessionOk(orig, xRay, checked(lp.apply(xRay), nRows, "apply"), infTol)) {
+            return { ...last, status: "dual-infeasible", ray: xRay };
+          }
+          if (stop) return last;
+          // fixed-point residual ||z − T(z)|| in the ω-weighted norm
+          let dx2 = 0, dy2 = 0;
+          for (let j = 0; j < nCols; j++) dx2 += (xh[j] - x[j]) ** 2;
+          for (let i = 0; i < nRows; i++) dy2 += (yh[i] - y[i]) ** 2;
+          const res = Math.sqrt(omega * dx2 + dy2 / omega);
+          if (resLast === Infinity) resLast = res;
+          const restart = res <= 0.2 * resLast || (res <= 0.8 * resLast && res > resPrev) || itersSinceRestart >= 0.36 * iterations;
+          resPrev = res;
+          if (restart) {
+            let dxn = 0, dyn = 0;
+            for (let j = 0; j < nCols; j++) dxn += (xh[j] - x0[j]) ** 2;
+            for (let i = 0; i < nRows; i++) dyn += (yh[i] - y0[i]) ** 2;
+            dxn = Math.sqrt(dxn), dyn = Math.sqrt(dyn);
+            if (dxn > 1e-10 && dyn > 1e-10) omega = Math.exp(0.5 * Math.log(dyn / dxn) + 0.5 * Math.log(omega));
+            x = xh, y = yh, kx = kxh, kty = ktyh;
+            x0 = x.slice(), y0 = y.slice(), kx0 = kx.slice(), kty0 = kty.slice();
+            k = 0;
+            itersSinceRestart = 0;
+            restarts++;
+            resLast = res, resPrev = Infinity;
+            continue;
+          }
+        }
+        // anchored, reflected step (products by linearity)
+        const a = (k + 1) / (k + 2), b = 1 / (k + 2);
+        const mix = (zh: Float64Array, z: Float64Array, z0: Float64Array) => {
+          const out = new Float64Array(z.length);
+          for (let i = 0; i < z.length; i++) out[i] = a * ((1 + rho) * zh[i] - rho * z[i]) + b * z0[i];
+          return out;
+        };
+        x = mix(xh, x, x0), y = mix(yh, y, y0), kx = mix(kxh, kx, kx0), kty = mix(ktyh, kty, kty0);
+        k++;
+      }
+    }
+
+    /** ||K̃||₂ by power iteration on K̃ᵀK̃ (two products per round); the estimate approaches from below. */
+    function powerNorm(rounds: number): number {
+      const rng = new Rng(opts.seed ?? 1);
+      let v: Float64Array = Float64Array.from({ length: nCols }, () => rng.next() - 0.5);
+      let est = 0;
+      for (let it = 0; it < rounds; it++) {
+        const nv = Math.sqrt(v.reduce((a, b) => a + b * b, 0));
+        if (nv === 0) break;
+        v = v.map((t) => t / nv);
+        const w = KTt(Kt(v));
+        est = Math.sqrt(Math.sqrt(w.reduce((a, b) => a + b * b, 0)));
+        v = w;
+      }
+      return est;
+    }
+
     function stopReason(): PdlpCoreStatus | undefined {
       if (iterations >= maxIter) return "iteration-limit";
       if ((performance.now() - t0) / 1000 >= timeLimit) return "time-limit";
@@ -524,12 +671,16 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
 
     function result(
       status: PdlpCoreStatus,
-      p: { x: Float64Array; y: Float64Array; kx: Float64Array; kty: Float64Array },
+      p: { x: Float64Array; y: Float64Array; kx: Float64Array; kty: Float64Array; theta: number },
       s: PointStats,
     ): PdlpCoreResult {
       return {
         status,
-        ...p,
+        x: p.x,
+        y: p.y,
+        kx: p.kx,
+        kty: p.kty,
+        repairScale: p.theta,
         primalObjective: s.primalObjective,
         dualObjective: s.dualObjective,
         primalResidual: s.primalResidual,
