@@ -19,8 +19,18 @@ import {
 export { selectBlock } from "./hls_direction.ts";
 export { tGrid } from "./hls_line.ts";
 
-/** Options of hyper local search (LP fine-tuning). Defaults are documented in docs and the README. */
-export const HlsOptions = z.object({
+/**
+ * Named settings: `paper` is the paper's HLS (raw λ, t chosen on the validation set that ranks the models);
+ * `honest` (the default) is log10 λ with held-out selection. Fields given explicitly win over the preset.
+ */
+export const HLS_PRESETS = {
+  paper: { lambdaScale: "linear", selection: "in-sample", criterion: "loss" },
+  honest: {},
+} as const;
+
+const HlsOptionsObject = z.object({
+  /** A named setting applied under the explicit fields (see HLS_PRESETS). */
+  preset: z.enum(["paper", "honest"]).default("honest"),
   /** Which weights enter the LP: all of them, the output layer, or the k with the largest |∇_w F|. */
   block: z.enum(["all", "output", "topk"]).default("output"),
   k: z.number().int().min(1).default(200),
@@ -64,6 +74,17 @@ export const HlsOptions = z.object({
    */
   maxStationarityRatio: z.number().positive().optional(),
 }).strict();
+
+/** The fields HLS options may set (for partial overrides). */
+export const HlsOptionsFields = HlsOptionsObject;
+
+/** Options of hyper local search, with the preset's fields filled in under the explicit ones. */
+export const HlsOptions = z.preprocess((raw) => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const preset = (raw as { preset?: unknown }).preset;
+  const fill = typeof preset === "string" && preset in HLS_PRESETS ? HLS_PRESETS[preset as keyof typeof HLS_PRESETS] : {};
+  return { ...fill, ...raw };
+}, HlsOptionsObject);
 export type HlsOptions = z.infer<typeof HlsOptions>;
 
 /** One point of the line search along (λ(t), w + t dw). */

@@ -147,6 +147,7 @@ export async function solveDirection(
   }
   block.indices.forEach((j, r) => (out.dw[j] = sol.dw![r]));
   if (sol.boxActive > 0) out.notes.push(`trust-region box binds on ${sol.boxActive} of ${bm} weights`);
+  if (sol.dropped) out.notes.push(`HiGHS held ${sol.dropped} matrix coefficients below 1e-12 of their row's largest as 0`);
   return { ...out, solved: true, path: "highs", dc: sol.dLambda! };
 }
 

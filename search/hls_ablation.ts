@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { HlsOptions } from "../bilevel/hls.ts";
+import { HlsOptions, HlsOptionsFields } from "../bilevel/hls.ts";
 import { Rng } from "../data/rng.ts";
 import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
 import { RandomSampler } from "./samplers.ts";
@@ -18,7 +18,7 @@ export const AblationVariant = z.object({
   kind: z.enum(["one-shot", "microga"]),
   hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
   /** Overrides of the base HLS options. */
-  hls: HlsOptions.partial().default({}),
+  hls: HlsOptionsFields.partial().default({}),
 }).strict();
 export type AblationVariant = z.infer<typeof AblationVariant>;
 

@@ -176,3 +176,13 @@ Deno.test("stationarity limit: a chosen t > 0 keeps ‖∇_w f‖ within the sta
     m.dispose();
   }
 });
+
+Deno.test("presets: 'paper' is one setting away (raw λ, in-sample, loss); explicit fields win; unknown keys refused", () => {
+  const paper = HlsOptions.parse({ preset: "paper" });
+  assertEquals([paper.lambdaScale, paper.selection, paper.criterion], ["linear", "in-sample", "loss"]);
+  const honest = HlsOptions.parse({});
+  assertEquals([honest.preset, honest.lambdaScale, honest.selection], ["honest", "log10", "held-out"]);
+  assertEquals(HlsOptions.parse({ preset: "paper", selection: "held-out" }).selection, "held-out");
+  assert(!HlsOptions.safeParse({ preset: "papr" }).success);
+  assert(!HlsOptions.safeParse({ lambdaScal: "log10" }).success, "a typo is refused, not ignored");
+});
