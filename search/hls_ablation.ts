@@ -129,29 +129,33 @@ export async function ablationSeed(a: {
   settings: StudySettings;
   seed: number;
   variants: AblationVariant[];
-  onProgress?: (label: string) => void;
+  /** Parts done of the seed's total (training, each variant, the micro-GA reference), with a label. */
+  onProgress?: (done: number, total: number, label: string) => void;
 }): Promise<AblationSeed> {
   const { data, settings: s, seed } = a;
   const rng = new Rng(seed);
+  const parts = a.variants.length + (a.variants.some((v) => v.kind === "microga") ? 2 : 1);
+  let done = 0;
+  const report = (label: string, next = false) => a.onProgress?.(next ? ++done : done, parts, label);
   const oneShotRng = rng.fork("ablation-one-shot");
   const genomes = new RandomSampler(s.space, s.budget, oneShotRng.fork("sampler")).ask();
   const t0 = performance.now();
-  const trained = trainGenomes(genomes, 0, data, s.training, oneShotRng, oneShotRng.fork("batches"), (l) => a.onProgress?.(l));
+  const trained = trainGenomes(genomes, 0, data, s.training, oneShotRng, oneShotRng.fork("batches"), (l) => report(l));
   const trainSeconds = (performance.now() - t0) / 1000;
   const keyOf = (i: number) => genomeKey(genomes[i]);
   const ref = bestBy(trained.map((t, i) => ({ t, i })), (x) => x.t.base.val.loss);
   const out: AblationSeed = { seed, reference: { "one-shot": chosenOf(keyOf(ref.i), ref.t.base.val, ref.t.base.test) }, variants: {} };
   for (const v of a.variants.filter((v) => v.kind === "one-shot")) {
-    a.onProgress?.(`variant ${v.name}`);
+    report(`variant ${v.name}`, true);
     out.variants[v.name] = await oneShotVariant({ trained, keyOf, data, settings: s, variant: v, trainSeconds });
   }
   const gaVariants = a.variants.filter((v) => v.kind === "microga");
   if (gaVariants.length) {
-    a.onProgress?.("micro-GA without HLS");
+    report("micro-GA without HLS", true);
     const none = await microGaStudy(data, s, seed, false, rng.fork("ablation-microga"), () => {});
     out.reference.microga = chosenOf(none.best.key, none.best.final.val, none.best.final.test);
     for (const v of gaVariants) {
-      a.onProgress?.(`variant ${v.name}`);
+      report(`variant ${v.name}`, true);
       const r = await microGaStudy(
         data,
         { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode },

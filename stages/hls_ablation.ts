@@ -57,14 +57,12 @@ export function hlsAblationSeedStage(
       try {
         const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
         const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
-        let step = 0;
-        const total = variants.length + 2;
         const seed = await ablationSeed({
           data,
           settings,
           seed: p.seed,
           variants,
-          onProgress: (label) => progress(Math.min(step++, total - 1), total, label),
+          onProgress: progress,
         });
         return jsonWithVolatile("seed.json", { dataset: d.name, seed });
       } finally {
