@@ -211,56 +211,21 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
   const dTrain = new MlpDerivatives(model.weights, model.sizes, data.train, model.groups, model.lambdas);
   try {
     const w0 = flatten(model.weights);
-    const gradF = (() => {
-      const d = new MlpDerivatives(model.weights, model.sizes, select, model.groups, model.lambdas);
-      try {
-        return Float64Array.from(d.gradient(false).grad);
-      } finally {
-        d.dispose();
-      }
-    })();
     const gradNormBefore = norm(dTrain.gradient(true).grad);
     const c0 = model.lambdas.map((l) => toCoordinate(space, l));
-    const boxes = c0.map((c) => coordinateBox(space, c, opts.lambdaBox));
-    const dir = await solveDirection(
-      {
-        ...model,
-        coordinateFactor: model.lambdas.map((l) => lambdaPerCoordinate(space, l)),
-        lower: boxes.map((b) => b.lo),
-        upper: boxes.map((b) => b.hi),
-        w0,
-        gradF,
-        dTrain,
-        train: data.train,
-      },
-      opts,
-      extras.onProgress,
-    );
+    const dir = await directionAt({ model, space, c0, w0, select, dTrain, train: data.train, opts, onProgress: extras.onProgress });
     notes.push(...dir.notes);
     const tLine = performance.now();
     const lambdasAt = (t: number) => c0.map((c, k) => fromCoordinate(space, projectCoordinate(space, c + t * dir.dc[k])));
     const lm: LineModel = { sizes: model.sizes, weights: model.weights, w0, dw: dir.dw };
     const grid = dir.solved ? tGrid(opts) : [0];
     const sel = metricsAlong(lm, grid, select);
-    const chosen = chooseStep({
-      grid,
-      sel,
-      opts,
-      gradNormBefore,
-      gradNormAt: (t) => lowerLevelGradNorm(model, weightsAt(w0, dir.dw, t, model.weights), lambdasAt(t), data.train),
-    });
+    const gradNormAt = (t: number) => lowerLevelGradNorm(model, weightsAt(w0, dir.dw, t, model.weights), lambdasAt(t), data.train);
+    const chosen = chooseStep({ grid, sel, opts, gradNormBefore, gradNormAt });
     notes.push(...chosen.notes);
-    const iBest = chosen.index;
-    const line = traceLine({
-      lm,
-      grid,
-      iBest,
-      sel,
-      lambdasAt,
-      parts: { rank: heldOut ? rank : undefined, train: data.train, test: data.test },
-      trace: !!extras.trace,
-    });
-    const best = line.find((p) => p.t === grid[iBest])!;
+    const parts = { rank: heldOut ? rank : undefined, train: data.train, test: data.test };
+    const line = traceLine({ lm, grid, iBest: chosen.index, sel, lambdasAt, parts, trace: !!extras.trace });
+    const best = line[chosen.index];
     const improved = best.t > 0;
     if (dir.solved && !improved) notes.push(`no t > 0 improved the ${opts.criterion} on the selection data: model unchanged`);
     return {
@@ -277,9 +242,7 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
       lambdas: best.lambdas,
       lambdaOnBound: best.lambdas.map((l) => onBound(space, l)),
       gradNormBefore,
-      gradNormAfter: improved
-        ? chosen.gradNorm ?? lowerLevelGradNorm(model, weightsAt(w0, dir.dw, best.t, model.weights), best.lambdas, data.train)
-        : gradNormBefore,
+      gradNormAfter: improved ? chosen.gradNorm ?? gradNormAt(best.t) : gradNormBefore,
       weights: improved ? weightsAt(w0, dir.dw, best.t, model.weights) : model.weights,
       before: line[0],
       best,
@@ -296,6 +259,43 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
     dTrain.dispose();
     owned?.forEach(disposePart);
   }
+}
+
+/** LP (11) at (λ, w) in the space's coordinates: ∇_w F on the selection data, the box on dc, the solve. */
+async function directionAt(a: {
+  model: HlsModel;
+  space: LambdaSpace;
+  c0: number[];
+  w0: Float64Array;
+  select: TensorPart;
+  dTrain: MlpDerivatives;
+  train: TensorPart;
+  opts: HlsOptions;
+  onProgress?: HlsExtras["onProgress"];
+}): Promise<Direction> {
+  const { model, space, opts } = a;
+  const dSel = new MlpDerivatives(model.weights, model.sizes, a.select, model.groups, model.lambdas);
+  let gradF: Float64Array;
+  try {
+    gradF = Float64Array.from(dSel.gradient(false).grad);
+  } finally {
+    dSel.dispose();
+  }
+  const boxes = a.c0.map((c) => coordinateBox(space, c, opts.lambdaBox));
+  return await solveDirection(
+    {
+      ...model,
+      coordinateFactor: model.lambdas.map((l) => lambdaPerCoordinate(space, l)),
+      lower: boxes.map((b) => b.lo),
+      upper: boxes.map((b) => b.hi),
+      w0: a.w0,
+      gradF,
+      dTrain: a.dTrain,
+      train: a.train,
+    },
+    opts,
+    a.onProgress,
+  );
 }
 
 /**
