@@ -11,6 +11,8 @@ import { type Manifest, ManifestSchema, readManifest } from "./manifest.ts";
 import { ArtifactStore, checkStoreRoot } from "./store.ts";
 import { exists, writeFileAtomic } from "./fs_atomic.ts";
 import type { Stage } from "./stage.ts";
+import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "./executor.ts";
+import { runStageChild } from "./run_stage.ts";
 
 /** What an experiment plugs into the generic CLI. The engine never sees more of the science than this. */
 export interface Experiment<C = unknown> {
@@ -51,6 +53,8 @@ export interface Experiment<C = unknown> {
 
 const USAGE = `usage: main.ts <command> [options]
   reproduce [--config FILE] [--only STAGES] [--from STAGE] [--force STAGES] [--set path=value]...
+            [--jobs N | -j N] [--executor local] [--isolate]
+  run-stage --spec FILE   (used by 'reproduce --jobs N': computes one stage of a run, in its own process)
   status    [--config FILE] [--verify]
   archive   [--out FILE]
   verify    ARCHIVE [--rerun] [--allow-net]
@@ -135,6 +139,10 @@ function parse(argv: string[]) {
         verify: { type: "boolean" },
         "dry-run": { type: "boolean" },
         "keep-runs": { type: "string" },
+        jobs: { type: "string", short: "j" },
+        executor: { type: "string" },
+        isolate: { type: "boolean" },
+        spec: { type: "string" },
         "no-export": { type: "boolean" },
         quiet: { type: "boolean" },
         debug: { type: "boolean" },
@@ -161,9 +169,21 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
   const common = { storeRoot, projectRoot: exp.projectRoot, importMap: exp.importMap };
 
   switch (command) {
+    case "run-stage": {
+      if (!values.spec) throw new UserError(`run-stage needs --spec FILE (it is started by 'reproduce --jobs N')\n${USAGE}`);
+      return await runStageChild({
+        specPath: resolve(values.spec),
+        storeRoot,
+        projectRoot: exp.projectRoot,
+        importMap: exp.importMap,
+        parseConfig: exp.parseConfig,
+        buildStages: exp.buildStages,
+      });
+    }
     case "reproduce": {
       const { raw, config } = await exp.loadConfig(configPath, overrides);
       const t0 = performance.now();
+      const parallel = await parallelOptions(exp, values);
       const r = await runPipeline(exp.buildStages(config), {
         ...common,
         config: raw,
@@ -173,12 +193,20 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
         from: values.from,
         force: list(values.force),
         quiet: values.quiet,
+        ...parallel,
       });
       console.error(
-        `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run ` +
-          `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
+        `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run` +
+          (r.failed.length ? `, ${r.failed.length} failed` : "") +
+          ` in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
       for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
+      for (const f of r.failed) console.error(`  FAILED: ${f.stage}: ${f.message}`);
+      if (r.failed.length) {
+        const blocked = r.manifest.stages.filter((s) => s.status === "pending").length;
+        console.error(`reproduce: ${r.failed.length} stage(s) failed${blocked ? `; ${blocked} stage(s) that need them did not start` : ""}`);
+        return 1;
+      }
       if (values["no-export"]) return 0;
       try {
         await exportOutputs(exp, r.manifest, storeRoot, configPath);
@@ -192,6 +220,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
           configPath,
           environment: await exp.environment?.(config),
           quiet: values.quiet,
+          ...parallel,
         });
         await exportOutputs(exp, again.manifest, storeRoot, configPath);
       }
@@ -224,6 +253,35 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
     default:
       throw new UserError(`unknown command '${command}'\n${USAGE}`);
   }
+}
+
+/**
+ * --jobs N (-j N; default: $HPO_JOBS, $SLURM_CPUS_PER_TASK, else the number of cores), --executor and
+ * --isolate as runner options. Without permission to start processes (the sandbox of 'verify --rerun'),
+ * the run is sequential.
+ */
+async function parallelOptions<C>(
+  exp: Experiment<C>,
+  values: { jobs?: string; executor?: string; isolate?: boolean },
+): Promise<{ jobs: number; executor?: StageExecutor; isolateAll?: boolean }> {
+  const text = values.jobs ?? Deno.env.get("HPO_JOBS");
+  const jobs = text === undefined ? defaultJobs() : Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new UserError(`--jobs expects a whole number >= 1, got '${text}'${values.jobs === undefined ? " (from $HPO_JOBS)" : ""}`);
+  }
+  const kind = values.executor ?? "local";
+  if (kind !== "local") throw new UserError(`--executor expects 'local', got '${kind}'`);
+  if (jobs === 1 && !values.isolate) return { jobs: 1 };
+  if ((await Deno.permissions.query({ name: "run" })).state !== "granted") {
+    if (values.jobs !== undefined || values.isolate) {
+      throw new UserError("--jobs > 1 and --isolate start child processes, which this process may not (run it with -A)");
+    }
+    return { jobs: 1 };
+  }
+  const denoConfig = exp.sandbox?.denoConfig ??
+    ((await exists(`${exp.projectRoot}/deno.json`)) ? `${exp.projectRoot}/deno.json` : undefined);
+  const executor = new LocalProcessExecutor({ mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig });
+  return { jobs, executor, isolateAll: !!values.isolate };
 }
 
 function printVerify(rep: VerifyReport, debug: boolean): void {
@@ -367,6 +425,8 @@ async function rerunSandboxed<C>(exp: Experiment<C>, rep: VerifyReport, o: { qui
     "--store",
     `${tmp}/store`,
     "--no-export",
+    "--jobs",
+    "1",
     ...(o.quiet ? ["--quiet"] : []),
   ];
   let child: Deno.ChildProcess | undefined;

@@ -1,8 +1,30 @@
 import { asUserFsError, UserError } from "./errors.ts";
 
+/** What the LOCK file says: who holds it, since when. */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
 /** A held store lock; release() is idempotent. */
 export interface StoreLock {
+  /** The content of the LOCK file: a child of the run checks it is still there before committing. */
+  readonly holder: LockHolder;
   release(): void;
+}
+
+/**
+ * True when the store's LOCK file still names `holder`: the run that started a child still holds the
+ * store (a child never takes the lock; its parent holds it for it).
+ */
+export function lockStillHeld(root: string, holder: LockHolder): boolean {
+  try {
+    const h = JSON.parse(Deno.readTextFileSync(`${root}/LOCK`));
+    return h.pid === holder.pid && h.since === holder.since;
+  } catch {
+    return false;
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -28,8 +50,9 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const f = Deno.openSync(path, { write: true, createNew: true });
+      const holder: LockHolder = { pid: Deno.pid, command, since: new Date().toISOString() };
       try {
-        f.writeSync(new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, command, since: new Date().toISOString() })));
+        f.writeSync(new TextEncoder().encode(JSON.stringify(holder)));
       } catch (e) {
         f.close();
         Deno.removeSync(path); // a full disk must not leave a half-written lock behind
@@ -41,6 +64,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
       }
       let held = true;
       return {
+        holder,
         release() {
           if (!held) return;
           held = false;

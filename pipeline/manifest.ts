@@ -18,6 +18,8 @@ export const StageRecordSchema = z.object({
   volatile: z.array(z.string()).default([]),
   wallMs: z.number().optional(),
   reason: z.string().optional(),
+  /** Where a parallel run computed the stage: e.g. "pid 1234" (a child process) or "slurm job 56". */
+  job: z.string().optional(),
 });
 export type StageRecord = z.infer<typeof StageRecordSchema>;
 

@@ -1,0 +1,117 @@
+// The progress board of a parallel run: every running stage (its job, step k of n, ETA) and the whole
+// run (stages settled k of N, elapsed, ETA), printed as plain lines (logs and pipes read them as well as a
+// terminal does).
+import { formatDuration } from "./progress.ts";
+
+interface Running {
+  job: string;
+  start: number;
+  step?: number;
+  total?: number;
+  lastPrint: number;
+}
+
+/** The lines the board prints go through this (a RunLog). */
+export interface BoardOut {
+  say(line: string): void;
+  event(event: Record<string, unknown>): void;
+}
+
+/**
+ * Tracks a parallel run. The ETA of the run is the estimated work left (running stages from their
+ * progress, waiting ones from their wall time in the store's last manifest, else the mean of the stages
+ * computed so far) over the number of jobs, and never less than the longest running stage's ETA.
+ */
+export class RunBoard {
+  readonly #running = new Map<string, Running>();
+  readonly #settled = new Map<string, string>();
+  readonly #computedMs: number[] = [];
+  readonly #t0 = performance.now();
+  #lastSummary = -Infinity;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly out: BoardOut,
+    readonly stages: string[],
+    readonly jobs: number,
+    readonly previousMs: Map<string, number>,
+    readonly summaryEveryMs = 15000,
+  ) {
+    this.#timer = setInterval(() => {
+      if (this.#running.size) this.summary(true);
+    }, summaryEveryMs);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  start(stage: string, job: string): void {
+    this.#running.set(stage, { job, start: performance.now(), lastPrint: -Infinity });
+    this.summary(true);
+  }
+
+  /** A running stage's progress: printed like a sequential run's line, at most ~2 a second per stage. */
+  progress(stage: string, step: number, total: number, label?: string): void {
+    const r = this.#running.get(stage);
+    if (!r) return;
+    r.step = step;
+    r.total = total;
+    const now = performance.now();
+    const elapsed = (now - r.start) / 1000;
+    this.out.event({ event: "progress", stage, step, total, label, elapsedS: +elapsed.toFixed(3) });
+    if (now - r.lastPrint < 500 && step < total) return;
+    r.lastPrint = now;
+    const eta = step > 0 ? (elapsed * (total - step)) / step : NaN;
+    const pct = total > 0 ? Math.floor((100 * step) / total) : 0;
+    this.out.say(
+      `[${stage}] ${step}/${total} ${pct}% elapsed ${formatDuration(elapsed)} ETA ${formatDuration(eta)}${label ? " " + label : ""}`,
+    );
+    this.summary(false);
+  }
+
+  settle(stage: string, status: string): void {
+    const r = this.#running.get(stage);
+    this.#running.delete(stage);
+    this.#settled.set(stage, status);
+    if (r && status === "computed") this.#computedMs.push(performance.now() - r.start);
+    if (status !== "cached") this.summary(true);
+  }
+
+  /** Estimated seconds left for the whole run. */
+  eta(): number {
+    const now = performance.now();
+    const mean = this.#computedMs.length
+      ? this.#computedMs.reduce((a, b) => a + b, 0) / this.#computedMs.length
+      : [...this.previousMs.values()].reduce((a, b) => a + b, 0) / Math.max(1, this.previousMs.size);
+    const guess = (s: string) => this.previousMs.get(s) ?? mean;
+    let work = 0;
+    let longest = 0;
+    for (const [s, r] of this.#running) {
+      const elapsed = now - r.start;
+      const left = r.step && r.total ? (elapsed * (r.total - r.step)) / r.step : Math.max(0, guess(s) - elapsed);
+      work += left;
+      longest = Math.max(longest, left);
+    }
+    for (const s of this.stages) if (!this.#settled.has(s) && !this.#running.has(s)) work += guess(s);
+    return Math.max(longest, work / this.jobs) / 1000;
+  }
+
+  /** Prints the run's line: settled k/N, what runs (job, %), elapsed, ETA. Throttled unless forced. */
+  summary(force: boolean): void {
+    const now = performance.now();
+    if (!force && now - this.#lastSummary < 5000) return;
+    this.#lastSummary = now;
+    const running = [...this.#running].map(([s, r]) => {
+      const pct = r.step !== undefined && r.total ? ` ${Math.floor((100 * r.step) / r.total)}%` : "";
+      return `${s} (${r.job}${pct})`;
+    });
+    const failed = [...this.#settled.values()].filter((v) => v === "failed").length;
+    this.out.say(
+      `[run] ${this.#settled.size}/${this.stages.length} stages settled${failed ? `, ${failed} failed` : ""}; ` +
+        `running ${running.length}/${this.jobs}${running.length ? ": " + running.join(", ") : ""}; ` +
+        `elapsed ${formatDuration((now - this.#t0) / 1000)}, ETA ${formatDuration(this.eta())}`,
+    );
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,158 @@
+// `run-stage`: computes one stage of a parallel run into the store, in its own process (a child of the
+// run, or a Slurm job). It rebuilds the stage from the run's config, recomputes the cache key from the
+// parameters, the upstream digests the parent gave and its own code digest, and refuses to store under a
+// key other than the parent's. It then calls the very function the in-process runner calls
+// (computeStage), so the objects and the cache entry are those a sequential run writes.
+//
+// It never takes the store lock: the parent holds it for the whole run. Concurrent writers are safe
+// because objects are content-addressed and every file is written to a unique temporary name and renamed
+// into place (two children storing the same bytes rename identical files onto the same name). Before
+// writing its cache entry a child checks that the LOCK file still names its parent's run; a child whose
+// parent died (its parent pid changes) ends itself.
+import { z } from "zod";
+import { CodeDigester } from "./code_digest.ts";
+import { DamagedObject, SkipStage, UserError } from "./errors.ts";
+import { lockStillHeld } from "./lock.ts";
+import { ArtifactStore, OutputRefSchema } from "./store.ts";
+import { artifactSet, cacheKey, computeStage, type StageLog, validateParams } from "./runner.ts";
+import { type JobMessage, type JobReport, PROTOCOL_PREFIX } from "./executor.ts";
+import type { ArtifactSet, NotRun, Stage } from "./stage.ts";
+
+const SpecSchema = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  stage: z.string(),
+  key: z.string().regex(/^[0-9a-f]{64}$/),
+  codeDigest: z.string(),
+  config: z.unknown(),
+  inputs: z.record(z.string(), z.union([z.object({ outputs: z.record(z.string(), OutputRefSchema) }), z.object({ notRun: z.string() })])),
+  force: z.boolean(),
+  lock: z.object({ pid: z.number(), command: z.string(), since: z.string() }).optional(),
+});
+
+const enc = new TextEncoder();
+
+/** Writes one protocol line to stdout, whole. */
+function emit(m: JobMessage): void {
+  const bytes = enc.encode(PROTOCOL_PREFIX + JSON.stringify(m) + "\n");
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+}
+
+/** The child's log: everything goes to the parent, which prints and records it. */
+const childLog: StageLog = {
+  say: (line) => emit({ type: "say", line }),
+  event: (event) => emit({ type: "event", event }),
+  progressFor() {
+    let last = -Infinity;
+    return (step, total, label) => {
+      const now = performance.now();
+      if (now - last < 250 && step < total) return;
+      last = now;
+      emit({ type: "progress", step, total, label });
+    };
+  },
+};
+
+/** What `run-stage` needs of the experiment. */
+export interface RunStageOptions<C> {
+  specPath: string;
+  storeRoot: string;
+  projectRoot: string;
+  importMap?: Record<string, string>;
+  parseConfig(raw: unknown): C;
+  buildStages(config: C): Stage[];
+}
+
+/**
+ * Computes the stage a spec names and reports on stdout (a protocol line with the result). Returns the
+ * exit code: 0 computed, cached or not run; 1 failed or a damaged input (the parent repairs and retries).
+ */
+export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
+  if (Deno.env.get("HPO_RUN_STAGE_WATCH_PARENT") === "1") watchParent();
+  const report = await computeFromSpec(o);
+  emit({ type: "result", report });
+  return report.status === "failed" || report.status === "damaged" ? 1 : 0;
+}
+
+/** Ends this process when its parent dies (it is then re-parented): an orphan must not keep computing. */
+function watchParent(): void {
+  const parent = Deno.ppid;
+  const id = setInterval(() => {
+    if (Deno.ppid !== parent) Deno.exit(1);
+  }, 200);
+  Deno.unrefTimer(id);
+}
+
+async function computeFromSpec<C>(o: RunStageOptions<C>): Promise<JobReport> {
+  const store = new ArtifactStore(o.storeRoot);
+  try {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await Deno.readTextFile(o.specPath));
+    } catch (e) {
+      throw new UserError(`cannot read the job spec ${o.specPath}: ${(e as Error).message}`);
+    }
+    const parsed = SpecSchema.safeParse(raw);
+    if (!parsed.success) throw new UserError(`the job spec ${o.specPath} is not one this version of the pipeline writes`);
+    const spec = parsed.data;
+    const stage = o.buildStages(o.parseConfig(spec.config)).find((s) => s.name === spec.stage);
+    if (!stage) throw new UserError(`stage '${spec.stage}' is not in the DAG of the run's config`);
+    const params = validateParams([stage]).get(stage.name);
+    const code = new CodeDigester(o.projectRoot, o.importMap).digest(stage.module);
+    const inputs: Record<string, Record<string, string>> = {};
+    const ctxInputs: Record<string, ArtifactSet | NotRun> = {};
+    for (const dep of stage.deps) {
+      const up = spec.inputs[dep.stage];
+      if (!up) throw new UserError(`the job spec gives no input for '${dep.stage}'`);
+      if ("notRun" in up) {
+        if (!dep.optional) throw new UserError(`needs '${dep.stage}', which did not run: ${up.notRun}`);
+        inputs[dep.stage] = { "#not-run": up.notRun };
+        ctxInputs[dep.stage] = { stage: dep.stage, notRun: up.notRun };
+      } else {
+        inputs[dep.stage] = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.digest]));
+        ctxInputs[dep.stage] = artifactSet(store, dep.stage, up.outputs);
+      }
+    }
+    const key = cacheKey({ stage: stage.name, params, inputs, code: code.digest });
+    if (key !== spec.key) {
+      const why = code.digest !== spec.codeDigest
+        ? `its code changed since the run started (one of: ${Object.keys(code.files).join(", ")}); rerun 'reproduce'`
+        : "its parameters or inputs differ from the run's (the config or the store changed under it)";
+      return { status: "failed", message: `refusing to compute '${stage.name}' under a key the run did not plan: ${why}`, user: true };
+    }
+    if (!spec.force) {
+      const hit = await store.readRun(key);
+      if (hit) return { status: "cached", outputs: hit.outputs, wallMs: hit.wallMs };
+    }
+    const { outputs, wallMs } = await computeStage({
+      store,
+      stage,
+      params,
+      inputs: ctxInputs,
+      key,
+      log: childLog,
+      beforeCommit: () => {
+        if (spec.lock && !lockStillHeld(o.storeRoot, spec.lock)) {
+          throw new UserError(
+            `the run that started this stage (process ${spec.lock.pid}) no longer holds the store lock; ` +
+              `its outputs are stored, its cache entry is not`,
+          );
+        }
+        return Promise.resolve();
+      },
+    });
+    return { status: "computed", outputs, wallMs };
+  } catch (e) {
+    if (e instanceof SkipStage) return { status: "not-run", reason: e.message };
+    if (e instanceof DamagedObject || store.hasDamaged()) {
+      return { status: "damaged", digests: store.takeDamaged(), message: (e as Error).message };
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    return {
+      status: "failed",
+      message,
+      stack: e instanceof Error ? e.stack : undefined,
+      user: e instanceof UserError,
+    };
+  }
+}
