@@ -47,6 +47,9 @@ export interface PdlpProgress {
   relGap: number;
   primalObjective: number;
   dualObjective: number;
+  /** Current primal weight ω and step size η (scaled problem). */
+  primalWeight: number;
+  stepSize: number;
 }
 
 /** Options of the PDHG engine. */
@@ -449,6 +452,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
         relGap: last.relGap,
         primalObjective: last.primalObjective,
         dualObjective: last.dualObjective,
+        primalWeight: omega,
+        stepSize: eta,
       });
       if (pick) return last;
 
@@ -521,7 +526,7 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
     function runHalpern(): PdlpCoreResult {
       const rho = opts.reflection ?? 1;
       const norm2 = powerNorm(opts.powerIterations ?? 12);
-      const eta = 0.95 / (norm2 > 0 ? norm2 : 1);
+      eta = 0.95 / (norm2 > 0 ? norm2 : 1);
       let x0 = x.slice(), y0 = y.slice(), kx0 = kx.slice(), kty0 = kty.slice();
       let k = 0;
       let resLast = Infinity, resPrev = Infinity;
@@ -539,6 +544,22 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
           const v = y[i] - sigma * (2 * kxh[i] - kx[i]);
           const lo = -sigma * S.ru[i], hi = -sigma * S.rl[i];
           yh[i] = v - (v < lo ? lo : v > hi ? hi : v);
+        }
+        // safeguard: the power iteration approaches ||K̃|| from below; if this step shows η above the local
+        // bound ||Δz||²_ω / (2|ΔyᵀK̃Δx|) (PDLP's adaptive test), shrink η and re-anchor (T has changed)
+        let dx2 = 0, dy2 = 0, inter = 0;
+        for (let j = 0; j < nCols; j++) dx2 += (xh[j] - x[j]) ** 2;
+        for (let i = 0; i < nRows; i++) {
+          const dy = yh[i] - y[i];
+          dy2 += dy * dy;
+          inter += dy * (kxh[i] - kx[i]);
+        }
+        const etaBar = Math.abs(inter) > 0 ? (omega * dx2 + dy2 / omega) / (2 * Math.abs(inter)) : Infinity;
+        if (eta > etaBar) {
+          eta = 0.9 * etaBar;
+          x0 = x.slice(), y0 = y.slice(), kx0 = kx.slice(), kty0 = kty.slice();
+          k = 0;
+          continue; // each rejection cuts η by at least 10 %, so this ends
         }
         ktyh = KTt(yh);
         iterations++, itersSinceRestart++;
@@ -560,6 +581,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
             relGap: last.relGap,
             primalObjective: last.primalObjective,
             dualObjective: last.dualObjective,
+            primalWeight: omega,
+            stepSize: eta,
           });
           if (ok) return last;
           const rsU = unscale(x0, y0, kx0, kty0);
@@ -573,9 +596,6 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
           }
           if (stop) return last;
           // fixed-point residual ||z − T(z)|| in the ω-weighted norm
-          let dx2 = 0, dy2 = 0;
-          for (let j = 0; j < nCols; j++) dx2 += (xh[j] - x[j]) ** 2;
-          for (let i = 0; i < nRows; i++) dy2 += (yh[i] - y[i]) ** 2;
           const res = Math.sqrt(omega * dx2 + dy2 / omega);
           if (resLast === Infinity) resLast = res;
           const restart = res <= 0.2 * resLast || (res <= 0.8 * resLast && res > resPrev) || itersSinceRestart >= 0.36 * iterations;

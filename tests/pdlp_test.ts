@@ -154,6 +154,17 @@ for (const scheme of ["adaptive", "halpern"] as const) {
 
 // ---------- LP (11) against HiGHS
 
+/** PDLP_VERBOSE=1 prints the figures behind the HiGHS comparisons. */
+function verbose(label: string, rel: number, rows: number, r: { iterations: number; hvps: number; relativeGap: number; seconds: number }) {
+  if (Deno.env.get("PDLP_VERBOSE")) {
+    console.log(
+      `${label}: rel. err ${rel.toExponential(2)}, max row excess ${rows.toExponential(2)}·ε, certified gap ${
+        r.relativeGap.toExponential(2)
+      }, ${r.iterations} it, ${r.hvps} products, ${r.seconds.toFixed(2)} s`,
+    );
+  }
+}
+
 /** Random symmetric indefinite H (m × m), H_wλ (m × n) and gradients, as a dense LP (11). */
 function randomDirectionLp(rng: Rng, m: number, n: number) {
   const H = new Float64Array(m * m);
@@ -215,6 +226,7 @@ Deno.test("LP (11): matrix-free PDLP matches HiGHS on random indefinite H (m = 2
     );
     assert(res.objective >= ref.objective! - 1e-9 * Math.abs(ref.objective!), "objective below the optimum: infeasible direction");
     const f = feasibility(p, mf, res.dLambda!, res.dw!);
+    verbose(`random m=${m}`, rel, f.rows, res);
     assert(f.rows <= 1e-9 && f.box <= 0, `m=${m}: rows exceed ε by ${f.rows}·ε, box by ${f.box}`);
     assertEquals(res.hvps % 1, 0);
     assert(res.hvps > 0);
@@ -294,6 +306,7 @@ Deno.test("LP (11) on a trained MLP's exact Hessian (output, top-k, all weights)
         assertEquals(viaHvp.hvps, viaDense.hvps);
       }
       const f = feasibility(p, mf, res.dLambda!, res.dw!);
+      verbose(`MLP ${name} m=${m}`, rel, f.rows, res);
       // feasible in HiGHS's LP (the symmetrised dense H) to the same tolerance
       assert(f.rows <= 1e-4 && f.box <= 0, `${name}: rows exceed ε by ${f.rows}·ε, box by ${f.box}`);
     }
