@@ -43,9 +43,10 @@ export class RunBoard {
     Deno.unrefTimer(this.#timer);
   }
 
-  start(stage: string, job: string): void {
+  /** A stage started; `announce` prints the run's line (a stage computed in the parent needs none). */
+  start(stage: string, job: string, announce = true): void {
     this.#running.set(stage, { job, start: performance.now(), lastPrint: -Infinity });
-    this.summary(true);
+    if (announce) this.summary(true);
   }
 
   /** A running stage's progress: printed like a sequential run's line, at most ~2 a second per stage. */
@@ -67,12 +68,13 @@ export class RunBoard {
     this.summary(false);
   }
 
-  settle(stage: string, status: string): void {
+  /** A stage settled; `announce` prints the run's line. */
+  settle(stage: string, status: string, announce = true): void {
     const r = this.#running.get(stage);
     this.#running.delete(stage);
     this.#settled.set(stage, status);
     if (r && status === "computed") this.#computedMs.push(performance.now() - r.start);
-    if (status !== "cached") this.summary(true);
+    if (announce && status !== "cached") this.summary(true);
   }
 
   /** Estimated seconds left for the whole run. */

@@ -196,17 +196,10 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
         ...parallel,
       });
       console.error(
-        `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run` +
-          (r.failed.length ? `, ${r.failed.length} failed` : "") +
-          ` in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
+        `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run ` +
+          `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
       for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
-      for (const f of r.failed) console.error(`  FAILED: ${f.stage}: ${f.message}`);
-      if (r.failed.length) {
-        const blocked = r.manifest.stages.filter((s) => s.status === "pending").length;
-        console.error(`reproduce: ${r.failed.length} stage(s) failed${blocked ? `; ${blocked} stage(s) that need them did not start` : ""}`);
-        return 1;
-      }
       if (values["no-export"]) return 0;
       try {
         await exportOutputs(exp, r.manifest, storeRoot, configPath);

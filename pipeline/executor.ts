@@ -167,7 +167,9 @@ export class LocalProcessExecutor implements StageExecutor {
       if (report) return report;
       return {
         status: "failed",
-        message: st.signal ? `the child process was killed by ${st.signal}` : `the child process exited with code ${st.code} without a result`,
+        message: st.signal
+          ? `the child process was killed by ${st.signal}`
+          : `the child process exited with code ${st.code} without a result`,
         log: tail.join("\n"),
       };
     })();

@@ -52,8 +52,6 @@ export interface RunResult {
   computed: string[];
   cached: string[];
   notRun: { stage: string; reason: string }[];
-  /** Stages that failed (only with jobs > 1: the run carries on with everything that does not need them). */
-  failed: { stage: string; message: string }[];
   warnings: string[];
 }
 
@@ -204,7 +202,8 @@ interface PreparedJob {
  *
  * With `jobs` > 1 and an executor, ready stages compute concurrently elsewhere (see runParallel below);
  * this process schedules, follows them and records the manifest. A failing stage then does not stop the
- * run: everything that does not need it finishes, and `failed` lists it.
+ * run: everything that does not need it finishes first; then the run throws the first failure, as a
+ * sequential run would have (a UserError for the user's faults, else an internal error).
  */
 export async function runPipeline(stages: readonly Stage[], opts: RunOptions): Promise<RunResult> {
   const order = topoSort(stages);
@@ -242,16 +241,37 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   // process at once; that is safe because every write is atomic and the lock of a dead process is taken
   // over. A manifest left in state "running" by a dead process is reported as interrupted (see
   // manifestState). A parallel run listens while its children compute (see runParallel).
-  const result: RunResult = { manifest, computed: [], cached: [], notRun: [], failed: [], warnings: store.warnings };
+  const result: RunResult = { manifest, computed: [], cached: [], notRun: [], warnings: store.warnings };
+  const failed: { stage: string; error: Error }[] = [];
   const records = new Map<string, StageRecord>();
   const t0 = performance.now();
   try {
     const cleaned = await store.cleanTmp();
     if (cleaned) log.say(`removed ${cleaned} leftover temporary file(s) of an interrupted run`);
-    log.event({ event: "run-start", runId, stages: order.map((s) => s.name), jobs: parallel ? jobs : 1, executor: parallel ? executor!.name : "inline" });
+    log.event({
+      event: "run-start",
+      runId,
+      stages: order.map((s) => s.name),
+      jobs: parallel ? jobs : 1,
+      executor: parallel ? executor!.name : "inline",
+    });
     if (parallel) {
       await runParallel();
-      manifest.state = result.failed.length ? "failed" : "complete";
+      if (failed.length) {
+        manifest.state = "failed";
+        const more = failed.length > 1
+          ? ` (and ${failed.length - 1} more failed stage(s): ${failed.slice(1).map((f) => f.stage).join(", ")})`
+          : "";
+        const blocked = manifest.stages.filter((r) => r.status === "pending").length;
+        log.say(
+          `${failed.length} stage(s) failed: ${failed.map((f) => f.stage).join(", ")}; ` +
+            `every stage that does not need them finished${blocked ? `, ${blocked} that do did not start` : ""}`,
+        );
+        const first = failed[0].error;
+        if (more) first.message += more;
+        throw first;
+      }
+      manifest.state = "complete";
     } else {
       for (const stage of order) {
         if (!visit.has(stage.name)) continue;
@@ -431,16 +451,21 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     const handles = new Map<string, { cancel(): Promise<void> }>();
     let stopping = false;
     let manifestWrite: Promise<void> = Promise.resolve();
+    let manifestWarned = false;
+    let specCount = 0;
+    /** Repairs in flight, by producer: two stages that read the same damaged object wait for one repair. */
+    const repairs = new Map<string, Promise<void>>();
     const persist = () => {
       manifest.stages = order.filter((s) => records.has(s.name)).map((s) => records.get(s.name)!);
       manifestWrite = manifestWrite.then(() => writeManifest(opts.storeRoot, manifest)).catch((e) => {
-        log.say(`warning: could not write the manifest: ${(e as Error).message}`);
+        if (!manifestWarned) log.say(`warning: could not write the manifest: ${(e as Error).message}`);
+        manifestWarned = true;
       });
       return manifestWrite;
     };
     const settle = async (rec: StageRecord) => {
       records.set(rec.stage, rec);
-      board.settle(rec.stage, rec.status);
+      board.settle(rec.stage, rec.status, !!rec.job);
       if (rec.status !== "cached") await persist();
     };
     const interrupt = (sig: "SIGINT" | "SIGTERM") => async () => {
@@ -476,12 +501,12 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         // Computing here blocks this process's event loop: listeners would only run afterwards, so Ctrl-C
         // takes its default action (end at once) meanwhile, as in a sequential run.
         listen(false);
-        board.start(job.stage.name, `pid ${Deno.pid} (inline)`);
+        board.start(job.stage.name, `pid ${Deno.pid} (this process)`, false);
         try {
           return { record: await computeInline(job) };
         } catch (e) {
           if (e instanceof StageFailed) {
-            result.failed.push({ stage: job.stage.name, message: e.error.message });
+            failed.push({ stage: job.stage.name, error: e.error });
             return { record: e.record };
           }
           const damaged = store.takeDamaged();
@@ -510,7 +535,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         force: job.force,
         lock: lock.holder,
       };
-      const specPath = `${specDir}/${key}.json`;
+      const specPath = `${specDir}/${key}-${specCount++}.json`;
       await writeFileAtomic(specPath, JSON.stringify(spec), { tmpDir: store.tmpDir });
       const handle = ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot }, {
         say: (line) => log.say(line),
@@ -557,7 +582,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       const msg = rep.message;
       log.say(`[${stage.name}] FAILED (${handle.id}): ${msg}${rep.log ? `\n${indent(rep.log)}` : ""}`);
       log.event({ event: "stage-failed", stage: stage.name, error: msg, stack: rep.stack, job: handle.id, log: rep.log });
-      result.failed.push({ stage: stage.name, message: msg });
+      failed.push({ stage: stage.name, error: remoteError(stage.name, rep) });
       return { record: { ...rec, status: "failed", outputs: {}, reason: msg } };
     }
 
@@ -568,17 +593,24 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         if ("record" in out) return out.record;
         if (round >= 3 || depth > order.length) {
           const msg = `its inputs keep reading back damaged; check the disk of ${opts.storeRoot}`;
-          result.failed.push({ stage: job.stage.name, message: msg });
+          failed.push({ stage: job.stage.name, error: new UserError(`stage '${job.stage.name}': ${msg}`) });
           return { ...job.base, status: "failed", key: job.key, inputs: job.inputs, outputs: {}, reason: msg };
         }
         for (const digest of out.damaged) {
           const producer = producerOf(job.stage.name, digest);
-          if (producer.key) await store.dropRun(producer.key);
-          const pstage = order.find((s) => s.name === producer.stage)!;
-          const pp = await prepare(pstage, true);
-          const rec = "record" in pp ? pp.record : await execute(pp.job, inline, depth + 1);
-          result.cached = result.cached.filter((n) => n !== pstage.name);
-          await settle(rec);
+          let repair = repairs.get(producer.stage);
+          if (!repair) {
+            repair = (async () => {
+              if (producer.key) await store.dropRun(producer.key);
+              const pstage = order.find((s) => s.name === producer.stage)!;
+              const pp = await prepare(pstage, true);
+              const rec = "record" in pp ? pp.record : await execute(pp.job, inline, depth + 1);
+              result.cached = result.cached.filter((n) => n !== pstage.name);
+              await settle(rec);
+            })().finally(() => repairs.delete(producer.stage));
+            repairs.set(producer.stage, repair);
+          }
+          await repair;
         }
         const again = await prepare(job.stage, job.force);
         if ("record" in again) return again.record;
@@ -639,6 +671,14 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     } catch { /* no earlier run: the board learns as stages finish */ }
     return out;
   }
+}
+
+/** A child's failure as the error a sequential run would have thrown (the child's stack as its cause). */
+function remoteError(stage: string, rep: { message: string; stack?: string; user?: boolean }): Error {
+  const cause = new Error(rep.message);
+  cause.stack = rep.stack ?? rep.message;
+  if (rep.user) return new UserError(`stage '${stage}': ${rep.message}`, { cause });
+  return new Error(`stage '${stage}' failed: ${rep.message}`, { cause });
 }
 
 function indent(text: string): string {

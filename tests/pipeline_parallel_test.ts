@@ -55,7 +55,9 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     const tr = toy.trace();
     const units = tr.filter((t) => t.event === "start" && t.stage.startsWith("unit:"));
     assertEquals(new Set(units.map((t) => t.pid)).size, 3, "each unit in its own process");
-    const span = (s: string) => [tr.find((t) => t.event === "start" && t.stage === s)!.at, tr.find((t) => t.event === "end" && t.stage === s)!.at];
+    const span = (
+      s: string,
+    ) => [tr.find((t) => t.event === "start" && t.stage === s)!.at, tr.find((t) => t.event === "end" && t.stage === s)!.at];
     const [a0, a1] = span("unit:1"), [b0, b1] = span("unit:2");
     assert(a0 < b1 && b0 < a1, `unit:1 and unit:2 overlapped in time: ${[a0, a1, b0, b1]}`);
     // bit-identical stable artifacts; the same keys for every stage whose inputs are stable
@@ -80,14 +82,16 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
   }
 });
 
-Deno.test("a failing stage does not disturb the others: the rest of the DAG finishes, what needs it does not start, exit 1", async () => {
+Deno.test("a failing stage does not disturb the others: the rest of the DAG finishes, what needs it does not start, exit 3", async () => {
   const toy = makeParallelToy();
   try {
     toy.write("config.json", `{ "a": 3, "units": [1, 2, 3], "ms": 600, "fail": [2] }`);
     const r = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s`);
-    assertEquals(r.code, 1, r.stderr);
+    // the exit code of the failure a sequential run would have had: a bug in a stage is an internal error (3)
+    assertEquals(r.code, 3, r.stderr);
     assertMatch(r.stderr, /\[unit:2\] FAILED \(pid \d+\): unit 2 was told to fail/);
-    assertMatch(r.stderr, /FAILED: unit:2: unit 2 was told to fail/);
+    assertMatch(r.stderr, /1 stage\(s\) failed: unit:2; every stage that does not need them finished, 1 that do did not start/);
+    assertMatch(r.stderr, /internal error: stage 'unit:2' failed: unit 2 was told to fail \(rerun with --debug/);
     const m = manifest(`${toy.dir}/s`);
     assertEquals(m.state, "failed");
     const status = Object.fromEntries(m.stages.map((s) => [s.stage, s.status]));
@@ -174,7 +178,11 @@ for (let k = 0; k < 15; k++) {
 `,
     );
     const procs = [0, 1, 2].map(() =>
-      new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--quiet", "--config", `${PROJECT_ROOT}deno.json`, script, `${dir}/store`], stdout: "piped", stderr: "piped" }).output()
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", "--config", `${PROJECT_ROOT}deno.json`, script, `${dir}/store`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output()
     );
     for (const out of await Promise.all(procs)) assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
     const store = new ArtifactStore(`${dir}/store`);
@@ -199,11 +207,33 @@ Deno.test("a child refuses to store under a key the run did not plan (its code c
     toy.write("stages/merge.ts", Deno.readTextFileSync(`${toy.dir}/stages/merge.ts`) + "\n// edited\n");
     const st = await run.output();
     const err = new TextDecoder().decode(st.stderr);
-    assertEquals(st.code, 1, err);
+    assertEquals(st.code, 2, err);
     assertMatch(err, /refusing to compute 'merge' under a key the run did not plan: its code changed since the run started/);
     const again = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s`);
     assertEquals(again.code, 0, again.stderr);
     assertMatch(again.stderr, /1 computed, 3 cached/);
+  } finally {
+    toy.cleanup();
+  }
+});
+
+Deno.test("a child that reads a damaged input: the parent recomputes its producer and runs the child again", async () => {
+  const toy = makeParallelToy();
+  try {
+    toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 100 }`);
+    const store = `${toy.dir}/s`;
+    assertEquals((await toy.run("reproduce", "-j", "1", "--store", store)).code, 0);
+    const gen = manifest(store).stages.find((r) => r.stage === "gen")!.outputs["x.json"].digest;
+    const path = `${store}/objects/${gen.slice(0, 2)}/${gen}`;
+    const bytes = Deno.readFileSync(path);
+    bytes[0] ^= 1; // same size: the cache entry still looks whole; the read finds it
+    Deno.chmodSync(path, 0o644);
+    Deno.writeFileSync(path, bytes);
+    const r = await toy.run("reproduce", "-j", "2", "--isolate", "--force", "unit:1,unit:2", "--store", store);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stderr, /input [0-9a-f]{12} \(from 'gen'\) was damaged and has been removed; recomputing 'gen'/);
+    const v = await toy.run("status", "--verify", "--store", store);
+    assertEquals(v.code, 0, v.stdout);
   } finally {
     toy.cleanup();
   }
