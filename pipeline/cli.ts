@@ -13,6 +13,7 @@ import { exists, writeFileAtomic } from "./fs_atomic.ts";
 import type { Stage } from "./stage.ts";
 import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "./executor.ts";
 import { runStageChild } from "./run_stage.ts";
+import { SlurmExecutor } from "./slurm.ts";
 
 /** What an experiment plugs into the generic CLI. The engine never sees more of the science than this. */
 export interface Experiment<C = unknown> {
@@ -53,7 +54,8 @@ export interface Experiment<C = unknown> {
 
 const USAGE = `usage: main.ts <command> [options]
   reproduce [--config FILE] [--only STAGES] [--from STAGE] [--force STAGES] [--set path=value]...
-            [--jobs N | -j N] [--executor local] [--isolate]
+            [--jobs N | -j N] [--executor local|slurm] [--isolate]
+            [--partition P] [--account A] [--sbatch-args "ARGS"] [--slurm-cpus N] [--slurm-mem MB] [--slurm-time MIN]
   run-stage --spec FILE   (used by 'reproduce --jobs N': computes one stage of a run, in its own process)
   status    [--config FILE] [--verify]
   archive   [--out FILE]
@@ -142,6 +144,12 @@ function parse(argv: string[]) {
         jobs: { type: "string", short: "j" },
         executor: { type: "string" },
         isolate: { type: "boolean" },
+        partition: { type: "string" },
+        account: { type: "string" },
+        "sbatch-args": { type: "string" },
+        "slurm-cpus": { type: "string" },
+        "slurm-mem": { type: "string" },
+        "slurm-time": { type: "string" },
         spec: { type: "string" },
         "no-export": { type: "boolean" },
         quiet: { type: "boolean" },
@@ -183,7 +191,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
     case "reproduce": {
       const { raw, config } = await exp.loadConfig(configPath, overrides);
       const t0 = performance.now();
-      const parallel = await parallelOptions(exp, values);
+      const parallel = await parallelOptions(exp, values, storeRoot, exp.buildStages(config));
       const r = await runPipeline(exp.buildStages(config), {
         ...common,
         config: raw,
@@ -255,16 +263,29 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
  */
 async function parallelOptions<C>(
   exp: Experiment<C>,
-  values: { jobs?: string; executor?: string; isolate?: boolean },
+  values: {
+    jobs?: string;
+    executor?: string;
+    isolate?: boolean;
+    partition?: string;
+    account?: string;
+    "sbatch-args"?: string;
+    "slurm-cpus"?: string;
+    "slurm-mem"?: string;
+    "slurm-time"?: string;
+  },
+  storeRoot: string,
+  stages: Stage[],
 ): Promise<{ jobs: number; executor?: StageExecutor; isolateAll?: boolean }> {
+  const kind = values.executor ?? Deno.env.get("HPO_EXECUTOR") ?? "local";
+  if (kind !== "local" && kind !== "slurm") throw new UserError(`--executor expects 'local' or 'slurm', got '${kind}'`);
   const text = values.jobs ?? Deno.env.get("HPO_JOBS");
-  const jobs = text === undefined ? defaultJobs() : Number(text);
+  // On Slurm, --jobs caps the jobs queued or running at once; the cluster decides where and when they run.
+  const jobs = text === undefined ? (kind === "slurm" ? 100 : defaultJobs()) : Number(text);
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new UserError(`--jobs expects a whole number >= 1, got '${text}'${values.jobs === undefined ? " (from $HPO_JOBS)" : ""}`);
   }
-  const kind = values.executor ?? "local";
-  if (kind !== "local") throw new UserError(`--executor expects 'local', got '${kind}'`);
-  if (jobs === 1 && !values.isolate) return { jobs: 1 };
+  if (kind === "local" && jobs === 1 && !values.isolate) return { jobs: 1 };
   if ((await Deno.permissions.query({ name: "run" })).state !== "granted") {
     if (values.jobs !== undefined || values.isolate) {
       throw new UserError("--jobs > 1 and --isolate start child processes, which this process may not (run it with -A)");
@@ -273,7 +294,30 @@ async function parallelOptions<C>(
   }
   const denoConfig = exp.sandbox?.denoConfig ??
     ((await exists(`${exp.projectRoot}/deno.json`)) ? `${exp.projectRoot}/deno.json` : undefined);
-  const executor = new LocalProcessExecutor({ mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig });
+  const cmd = { mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig, projectRoot: exp.projectRoot };
+  if (kind === "slurm") {
+    await SlurmExecutor.check();
+    const num = (flag: "slurm-cpus" | "slurm-mem" | "slurm-time") => {
+      const v = values[flag] ?? Deno.env.get(`HPO_${flag.toUpperCase().replace("-", "_")}`);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} expects a whole number >= 1, got '${v}'`);
+      return n;
+    };
+    const byName = new Map(stages.map((s) => [s.name, s.resources]));
+    const extra = values["sbatch-args"] ?? Deno.env.get("HPO_SBATCH_ARGS");
+    const executor = new SlurmExecutor(cmd, {
+      partition: values.partition ?? Deno.env.get("HPO_SLURM_PARTITION"),
+      account: values.account ?? Deno.env.get("HPO_SLURM_ACCOUNT"),
+      extraArgs: extra ? extra.split(/\s+/).filter(Boolean) : [],
+      defaults: { cpus: num("slurm-cpus"), memMB: num("slurm-mem"), timeMin: num("slurm-time") },
+      resourcesOf: (name) => byName.get(name),
+      jobDir: `${storeRoot}/logs/slurm`,
+    });
+    // every stage is a job: the login node only schedules
+    return { jobs, executor, isolateAll: true };
+  }
+  const executor = new LocalProcessExecutor(cmd);
   return { jobs, executor, isolateAll: !!values.isolate };
 }
 

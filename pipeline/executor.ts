@@ -4,6 +4,7 @@
 // `run-stage` (run_stage.ts), which computes exactly what the in-process runner computes.
 import type { LockHolder } from "./lock.ts";
 import type { OutputRef } from "./store.ts";
+import { rebase } from "./snapshot.ts";
 
 /** Lines a `run-stage` child writes to stdout for its parent start with this; anything else is passed on as text. */
 export const PROTOCOL_PREFIX = "@hpo-run-stage ";
@@ -61,7 +62,17 @@ export interface JobHandle {
 /** Starts stages somewhere. */
 export interface StageExecutor {
   readonly name: string;
-  start(job: { stage: string; key: string; specPath: string; storeRoot: string }, sink: JobSink): JobHandle;
+  start(job: StageJobStart, sink: JobSink): JobHandle;
+}
+
+/** What an executor needs to start one stage. */
+export interface StageJobStart {
+  stage: string;
+  key: string;
+  specPath: string;
+  storeRoot: string;
+  /** A snapshot of the project's source to run from (see snapshot.ts); default: the project itself. */
+  codeRoot?: string;
 }
 
 /** How `run-stage` is invoked: the Deno binary, its flags, the entry module. */
@@ -70,16 +81,19 @@ export interface ChildCommand {
   mainModule: string;
   /** deno.json to run it with (import map, node_modules). */
   denoConfig?: string;
+  /** The project root: with a code snapshot, paths under it are taken from the snapshot instead. */
+  projectRoot?: string;
 }
 
 /** The argument vector of `deno run ... run-stage --spec FILE --store DIR`. */
-export function runStageArgs(cmd: ChildCommand, specPath: string, storeRoot: string): string[] {
+export function runStageArgs(cmd: ChildCommand, specPath: string, storeRoot: string, codeRoot?: string): string[] {
+  const at = (p: string) => (codeRoot && cmd.projectRoot ? rebase(p, cmd.projectRoot, codeRoot) : p);
   return [
     "run",
     "-A",
     "--quiet",
-    ...(cmd.denoConfig ? ["--config", cmd.denoConfig] : []),
-    cmd.mainModule,
+    ...(cmd.denoConfig ? ["--config", at(cmd.denoConfig)] : []),
+    at(cmd.mainModule),
     "run-stage",
     "--spec",
     specPath,
@@ -143,9 +157,9 @@ export class LocalProcessExecutor implements StageExecutor {
   readonly name = "local";
   constructor(readonly cmd: ChildCommand, readonly graceMs = 3000) {}
 
-  start(job: { stage: string; key: string; specPath: string; storeRoot: string }, sink: JobSink): JobHandle {
+  start(job: StageJobStart, sink: JobSink): JobHandle {
     const child = new Deno.Command(Deno.execPath(), {
-      args: runStageArgs(this.cmd, job.specPath, job.storeRoot),
+      args: runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -10,6 +10,7 @@ import { ArtifactStore, type OutputRef } from "./store.ts";
 import type { ArtifactSet, NotRun, Progress, Stage } from "./stage.ts";
 import type { JobReport, StageExecutor, StageJobSpec } from "./executor.ts";
 import { RunBoard } from "./board.ts";
+import { snapshotSources } from "./snapshot.ts";
 
 /** Bumped when the engine changes how keys or entries are formed: every key changes with it. */
 export const ENGINE_VERSION = "1";
@@ -444,6 +445,10 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     const ex = executor!;
     const specDir = `${store.tmpDir}/jobs-${runId}`;
     await Deno.mkdir(specDir, { recursive: true });
+    // The children run from a copy of the source taken now, next to the digests (see snapshot.ts).
+    const codeRoot = `${store.tmpDir}/code-${runId}`;
+    const copied = await snapshotSources(opts.projectRoot, codeRoot, [opts.storeRoot]);
+    log.event({ event: "code-snapshot", path: codeRoot, files: copied });
     const board = new RunBoard(log, order.filter((s) => visit.has(s.name)).map((s) => s.name), jobs, await previousWallTimes());
     const pending = order.filter((s) => visit.has(s.name));
     const ready: PreparedJob[] = [];
@@ -481,6 +486,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       log.event({ event: "run-end", state: manifest.state, wallS: (performance.now() - t0) / 1000 });
       log.close();
       await Deno.remove(specDir, { recursive: true }).catch(() => {});
+      await Deno.remove(codeRoot, { recursive: true }).catch(() => {});
       lock.release();
       Deno.exit(sig === "SIGINT" ? 130 : 143);
     };
@@ -537,7 +543,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       };
       const specPath = `${specDir}/${key}-${specCount++}.json`;
       await writeFileAtomic(specPath, JSON.stringify(spec), { tmpDir: store.tmpDir });
-      const handle = ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot }, {
+      const handle = ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot, codeRoot }, {
         say: (line) => log.say(line),
         event: (ev) => log.event({ stage: stage.name, ...ev }),
         progress: (step, total, label) => board.progress(stage.name, step, total, label),
@@ -657,6 +663,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       board.close();
       await manifestWrite;
       await Deno.remove(specDir, { recursive: true }).catch(() => {});
+      await Deno.remove(codeRoot, { recursive: true }).catch(() => {});
     }
     // Stages never reached (their inputs failed) are in records as "pending"; the manifest lists them.
     manifest.stages = order.filter((s) => records.has(s.name)).map((s) => records.get(s.name)!);

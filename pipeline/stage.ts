@@ -64,6 +64,11 @@ export interface Stage<P = unknown> {
    * Default: names containing ".volatile.". `verify --rerun` lists them but does not count them as mismatches.
    */
   readonly isVolatileOutput?: (name: string) => boolean;
+  /**
+   * What one run of the stage needs from a cluster scheduler (`--executor slurm`): CPUs, memory, time
+   * limit. Not part of the cache key. Default: the executor's (1 CPU, 4 GB, 2 h, or the --slurm-* flags).
+   */
+  readonly resources?: { cpus?: number; memMB?: number; timeMin?: number };
   run(ctx: StageContext<P>): Promise<StageOutputs>;
 }
 

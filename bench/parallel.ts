@@ -1,0 +1,105 @@
+// Wall time of `reproduce --jobs 1` against `--jobs N` (default 2), and the speedup, median of --reps runs.
+//
+//   deno run -A bench/parallel.ts                      # CPU-bound toy: gen → 4 independent units → merge
+//   deno run -A bench/parallel.ts --smoke              # configs/smoke.json's search units (search-seed:*, merges)
+//   deno run -A bench/parallel.ts --config configs/default.json   # the protocol's search units (hours)
+//   options: --jobs N (default 2), --reps K (default 3), --units U and --iters I (toy size)
+//
+// The toy's units are a deterministic integer loop (no I/O), so the toy measures the engine's parallelism
+// (process start-up, scheduling) on its own; the config modes measure the real stages (TensorFlow.js wasm,
+// one thread each). For a config, the store is filled once with everything the search units need
+// (`--only search:`), then each timed run forces the search units and their merges. The load average is
+// printed before and after each run: on a shared machine the figures mean little unless it is idle.
+import { parseArgs } from "node:util";
+import { makeParallelToy } from "../tests/fixtures/parallel_toy.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    smoke: { type: "boolean" },
+    config: { type: "string" },
+    jobs: { type: "string", default: "2" },
+    reps: { type: "string", default: "3" },
+    units: { type: "string", default: "4" },
+    iters: { type: "string", default: "400000000" },
+  },
+});
+const jobs = Number(values.jobs);
+const reps = Number(values.reps);
+const root = new URL("..", import.meta.url).pathname;
+const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Runner {
+  label: string;
+  prepare(): Promise<void>;
+  run(jobs: number): Promise<number>;
+  cleanup(): void;
+}
+
+async function timed(cmd: Deno.Command): Promise<number> {
+  const t0 = performance.now();
+  const out = await cmd.output();
+  const s = (performance.now() - t0) / 1000;
+  if (!out.success) throw new Error(`run failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  return s;
+}
+
+function toyRunner(): Runner {
+  const toy = makeParallelToy();
+  const units = Array.from({ length: Number(values.units) }, (_, i) => i + 1);
+  toy.write("config.json", JSON.stringify({ a: 3, units, iters: Number(values.iters), ms: 0 }));
+  let n = 0;
+  const cmd = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", "--config", `${root}deno.json`, `${toy.dir}/main.ts`, ...args],
+      cwd: toy.dir,
+      env: { TOY_COUNT: `${toy.dir}/counts.txt`, TOY_TRACE: toy.traceFile },
+      stdout: "null",
+      stderr: "piped",
+    });
+  return {
+    label: `toy: gen → ${units.length} CPU-bound units (${values.iters} xorshift steps each) → merge`,
+    prepare: () => Promise.resolve(),
+    // a fresh store per run: every stage computes
+    run: (j) => timed(cmd(["reproduce", "--jobs", String(j), "--quiet", "--store", `${toy.dir}/store-${n++}`])),
+    cleanup: () => toy.cleanup(),
+  };
+}
+
+function configRunner(config: string): Runner {
+  const store = Deno.makeTempDirSync({ prefix: "hpo-bench-parallel-" });
+  const base = ["run", "-A", "--quiet", `${root}main.ts`, "reproduce", "--config", config, "--store", store, "--no-export", "--quiet"];
+  const cmd = (extra: string[]) =>
+    new Deno.Command(Deno.execPath(), { args: [...base, ...extra], cwd: root, stdout: "null", stderr: "piped" });
+  return {
+    label: `${config}: the search units (search-seed:*) and their merges, forced`,
+    // everything the search units need, once, then the units themselves (not timed)
+    prepare: async () => void (await timed(cmd(["--only", "search:", "--jobs", String(jobs)]))),
+    run: (j) => timed(cmd(["--only", "search:", "--force", "search-seed:,search:", "--jobs", String(j)])),
+    cleanup: () => Deno.removeSync(store, { recursive: true }),
+  };
+}
+
+const runner = values.smoke || values.config ? configRunner(values.config ?? "configs/smoke.json") : toyRunner();
+try {
+  console.log(`bench/parallel: ${runner.label}`);
+  console.log(`cores ${navigator.hardwareConcurrency}, load average before ${load()}`);
+  await runner.prepare();
+  const times: Record<number, number[]> = { 1: [], [jobs]: [] };
+  for (let r = 0; r < reps; r++) {
+    // alternate the order so a change of load hits both alike
+    for (const j of r % 2 ? [jobs, 1] : [1, jobs]) {
+      const before = load();
+      const s = await runner.run(j);
+      times[j].push(s);
+      console.log(`  run ${r + 1} --jobs ${j}: ${s.toFixed(1)} s (load ${before} → ${load()})`);
+    }
+  }
+  const m1 = median(times[1]), mj = median(times[jobs]);
+  console.log(`--jobs 1: median ${m1.toFixed(1)} s of [${times[1].map((t) => t.toFixed(1)).join(", ")}]`);
+  console.log(`--jobs ${jobs}: median ${mj.toFixed(1)} s of [${times[jobs].map((t) => t.toFixed(1)).join(", ")}]`);
+  console.log(`speedup ${(m1 / mj).toFixed(2)}× (load average after ${load()})`);
+} finally {
+  runner.cleanup();
+}
