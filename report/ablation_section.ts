@@ -1,7 +1,8 @@
 import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
 import type { PairedEffect } from "../search/paired_stats.ts";
-import type { VlSpec } from "./charts.ts";
-import { esc, fmt, signed, type Table } from "./format.ts";
+import { base, SHAPES, type VlSpec } from "./charts.ts";
+import { effectCi, fmt, type Table } from "./format.ts";
+import { type ReportWriter, section, type SectionParts } from "./section.ts";
 
 /** What an hls-ablation stage writes (ablation.json, timings merged back in). */
 export interface AblationOutput {
@@ -15,23 +16,12 @@ export interface AblationOutput {
   summary: VariantSummary[];
 }
 
-/** A report section's parts (as report/build.ts assembles them). */
-export interface SectionParts {
-  title: string;
-  html: string[];
-  md: string[];
-}
-
-type Figure = (name: string, spec: VlSpec, caption: string) => Promise<{ html: string; md: string }>;
-
-const ci = (
-  e: PairedEffect,
-  digits = 4,
-) => (e.n > 1 ? `${signed(e.mean, digits)} [${signed(e.lo, digits)}, ${signed(e.hi, digits)}]` : signed(e.mean, digits));
+const ci = effectCi;
 
 /** The table of one ablation stage: each variant's paired effect against no HLS, with 95% paired t intervals. */
 export function ablationTable(a: AblationOutput): Table {
   return {
+    id: `ablation-${a.dataset}-${a.budget}`,
     caption:
       `HLS ablation, ${a.dataset} · budget '${a.budget}': best of ${a.models} models, variant − no HLS, paired by seed (${a.seeds.length} seeds); mean [95% paired t interval]`,
     head: [
@@ -71,55 +61,70 @@ export function ablationVerdict(a: AblationOutput): string {
   return `${a.dataset}, budget '${a.budget}', ${a.seeds.length} seeds, Δ test accuracy of the chosen model [95% CI]. ${said.join("; ")}.`;
 }
 
-/** Per-seed paired differences in test accuracy (points, one shape per seed) with each variant's mean and 95% interval. */
+/**
+ * Per-seed paired differences in test accuracy (points: colour and shape per seed, spread a little within the
+ * variant's row) with each variant's mean and 95% interval. Rows are numbered and labelled by variant.
+ */
 export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
+  const names = [...new Set(ablations.flatMap((a) => a.summary.map((v) => v.name)))];
+  const row = (name: string) => names.indexOf(name);
+  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
   const points = ablations.flatMap((a) =>
-    a.seeds.flatMap((s) =>
-      a.variants.filter((v) => s.variants[v.name]).map((v) => ({
+    a.seeds.flatMap((s, k) =>
+      a.variants.filter((v) => s.variants[v.name] && names.includes(v.name)).map((v) => ({
         panel: `${a.dataset} · ${a.budget}`,
-        variant: v.name,
         seed: String(s.seed),
-        delta: s.variants[v.name].chosen.testAcc - (s.reference[v.kind]?.testAcc ?? NaN),
+        y: r4(row(v.name) + (a.seeds.length > 1 ? -0.25 + (0.5 * k) / (a.seeds.length - 1) : 0)),
+        delta: r4(s.variants[v.name].chosen.testAcc - (s.reference[v.kind]?.testAcc ?? NaN)),
+        layer: "seed",
       }))
     )
   );
   const intervals = ablations.flatMap((a) =>
     a.summary.map((v) => ({
       panel: `${a.dataset} · ${a.budget}`,
-      variant: v.name,
-      mean: v.testAcc.mean,
-      lo: v.testAcc.lo,
-      hi: v.testAcc.hi,
+      y: row(v.name),
+      mean: r4(v.testAcc.mean),
+      lo: r4(v.testAcc.lo),
+      hi: r4(v.testAcc.hi),
+      layer: "ci",
     }))
   );
-  const y = { field: "variant", type: "nominal", title: null, sort: null };
+  const y = {
+    field: "y",
+    type: "quantitative",
+    title: null,
+    scale: { domain: [-0.6, names.length - 0.4], reverse: true, nice: false, zero: false },
+    axis: { values: names.map((_, i) => i), labelExpr: `${JSON.stringify(names)}[datum.value]`, grid: false, labelLimit: 180 },
+  };
+  const ci = { filter: "datum.layer === 'ci'" };
   return {
-    config: { font: "Helvetica, Arial, sans-serif" },
+    ...base,
     facet: { row: { field: "panel", type: "nominal", title: null } },
-    data: { values: [...points.map((p) => ({ ...p, layer: "seed" })), ...intervals.map((i) => ({ ...i, layer: "ci" }))] },
+    data: { values: [...points, ...intervals] },
     spec: {
-      width: 420,
+      width: 280,
+      height: 18 * names.length,
       layer: [
-        { mark: { type: "rule", color: "#888", strokeDash: [4, 3] }, encoding: { x: { datum: 0 } } },
+        { data: { values: [{}] }, mark: { type: "rule", color: "#888", strokeDash: [4, 3] }, encoding: { x: { datum: 0 } } },
         {
-          transform: [{ filter: "datum.layer === 'ci'" }],
+          transform: [ci],
           mark: { type: "rule", strokeWidth: 2, color: "black" },
           encoding: { y, x: { field: "lo", type: "quantitative", title: "Δ test accuracy (variant − no HLS)" }, x2: { field: "hi" } },
         },
         {
-          transform: [{ filter: "datum.layer === 'ci'" }],
-          mark: { type: "tick", thickness: 3, color: "black" },
+          transform: [ci],
+          mark: { type: "point", shape: "stroke", size: 120, strokeWidth: 3, color: "black", angle: 90 },
           encoding: { y, x: { field: "mean", type: "quantitative" } },
         },
         {
           transform: [{ filter: "datum.layer === 'seed'" }],
-          mark: { type: "point", filled: false, size: 40, opacity: 0.8 },
+          mark: { type: "point", filled: false, size: 36, strokeWidth: 1.3, opacity: 1 },
           encoding: {
-            y: { ...y, axis: null },
-            yOffset: { field: "seed", type: "nominal" },
+            y,
             x: { field: "delta", type: "quantitative" },
-            shape: { field: "seed", type: "nominal" },
-            color: { field: "seed", type: "nominal" },
+            shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } },
+            color: { field: "seed", type: "nominal", title: "seed" },
           },
         },
       ],
@@ -128,22 +133,16 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
 }
 
 /** The report section of the HLS ablation: a verdict per data set and budget, the tables, and the plot. */
-export async function ablationSection(
-  ablations: AblationOutput[],
-  figure: Figure,
-  addTable: (sec: SectionParts, t: Table) => void,
-): Promise<SectionParts> {
-  const sec: SectionParts = { title: "Does hyper local search help? The paired ablation", html: [], md: [] };
-  const verdicts = ablations.map(ablationVerdict);
-  sec.html.push(`<ul>${verdicts.map((v) => `<li>${esc(v)}</li>`).join("")}</ul>`);
-  sec.md.push(verdicts.map((v) => `- ${v}`).join("\n") + "\n");
-  for (const a of ablations) addTable(sec, ablationTable(a));
-  const f = await figure(
+export async function ablationSection(w: ReportWriter, ablations: AblationOutput[] | undefined): Promise<SectionParts | undefined> {
+  if (!ablations?.length) return undefined;
+  const sec = section("Does hyper local search help? The paired ablation", "ablation");
+  w.list(sec, ablations.map(ablationVerdict));
+  for (const a of ablations) w.table(sec, ablationTable(a));
+  await w.figure(
+    sec,
     "hls-ablation",
     pairedDifferenceSpec(ablations),
-    "Paired differences in test accuracy of the chosen model, variant minus no HLS: one marker per seed; the black bar is the mean with its 95% paired t interval; the dashed line is no effect",
+    "Paired differences in test accuracy of the chosen model, variant minus no HLS: one marker per seed (colour and shape); the black bar is the mean with its 95% paired t interval; the dashed line is no effect",
   );
-  sec.html.push(f.html);
-  sec.md.push(f.md);
   return sec;
 }

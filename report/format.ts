@@ -1,4 +1,4 @@
-/** Small formatting helpers shared by the HTML and Markdown renderers. */
+/** Small formatting helpers shared by the HTML, Markdown and CSV renderers. */
 
 /** A number to fixed decimals, or an en dash for missing values. */
 export function fmt(x: number | undefined | null, digits = 4): string {
@@ -17,28 +17,83 @@ export function signed(x: number | undefined, digits = 4): string {
   return `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
 }
 
+/** An integer with thousands separators (5000 → "5,000"). */
+export function count(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
 /** Escapes text for HTML. */
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-/** A table as HTML and Markdown from one description. */
+/**
+ * Escapes text for inline Markdown: every character CommonMark could read as markup (emphasis, code, links,
+ * HTML, table pipes, strikethrough) gets a backslash, so a `_`, `*` or `|` in a name stays literal. Newlines become spaces.
+ */
+export function mdText(s: string): string {
+  return s.replace(/\r?\n/g, " ").replace(/[\\`*_\[\]<>|~]/g, (c) => `\\${c}`);
+}
+
+/** A lower-case file-name slug ("HLS ablation, mnist · short" → "hls-ablation-mnist-short"). */
+export function slug(s: string): string {
+  return s.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "table";
+}
+
+/** A table as HTML, Markdown and CSV from one description. */
 export interface Table {
+  /** Stable name: the CSV is written as table-<id>.csv (derived from the caption when absent). */
+  id?: string;
   caption: string;
   head: string[];
   rows: string[][];
   note?: string;
 }
 
-/** Renders a table as HTML. */
+/** Renders a table as HTML, inside a container that scrolls sideways on its own when the screen is narrow. */
 export function tableHtml(t: Table): string {
   const head = t.head.map((h) => `<th>${esc(h)}</th>`).join("");
   const rows = t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("\n");
-  return `<table><caption>${esc(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>${t.note ? `<p class="note">${esc(t.note)}</p>` : ""}`;
+  const note = t.note ? `<p class="note">${esc(t.note)}</p>` : "";
+  return `<div class="tw"><table><caption>${
+    esc(t.caption)
+  }</caption><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div>${note}`;
 }
 
-/** Renders a table as Markdown. */
+/** Renders a table as Markdown, every cell, caption and note escaped. */
 export function tableMd(t: Table): string {
-  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
-  return [`**${t.caption}**`, "", line(t.head), line(t.head.map(() => "---")), ...t.rows.map(line), ...(t.note ? ["", `_${t.note}_`] : []), ""].join("\n");
+  const line = (cells: string[]) => `| ${cells.map(mdText).join(" | ")} |`;
+  return [
+    `**${mdText(t.caption)}**`,
+    "",
+    line(t.head),
+    `|${t.head.map(() => " --- |").join("")}`,
+    ...t.rows.map(line),
+    ...(t.note ? ["", `*${mdText(t.note)}*`] : []),
+    "",
+  ].join("\n");
+}
+
+/** Renders a table as CSV (RFC 4180: fields with a comma, quote or newline are quoted). */
+export function tableCsv(t: Table): string {
+  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [t.head, ...t.rows].map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
+}
+
+/** A paired effect "mean [lo, hi]" (95% interval), or the mean alone when it has no interval (one seed). */
+export function effectCi(e: { n: number; mean: number; lo: number; hi: number }, digits = 4): string {
+  if (!e.n) return "–";
+  return e.n > 1 && Number.isFinite(e.lo)
+    ? `${signed(e.mean, digits)} [${signed(e.lo, digits)}, ${signed(e.hi, digits)}]`
+    : signed(e.mean, digits);
+}
+
+/** "1 seed", "3 seeds". */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+export function joinAnd(xs: string[]): string {
+  return xs.length <= 1 ? (xs[0] ?? "") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`;
 }

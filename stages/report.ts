@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
+import { canonicalJson, sha256 } from "../pipeline/hash.ts";
+import { fromFileUrl } from "../pipeline/paths.ts";
 import { buildReport, type ReportInput } from "../report/build.ts";
 import { environmentInfo } from "./environment.ts";
 import { readWithVolatile } from "./_load.ts";
@@ -14,7 +16,44 @@ export const ReportParams = z.object({
 });
 export type ReportParams = z.infer<typeof ReportParams>;
 
-/** report: one self-contained HTML file and a Markdown summary, made from the artifacts only. */
+/** The CPU model of this machine (Linux), or "unknown". */
+function cpuModel(): string {
+  try {
+    return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1].trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * Facts about the machine and libraries that render the report, the same on every run on this machine: the
+ * run's own facts (id, time, command, git commit) are not inputs of this stage; the exporter fills them in.
+ */
+function reportEnvironment(backend: string, config: unknown): Record<string, string> {
+  return {
+    ...environmentInfo(backend),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpu: cpuModel(),
+    "cpu cores": String(navigator.hardwareConcurrency),
+    "config sha256 (canonical JSON, after --set)": sha256(canonicalJson(config ?? null)),
+  };
+}
+
+/** Absolute paths the page must not show, and what replaces them: the project root and the home directory. */
+function pathRoots(): Record<string, string> {
+  const roots: Record<string, string> = { [fromFileUrl(new URL("..", import.meta.url)).replace(/\/$/, "")]: "." };
+  const home = Deno.env.get("HOME");
+  if (home && home !== "/") roots[home] = "~";
+  return roots;
+}
+
+/**
+ * report: one self-contained HTML file and a Markdown report made from the artifacts only, each figure as
+ * figure-<name>.svg and each table as table-<id>.csv (every trial in table-trials.csv).
+ */
 export function reportStage(params: z.input<typeof ReportParams>, upstream: string[]): Stage<ReportParams> {
   return {
     name: "report",
@@ -31,13 +70,7 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
         title: p.title,
         description: cfg.description ?? "",
         config: p.config,
-        environment: {
-          ...environmentInfo(cfg.backend ?? "wasm"),
-          deno: Deno.version.deno,
-          v8: Deno.version.v8,
-          typescript: Deno.version.typescript,
-          os: `${Deno.build.os} ${Deno.build.arch}`,
-        },
+        environment: reportEnvironment(cfg.backend ?? "wasm", p.config),
         stages: [],
         searches: [],
         gaLrMomWd: [],
@@ -55,11 +88,12 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
         await collect(name, a, inp, p.includeTrials);
       }
       progress(1, 2, "rendering");
-      const r = await buildReport(inp);
+      const r = await buildReport(inp, pathRoots());
       progress(2, 2);
       const enc = new TextEncoder();
       const out: Record<string, Uint8Array> = { "report.html": enc.encode(r.html), "report.md": enc.encode(r.markdown) };
       for (const [k, svg] of Object.entries(r.figures)) out[`figure-${k}.svg`] = enc.encode(svg);
+      for (const [k, csv] of Object.entries(r.tables)) out[`table-${k}.csv`] = enc.encode(csv);
       return out;
     },
   };

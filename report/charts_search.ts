@@ -1,0 +1,179 @@
+/** Vega-Lite specs of the search views: convergence, trial history, paired with/without HLS, hyperparameter slices. */
+import { base, SHAPES, type VlSpec } from "./charts.ts";
+
+const HLS_DASH = {
+  field: "run",
+  type: "nominal",
+  title: null,
+  scale: { domain: ["with HLS", "without HLS"], range: [[1, 0], [5, 3]] },
+  legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 300 },
+};
+const HLS_COLOR = {
+  field: "run",
+  type: "nominal",
+  title: null,
+  scale: { domain: ["with HLS", "without HLS"], range: ["#1f4e96", "#d9730d"] },
+};
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Micro-GA best validation loss per generation (Figs. 8-9): seeds by colour and shape, with/without HLS by
+ * dash. Markers sit on about six generations of each line (the first, the last, and evenly between) so that
+ * long runs stay small.
+ */
+export function convergenceSpec(rows: { panel: string; generation: number; best: number; run: string; seed: number }[]): VlSpec {
+  const last = Math.max(0, ...rows.map((r) => r.generation));
+  const every = Math.max(1, Math.ceil(last / 5));
+  const enc = {
+    x: { field: "generation", type: "quantitative", title: "generation", axis: { tickMinStep: 1 } },
+    y: { field: "best", type: "quantitative", scale: { zero: false }, title: "best validation loss" },
+    color: { field: "seed", type: "nominal", title: "seed" },
+  };
+  return {
+    ...base,
+    data: {
+      values: rows.filter((r) => Number.isFinite(r.best)).map((r) => ({
+        ...r,
+        best: round(r.best),
+        marker: r.generation % every === 0 || r.generation === last,
+      })),
+    },
+    facet: { column: { field: "panel", type: "nominal", title: null } },
+    spec: {
+      width: 220,
+      height: 180,
+      layer: [
+        { mark: { type: "line", strokeWidth: 1.3 }, encoding: { ...enc, strokeDash: HLS_DASH, detail: { field: "run" } } },
+        {
+          transform: [{ filter: "datum.marker" }],
+          mark: { type: "point", size: 26, filled: true, opacity: 1 },
+          encoding: { ...enc, shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } } },
+        },
+      ],
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** One point of a search's trial history, already aggregated over seeds. */
+export interface HistoryPoint {
+  panel: string;
+  method: string;
+  run: string;
+  trial: number;
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Trial history (as Optuna's): the best validation loss seen so far against the trial index, mean over seeds
+ * (line) and range over seeds (band), with and without HLS; one row of panels per data set and budget.
+ */
+export function trialHistorySpec(points: HistoryPoint[]): VlSpec {
+  const x = { field: "trial", type: "quantitative", title: "trial", axis: { tickMinStep: 1 } };
+  return {
+    ...base,
+    data: { values: points.map((p) => ({ ...p, mean: round(p.mean), lo: round(p.lo), hi: round(p.hi) })) },
+    facet: { row: { field: "panel", type: "nominal", title: null }, column: { field: "method", type: "nominal", title: null } },
+    spec: {
+      width: 150,
+      height: 120,
+      layer: [
+        {
+          mark: { type: "area", opacity: 0.18 },
+          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color: { ...HLS_COLOR, legend: null } },
+        },
+        {
+          mark: { type: "line", strokeWidth: 1.6 },
+          encoding: {
+            x,
+            y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "best val loss so far" },
+            color: HLS_COLOR,
+            strokeDash: HLS_DASH,
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** A slope chart per search: the chosen model's test accuracy without and with HLS, one line per seed (colour and shape). */
+export function pairedHlsSpec(rows: { panel: string; method: string; seed: string; run: string; testAcc: number }[]): VlSpec {
+  return {
+    ...base,
+    data: { values: rows.filter((r) => Number.isFinite(r.testAcc)).map((r) => ({ ...r, testAcc: round(r.testAcc) })) },
+    facet: { row: { field: "panel", type: "nominal", title: null }, column: { field: "method", type: "nominal", title: null } },
+    spec: {
+      width: 110,
+      height: 140,
+      mark: { type: "line", point: { size: 40, filled: true }, strokeWidth: 1.2 },
+      encoding: {
+        x: {
+          field: "run",
+          type: "ordinal",
+          title: null,
+          sort: ["without HLS", "with HLS"],
+          axis: { labelAngle: 0 },
+          scale: { padding: 0.2 },
+        },
+        y: { field: "testAcc", type: "quantitative", scale: { zero: false }, title: "test acc (chosen)" },
+        color: { field: "seed", type: "nominal", title: "seed" },
+        shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } },
+        detail: { field: "seed" },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** One aggregated mark of a hyperparameter slice: the mean, min and max accuracy of the trials in a bin. */
+export interface SlicePoint {
+  panel: string;
+  hp: string;
+  x: number;
+  run: string;
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/**
+ * Hyperparameter slices (as Optuna's, aggregated so the page stays small): validation accuracy of every trial
+ * against each hyperparameter, as the mean (marker: filled = with HLS, open = without) and range (rule) per bin.
+ */
+export function slicesSpec(points: SlicePoint[]): VlSpec {
+  const x = { field: "x", type: "quantitative", title: null, scale: { zero: false, nice: false, padding: 8 } };
+  const run = HLS_COLOR;
+  return {
+    ...base,
+    data: { values: points.map((p) => ({ ...p, x: round(p.x, 3), mean: round(p.mean), lo: round(p.lo), hi: round(p.hi) })) },
+    facet: {
+      row: { field: "panel", type: "nominal", title: null },
+      column: { field: "hp", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.hp))] },
+    },
+    spec: {
+      width: 130,
+      height: 120,
+      layer: [
+        {
+          mark: { type: "rule", strokeWidth: 1.2 },
+          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color: run },
+        },
+        {
+          mark: { type: "point", size: 34, strokeWidth: 1.5, opacity: 1 },
+          encoding: {
+            x,
+            y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "val accuracy" },
+            color: run,
+            shape: { ...run, scale: { domain: ["with HLS", "without HLS"], range: ["circle", "square"] } },
+            fill: { ...run, scale: { domain: ["with HLS", "without HLS"], range: ["#1f4e96", "white"] }, legend: null },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { x: "independent", y: "independent" } },
+  };
+}

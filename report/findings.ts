@@ -1,0 +1,126 @@
+/** The report's first section: what this run found, in a few sentences and one compact table. */
+import type { AblationOutput } from "./ablation_section.ts";
+import { effectCi, fmt, joinAnd, plural, pm, signed, type Table } from "./format.ts";
+import { groupNotRun, type NotRunGroup, shortReason } from "./not_run.ts";
+import { PAPER_PROTOCOL } from "./paper_numbers.ts";
+import { splitLabel } from "./protocol.ts";
+import { budgetLabel, type SearchFacts, searchFacts } from "./search_facts.ts";
+import { type ReportWriter, section, type SectionParts } from "./section.ts";
+import { methodName, type ReportInput } from "./types.ts";
+
+/** The compact findings table: per data set, budget and method, test accuracy without and with HLS and the paired effect. */
+export function findingsTable(facts: SearchFacts[]): Table {
+  const withPaper = facts.some((f) => f.paper);
+  return {
+    id: "findings",
+    caption: "Test accuracy of the chosen model (best by validation loss), mean ± sd over seeds, and the paired HLS effect",
+    head: [
+      "data set",
+      "budget",
+      "train / val / test",
+      "method",
+      "models × seeds",
+      "without HLS",
+      "with HLS",
+      "Δ with − without [95% CI]",
+      ...(withPaper ? ["the paper's: without / with"] : []),
+    ],
+    rows: facts.map((f) => [
+      f.dataset,
+      budgetLabel(f.budget, f.input.summary.training),
+      splitLabel(f.protocol),
+      methodName(f.method),
+      `${f.protocol.models ?? "?"} × ${f.seeds}`,
+      pm(f.input.summary.without.testAcc, 3),
+      pm(f.input.summary.with.testAcc, 3),
+      effectCi(f.testAcc, 3),
+      ...(withPaper ? [f.paper ? `${fmt(f.paper.without[1], 3)} / ${fmt(f.paper.with[1], 3)} (${f.paper.table})` : "–"] : []),
+    ]),
+    note: "95% paired t intervals over seeds (no interval with one seed). " +
+      (withPaper
+        ? `The paper's numbers (test accuracy) stand only beside runs of its protocol (${
+          splitLabel(PAPER_PROTOCOL)
+        } split, ${PAPER_PROTOCOL.models} models, about ${PAPER_PROTOCOL.epochs} epoch).`
+        : ""),
+  };
+}
+
+/** One sentence on what ran. */
+function whatRan(facts: SearchFacts[]): string {
+  const methods = [...new Set(facts.map((f) => methodName(f.method)))];
+  const groups = [...new Set(facts.map((f) => `${f.dataset} with the budget ${budgetLabel(f.budget, f.input.summary.training)}`))];
+  const models = [...new Set(facts.map((f) => f.protocol.models ?? "?"))];
+  const seeds = [...new Set(facts.map((f) => f.seeds))];
+  return `This run compared ${joinAnd(methods)}, each with and without hyper local search (HLS), on ${joinAnd(groups)}; ` +
+    `each run keeps the best of ${joinAnd(models.map(String))} models by validation loss, over ${joinAnd(seeds.map(String))} ${
+      seeds.length === 1 && seeds[0] === 1 ? "seed" : "seeds"
+    }.`;
+}
+
+/** One sentence on the paired HLS effect in the searches: where its interval lies. */
+function searchEffect(facts: SearchFacts[]): string {
+  const name = (f: SearchFacts) => `${methodName(f.method)} on ${f.group} (${effectCi(f.testAcc, 3)})`;
+  const by = (v: string) => facts.filter((f) => f.testAcc.n > 1 && f.testAcc.verdict === v);
+  const helps = by("helps"), hurts = by("hurts"), unclear = by("unclear");
+  const single = facts.filter((f) => f.testAcc.n <= 1);
+  const parts = [
+    helps.length ? `raised it (95% interval above 0) for ${joinAnd(helps.map(name))}` : "",
+    hurts.length ? `lowered it (interval below 0) for ${joinAnd(hurts.map(name))}` : "",
+    unclear.length ? `could not be told apart from no HLS in ${plural(unclear.length, "search", "searches")} of ${facts.length}` : "",
+    single.length ? `has no interval in ${plural(single.length, "search", "searches")} with fewer than 2 seeds` : "",
+  ].filter(Boolean);
+  return `On the chosen model's test accuracy, HLS ${joinAnd(parts)}.`;
+}
+
+/** One sentence per ablation: which variants help, hurt, or cannot be told apart. */
+export function ablationFinding(a: AblationOutput): string {
+  const by = (v: string) => a.summary.filter((s) => s.testAcc.n > 1 && s.testAcc.verdict === v);
+  const list = (xs: typeof a.summary) => (xs.length ? joinAnd(xs.map((s) => `${s.name} (${effectCi(s.testAcc, 3)})`)) : "none");
+  const rest = a.summary.length - by("helps").length - by("hurts").length;
+  return `HLS ablation on ${a.dataset} · ${a.budget} (${plural(a.seeds.length, "seed")}, best of ${a.models} models): ` +
+    `helps: ${list(by("helps"))}; hurts: ${list(by("hurts"))}; ${rest} of ${a.summary.length} variants cannot be told apart from no HLS.`;
+}
+
+/** One sentence on Section II: what LP fine-tuning did to the base model. */
+function finetuneFinding(inp: ReportInput): string | undefined {
+  const cases = inp.finetune?.cases ?? [];
+  if (!cases.length) return undefined;
+  const parts = cases.map((c) =>
+    `${c.hyperparameters}HP: val loss ${fmt(c.before.val.loss, 3)} → ${fmt(c.best.val.loss, 3)}, test acc ${
+      signed(
+        (c.best.test?.acc ?? NaN) - (c.before.test?.acc ?? NaN),
+        3,
+      )
+    } (t = ${fmt(c.best.t, 3)})`
+  );
+  return `LP fine-tuning of the base model (Section II): ${parts.join("; ")}.`;
+}
+
+/** One line per cause of stages not run. */
+export function notRunLine(g: NotRunGroup): string {
+  return `Not run: ${g.cause} (${shortReason(g.reason)}), which blocks ${plural(g.stages.length, "stage")}; to fix: ${g.fix}`;
+}
+
+/** The findings section (id "findings"): sentences, the compact table, and a line per cause of stages not run. */
+export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts {
+  const sec = section("Findings", "findings");
+  const facts = searchFacts(inp);
+  const lines: string[] = [];
+  if (facts.length) lines.push(whatRan(facts), searchEffect(facts));
+  for (const a of inp.ablations ?? []) lines.push(ablationFinding(a));
+  const ft = finetuneFinding(inp);
+  if (ft) lines.push(ft);
+  const offProtocol = facts.filter((f) => f.differences.length);
+  if (offProtocol.length) {
+    lines.push(
+      `The paper's numbers are not shown beside ${
+        offProtocol.length === facts.length ? "any search of this run" : joinAnd([...new Set(offProtocol.map((f) => f.group))])
+      }: ${joinAnd([...new Set(offProtocol.flatMap((f) => f.differences))])}.`,
+    );
+  }
+  if (!lines.length) lines.push("No experiment of this run produced results.");
+  w.list(sec, lines);
+  if (facts.length) w.table(sec, findingsTable(facts));
+  w.list(sec, groupNotRun(inp.stages).map(notRunLine));
+  return sec;
+}

@@ -1,0 +1,96 @@
+/**
+ * Facts about one run (run id, start and end, command, git commit, config path) that are not inputs of the
+ * report stage: the cached report holds a marked placeholder, and whoever exports it fills the marks in
+ * (`fillRunFacts`), from the run's manifest. The report stage itself stays a pure function of its inputs.
+ */
+import { esc, mdText } from "./format.ts";
+
+/** What the exporter knows about the run that produced (or reused) the report. */
+export interface RunFacts {
+  runId: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** The command line, as typed (e.g. "deno task reproduce --config configs/smoke.json"). */
+  command?: string;
+  /** The config file, relative to the project. */
+  configPath?: string;
+  gitCommit?: string;
+  /** Whether the working tree had uncommitted changes. */
+  gitDirty?: boolean;
+  /** The artifact store, relative to the project when inside it. */
+  store?: string;
+}
+
+const MARKS = {
+  line: ["<!--run-facts-line:begin-->", "<!--run-facts-line:end-->"],
+  table: ["<!--run-facts-table:begin-->", "<!--run-facts-table:end-->"],
+} as const;
+
+const UNFILLED =
+  "Run facts (run id, start and end time, command, git commit, config path) are added when 'reproduce' exports this report; the run manifest in the store holds them.";
+
+/** The rows of the run-facts table. */
+function rows(f: RunFacts): [string, string][] {
+  const commit = f.gitCommit ? `${f.gitCommit}${f.gitDirty ? " (working tree dirty: uncommitted changes)" : " (clean)"}` : "unknown";
+  return [
+    ["run id", f.runId],
+    ["started", f.startedAt],
+    ["finished", f.finishedAt ?? "–"],
+    ["command", f.command ?? "–"],
+    ["config file", f.configPath ?? "–"],
+    ["git commit", commit],
+    ["artifact store", f.store ?? "–"],
+  ];
+}
+
+/** The one-line summary under the title. */
+function line(f: RunFacts): string {
+  const commit = f.gitCommit ? `commit ${f.gitCommit.slice(0, 12)}${f.gitDirty ? " (dirty)" : ""}` : "";
+  return [`run ${f.runId}`, `${f.startedAt} to ${f.finishedAt ?? "?"}`, commit, f.configPath ? `config ${f.configPath}` : ""].filter(
+    Boolean,
+  ).join(" · ");
+}
+
+/** The marked run-facts line for the top of the page (a placeholder until filled). */
+export function runFactsLine(format: "html" | "md", f?: RunFacts): string {
+  const [b, e] = MARKS.line;
+  const text = f ? line(f) : UNFILLED;
+  return format === "html" ? `${b}<p class="runline">${esc(text)}</p>${e}` : `${b}\n${mdText(text)}\n${e}`;
+}
+
+/** The marked run-facts table for the provenance section (a placeholder until filled). */
+export function runFactsTable(format: "html" | "md", f?: RunFacts): string {
+  const [b, e] = MARKS.table;
+  if (!f) return format === "html" ? `${b}<p class="note">${esc(UNFILLED)}</p>${e}` : `${b}\n*${mdText(UNFILLED)}*\n${e}`;
+  const r = rows(f);
+  const body = format === "html"
+    ? `<div class="tw"><table><caption>This run</caption><tbody>${
+      r.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
+    }</tbody></table></div>`
+    : ["**This run**", "", "| what | value |", "| --- | --- |", ...r.map(([k, v]) => `| ${mdText(k)} | ${mdText(v)} |`), ""].join("\n");
+  return `${b}${format === "md" ? "\n" : ""}${body}${format === "md" ? "\n" : ""}${e}`;
+}
+
+/** Replaces the placeholders of an exported report (HTML or Markdown) with the run's facts; text without marks is returned as is. */
+export function fillRunFacts(text: string, facts: RunFacts, format: "html" | "md"): string {
+  const swap = (s: string, [b, e]: readonly [string, string], by: string) => {
+    const i = s.indexOf(b), j = s.indexOf(e, i);
+    return i < 0 || j < 0 ? s : s.slice(0, i) + by + s.slice(j + e.length);
+  };
+  return swap(swap(text, MARKS.line, runFactsLine(format, facts)), MARKS.table, runFactsTable(format, facts));
+}
+
+/** The git commit of a checkout and whether its tree is dirty (undefined outside git or without git). */
+export async function gitState(dir: string): Promise<{ commit: string; dirty: boolean } | undefined> {
+  const git = async (...args: string[]) => {
+    const r = await new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "piped", stderr: "null" }).output();
+    return r.success ? new TextDecoder().decode(r.stdout).trim() : undefined;
+  };
+  try {
+    const commit = await git("rev-parse", "HEAD");
+    const status = await git("status", "--porcelain", "--untracked-files=no");
+    return commit ? { commit, dirty: !!status } : undefined;
+  } catch {
+    return undefined;
+  }
+}

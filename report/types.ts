@@ -1,0 +1,88 @@
+/** The shapes of what the report is made from: the artifacts of the stages, as they write them. */
+import type { MethodSummary } from "../search/summary.ts";
+import type { StudyResult } from "../search/study.ts";
+import type { AblationOutput } from "./ablation_section.ts";
+
+/** The search summary a search stage writes. */
+export type SearchSummary = MethodSummary & {
+  dataset: string;
+  split: string;
+  budget: string;
+  backend: string;
+  training: Record<string, unknown>;
+};
+
+type Metrics = { loss: number; acc: number };
+type LinePoint = { t: number; train: Metrics; val: Metrics; test?: Metrics };
+
+/** The fine-tuning output of the lp-finetune stage. */
+export interface FinetuneOutput {
+  cases: {
+    grouping: string;
+    hyperparameters: number;
+    improved: boolean;
+    verdict: string;
+    path: string;
+    lpStatus?: string;
+    notes: string[];
+    blockSize: number;
+    boxActive: number;
+    dLambda: number[];
+    lambdas: number[];
+    before: LinePoint;
+    best: LinePoint;
+    line: { t: number; train: { loss: number }; val: { loss: number }; test?: { loss: number } }[];
+    cost: { seconds: number; hvps: number; lpSeconds: number };
+  }[];
+}
+
+/** One search stage's artifacts. */
+export interface SearchInput {
+  stage: string;
+  summary: SearchSummary;
+  studies?: { results: StudyResult[] };
+}
+
+/** Everything the report is made from: artifacts only, each with the digest it came from. */
+export interface ReportInput {
+  title: string;
+  description: string;
+  config: unknown;
+  /** Facts about the machine and libraries that rendered the report (versions, backend, CPU, config digest). */
+  environment: Record<string, string>;
+  /** Every upstream stage: its output digests, or why it did not run. */
+  stages: { name: string; notRun?: string; digests: Record<string, string> }[];
+  baseline?: {
+    seconds: number;
+    backend: string;
+    history: {
+      epoch: number;
+      train?: Metrics;
+      val?: Metrics;
+      test?: Metrics;
+    }[];
+  };
+  finetune?: FinetuneOutput;
+  searches: SearchInput[];
+  gaLrMomWd?: { stage: string; result: Record<string, unknown> }[];
+  ablations?: AblationOutput[];
+  cpmlho?: { stage: string; result: Record<string, unknown> }[];
+}
+
+/** A rendered report. */
+export interface Report {
+  html: string;
+  markdown: string;
+  /** Figure name → SVG, embedded in the HTML and linked from the Markdown as figure-<name>.svg. */
+  figures: Record<string, string>;
+  /** Table id → CSV, written beside the report as table-<id>.csv (every table of the report, and every trial). */
+  tables: Record<string, string>;
+}
+
+/** Display names of the search methods. */
+export const METHOD_NAMES: Record<string, string> = { grid: "Grid search", random: "Random search", microga: "micro-GA" };
+
+/** The display name of a method. */
+export function methodName(m: string): string {
+  return METHOD_NAMES[m] ?? m;
+}
