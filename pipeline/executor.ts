@@ -62,7 +62,8 @@ export interface JobHandle {
 /** Starts stages somewhere. */
 export interface StageExecutor {
   readonly name: string;
-  start(job: StageJobStart, sink: JobSink): JobHandle;
+  /** Starts a stage (for a cluster: submits it) and returns its handle. */
+  start(job: StageJobStart, sink: JobSink): JobHandle | Promise<JobHandle>;
 }
 
 /** What an executor needs to start one stage. */

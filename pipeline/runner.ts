@@ -543,12 +543,13 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       };
       const specPath = `${specDir}/${key}-${specCount++}.json`;
       await writeFileAtomic(specPath, JSON.stringify(spec), { tmpDir: store.tmpDir });
-      const handle = ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot, codeRoot }, {
+      const handle = await ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot, codeRoot }, {
         say: (line) => log.say(line),
         event: (ev) => log.event({ stage: stage.name, ...ev }),
         progress: (step, total, label) => board.progress(stage.name, step, total, label),
       });
       handles.set(stage.name, handle);
+      if (stopping) void handle.cancel(); // interrupted while it was being started
       log.say(`[${stage.name}] running${job.force ? " (forced)" : ""} as ${handle.id}`);
       log.event({ event: "stage-start", stage: stage.name, key, executor: ex.name, job: handle.id });
       board.start(stage.name, handle.id);

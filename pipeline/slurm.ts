@@ -70,7 +70,7 @@ export class SlurmExecutor implements StageExecutor {
     }
   }
 
-  start(job: StageJobStart, sink: JobSink): JobHandle {
+  async start(job: StageJobStart, sink: JobSink): Promise<JobHandle> {
     const n = this.#count++;
     const safe = job.stage.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
     const script = `${this.o.jobDir}/${safe}-${n}.sh`;
@@ -91,8 +91,6 @@ export class SlurmExecutor implements StageExecutor {
       ...(this.o.extraArgs ?? []),
       script,
     ];
-    let id = "";
-    let cancelled = false;
     let offset = 0;
     let partial = "";
     let report: JobReport | undefined;
@@ -128,6 +126,19 @@ export class SlurmExecutor implements StageExecutor {
         return "";
       }
     };
+    await Deno.mkdir(this.o.jobDir, { recursive: true });
+    await Deno.writeTextFile(script, `#!/bin/sh\n# stage ${job.stage}\nexec ${argv.map(quote).join(" ")}\n`);
+    const sub = await run("sbatch", args);
+    if (sub.code !== 0) {
+      const message = `sbatch refused the job: ${sub.stderr.trim()}`;
+      return {
+        id: "slurm (not submitted)",
+        done: Promise.resolve({ status: "failed", message, user: true }),
+        cancel: () => Promise.resolve(),
+      };
+    }
+    const id = sub.stdout.trim().split(";")[0];
+    sink.event({ event: "slurm-submitted", job: id, script, output, resources: res });
     const state = async (): Promise<string | undefined> => {
       const r = await run("squeue", ["-h", "-j", id, "-o", "%T"]);
       const s = r.stdout.trim();
@@ -136,40 +147,27 @@ export class SlurmExecutor implements StageExecutor {
       const c = await run("scontrol", ["show", "job", id]);
       return /JobState=(\S+)/.exec(c.stdout)?.[1] ?? "GONE";
     };
-    let submitted = () => {};
-    const submittedP = new Promise<void>((r) => (submitted = r));
-    const handle = { id: "slurm job (submitting)" } as { id: string; done: Promise<JobReport>; cancel(): Promise<void> };
-    Object.assign(handle, {
-      done: (async (): Promise<JobReport> => {
-        try {
-          await Deno.mkdir(this.o.jobDir, { recursive: true });
-          await Deno.writeTextFile(script, `#!/bin/sh\n# stage ${job.stage}\nexec ${argv.map(quote).join(" ")}\n`);
-          const sub = await run("sbatch", args);
-          if (sub.code !== 0) return { status: "failed", message: `sbatch refused the job: ${sub.stderr.trim()}`, user: true };
-          id = sub.stdout.trim().split(";")[0];
-          handle.id = `slurm job ${id}`;
-          sink.event({ event: "slurm-submitted", job: id, script, output, resources: res });
-        } finally {
-          submitted();
-        }
-        let last = "";
-        for (;;) {
-          await new Promise((r) => setTimeout(r, poll));
-          await readOutput();
-          const st = await state();
-          if (st !== last) sink.event({ event: "slurm-state", job: id, state: st });
-          last = st ?? last;
-          if (st && ACTIVE.has(st)) continue;
-          await readOutput();
-          if (report) return report;
-          if (cancelled || st === "CANCELLED") return { status: "failed", message: `slurm job ${id} was cancelled`, log: await tail() };
-          return { status: "failed", message: `slurm job ${id} ended (${st}) without a result; its log: ${output}`, log: await tail() };
-        }
-      })(),
+    let cancelled = false;
+    const done = (async (): Promise<JobReport> => {
+      let last = "";
+      for (;;) {
+        await new Promise((r) => setTimeout(r, poll));
+        await readOutput();
+        const st = await state();
+        if (st !== last) sink.event({ event: "slurm-state", job: id, state: st });
+        last = st ?? last;
+        if (st && ACTIVE.has(st)) continue;
+        await readOutput();
+        if (report) return report;
+        if (cancelled || st === "CANCELLED") return { status: "failed", message: `slurm job ${id} was cancelled`, log: await tail() };
+        return { status: "failed", message: `slurm job ${id} ended (${st}) without a result; its log: ${output}`, log: await tail() };
+      }
+    })();
+    return {
+      id: `slurm job ${id}`,
+      done,
       cancel: async () => {
         cancelled = true;
-        await submittedP;
-        if (!id) return;
         await run("scancel", [id]);
         // wait (bounded) until the job has left the queue
         for (let i = 0; i < 30; i++) {
@@ -178,7 +176,6 @@ export class SlurmExecutor implements StageExecutor {
           await new Promise((r) => setTimeout(r, 200));
         }
       },
-    });
-    return handle;
+    };
   }
 }

@@ -1,0 +1,169 @@
+// The Slurm executor against a real single-node cluster (munged, slurmctld, slurmd) that
+// tests/fixtures/slurm_cluster.sh brings up. Where Slurm cannot start (not root, packages missing), each
+// test says so and is skipped: never silently.
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { makeParallelToy, type ParallelToy } from "./fixtures/parallel_toy.ts";
+
+const SCRIPT = new URL("./fixtures/slurm_cluster.sh", import.meta.url).pathname;
+const DIR = Deno.env.get("HPO_SLURM_DIR") ?? "/tmp/hpo-slurm";
+const SLURM_CONF = `${DIR}/slurm.conf`;
+
+function sh(cmd: string, args: string[], env: Record<string, string> = {}): { code: number; out: string } {
+  try {
+    const o = new Deno.Command(cmd, { args, env: { SLURM_CONF, ...env }, stdout: "piped", stderr: "piped" }).outputSync();
+    return { code: o.code, out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr) };
+  } catch (e) {
+    return { code: 127, out: (e as Error).message };
+  }
+}
+
+/** Brings the cluster up if it is not; the reason it cannot, or undefined when it is up. */
+let started = false;
+function cluster(): string | undefined {
+  if (sh("sinfo", ["-h", "-o", "%T"]).out.includes("idle")) return undefined;
+  const r = sh("sh", [SCRIPT, "start"], { HPO_SLURM_DIR: DIR });
+  if (r.code !== 0) return `Slurm could not start here: ${r.out.trim().split("\n").pop()}`;
+  started = true;
+  return undefined;
+}
+const skip = cluster();
+if (skip) console.log(`pipeline_slurm_test: SKIPPED: ${skip}`);
+
+type Rec = { stage: string; status: string; job?: string; outputs: Record<string, { digest: string }> };
+const manifest = (store: string): { state: string; stages: Rec[] } => JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
+const stable = (store: string) =>
+  Object.fromEntries(
+    manifest(store).stages.map((r) => [
+      r.stage,
+      Object.entries(r.outputs).filter(([n]) => !n.includes(".volatile.")).map(([n, o]) => `${n}:${o.digest}`),
+    ]),
+  );
+const slurm = (toy: ParallelToy, ...args: string[]) =>
+  toy.cliEnv({ TOY_TRACE: toy.traceFile, SLURM_CONF }, "reproduce", "--executor", "slurm", "--slurm-mem", "200", ...args);
+const queue = () => sh("squeue", ["-h", "-o", "%i %j"]).out.trim().split("\n").filter((l) => l.includes("hpo:"));
+
+Deno.test({
+  name: "--executor slurm: every stage a Slurm job, the artifacts of a local run; a rerun submits nothing",
+  ignore: !!skip,
+  async fn() {
+    const toy = makeParallelToy();
+    try {
+      toy.write("config.json", `{ "a": 3, "units": [1, 2, 3], "ms": 500 }`);
+      const r = await slurm(toy, "-j", "3", "--store", `${toy.dir}/s`);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stderr, /\[unit:1\] running as slurm job \d+/);
+      const m = manifest(`${toy.dir}/s`);
+      assert(m.stages.every((s) => /^slurm job \d+$/.test(s.job ?? "")), "job ids in the manifest");
+      const local = await toy.run("reproduce", "-j", "1", "--store", `${toy.dir}/local`);
+      assertEquals(local.code, 0, local.stderr);
+      assertEquals(stable(`${toy.dir}/s`), stable(`${toy.dir}/local`));
+      const again = await slurm(toy, "--store", `${toy.dir}/s`);
+      assertMatch(again.stderr, /0 computed, 5 cached/);
+      assert(!/slurm job/.test(again.stderr), "nothing submitted");
+      // job scripts and outputs stay in the store's logs
+      assert([...Deno.readDirSync(`${toy.dir}/s/logs/slurm`)].some((e) => e.name.endsWith(".out")));
+    } finally {
+      toy.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "--executor slurm: a failing job is reported with its log; the others finish",
+  ignore: !!skip,
+  async fn() {
+    const toy = makeParallelToy();
+    try {
+      toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 200, "fail": [2] }`);
+      const r = await slurm(toy, "-j", "2", "--store", `${toy.dir}/s`);
+      assertEquals(r.code, 3, r.stderr);
+      assertMatch(r.stderr, /\[unit:2\] FAILED \(slurm job \d+\): unit 2 was told to fail/);
+      const status = Object.fromEntries(manifest(`${toy.dir}/s`).stages.map((s) => [s.stage, s.status]));
+      assertEquals(status, { gen: "computed", "unit:1": "computed", "unit:2": "failed", merge: "pending" });
+    } finally {
+      toy.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "--executor slurm: SIGTERM cancels every job (scancel), releases the lock; a job cancelled by someone else is a failure with its log",
+  ignore: !!skip,
+  async fn() {
+    const toy = makeParallelToy();
+    try {
+      toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 30000 }`);
+      const run = toy.spawnEnv(
+        { TOY_TRACE: toy.traceFile, SLURM_CONF },
+        "reproduce",
+        "--executor",
+        "slurm",
+        "--slurm-mem",
+        "200",
+        "-j",
+        "2",
+        "--store",
+        `${toy.dir}/s`,
+      );
+      const end = Date.now() + 60000;
+      while (toy.trace().filter((t) => t.event === "start").length < 2) {
+        assert(Date.now() < end, "two units started");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assertEquals(queue().length, 2, queue().join("; "));
+      run.kill("SIGTERM");
+      const st = await run.status;
+      await run.stdout.cancel();
+      await run.stderr.cancel();
+      assertEquals(st.code, 143);
+      assertEquals(queue(), [], "no job of the run is left");
+      assert(!existsSync(`${toy.dir}/s/LOCK`));
+      assertEquals(manifest(`${toy.dir}/s`).state, "interrupted");
+      // someone else cancels a job: the run reports it, with its log, and the rest goes on
+      const run2 = toy.spawnEnv(
+        { TOY_TRACE: toy.traceFile, SLURM_CONF },
+        "reproduce",
+        "--executor",
+        "slurm",
+        "--slurm-mem",
+        "200",
+        "-j",
+        "2",
+        "--store",
+        `${toy.dir}/s`,
+      );
+      const end2 = Date.now() + 60000;
+      while (toy.trace().filter((t) => t.event === "start").length < 4) {
+        assert(Date.now() < end2, "two units started again");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const victim = queue().find((l) => l.includes("unit:1"))!.split(" ")[0];
+      sh("scancel", [victim]);
+      const out = await run2.output();
+      const err = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 3, err);
+      assertMatch(err, new RegExp(`\\[unit:1\\] FAILED \\(slurm job ${victim}\\): slurm job ${victim} was cancelled`));
+      assertEquals(manifest(`${toy.dir}/s`).stages.find((s) => s.stage === "unit:2")!.status, "computed");
+    } finally {
+      toy.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "slurm cluster: stopped if this test file started it",
+  ignore: !!skip,
+  fn() {
+    if (started) sh("sh", [SCRIPT, "stop"], { HPO_SLURM_DIR: DIR });
+  },
+});
+
+function existsSync(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
