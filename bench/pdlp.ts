@@ -1,7 +1,7 @@
 // LP (11) from 100 weights to the whole 784-50×5-10 network (49,960 weights): HiGHS (dense, where it finishes
 // within its time limit), the matrix-free PDLP solver (bilevel/pdlp.ts) and, where H is positive definite,
 // the closed form (CG on products). Prints time, objective, certificate and the number of products (HVPs).
-// Usage: deno run -A bench/pdlp.ts [--quick] [--whole-seconds S]
+// Usage: deno run -A bench/pdlp.ts [--quick] [--whole-seconds S] [--only random|mlp|whole]
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
@@ -19,6 +19,9 @@ import { printTable } from "./_util.ts";
 const quick = Deno.args.includes("--quick");
 const wholeIdx = Deno.args.indexOf("--whole-seconds");
 const wholeSeconds = wholeIdx >= 0 ? Number(Deno.args[wholeIdx + 1]) : 30;
+const onlyIdx = Deno.args.indexOf("--only");
+const only = onlyIdx >= 0 ? Deno.args[onlyIdx + 1] : undefined;
+const want = (section: string) => only === undefined || only === section;
 const HIGHS_LIMIT = 60;
 const PDLP_LIMIT = 60;
 const eps = 1e-3, delta = 1;
@@ -127,7 +130,7 @@ async function compare(
 await useBackend("wasm");
 const rng = new Rng(1);
 const randomRows: Row[] = [];
-for (const m of quick ? [100, 300] : [100, 300, 1000]) {
+for (const m of !want("random") ? [] : quick ? [100, 300] : [100, 300, 1000]) {
   for (const kind of ["indefinite", "PD (ridge)"] as const) {
     const H = new Float64Array(m * m);
     for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) H[i * m + j] = H[j * m + i] = rng.normal() / Math.sqrt(m);
@@ -140,7 +143,7 @@ for (const m of quick ? [100, 300] : [100, 300, 1000]) {
       n: 1,
       lambdas: [0.01],
     };
-    randomRows.push(await compare(`random ${kind}`, d, { closedForm: kind !== "indefinite" }));
+    randomRows.push(await compare(`random ${kind}`, d, { closedForm: true }));
   }
 }
 printTable(
@@ -202,7 +205,7 @@ const denseBlock = (block: number[], H: Float64Array): Dense => {
 };
 const mlpRows: Row[] = [];
 // output block: H in closed form (output_hessian.ts)
-{
+if (want("mlp")) {
   const out = offsets.slice(-2);
   const block = Array.from({ length: out[0].length + out[1].length }, (_, i) => out[0].start + i);
   const d = denseBlock(block, outputLayerHessian(model.weights, sizes, train, lambdas[1]));
@@ -210,7 +213,7 @@ const mlpRows: Row[] = [];
   mlpRows.push(await compare("MLP output block, HVP operator", d, { hvp: restrict(block), skipHighs: true }));
 }
 // top-k by |∇_w F|: H from HVP columns (k HVPs), PDLP on the dense block (same products, cheaper)
-for (const k of quick ? [100] : hvpMs < 200 ? [100, 300, 1000] : [100, 300]) {
+for (const k of !want("mlp") ? [] : quick ? [100] : hvpMs < 200 ? [100, 300, 1000] : [100, 300]) {
   const block = [...Array(M).keys()].sort((a, b) => Math.abs(gradF[b]) - Math.abs(gradF[a]) || a - b).slice(0, k).sort((a, b) => a - b);
   const H = new Float64Array(k * k);
   const hb = restrict(block);
@@ -221,10 +224,10 @@ for (const k of quick ? [100] : hvpMs < 200 ? [100, 300, 1000] : [100, 300]) {
   }
   mlpRows.push(await compare(`MLP top-${k} block, dense operator`, denseBlock(block, H), {}));
 }
-printTable("LP (11) on blocks of a trained 784-50×5-10 MLP (MNIST 5,000; λ = 1e-4 hidden, 1e-3 output)", mlpRows);
+if (mlpRows.length) printTable("LP (11) on blocks of a trained 784-50×5-10 MLP (MNIST 5,000; λ = 1e-4 hidden, 1e-3 output)", mlpRows);
 
 // ---------- 3. the whole network, matrix-free over exact HVPs
-{
+if (want("whole")) {
   const rows: Row[] = [];
   const mf: MatrixFreeLp = {
     gradF,

@@ -2,6 +2,8 @@
  * LP (11) at any model size, matrix-free (issue 19): restarted, preconditioned PDHG (PDLP) over
  * Hessian-vector products. The constraint matrix is K = [H_wλ H_ww]; Kx = H_wλ dλ + H_ww dw and
  * Kᵀy = [H_λw y; H_ww y] (H_ww is symmetric), so each iteration costs two HVPs and H is never formed.
+ * The engine (pdlp_core.ts) is generic over any operator LP; this module adds LP (11)'s operators, its
+ * normalisation (rows ÷ ε, objective ÷ max |coefficient|), its symmetric scaling and its certificate.
  *
  *     min  ∇λF·dλ + ∇wF·dw
  *     s.t. −ε ≤ (H_wλ dλ + H_ww dw)_j ≤ ε,   lo ≤ dλ ≤ hi,   −δ ≤ dw ≤ δ
@@ -83,9 +85,12 @@ export interface PdlpResult {
 
 /**
  * Solves LP (11) matrix-free. Preconditioning: symmetric ℓ2 Ruiz from Hutchinson probes (pdlp_scaling.ts).
- * Step: PDLP's adaptive rule. Restarts: cuPDLP's KKT-error rule, with PDLP's primal-weight update.
- * Termination: row violation ≤ tol·ε, gap ≤ tol·(|p| + |d|) (+ a small absolute floor), checked every 64
- * iterations on the current and the averaged iterate.
+ * Iteration (default): restarted reflected Halpern PDHG at a constant step 0.95/||K̃|| (power iteration,
+ * safeguarded by PDLP's local step test), restarts on the fixed-point residual with cuPDLP's factors and PDLP's
+ * primal-weight update; `scheme: "adaptive"` runs PDLP's adaptive steps with averaging and KKT restarts instead.
+ * Termination, every 64 iterations: the iterate is scaled towards 0 until every row holds (0 is feasible),
+ * then its gap to the dual objective must be ≤ tol·(|p| + |d|) (+ a small absolute floor). Cost: two HVPs
+ * per iteration, plus `ruizIterations × probes` for the scaling and 2 × 12 for the power iteration.
  */
 export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult {
   const t0 = performance.now();
@@ -171,6 +176,7 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
     maxIterations: opts.maxIterations,
     evalEvery: opts.evalEvery,
     scheme: opts.scheme ?? "halpern",
+    trackEvery: 4, // cheap next to two HVPs; matters when a time limit allows only a few evaluations
     scaling,
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, hvps })),
   };
@@ -182,16 +188,19 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
 
   try {
     // certificate from fresh products (the iteration's Kx, Kᵀy are running linear combinations of float32 HVPs)
-    const kx = apply(r.x);
+    // return the best feasible point and the best dual point of the run (each evaluation's point is one)
+    const xBest = r.bestPrimal && r.bestPrimal.objective < r.primalObjective ? r.bestPrimal.x : r.x;
+    const yBest = r.bestDual && r.bestDual.objective > r.dualObjective ? r.bestDual.y : r.y;
+    const kx = apply(xBest);
     let viol = 0;
     for (let j = 0; j < m; j++) viol = Math.max(viol, Math.abs(kx[j]));
     const theta = viol > 1 ? 1 / viol : 1; // ≈ 1: the engine already scaled its answer into feasibility
-    const x = r.x.map((v) => v * theta);
+    const x = xBest.map((v) => v * theta);
     let p = 0;
     for (let j = 0; j < n + m; j++) p += c[j] * x[j];
-    const kty = applyT(r.y);
+    const kty = applyT(yBest);
     let d = 0, dres = 0;
-    for (let j = 0; j < m; j++) d += -Math.abs(r.y[j]); // p(y) with rows [−1, 1]
+    for (let j = 0; j < m; j++) d += -Math.abs(yBest[j]); // p(y) with rows [−1, 1]
     for (let j = 0; j < n + m; j++) {
       const rc = c[j] - kty[j];
       const b = rc > 0 ? colLower[j] : colUpper[j];

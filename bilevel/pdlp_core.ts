@@ -69,6 +69,8 @@ export interface PdlpCoreOptions {
    * scaled towards 0 until feasible before they are tested and returned (`repairScale` says by how much).
    */
   feasibleOrigin?: boolean;
+  /** Halpern scheme: also record the best points (bestPrimal, bestDual) every this many iterations (no products). */
+  trackEvery?: number;
   /** PDHG variant: PDLP's adaptive steps with averaging (default), or restarted reflected Halpern PDHG. */
   scheme?: "adaptive" | "halpern";
   /** Halpern reflection ρ in [0, 1] (default 1) and power-iteration rounds for ||K̃|| (default 12). */
@@ -113,6 +115,10 @@ export interface PdlpCoreResult {
   relGap: number;
   /** The best (largest) dual objective seen with zero dual residual: a certified lower bound, or −∞. */
   bestDualBound: number;
+  /** With feasibleOrigin: the feasible point of lowest objective seen at any evaluation. */
+  bestPrimal?: { x: Float64Array; kx: Float64Array; objective: number };
+  /** The dual point of highest priced dual objective seen at any evaluation (zero dual residual only). */
+  bestDual?: { y: Float64Array; kty: Float64Array; objective: number };
   /** With feasibleOrigin: the factor the returned x was scaled by to satisfy every row (1: it already did). */
   repairScale: number;
   /** For infeasibility: the certificate (a dual ray y, or a primal ray x). */
@@ -377,6 +383,17 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
     let itersSinceRestart = 0;
     let iterations = 0, attempts = 0, restarts = 0;
     let bestDualBound = -Infinity;
+    let bestPrimal: PdlpCoreResult["bestPrimal"], bestDual: PdlpCoreResult["bestDual"];
+    /** Keeps the best feasible point (feasibleOrigin) and the best priced dual seen at any evaluation. */
+    function track(p: { x: Float64Array; y: Float64Array; kx: Float64Array; kty: Float64Array }, s: PointStats) {
+      if (s.dualResidual2 === 0 && s.dualObjective > bestDualBound) {
+        bestDualBound = s.dualObjective;
+        bestDual = { y: p.y.slice(), kty: p.kty.slice(), objective: s.dualObjective };
+      }
+      if (opts.feasibleOrigin && s.primalResidual2 === 0 && (!bestPrimal || s.primalObjective < bestPrimal.objective)) {
+        bestPrimal = { x: p.x.slice(), kx: p.kx.slice(), objective: s.primalObjective };
+      }
+    }
     let last: PdlpCoreResult | undefined;
     if (halpern) return runHalpern();
 
@@ -437,7 +454,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       const avg = toFeasible(unscale(xAvg, yAvg, kxAvg, ktyAvg));
       const sCur = pointStats(orig, cur.x, cur.y, cur.kx, cur.kty, norm);
       const sAvg = pointStats(orig, avg.x, avg.y, avg.kx, avg.kty, norm);
-      for (const s of [sCur, sAvg]) if (s.dualResidual2 === 0) bestDualBound = Math.max(bestDualBound, s.dualObjective);
+      track(cur, sCur);
+      track(avg, sAvg);
       if (!Number.isFinite(sCur.primalObjective)) throw new Error("iterates are not finite");
       const pick = converged(sCur) ? { p: cur, s: sCur } : converged(sAvg) ? { p: avg, s: sAvg } : undefined;
       const best = pick ?? (relKkt(sAvg) < relKkt(sCur) ? { p: avg, s: sAvg } : { p: cur, s: sCur });
@@ -564,10 +582,14 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
         ktyh = KTt(yh);
         iterations++, itersSinceRestart++;
         const stop = stopReason();
+        if (opts.trackEvery && iterations % opts.trackEvery === 0 && iterations % evalEvery !== 0 && !stop) {
+          const cur = toFeasible(unscale(xh, yh, kxh, ktyh));
+          track(cur, pointStats(orig, cur.x, cur.y, cur.kx, cur.kty, norm));
+        }
         if (iterations % evalEvery === 0 || stop) {
           const cur = toFeasible(unscale(xh, yh, kxh, ktyh));
           const sc = pointStats(orig, cur.x, cur.y, cur.kx, cur.kty, norm);
-          if (sc.dualResidual2 === 0) bestDualBound = Math.max(bestDualBound, sc.dualObjective);
+          track(cur, sc);
           if (!Number.isFinite(sc.primalObjective)) throw new Error("iterates are not finite");
           const ok = converged(sc);
           last = result(ok ? "optimal" : (stop ?? "iteration-limit"), cur, sc);
@@ -709,6 +731,8 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
         relDualResidual: s.dualResidual / (1 + cNorm),
         relGap: Math.abs(s.primalObjective - s.dualObjective) / (1 + Math.abs(s.primalObjective) + Math.abs(s.dualObjective)),
         bestDualBound,
+        bestPrimal,
+        bestDual,
         iterations,
         matvecs,
         restarts,
