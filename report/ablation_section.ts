@@ -98,6 +98,7 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
     axis: { values: names.map((_, i) => i), labelExpr: `${JSON.stringify(names)}[datum.value]`, grid: false, labelLimit: 180 },
   };
   const ci = { filter: "datum.layer === 'ci'" };
+  const seedOrder = [...new Set(points.map((p) => p.seed))].sort((a, b) => Number(a) - Number(b));
   return {
     ...base,
     facet: { row: { field: "panel", type: "nominal", title: null } },
@@ -123,8 +124,8 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
           encoding: {
             y,
             x: { field: "delta", type: "quantitative" },
-            shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } },
-            color: { field: "seed", type: "nominal", title: "seed" },
+            shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES }, sort: seedOrder },
+            color: { field: "seed", type: "nominal", title: "seed", sort: seedOrder },
           },
         },
       ],

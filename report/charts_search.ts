@@ -14,6 +14,10 @@ const HLS_COLOR = {
   title: null,
   scale: { domain: ["with HLS", "without HLS"], range: ["#1f4e96", "#d9730d"] },
 };
+/** Seeds in numeric order (a nominal scale would put 10 before 2). */
+const seedOrder = (rows: { seed: string | number }[]) => [...new Set(rows.map((r) => r.seed))].sort((a, b) => Number(a) - Number(b));
+/** Panels in the order they first appear (a facet would sort them alphabetically). */
+const inOrder = (rows: { panel: string }[]) => [...new Set(rows.map((r) => r.panel))];
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
@@ -27,7 +31,7 @@ export function convergenceSpec(rows: { panel: string; generation: number; best:
   const enc = {
     x: { field: "generation", type: "quantitative", title: "generation", axis: { tickMinStep: 1 } },
     y: { field: "best", type: "quantitative", scale: { zero: false }, title: "best validation loss" },
-    color: { field: "seed", type: "nominal", title: "seed" },
+    color: { field: "seed", type: "nominal", title: "seed", sort: seedOrder(rows) },
   };
   return {
     ...base,
@@ -38,7 +42,9 @@ export function convergenceSpec(rows: { panel: string; generation: number; best:
         marker: r.generation % every === 0 || r.generation === last,
       })),
     },
-    facet: { column: { field: "panel", type: "nominal", title: null } },
+    // two panels a row, so that the figure stays readable when a phone scales it down
+    facet: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
+    columns: 2,
     spec: {
       width: 220,
       height: 180,
@@ -47,7 +53,7 @@ export function convergenceSpec(rows: { panel: string; generation: number; best:
         {
           transform: [{ filter: "datum.marker" }],
           mark: { type: "point", size: 26, filled: true, opacity: 1 },
-          encoding: { ...enc, shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } } },
+          encoding: { ...enc, shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES }, sort: seedOrder(rows) } },
         },
       ],
     },
@@ -75,20 +81,30 @@ export function trialHistorySpec(points: HistoryPoint[]): VlSpec {
   return {
     ...base,
     data: { values: points.map((p) => ({ ...p, mean: round(p.mean), lo: round(p.lo), hi: round(p.hi) })) },
-    facet: { row: { field: "panel", type: "nominal", title: null }, column: { field: "method", type: "nominal", title: null } },
+    facet: {
+      row: { field: "panel", type: "nominal", title: null, sort: inOrder(points) },
+      column: { field: "method", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.method))] },
+    },
     spec: {
       width: 150,
       height: 120,
       layer: [
         {
+          // a field of its own, so that the band's fill scale does not merge with (and hide) the lines' legend
+          transform: [{ calculate: "datum.run", as: "band" }],
           mark: { type: "area", opacity: 0.18 },
-          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color: { ...HLS_COLOR, legend: null } },
+          encoding: {
+            x,
+            y: { field: "lo", type: "quantitative" },
+            y2: { field: "hi" },
+            fill: { ...HLS_COLOR, field: "band", legend: null },
+          },
         },
         {
           mark: { type: "line", strokeWidth: 1.6 },
           encoding: {
             x,
-            y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "best val loss so far" },
+            y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "best val loss" },
             color: HLS_COLOR,
             strokeDash: HLS_DASH,
           },
@@ -104,7 +120,10 @@ export function pairedHlsSpec(rows: { panel: string; method: string; seed: strin
   return {
     ...base,
     data: { values: rows.filter((r) => Number.isFinite(r.testAcc)).map((r) => ({ ...r, testAcc: round(r.testAcc) })) },
-    facet: { row: { field: "panel", type: "nominal", title: null }, column: { field: "method", type: "nominal", title: null } },
+    facet: {
+      row: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
+      column: { field: "method", type: "nominal", title: null, sort: [...new Set(rows.map((r) => r.method))] },
+    },
     spec: {
       width: 110,
       height: 140,
@@ -118,9 +137,9 @@ export function pairedHlsSpec(rows: { panel: string; method: string; seed: strin
           axis: { labelAngle: 0 },
           scale: { padding: 0.2 },
         },
-        y: { field: "testAcc", type: "quantitative", scale: { zero: false }, title: "test acc (chosen)" },
-        color: { field: "seed", type: "nominal", title: "seed" },
-        shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES } },
+        y: { field: "testAcc", type: "quantitative", scale: { zero: false }, title: "test accuracy" },
+        color: { field: "seed", type: "nominal", title: "seed", sort: seedOrder(rows) },
+        shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES }, sort: seedOrder(rows) },
         detail: { field: "seed" },
       },
     },
@@ -145,13 +164,31 @@ export interface SlicePoint {
  * against each hyperparameter, as the mean (marker: filled = with HLS, open = without) and range (rule) per bin.
  */
 export function slicesSpec(points: SlicePoint[]): VlSpec {
-  const x = { field: "x", type: "quantitative", title: null, scale: { zero: false, nice: false, padding: 8 } };
+  const x = { field: "x", type: "quantitative", title: null, scale: { zero: false, nice: false, padding: 8 }, axis: { tickMinStep: 1 } };
   const run = HLS_COLOR;
+  // the rules and the fill use fields of their own, so that their scales (without legends) do not merge with
+  // the markers' legend and hide it
+  const own = (field: string, range: string[]) => ({
+    field,
+    type: "nominal",
+    scale: { domain: ["with HLS", "without HLS"], range },
+    legend: null,
+  });
   return {
     ...base,
-    data: { values: points.map((p) => ({ ...p, x: round(p.x, 3), mean: round(p.mean), lo: round(p.lo), hi: round(p.hi) })) },
+    data: {
+      values: points.map((p) => ({
+        ...p,
+        x: round(p.x, 3),
+        mean: round(p.mean),
+        lo: round(p.lo),
+        hi: round(p.hi),
+        band: p.run,
+        face: p.run,
+      })),
+    },
     facet: {
-      row: { field: "panel", type: "nominal", title: null },
+      row: { field: "panel", type: "nominal", title: null, sort: inOrder(points) },
       column: { field: "hp", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.hp))] },
     },
     spec: {
@@ -160,16 +197,16 @@ export function slicesSpec(points: SlicePoint[]): VlSpec {
       layer: [
         {
           mark: { type: "rule", strokeWidth: 1.2 },
-          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color: run },
+          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, stroke: own("band", run.scale.range) },
         },
         {
           mark: { type: "point", size: 34, strokeWidth: 1.5, opacity: 1 },
           encoding: {
             x,
             y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "val accuracy" },
-            color: run,
+            color: { ...run, legend: { symbolFillColor: "white", symbolStrokeWidth: 1.5 } },
             shape: { ...run, scale: { domain: ["with HLS", "without HLS"], range: ["circle", "square"] } },
-            fill: { ...run, scale: { domain: ["with HLS", "without HLS"], range: ["#1f4e96", "white"] }, legend: null },
+            fill: own("face", [run.scale.range[0], "white"]),
           },
         },
       ],

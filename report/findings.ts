@@ -45,40 +45,56 @@ export function findingsTable(facts: SearchFacts[]): Table {
   };
 }
 
+/** "mnist and fashion-mnist, each with the budgets short (1 epoch) and long (10 epochs)", or the pairs when they are not a full product. */
+function dataAndBudgets(facts: SearchFacts[]): string {
+  const label = (f: SearchFacts) => budgetLabel(f.budget, f.input.summary.training);
+  const datasets = [...new Set(facts.map((f) => f.dataset))];
+  const budgets = [...new Set(facts.map(label))];
+  const pairs = new Set(facts.map((f) => `${f.dataset}|${label(f)}`));
+  if (pairs.size === datasets.length * budgets.length) {
+    return `${joinAnd(datasets)}${datasets.length > 1 && budgets.length > 1 ? ", each" : ""} with the budget${
+      budgets.length > 1 ? "s" : ""
+    } ${joinAnd(budgets)}`;
+  }
+  return joinAnd([...pairs].map((p) => p.replace("|", " with the budget ")));
+}
+
 /** One sentence on what ran. */
 function whatRan(facts: SearchFacts[]): string {
   const methods = [...new Set(facts.map((f) => methodName(f.method)))];
-  const groups = [...new Set(facts.map((f) => `${f.dataset} with the budget ${budgetLabel(f.budget, f.input.summary.training)}`))];
   const models = [...new Set(facts.map((f) => f.protocol.models ?? "?"))];
   const seeds = [...new Set(facts.map((f) => f.seeds))];
-  return `This run compared ${joinAnd(methods)}, each with and without hyper local search (HLS), on ${joinAnd(groups)}; ` +
+  return `This run compared ${joinAnd(methods)}, each with and without hyper local search (HLS), on ${dataAndBudgets(facts)}; ` +
     `each run keeps the best of ${joinAnd(models.map(String))} models by validation loss, over ${joinAnd(seeds.map(String))} ${
       seeds.length === 1 && seeds[0] === 1 ? "seed" : "seeds"
     }.`;
 }
 
-/** One sentence on the paired HLS effect in the searches: where its interval lies. */
+/** One sentence on the paired HLS effect in the searches: where its 95% interval lies (the numbers are in the table). */
 function searchEffect(facts: SearchFacts[]): string {
-  const name = (f: SearchFacts) => `${methodName(f.method)} on ${f.group} (${effectCi(f.testAcc, 3)})`;
+  const name = (f: SearchFacts) => `${methodName(f.method)} on ${f.group}`;
   const by = (v: string) => facts.filter((f) => f.testAcc.n > 1 && f.testAcc.verdict === v);
   const helps = by("helps"), hurts = by("hurts"), unclear = by("unclear");
   const single = facts.filter((f) => f.testAcc.n <= 1);
   const parts = [
-    helps.length ? `raised it (95% interval above 0) for ${joinAnd(helps.map(name))}` : "",
+    helps.length ? `raised it (95% paired t interval above 0) for ${joinAnd(helps.map(name))}` : "",
     hurts.length ? `lowered it (interval below 0) for ${joinAnd(hurts.map(name))}` : "",
-    unclear.length ? `could not be told apart from no HLS in ${plural(unclear.length, "search", "searches")} of ${facts.length}` : "",
-    single.length ? `has no interval in ${plural(single.length, "search", "searches")} with fewer than 2 seeds` : "",
+    unclear.length ? `could not be told apart from no HLS in ${unclear.length} of ${plural(facts.length, "search", "searches")}` : "",
+    single.length ? `has no interval in ${plural(single.length, "search", "searches")} with a single seed` : "",
   ].filter(Boolean);
   return `On the chosen model's test accuracy, HLS ${joinAnd(parts)}.`;
 }
 
-/** One sentence per ablation: which variants help, hurt, or cannot be told apart. */
+/** One short sentence per ablation: which variants help, hurt, or cannot be told apart (the intervals are in its section). */
 export function ablationFinding(a: AblationOutput): string {
-  const by = (v: string) => a.summary.filter((s) => s.testAcc.n > 1 && s.testAcc.verdict === v);
-  const list = (xs: typeof a.summary) => (xs.length ? joinAnd(xs.map((s) => `${s.name} (${effectCi(s.testAcc, 3)})`)) : "none");
-  const rest = a.summary.length - by("helps").length - by("hurts").length;
-  return `HLS ablation on ${a.dataset} · ${a.budget} (${plural(a.seeds.length, "seed")}, best of ${a.models} models): ` +
-    `helps: ${list(by("helps"))}; hurts: ${list(by("hurts"))}; ${rest} of ${a.summary.length} variants cannot be told apart from no HLS.`;
+  const by = (v: string) => a.summary.filter((s) => s.testAcc.n > 1 && s.testAcc.verdict === v).map((s) => s.name);
+  const [helps, hurts] = [by("helps"), by("hurts")];
+  const rest = a.summary.length - helps.length - hurts.length;
+  return `HLS ablation, ${a.dataset} · ${a.budget} (${
+    plural(a.seeds.length, "seed")
+  }, best of ${a.models} models), 95% paired t intervals of Δ test accuracy: ` +
+    `helps: ${helps.length ? helps.join(", ") : "none"}; hurts: ${hurts.length ? hurts.join(", ") : "none"}; ` +
+    `cannot be told apart from no HLS: ${rest} of ${plural(a.summary.length, "variant")}.`;
 }
 
 /** One sentence on Section II: what LP fine-tuning did to the base model. */
@@ -105,9 +121,11 @@ export function notRunLine(g: NotRunGroup): string {
 export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts {
   const sec = section("Findings", "findings");
   const facts = searchFacts(inp);
-  const lines: string[] = [];
-  if (facts.length) lines.push(whatRan(facts), searchEffect(facts));
-  for (const a of inp.ablations ?? []) lines.push(ablationFinding(a));
+  if (facts.length) {
+    w.list(sec, [whatRan(facts), searchEffect(facts)]);
+    w.table(sec, findingsTable(facts));
+  }
+  const lines = (inp.ablations ?? []).map(ablationFinding);
   const ft = finetuneFinding(inp);
   if (ft) lines.push(ft);
   const offProtocol = facts.filter((f) => f.differences.length);
@@ -118,9 +136,7 @@ export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts
       }: ${joinAnd([...new Set(offProtocol.flatMap((f) => f.differences))])}.`,
     );
   }
-  if (!lines.length) lines.push("No experiment of this run produced results.");
-  w.list(sec, lines);
-  if (facts.length) w.table(sec, findingsTable(facts));
-  w.list(sec, groupNotRun(inp.stages).map(notRunLine));
+  if (!facts.length && !lines.length) lines.push("No experiment of this run produced results.");
+  w.list(sec, [...lines, ...groupNotRun(inp.stages).map(notRunLine)]);
   return sec;
 }

@@ -53,7 +53,7 @@ Deno.test("findings come first: sentences and one table derived from the artifac
       "over 2 seeds",
       "500 / 250 / 1,000",
       "6 × 2",
-      "HLS ablation on mnist · short (3 seeds, best of 6 models)",
+      "HLS ablation, mnist · short (3 seeds, best of 6 models)",
       "Not run: fetch:cifar10",
     ]
   ) {
