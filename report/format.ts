@@ -55,9 +55,10 @@ export function tableHtml(t: Table): string {
   const head = t.head.map((h) => `<th>${esc(h)}</th>`).join("");
   const rows = t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("\n");
   const note = t.note ? `<p class="note">${esc(t.note)}</p>` : "";
-  return `<div class="tw"><table><caption>${
+  // the caption stays outside the scrolling container, so that a narrow screen shows all of it
+  return `<p class="cap">${
     esc(t.caption)
-  }</caption><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div>${note}`;
+  }</p><div class="tw"><table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div>${note}`;
 }
 
 /** Renders a table as Markdown, every cell, caption and note escaped. */
@@ -69,7 +70,7 @@ export function tableMd(t: Table): string {
     line(t.head),
     `|${t.head.map(() => " --- |").join("")}`,
     ...t.rows.map(line),
-    ...(t.note ? ["", `*${mdText(t.note)}*`] : []),
+    ...(t.note?.trim() ? ["", `*${mdText(t.note.trim())}*`] : []),
     "",
   ].join("\n");
 }

@@ -11,8 +11,8 @@ const STYLE = `
 *{box-sizing:border-box}
 body{font-family:Helvetica,Arial,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 12px;color:#222;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
-.tw{max-width:100%;overflow-x:auto;margin:.8em 0}
-table{border-collapse:collapse;font-size:.85em}caption{text-align:left;font-weight:bold;padding:.3em 0}
+.tw{max-width:100%;overflow-x:auto;margin:.3em 0 .8em}
+table{border-collapse:collapse;font-size:.85em}.cap{font-weight:bold;font-size:.9em;margin:1.2em 0 .3em}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}
 td{overflow-wrap:break-word}
 tbody tr:nth-child(even){background:#fafafa}

@@ -27,7 +27,7 @@ const MARKS = {
 } as const;
 
 const UNFILLED =
-  "Run facts (run id, start and end time, command, git commit, config path) are added when 'reproduce' exports this report; the run manifest in the store holds them.";
+  "The run's id, times, command, config path and git commit are added when 'reproduce' exports this report (the run manifest in the store holds them).";
 
 /** The rows of the run-facts table. */
 function rows(f: RunFacts): [string, string][] {
@@ -64,7 +64,7 @@ export function runFactsTable(format: "html" | "md", f?: RunFacts): string {
   if (!f) return format === "html" ? `${b}<p class="note">${esc(UNFILLED)}</p>${e}` : `${b}\n*${mdText(UNFILLED)}*\n${e}`;
   const r = rows(f);
   const body = format === "html"
-    ? `<div class="tw"><table><caption>This run</caption><tbody>${
+    ? `<p class="cap">This run</p><div class="tw"><table><tbody>${
       r.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
     }</tbody></table></div>`
     : ["**This run**", "", "| what | value |", "| --- | --- |", ...r.map(([k, v]) => `| ${mdText(k)} | ${mdText(v)} |`), ""].join("\n");
@@ -93,4 +93,36 @@ export async function gitState(dir: string): Promise<{ commit: string; dirty: bo
   } catch {
     return undefined;
   }
+}
+
+/** A path relative to `root` when it lies inside it ("configs/smoke.json"), else as given. */
+export function relativeTo(root: string, path: string): string {
+  const r = root.replace(/\/$/, "");
+  return path === r ? "." : path.startsWith(`${r}/`) ? path.slice(r.length + 1) : path;
+}
+
+/** A command line as a shell would take it back: words with spaces or quotes are single-quoted. */
+export function commandLine(words: string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
+}
+
+/**
+ * The facts of a run from its manifest, for the exporter: `argv` is the command as typed (e.g.
+ * ["deno", "task", "reproduce", "--config", "configs/smoke.json"]); paths are made relative to the project.
+ */
+export async function runFactsFromManifest(
+  m: { runId: string; startedAt: string; finishedAt?: string; configPath?: string },
+  o: { argv: string[]; projectRoot: string; storeRoot?: string },
+): Promise<RunFacts> {
+  const git = await gitState(o.projectRoot);
+  return {
+    runId: m.runId,
+    startedAt: m.startedAt,
+    finishedAt: m.finishedAt,
+    command: commandLine(o.argv),
+    configPath: m.configPath ? relativeTo(o.projectRoot, m.configPath) : undefined,
+    gitCommit: git?.commit,
+    gitDirty: git?.dirty,
+    store: o.storeRoot ? relativeTo(o.projectRoot, o.storeRoot) : undefined,
+  };
 }

@@ -3,7 +3,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { buildReport, relativePaths, type ReportInput } from "../report/build.ts";
 import { compactStageNames, groupNotRun, rootCause } from "../report/not_run.ts";
 import { lossAlongDirectionSpec } from "../report/charts.ts";
-import { fillRunFacts } from "../report/run_facts.ts";
+import { fillRunFacts, relativeTo, runFactsFromManifest } from "../report/run_facts.ts";
 import { mdText, tableCsv, tableMd } from "../report/format.ts";
 import { ablationInput, blockedBy, cifarNotRun, defaultScaleInput, finetuneInput, searchInput } from "./report_fixtures.ts";
 
@@ -393,4 +393,15 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("run facts from a manifest: paths relative to the project, the command quoted, this checkout's git commit", async () => {
+  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const f = await runFactsFromManifest(
+    { runId: "r1", startedAt: "s", finishedAt: "e", configPath: `${root}/configs/smoke.json` },
+    { argv: ["deno", "task", "reproduce", "--set", "search.seeds=[1, 2]"], projectRoot: root, storeRoot: `${root}/artifacts` },
+  );
+  assertEquals([f.configPath, f.store, f.command], ["configs/smoke.json", "artifacts", "deno task reproduce --set 'search.seeds=[1, 2]'"]);
+  if (f.gitCommit !== undefined) assertMatch(f.gitCommit, /^[0-9a-f]{40}$/);
+  assertEquals(relativeTo("/a/b", "/a/bc/x"), "/a/bc/x");
 });
