@@ -3,7 +3,9 @@
 //   deno run -A bench/parallel.ts                      # CPU-bound toy: gen → 4 independent units → merge
 //   deno run -A bench/parallel.ts --smoke              # configs/smoke.json's search units (search-seed:*, merges)
 //   deno run -A bench/parallel.ts --config configs/default.json   # the protocol's search units (hours)
-//   options: --jobs N (default 2), --reps K (default 3), --units U and --iters I (toy size)
+//   options: --jobs N (default 2), --reps K (default 3), --units U and --iters I (toy size),
+//            --executor slurm (the N-job runs go through Slurm; $SLURM_CONF names the cluster, see
+//            tests/fixtures/slurm_cluster.sh), --slurm-mem MB
 //
 // The toy's units are a deterministic integer loop (no I/O), so the toy measures the engine's parallelism
 // (process start-up, scheduling) on its own; the config modes measure the real stages (TensorFlow.js wasm,
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     units: { type: "string", default: "4" },
     iters: { type: "string", default: "400000000" },
+    executor: { type: "string", default: "local" },
+    "slurm-mem": { type: "string", default: "512" },
   },
 });
 const jobs = Number(values.jobs);
@@ -29,6 +33,8 @@ const reps = Number(values.reps);
 const root = new URL("..", import.meta.url).pathname;
 const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The executor flags of a run with j jobs (a 1-job run is always the sequential, in-process one). */
+const via = (j: number) => (j > 1 && values.executor === "slurm" ? ["--executor", "slurm", "--slurm-mem", values["slurm-mem"]!] : []);
 
 interface Runner {
   label: string;
@@ -62,7 +68,7 @@ function toyRunner(): Runner {
     label: `toy: gen → ${units.length} CPU-bound units (${values.iters} xorshift steps each) → merge`,
     prepare: () => Promise.resolve(),
     // a fresh store per run: every stage computes
-    run: (j) => timed(cmd(["reproduce", "--jobs", String(j), "--quiet", "--store", `${toy.dir}/store-${n++}`])),
+    run: (j) => timed(cmd(["reproduce", "--jobs", String(j), ...via(j), "--quiet", "--store", `${toy.dir}/store-${n++}`])),
     cleanup: () => toy.cleanup(),
   };
 }
@@ -76,14 +82,14 @@ function configRunner(config: string): Runner {
     label: `${config}: the search units (search-seed:*) and their merges, forced`,
     // everything the search units need, once, then the units themselves (not timed)
     prepare: async () => void (await timed(cmd(["--only", "search:", "--jobs", String(jobs)]))),
-    run: (j) => timed(cmd(["--only", "search:", "--force", "search-seed:,search:", "--jobs", String(j)])),
+    run: (j) => timed(cmd(["--only", "search:", "--force", "search-seed:,search:", "--jobs", String(j), ...via(j)])),
     cleanup: () => Deno.removeSync(store, { recursive: true }),
   };
 }
 
 const runner = values.smoke || values.config ? configRunner(values.config ?? "configs/smoke.json") : toyRunner();
 try {
-  console.log(`bench/parallel: ${runner.label}`);
+  console.log(`bench/parallel: ${runner.label}${values.executor === "slurm" ? " (--jobs N through Slurm)" : ""}`);
   console.log(`cores ${navigator.hardwareConcurrency}, load average before ${load()}`);
   await runner.prepare();
   const times: Record<number, number[]> = { 1: [], [jobs]: [] };

@@ -5,6 +5,16 @@ export interface LockHolder {
   pid: number;
   command: string;
   since: string;
+  /** The host of the holder: on a shared file system, only that host can tell whether the pid lives. */
+  host?: string;
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
 }
 
 /** A held store lock; release() is idempotent. */
@@ -50,7 +60,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const f = Deno.openSync(path, { write: true, createNew: true });
-      const holder: LockHolder = { pid: Deno.pid, command, since: new Date().toISOString() };
+      const holder: LockHolder = { pid: Deno.pid, command, since: new Date().toISOString(), host: hostname() };
       try {
         f.writeSync(new TextEncoder().encode(JSON.stringify(holder)));
       } catch (e) {
@@ -75,10 +85,17 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
       };
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw asUserFsError(e, `cannot take the lock ${path}`);
-      let holder: { pid?: number; command?: string; since?: string } = {};
+      let holder: { pid?: number; command?: string; since?: string; host?: string } = {};
       try {
         holder = JSON.parse(Deno.readTextFileSync(path));
       } catch { /* being written, or garbage: judged below */ }
+      if (typeof holder.pid === "number" && holder.host !== undefined && holder.host !== hostname()) {
+        // A store on a shared file system, locked from another machine: this one cannot see that process.
+        throw new UserError(
+          `the artifact store ${root} is locked by process ${holder.pid} on host ${holder.host} ('${holder.command}', since ${holder.since}); ` +
+            `wait for it to finish, or remove ${path} if that process is gone`,
+        );
+      }
       if (typeof holder.pid === "number" && processAlive(holder.pid) && holder.pid !== Deno.pid) {
         throw new UserError(
           `the artifact store ${root} is locked by process ${holder.pid} ('${holder.command}', since ${holder.since}); ` +

@@ -27,7 +27,7 @@ const SpecSchema = z.object({
   config: z.unknown(),
   inputs: z.record(z.string(), z.union([z.object({ outputs: z.record(z.string(), OutputRefSchema) }), z.object({ notRun: z.string() })])),
   force: z.boolean(),
-  lock: z.object({ pid: z.number(), command: z.string(), since: z.string() }).optional(),
+  lock: z.object({ pid: z.number(), command: z.string(), since: z.string(), host: z.string().optional() }).optional(),
 });
 
 const enc = new TextEncoder();

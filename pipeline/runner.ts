@@ -565,8 +565,13 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       switch (rep.status) {
         case "computed":
         case "cached": {
-          // Trust the store, not the message: the entry must be there, with these very outputs.
-          const entry = await store.readRun(key);
+          // Trust the store, not the message: the entry must be there, with these very outputs. A store on NFS
+          // may hide a file another node just made for a few seconds (negative lookup cache): look again.
+          let entry = await store.readRun(key);
+          for (let i = 0; !entry && ex.name !== "local" && i < 6; i++) {
+            await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+            entry = await store.readRun(key);
+          }
           if (!entry || digestOf(entry.outputs) !== digestOf(rep.outputs)) {
             rep = { status: "failed", message: `${handle.id} reported success, but its cache entry ${key} is missing or differs` };
             break;

@@ -12,11 +12,13 @@ const MAX_COPY = 2 << 20;
 
 /**
  * Copies the project's source under `dest`: code and config files are copied, other files (data,
- * binaries) and `node_modules` are symbolic links to the originals; `.git` and the directories in `skip`
- * (the store, when it lies inside the project) are left out. Returns the number of files copied.
+ * binaries), `node_modules` and the top-level directories `.gitignore` names (other stores, reports) are
+ * symbolic links to the originals; `.git` and the directories in `skip` (the store, when it lies inside
+ * the project) are left out. Returns the number of files copied.
  */
 export async function snapshotSources(projectRoot: string, dest: string, skip: string[] = []): Promise<number> {
   const skipAbs = new Set(skip.map((s) => s.replace(/\/$/, "")));
+  const ignored = await ignoredTopLevel(projectRoot);
   let copied = 0;
   const walk = async (dir: string, out: string) => {
     await Deno.mkdir(out, { recursive: true });
@@ -24,7 +26,8 @@ export async function snapshotSources(projectRoot: string, dest: string, skip: s
       const src = `${dir}/${e.name}`;
       const to = `${out}/${e.name}`;
       if (skipAbs.has(src) || (dir === projectRoot && e.name === ".git")) continue;
-      if (e.isSymlink || e.name === "node_modules") {
+      // git-ignored top-level directories (stores, reports, caches) are linked, not walked
+      if (e.isSymlink || e.name === "node_modules" || (dir === projectRoot && e.isDirectory && ignored.some((re) => re.test(e.name)))) {
         await Deno.symlink(await Deno.realPath(src).catch(() => src), to);
       } else if (e.isDirectory) {
         await walk(src, to);
@@ -39,6 +42,20 @@ export async function snapshotSources(projectRoot: string, dest: string, skip: s
   };
   await walk(projectRoot, dest);
   return copied;
+}
+
+/** Top-level directory patterns of the project's .gitignore (lines such as "name/" or "/name/"), as regexps. */
+async function ignoredTopLevel(projectRoot: string): Promise<RegExp[]> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(`${projectRoot}/.gitignore`);
+  } catch {
+    return [];
+  }
+  return text.split("\n").map((l) => l.trim()).filter((l) => l.endsWith("/") && !l.startsWith("#") && !l.startsWith("!"))
+    .map((l) => l.replace(/^\//, "").replace(/\/$/, ""))
+    .filter((l) => l && !l.includes("/"))
+    .map((l) => new RegExp(`^${l.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`));
 }
 
 /** `path` (a path or file URL under `from`) moved under `to`; unchanged when it is not under `from`. */

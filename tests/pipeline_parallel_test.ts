@@ -288,3 +288,26 @@ async function exists(p: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("a store locked from another host (a shared file system) is not taken over, even if that pid is not alive here", async () => {
+  const { acquireStoreLock } = await import("../pipeline/lock.ts");
+  const dir = await Deno.makeTempDir({ prefix: "hpo-lock-" });
+  try {
+    const other = { pid: 999999, command: "reproduce", since: "2026-01-01T00:00:00Z", host: "login-node-2" };
+    Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify(other));
+    let msg = "";
+    try {
+      (await acquireStoreLock(dir, "reproduce")).release();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    assertMatch(msg, /locked by process 999999 on host login-node-2/);
+    // the same pid without a host (or on this host) and dead: taken over as before
+    Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify({ ...other, host: undefined }));
+    const lock = await acquireStoreLock(dir, "reproduce");
+    assertEquals(lock.holder.host, Deno.hostname());
+    lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
