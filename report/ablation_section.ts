@@ -61,12 +61,8 @@ export function ablationVerdict(a: AblationOutput): string {
   return `${a.dataset}, budget '${a.budget}', ${a.seeds.length} seeds, Δ test accuracy of the chosen model [95% CI]. ${said.join("; ")}.`;
 }
 
-/**
- * Per-seed paired differences in test accuracy (points: colour and shape per seed, spread a little within the
- * variant's row) with each variant's mean and 95% interval. Rows are numbered and labelled by variant.
- */
-export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
-  const names = [...new Set(ablations.flatMap((a) => a.summary.map((v) => v.name)))];
+/** The plot's rows: each seed's paired difference (spread a little within its variant's row) and each variant's interval. */
+function pairedDifferenceRows(ablations: AblationOutput[], names: string[]): Record<string, unknown>[] {
   const row = (name: string) => names.indexOf(name);
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
   const points = ablations.flatMap((a) =>
@@ -90,6 +86,16 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
       layer: "ci",
     }))
   );
+  return [...points, ...intervals];
+}
+
+/**
+ * Per-seed paired differences in test accuracy (points: colour and shape per seed, spread a little within the
+ * variant's row) with each variant's mean and 95% interval. Rows are numbered and labelled by variant.
+ */
+export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
+  const names = [...new Set(ablations.flatMap((a) => a.summary.map((v) => v.name)))];
+  const values = pairedDifferenceRows(ablations, names);
   const y = {
     field: "y",
     type: "quantitative",
@@ -98,11 +104,11 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
     axis: { values: names.map((_, i) => i), labelExpr: `${JSON.stringify(names)}[datum.value]`, grid: false, labelLimit: 180 },
   };
   const ci = { filter: "datum.layer === 'ci'" };
-  const seedOrder = [...new Set(points.map((p) => p.seed))].sort((a, b) => Number(a) - Number(b));
+  const seedOrder = [...new Set(values.filter((v) => v.layer === "seed").map((v) => String(v.seed)))].sort((a, b) => Number(a) - Number(b));
   return {
     ...base,
     facet: { row: { field: "panel", type: "nominal", title: null } },
-    data: { values: [...points, ...intervals] },
+    data: { values },
     spec: {
       width: 280,
       height: 18 * names.length,
