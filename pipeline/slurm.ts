@@ -58,7 +58,23 @@ const ACTIVE = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSP
 export class SlurmExecutor implements StageExecutor {
   readonly name = "slurm";
   #count = 0;
+  #last?: { at: number; states: Promise<Map<string, string>> };
   constructor(readonly cmd: ChildCommand, readonly o: SlurmOptions) {}
+
+  /**
+   * The states of this user's queued and running jobs: one `squeue` per poll interval for all the jobs
+   * of the run (a call per job would load slurmctld with hundreds of jobs).
+   */
+  #queue(): Promise<Map<string, string>> {
+    const now = performance.now();
+    if (this.#last && now - this.#last.at < (this.o.pollMs ?? 500) / 2) return this.#last.states;
+    const states = run("squeue", ["-h", "--me", "-o", "%i %T"]).then((r) => {
+      if (r.code !== 0) throw new Error(`squeue failed: ${r.stderr.trim()}`);
+      return new Map(r.stdout.trim().split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/) as [string, string]));
+    });
+    this.#last = { at: now, states };
+    return states;
+  }
 
   /** Checks the Slurm client answers; a UserError naming the fix otherwise. */
   static async check(): Promise<void> {
@@ -94,7 +110,7 @@ export class SlurmExecutor implements StageExecutor {
     let offset = 0;
     let partial = "";
     let report: JobReport | undefined;
-    const poll = this.o.pollMs ?? 1000;
+    const poll = this.o.pollMs ?? 500;
     const readOutput = async () => {
       let f: Deno.FsFile;
       try {
@@ -140,9 +156,8 @@ export class SlurmExecutor implements StageExecutor {
     const id = sub.stdout.trim().split(";")[0];
     sink.event({ event: "slurm-submitted", job: id, script, output, resources: res });
     const state = async (): Promise<string | undefined> => {
-      const r = await run("squeue", ["-h", "-j", id, "-o", "%T"]);
-      const s = r.stdout.trim();
-      if (r.code === 0 && s) return s;
+      const s = (await this.#queue().catch(() => undefined))?.get(id);
+      if (s) return s;
       // gone from the queue: scontrol still knows it for MinJobAge seconds
       const c = await run("scontrol", ["show", "job", id]);
       return /JobState=(\S+)/.exec(c.stdout)?.[1] ?? "GONE";

@@ -121,6 +121,7 @@ Deno.test({
       assert(!existsSync(`${toy.dir}/s/LOCK`));
       assertEquals(manifest(`${toy.dir}/s`).state, "interrupted");
       // someone else cancels a job: the run reports it, with its log, and the rest goes on
+      toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 6000 }`);
       const run2 = toy.spawnEnv(
         { TOY_TRACE: toy.traceFile, SLURM_CONF },
         "reproduce",
