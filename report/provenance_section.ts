@@ -33,7 +33,7 @@ export function provenanceSection(w: ReportWriter, inp: ReportInput): SectionPar
       `Artifacts the report reads (first ${DIGEST_SHOWN} hex digits of each sha256; all 64, and those of the ${perSeed} per-seed stages, in table-${id}.csv and the run manifest)`,
     head: ["stage", "output", "sha256"],
     rows: shown.map(([s, n, d]) => [s, n, d.slice(0, DIGEST_SHOWN)]),
-  });
+  }, { csv: false });
   sec.html.push("</details>");
   const cfg = JSON.stringify(inp.config, null, 1);
   sec.html.push(`<details><summary>Config</summary><pre>${esc(cfg)}</pre></details>`);

@@ -33,10 +33,14 @@ export class ReportWriter {
     return id;
   }
 
-  /** Adds a table to a section (HTML, Markdown) and to the CSV files; returns the id it was given. */
-  table(sec: SectionParts, t: Table): string {
-    const id = this.csv(t);
+  /** Adds a table to a section (HTML, Markdown) and, unless `csv` is false, to the CSV files; returns its id. */
+  table(sec: SectionParts, t: Table, opts: { csv?: boolean } = {}): string {
     sec.html.push(tableHtml(t));
+    if (opts.csv === false) {
+      sec.md.push(tableMd(t));
+      return "";
+    }
+    const id = this.csv(t);
     sec.md.push(tableMd(t) + `[${mdText(`CSV: table-${id}.csv`)}](table-${id}.csv)\n`);
     return id;
   }
