@@ -186,3 +186,26 @@ Deno.test("presets: 'paper' is one setting away (raw λ, in-sample, loss); expli
   assert(!HlsOptions.safeParse({ preset: "papr" }).success);
   assert(!HlsOptions.safeParse({ lambdaScal: "log10" }).success, "a typo is refused, not ignored");
 });
+
+Deno.test("whole network by the matrix-free LP: solver pdlp on block all gives a feasible direction with its certificate; auto picks it above maxLpWeights", async () => {
+  const m = await trainedToy(1e-3);
+  try {
+    for (const o of [{ solver: "pdlp", block: "all" }, { solver: "auto", block: "all", maxLpWeights: 50 }] as const) {
+      const r = await hyperLocalSearch(
+        { sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [1e-3], space: LOG },
+        { train: m.train, val: m.val },
+        HlsOptions.parse({ ...o, tMin: 1e-3, tMax: 10, points: 8, selection: "in-sample", timeLimitS: 3 }),
+      );
+      assertEquals(r.path, "pdlp", r.notes.join("; "));
+      assertEquals(r.blockSize, 195);
+      assert(r.certificate && r.certificate.hvps > 0, "PDLP reports its certificate and HVP count");
+      // the gap certifies how far from optimal the (feasible) direction is: within [0, 1] by construction
+      assert(r.certificate!.relativeGap >= 0 && r.certificate!.relativeGap <= 1, `certified gap ${r.certificate!.relativeGap}`);
+      assert(r.certificate!.primalResidual <= 1e-3, `rows hold to float32 noise: ${r.certificate!.primalResidual}`);
+      assert(r.best.val.loss <= r.before.val.loss);
+      assert(r.lambdas[0] >= 1e-5 && r.lambdas[0] <= 0.1);
+    }
+  } finally {
+    m.dispose();
+  }
+});
