@@ -112,6 +112,22 @@ function finetuneFinding(inp: ReportInput): string | undefined {
   return `LP fine-tuning of the base model (Section II): ${parts.join("; ")}.`;
 }
 
+/** One sentence per other seed document that ran: seed 001's best validation loss per run, seed 003's per method. */
+function otherSeedFindings(inp: ReportInput): string[] {
+  const out: string[] = [];
+  const ga = inp.gaLrMomWd ?? [];
+  if (ga.length) {
+    const runs = ga.map(({ result: r }) => `${String(r.run)} ${fmt(r.bestValLoss as number, 4)}`);
+    out.push(`GA over learning rate, momentum and weight decay (seed 001): best validation loss per run: ${runs.join(", ")}.`);
+  }
+  for (const { result: r } of inp.cpmlho ?? []) {
+    const ms = ((r.methods ?? []) as { method: string; valLoss: number; testAcc: number }[])
+      .map((m) => `${m.method} ${fmt(m.valLoss, 3)} (test acc ${fmt(m.testAcc, 3)})`);
+    if (ms.length) out.push(`CPMLHO (seed 003) on ${String(r.dataset)}: final validation loss ${ms.join(", ")}.`);
+  }
+  return out;
+}
+
 /** One line per cause of stages not run. */
 export function notRunLine(g: NotRunGroup): string {
   return `Not run: ${g.cause} (${shortReason(g.reason)}), which blocks ${plural(g.stages.length, "stage")}; to fix: ${g.fix}`;
@@ -128,6 +144,7 @@ export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts
   const lines = (inp.ablations ?? []).map(ablationFinding);
   const ft = finetuneFinding(inp);
   if (ft) lines.push(ft);
+  lines.push(...otherSeedFindings(inp));
   const offProtocol = facts.filter((f) => f.differences.length);
   if (offProtocol.length) {
     lines.push(

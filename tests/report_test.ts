@@ -405,3 +405,27 @@ Deno.test("run facts from a manifest: paths relative to the project, the command
   if (f.gitCommit !== undefined) assertMatch(f.gitCommit, /^[0-9a-f]{40}$/);
   assertEquals(relativeTo("/a/b", "/a/bc/x"), "/a/bc/x");
 });
+
+Deno.test("findings read correctly for a config with only the other seeds' experiments", async () => {
+  const r = await buildReport({
+    title: "t",
+    description: "",
+    config: {},
+    environment: {},
+    stages: [{ name: "ga-lr-mom-wd:run1", digests: { "result.json": "ef".repeat(32) } }],
+    searches: [],
+    gaLrMomWd: [{
+      stage: "ga-lr-mom-wd:run1",
+      result: { run: "run1", bestValLoss: 0.1234, meanFinalTrainLoss: 0.3, seconds: 60, reduced: false },
+    }],
+    cpmlho: [{
+      stage: "cpmlho:mnist",
+      result: { dataset: "mnist", methods: [{ method: "cpmlho", valLoss: 0.181, valAcc: 0.95, testAcc: 0.948, tuned: "dropout" }] },
+    }],
+  });
+  const f = sectionHtml(r.html, "findings");
+  assert(f.includes("best validation loss per run: run1 0.1234"), f);
+  assert(f.includes("CPMLHO (seed 003) on mnist: final validation loss cpmlho 0.181"), f);
+  assert(!f.includes("No experiment"), f);
+  assert(!r.html.includes('id="not-run"') && !r.html.includes('id="search"'), "no empty sections");
+});
