@@ -50,10 +50,15 @@ export interface Table {
   note?: string;
 }
 
+/** Cells longer than this may wrap; shorter ones stay on one line (the table scrolls sideways instead). */
+const WRAP_AFTER = 28;
+
 /** Renders a table as HTML, inside a container that scrolls sideways on its own when the screen is narrow. */
 export function tableHtml(t: Table): string {
   const head = t.head.map((h) => `<th>${esc(h)}</th>`).join("");
-  const rows = t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("\n");
+  // short cells (numbers, names) keep to one line; long ones (descriptions, lists) may wrap
+  const cell = (c: string) => (c.length > WRAP_AFTER ? `<td class="w">${esc(c)}</td>` : `<td>${esc(c)}</td>`);
+  const rows = t.rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("\n");
   const note = t.note ? `<p class="note">${esc(t.note)}</p>` : "";
   // the caption stays outside the scrolling container, so that a narrow screen shows all of it
   return `<p class="cap">${

@@ -14,7 +14,7 @@ h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ddd
 .tw{max-width:100%;overflow-x:auto;margin:.3em 0 .8em}
 table{border-collapse:collapse;font-size:.85em}.cap{font-weight:bold;font-size:.9em;margin:1.2em 0 .3em}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}
-td{overflow-wrap:break-word}
+td{white-space:nowrap}td.w{white-space:normal;overflow-wrap:break-word;min-width:14em}th{white-space:normal}
 tbody tr:nth-child(even){background:#fafafa}
 figure{margin:1.2em 0;max-width:100%;overflow:hidden}figure svg{display:block;max-width:100%;height:auto}
 figcaption{font-size:.85em;color:#555}
