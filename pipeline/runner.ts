@@ -444,11 +444,18 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   async function runParallel(): Promise<void> {
     const ex = executor!;
     const specDir = `${store.tmpDir}/jobs-${runId}`;
-    await Deno.mkdir(specDir, { recursive: true });
-    // The children run from a copy of the source taken now, next to the digests (see snapshot.ts).
+    // The children run from a copy of the source (see snapshot.ts), taken when the first child is about to
+    // start: a run whose stages all compute here (a chain) needs none. An edit made between the digests and
+    // the copy makes the affected children refuse, never store under a wrong key.
     const codeRoot = `${store.tmpDir}/code-${runId}`;
-    const copied = await snapshotSources(opts.projectRoot, codeRoot, [opts.storeRoot]);
-    log.event({ event: "code-snapshot", path: codeRoot, files: copied });
+    let snapshot: Promise<void> | undefined;
+    const takeSnapshot = () =>
+      snapshot ??= Deno.mkdir(specDir, { recursive: true }).then(() => snapshotSources(opts.projectRoot, codeRoot, [opts.storeRoot])).then(
+        (files) => log.event({ event: "code-snapshot", path: codeRoot, files }),
+        (e) => {
+          throw asUserFsError(e, `cannot write the code snapshot ${codeRoot}`);
+        },
+      );
     const board = new RunBoard(log, order.filter((s) => visit.has(s.name)).map((s) => s.name), jobs, await previousWallTimes());
     const pending = order.filter((s) => visit.has(s.name));
     const ready: PreparedJob[] = [];
@@ -541,6 +548,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         force: job.force,
         lock: lock.holder,
       };
+      await takeSnapshot();
       const specPath = `${specDir}/${key}-${specCount++}.json`;
       await writeFileAtomic(specPath, JSON.stringify(spec), { tmpDir: store.tmpDir });
       const handle = await ex.start({ stage: stage.name, key, specPath, storeRoot: opts.storeRoot, codeRoot }, {

@@ -40,7 +40,9 @@ const stable = (store: string) =>
   );
 const slurm = (toy: ParallelToy, ...args: string[]) =>
   toy.cliEnv({ TOY_TRACE: toy.traceFile, SLURM_CONF }, "reproduce", "--executor", "slurm", "--slurm-mem", "200", ...args);
-const queue = () => sh("squeue", ["-h", "-o", "%i %j"]).out.trim().split("\n").filter((l) => l.includes("hpo:"));
+/** Jobs of this store's runs that are queued or running ("id name state"); a finished job may linger as COMPLETING. */
+const queue = (store: string) =>
+  sh("squeue", ["-h", "-o", "%i %j %T %o"]).out.trim().split("\n").filter((l) => l.includes(store) && !/ COMPLETING /.test(l));
 
 Deno.test({
   name: "--executor slurm: every stage a Slurm job, the artifacts of a local run; a rerun submits nothing",
@@ -111,13 +113,13 @@ Deno.test({
         assert(Date.now() < end, "two units started");
         await new Promise((r) => setTimeout(r, 200));
       }
-      assertEquals(queue().length, 2, queue().join("; "));
+      assertEquals(queue(`${toy.dir}/s/`).length, 2, queue(`${toy.dir}/s/`).join("; "));
       run.kill("SIGTERM");
       const st = await run.status;
       await run.stdout.cancel();
       await run.stderr.cancel();
       assertEquals(st.code, 143);
-      assertEquals(queue(), [], "no job of the run is left");
+      assertEquals(queue(`${toy.dir}/s/`), [], "no job of the run is left");
       assert(!existsSync(`${toy.dir}/s/LOCK`));
       assertEquals(manifest(`${toy.dir}/s`).state, "interrupted");
       // someone else cancels a job: the run reports it, with its log, and the rest goes on
@@ -139,7 +141,7 @@ Deno.test({
         assert(Date.now() < end2, "two units started again");
         await new Promise((r) => setTimeout(r, 200));
       }
-      const victim = queue().find((l) => l.includes("unit:1"))!.split(" ")[0];
+      const victim = queue(`${toy.dir}/s/`).find((l) => l.includes("unit:1"))!.split(" ")[0];
       sh("scancel", [victim]);
       const out = await run2.output();
       const err = new TextDecoder().decode(out.stderr);
