@@ -13,7 +13,7 @@ import { conv2dSame, dropout as dropoutAt, maxPool2 } from "../nn/cnn.ts";
  * per output unit). Dropout is made differentiable in p by the concrete relaxation (Gal, Hron and Kendall
  * 2017) with temperature τ.
  */
-export const CpmlhoOptions = z.object({
+export const CpmlhoOptions = z.strictObject({
   /**
    * mlp: three linear layers, dropout before each. cnn (seed 003's Fashion-MNIST network): two 5×5 conv
    * layers (ReLU, 2×2 max-pool) and a linear layer, dropout before each of the three; cutout holes and

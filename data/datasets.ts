@@ -2,8 +2,8 @@ import { z } from "zod";
 
 /** Where a data set's files can come from, tried in order. */
 export const SourceSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("package"), package: z.string(), subdir: z.string().default("") }),
-  z.object({
+  z.strictObject({ kind: z.literal("package"), package: z.string(), subdir: z.string().default("") }),
+  z.strictObject({
     kind: z.literal("dir"),
     path: z.string(),
     /**
@@ -13,8 +13,8 @@ export const SourceSchema = z.discriminatedUnion("kind", [
      */
     sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits")).optional(),
   }),
-  z.object({ kind: z.literal("url"), base: z.string().url() }),
-  z.object({ kind: z.literal("archive"), path: z.string() }),
+  z.strictObject({ kind: z.literal("url"), base: z.string().url() }),
+  z.strictObject({ kind: z.literal("archive"), path: z.string() }),
 ]);
 export type Source = z.infer<typeof SourceSchema>;
 

@@ -8,7 +8,7 @@ import { batchTensors, hostPart } from "./host_batches.ts";
 import { trainMlps } from "./train_mlps.ts";
 
 /** Training settings: everything that shapes the run is here, nothing hidden. */
-export const TrainOptions = z.object({
+export const TrainOptions = z.strictObject({
   optimizer: z.enum(["adam", "sgd"]).default("adam"),
   learningRate: z.number().positive().default(0.001),
   /** SGD momentum (ignored by Adam). */
@@ -18,7 +18,7 @@ export const TrainOptions = z.object({
   epochs: z.number().int().min(0).default(1),
   batchSize: z.number().int().min(1).default(64),
   /** Multiply the learning rate by gamma every `step` epochs (seed 001's StepLR); off when absent. */
-  lrStep: z.object({ step: z.number().int().min(1), gamma: z.number().positive() }).optional(),
+  lrStep: z.strictObject({ step: z.number().int().min(1), gamma: z.number().positive() }).optional(),
   /** Stop after this many steps (a budget finer than an epoch); unlimited when absent. */
   maxSteps: z.number().int().min(1).optional(),
 });

@@ -9,12 +9,12 @@ export interface SgdGenome {
 }
 
 /** Seed 001's GA settings; initial ranges as the document gives them. */
-export const LrMomWdGaOptions = z.object({
+export const LrMomWdGaOptions = z.strictObject({
   population: z.number().int().min(2).default(10),
   generations: z.number().int().min(1).default(3),
   /** Probability that each gene of a child is resampled uniformly from its initial range. */
   mutationRate: z.number().min(0).max(1).default(0.1),
-  ranges: z.object({
+  ranges: z.strictObject({
     lr: z.tuple([z.number().positive(), z.number().positive()]).default([0.0001, 1.0]),
     momentum: z.tuple([z.number().min(0), z.number().max(1)]).default([0, 0.9]),
     weightDecay: z.tuple([z.number().min(0), z.number().min(0)]).default([0, 0.1]),
@@ -26,7 +26,11 @@ const GENES = ["lr", "momentum", "weightDecay"] as const;
 
 /** A uniform draw from the initial ranges. */
 export function randomSgdGenome(o: LrMomWdGaOptions, rng: Rng): SgdGenome {
-  return { lr: rng.uniform(...o.ranges.lr), momentum: rng.uniform(...o.ranges.momentum), weightDecay: rng.uniform(...o.ranges.weightDecay) };
+  return {
+    lr: rng.uniform(...o.ranges.lr),
+    momentum: rng.uniform(...o.ranges.momentum),
+    weightDecay: rng.uniform(...o.ranges.weightDecay),
+  };
 }
 
 /** Uniform crossover: each gene from a randomly chosen parent. */
@@ -47,7 +51,11 @@ export function resampleMutation(g: SgdGenome, o: LrMomWdGaOptions, rng: Rng): S
  * The next generation (seed 001): keep the top half by fitness (lower is better), then fill the rest with
  * children of two parents drawn from the survivors (uniform crossover, then resample mutation).
  */
-export function nextGeneration<T extends { genome: SgdGenome; fitness: number }>(scored: T[], o: LrMomWdGaOptions, rng: Rng): { survivors: T[]; children: SgdGenome[] } {
+export function nextGeneration<T extends { genome: SgdGenome; fitness: number }>(
+  scored: T[],
+  o: LrMomWdGaOptions,
+  rng: Rng,
+): { survivors: T[]; children: SgdGenome[] } {
   const sorted = [...scored].sort((a, b) => a.fitness - b.fitness);
   const survivors = sorted.slice(0, Math.max(1, Math.floor(sorted.length / 2)));
   const children: SgdGenome[] = [];

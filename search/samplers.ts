@@ -29,14 +29,22 @@ export class GridSampler implements Sampler {
 
   /** The grid: no-hidden-layer models over λ, then layers × neurons × λ, trimmed to the budget. */
   static points(space: SearchSpace, budget: number): Genome[] {
-    const lams = (k: number) => Array.from({ length: k }, (_, i) => space.log10LambdaMin + ((space.log10LambdaMax - space.log10LambdaMin) * (i + 0.5)) / k);
+    const lams = (k: number) =>
+      Array.from({ length: k }, (_, i) => space.log10LambdaMin + ((space.log10LambdaMax - space.log10LambdaMin) * (i + 0.5)) / k);
     const layerVals = Array.from({ length: space.maxLayers }, (_, i) => i + 1);
-    const neuronVals = [Math.ceil(space.maxNeurons / 4), Math.ceil(space.maxNeurons / 2), Math.ceil((3 * space.maxNeurons) / 4), space.maxNeurons];
+    const neuronVals = [
+      Math.ceil(space.maxNeurons / 4),
+      Math.ceil(space.maxNeurons / 2),
+      Math.ceil((3 * space.maxNeurons) / 4),
+      space.maxNeurons,
+    ];
     // choose the λ count so that |grid| is as close to the budget as possible without exceeding it
     let nl = 1;
     while ((nl + 1) * (1 + layerVals.length * neuronVals.length) <= budget) nl++;
     const hiddenGrid: Genome[] = [];
-    for (const l of layerVals) for (const n of neuronVals) for (const lam of lams(nl)) hiddenGrid.push({ layers: l, neurons: n, log10Lambda: lam });
+    for (const l of layerVals) {
+      for (const n of neuronVals) for (const lam of lams(nl)) hiddenGrid.push({ layers: l, neurons: n, log10Lambda: lam });
+    }
     const rest = Math.max(0, budget - hiddenGrid.length);
     const flat = lams(Math.max(rest, 1)).map((lam) => ({ layers: 0, neurons: 0, log10Lambda: lam })).slice(0, rest);
     return [...flat, ...hiddenGrid].slice(0, budget);
@@ -61,7 +69,11 @@ export class RandomSampler implements Sampler {
     const out: Genome[] = [];
     while (this.#left > 0) {
       this.#left--;
-      out.push({ layers: this.rng.int(this.space.maxLayers + 1), neurons: 1 + this.rng.int(this.space.maxNeurons), log10Lambda: this.rng.uniform(this.space.log10LambdaMin, this.space.log10LambdaMax) });
+      out.push({
+        layers: this.rng.int(this.space.maxLayers + 1),
+        neurons: 1 + this.rng.int(this.space.maxNeurons),
+        log10Lambda: this.rng.uniform(this.space.log10LambdaMin, this.space.log10LambdaMax),
+      });
     }
     return out;
   }
@@ -69,7 +81,7 @@ export class RandomSampler implements Sampler {
 }
 
 /** The micro-GA's settings; the paper lost its probabilities, these are our documented defaults. */
-export const MicroGaOptions = z.object({
+export const MicroGaOptions = z.strictObject({
   population: z.number().int().min(2).default(10),
   generations: z.number().int().min(0).default(15),
   offspring: z.number().int().min(1).default(2),
@@ -122,7 +134,9 @@ export class MicroGaSampler implements Sampler {
       for (const [bits, lam] of [[b1, l1], [b2, l2]] as const) {
         if (kids.length >= this.o.offspring) break;
         const mb = bitFlip(bits, this.o.bitFlipProb, this.rng);
-        const ml = this.rng.next() < this.o.realMutationProb ? polynomialMutation(lam, this.space.log10LambdaMin, this.space.log10LambdaMax, this.o.mutationEta, this.rng) : lam;
+        const ml = this.rng.next() < this.o.realMutationProb
+          ? polynomialMutation(lam, this.space.log10LambdaMin, this.space.log10LambdaMax, this.o.mutationEta, this.rng)
+          : lam;
         kids.push(fromBits(mb, ml, this.space));
       }
     }

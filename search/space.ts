@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The paper's Section IV search space. */
-export const SearchSpace = z.object({
+export const SearchSpace = z.strictObject({
   maxLayers: z.number().int().min(0).max(3).default(3),
   maxNeurons: z.number().int().min(1).max(15).default(15),
   /** log10 bounds of the L2 coefficient λ. */

@@ -8,7 +8,7 @@ import { encodeModel } from "../nn/weights_codec.ts";
 import { Rng } from "../data/rng.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
-export const BaselineParams = z.object({
+export const BaselineParams = z.strictObject({
   split: z.string(),
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   /** The paper's Section II model: 5 hidden layers of 50. */

@@ -6,12 +6,12 @@ import { SubsampleParams } from "./subsample.ts";
  * The experiment config: which data sets and splits exist, and the parameters of each experiment stage.
  * Sections left out are stages left out. Stage-specific sections are validated again by their stage.
  */
-export const ExperimentConfig = z.object({
+export const ExperimentConfig = z.strictObject({
   /** A free-form description, shown in the report. */
   description: z.string().default(""),
   /** TensorFlow.js backend: wasm (default), cpu, or tensorflow (tfjs-node / tfjs-node-gpu, if installed). */
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
-  datasets: z.partialRecord(DatasetNameSchema, z.object({ sources: z.array(SourceSchema).optional() })).default({}),
+  datasets: z.partialRecord(DatasetNameSchema, z.strictObject({ sources: z.array(SourceSchema).optional() })).default({}),
   splits: z.record(
     z.string().regex(/^[a-z0-9-]+$/, "split names use a-z, 0-9 and '-'"),
     SubsampleParams.partial({ nTrain: true, nVal: true, seed: true, stratify: true }),

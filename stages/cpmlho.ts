@@ -4,13 +4,13 @@ import { tf, useBackend } from "../nn/backend.ts";
 import { disposePart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { mlpDropoutForward } from "../nn/mlp_dropout.ts";
-import { evaluate, TrainOptions, trainNetwork } from "../nn/train.ts";
+import { evaluate, trainNetwork, TrainOptions } from "../nn/train.ts";
 import { cpmlhoCnnBaseline, CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
 import { GpBo } from "../search/gp_bo.ts";
 import { Rng } from "../data/rng.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
-export const CpmlhoParams = z.object({
+export const CpmlhoParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   /** The run's name (the stage is cpmlho:<run>). */
   run: z.string(),
@@ -55,7 +55,15 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         const trainAt = (rates: number[], cutout: [number, number], k: number, label: string) => {
           const fwd = cnn ? cnn.forward(rates, cutout) : mlpDropoutForward(rates);
           const init = cnn ? cnn.init(rng.fork(`${label}-init-${k}`)) : initWeights(spec, rng.fork(`${label}-init-${k}`));
-          const out = trainNetwork(init, shapes, fwd, d.train, { groups: [0, 0, 0], lambdas: [0] }, TrainOptions.parse({ optimizer: "adam", learningRate: o.lrWeights, epochs: trialEpochs, batchSize: o.batchSize }), rng.fork(`${label}-batches-${k}`));
+          const out = trainNetwork(
+            init,
+            shapes,
+            fwd,
+            d.train,
+            { groups: [0, 0, 0], lambdas: [0] },
+            TrainOptions.parse({ optimizer: "adam", learningRate: o.lrWeights, epochs: trialEpochs, batchSize: o.batchSize }),
+            rng.fork(`${label}-batches-${k}`),
+          );
           unitsDone += trialEpochs;
           progress(unitsDone, totalUnits, `${label} trial ${k + 1}/${p.baselineTrials}`);
           return out.weights;
@@ -86,20 +94,43 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
         const rs = baseline("random", () => Array.from({ length: nHyper }, () => rsRng.next()));
         const bo = new GpBo(nHyper, rng.fork("bo"));
         const boBest = baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
-        const fmtRates = (r: number[], cut?: number[]) => r.map((v) => v.toFixed(3)).join(", ") + (cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
+        const fmtRates = (r: number[], cut?: number[]) =>
+          r.map((v) => v.toFixed(3)).join(", ") + (cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
         return {
           ...jsonWithVolatile("result.json", {
             dataset: d.name,
             backend,
             reduced: Boolean(p.reduced),
             reducedNote: p.reduced,
-            model: cnn ? `CNN conv5x5(${o.channels[0]})-pool-conv5x5(${o.channels[1]})-pool-linear, dropout before each of its 3 layers, cutout on training images` : `MLP ${sizes.join("-")}, dropout before each of its 3 linear layers`,
+            model: cnn
+              ? `CNN conv5x5(${o.channels[0]})-pool-conv5x5(${
+                o.channels[1]
+              })-pool-linear, dropout before each of its 3 layers, cutout on training images`
+              : `MLP ${sizes.join("-")}, dropout before each of its 3 linear layers`,
             budget: { cpmlhoEpochs: o.epochs, baselineTrials: p.baselineTrials, epochsPerTrial: trialEpochs },
             methods: [
-              { method: "random", valLoss: rs.val.loss, valAcc: rs.val.acc, testAcc: rs.test.acc, tuned: `dropout ${fmtRates(rs.rates, rs.cutout)}` },
-              { method: "bo", valLoss: boBest.val.loss, valAcc: boBest.val.acc, testAcc: boBest.test.acc, tuned: `dropout ${fmtRates(boBest.rates, boBest.cutout)}` },
+              {
+                method: "random",
+                valLoss: rs.val.loss,
+                valAcc: rs.val.acc,
+                testAcc: rs.test.acc,
+                tuned: `dropout ${fmtRates(rs.rates, rs.cutout)}`,
+              },
+              {
+                method: "bo",
+                valLoss: boBest.val.loss,
+                valAcc: boBest.val.acc,
+                testAcc: boBest.test.acc,
+                tuned: `dropout ${fmtRates(boBest.rates, boBest.cutout)}`,
+              },
               { method: "deltaStn", valLoss: NaN, valAcc: NaN, testAcc: NaN, tuned: "not implemented" },
-              { method: "cpmlho", valLoss: cp.val.loss, valAcc: cp.val.acc, testAcc: cp.test.acc, tuned: `dropout ${fmtRates(cp.finalDropout, cp.finalCutout)} (θ = ${o.theta})` },
+              {
+                method: "cpmlho",
+                valLoss: cp.val.loss,
+                valAcc: cp.val.acc,
+                testAcc: cp.test.acc,
+                tuned: `dropout ${fmtRates(cp.finalDropout, cp.finalCutout)} (θ = ${o.theta})`,
+              },
             ],
             cpmlho: cp,
           }),

@@ -6,7 +6,7 @@ import { fetchDataset } from "../data/fetch.ts";
 import { encodeData } from "../data/codec.ts";
 import { canonicalJson } from "../pipeline/hash.ts";
 
-export const FetchParams = z.object({
+export const FetchParams = z.strictObject({
   dataset: DatasetNameSchema,
   /** Sources tried in order; default: the data set's offline source, then its official URL. */
   sources: z.array(SourceSchema).optional(),

@@ -10,7 +10,7 @@ import { disposeStudyData, type StudyData } from "../search/study.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
-export const HlsAblationParams = z.object({
+export const HlsAblationParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   /** Independent replications: the unit of the paired confidence intervals. */
   seeds: z.array(z.number().int()).min(2).default([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),

@@ -8,7 +8,7 @@ import { decodeModel } from "../nn/weights_codec.ts";
 import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 
-export const LpFinetuneParams = z.object({
+export const LpFinetuneParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   /** 1HP: one λ; 2HP: hidden / output; 6HP (perLayer): one per layer of the 5-hidden-layer MLP. */
   groupings: z.array(z.enum(["1HP", "2HP", "perLayer"])).default(["1HP", "2HP", "perLayer"]),

@@ -11,7 +11,7 @@ import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
-export const SearchParams = z.object({
+export const SearchParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   method: z.enum(["grid", "random", "microga"]),
   seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),

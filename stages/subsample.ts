@@ -7,7 +7,7 @@ import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
 import { DatasetNameSchema } from "../data/datasets.ts";
 
-export const SubsampleParams = z.object({
+export const SubsampleParams = z.strictObject({
   dataset: DatasetNameSchema,
   nTrain: z.number().int().min(1).default(5000),
   /** At least 1: the validation set is what model selection and the bilevel problem are judged on. */
