@@ -29,13 +29,14 @@ function cluster(): string | undefined {
 const skip = cluster();
 if (skip) console.log(`pipeline_slurm_test: SKIPPED: ${skip}`);
 
-type Rec = { stage: string; status: string; job?: string; outputs: Record<string, { digest: string }> };
+type Rec = { stage: string; status: string; job?: string; volatile?: string[]; outputs: Record<string, { digest: string }> };
 const manifest = (store: string): { state: string; stages: Rec[] } => JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
+/** Each stage's outputs apart from those its stage declares volatile (timings, documents that embed them). */
 const stable = (store: string) =>
   Object.fromEntries(
     manifest(store).stages.map((r) => [
       r.stage,
-      Object.entries(r.outputs).filter(([n]) => !n.includes(".volatile.")).map(([n, o]) => `${n}:${o.digest}`),
+      Object.entries(r.outputs).filter(([n]) => !(r.volatile ?? []).includes(n)).map(([n, o]) => `${n}:${o.digest}`),
     ]),
   );
 const slurm = (toy: ParallelToy, ...args: string[]) =>
@@ -150,6 +151,57 @@ Deno.test({
       assertEquals(manifest(`${toy.dir}/s`).stages.find((s) => s.stage === "unit:2")!.status, "computed");
     } finally {
       toy.cleanup();
+    }
+  },
+});
+
+// The real pipeline on a tiny config (that of tests/determinism_test.ts): every stage a Slurm job.
+const TINY = {
+  description: "slurm test",
+  backend: "wasm",
+  splits: { m: { dataset: "mnist", nTrain: 200, nVal: 100, nTest: 200, seed: 3 } },
+  baseline: { split: "m", hidden: [8, 8], training: { optimizer: "sgd", learningRate: 0.1, momentum: 0.9, epochs: 2, batchSize: 50 } },
+  lpFinetune: { groupings: ["1HP", "perLayer"], hls: { block: "topk", k: 12, points: 4 } },
+  search: {
+    splits: ["m"],
+    methods: ["grid", "random"],
+    seeds: [1, 2],
+    budget: 4,
+    budgets: { short: { epochs: 1, batchSize: 50 } },
+    ga: { population: 2, generations: 1, offspring: 2 },
+    hls: { points: 4 },
+  },
+  report: {},
+};
+
+Deno.test({
+  name: "--executor slurm on the real pipeline (tiny config): the same artifact digests as a sequential local run",
+  ignore: !!skip,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "hpo-slurm-real-" });
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const cli = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "reproduce", "--config", `${dir}/c.json`, "--no-export", "--quiet", ...args],
+        env: { NO_COLOR: "1", SLURM_CONF },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    try {
+      Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify(TINY));
+      const viaSlurm = await cli("--executor", "slurm", "--slurm-mem", "1024", "--store", `${dir}/slurm`);
+      assertEquals(viaSlurm.code, 0, viaSlurm.stderr);
+      const local = await cli("--jobs", "1", "--store", `${dir}/local`);
+      assertEquals(local.code, 0, local.stderr);
+      const a = stable(`${dir}/slurm`), b = stable(`${dir}/local`);
+      assertEquals(a, b);
+      assert(Object.values(a).flat().length > 20, "compared the stable outputs of every stage");
+      const m = manifest(`${dir}/slurm`);
+      assert(m.stages.filter((s) => s.status === "computed").every((s) => /^slurm job \d+$/.test(s.job ?? "")));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 });
