@@ -18,6 +18,8 @@ const HLS_COLOR = {
 const seedOrder = (rows: { seed: string | number }[]) => [...new Set(rows.map((r) => r.seed))].sort((a, b) => Number(a) - Number(b));
 /** Panels in the order they first appear (a facet would sort them alphabetically). */
 const inOrder = (rows: { panel: string }[]) => [...new Set(rows.map((r) => r.panel))];
+/** The shared look without horizontal grid lines: small multiples read well without them, and stay small. */
+const small = { config: { ...base.config, axisY: { grid: false } } };
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
@@ -79,7 +81,7 @@ export interface HistoryPoint {
 export function trialHistorySpec(points: HistoryPoint[]): VlSpec {
   const x = { field: "trial", type: "quantitative", title: "trial", axis: { tickMinStep: 1 } };
   return {
-    ...base,
+    ...small,
     data: { values: points.map((p) => ({ ...p, mean: round(p.mean), lo: round(p.lo), hi: round(p.hi) })) },
     facet: {
       row: { field: "panel", type: "nominal", title: null, sort: inOrder(points) },
@@ -115,32 +117,48 @@ export function trialHistorySpec(points: HistoryPoint[]): VlSpec {
   };
 }
 
-/** A slope chart per search: the chosen model's test accuracy without and with HLS, one line per seed (colour and shape). */
+/**
+ * Paired by seed, one panel per data set and budget: for each method a slope from the chosen model's test
+ * accuracy without HLS (left) to with HLS (right), one line per seed (colour and shape).
+ */
 export function pairedHlsSpec(rows: { panel: string; method: string; seed: string; run: string; testAcc: number }[]): VlSpec {
-  return {
-    ...base,
-    data: { values: rows.filter((r) => Number.isFinite(r.testAcc)).map((r) => ({ ...r, testAcc: round(r.testAcc) })) },
-    facet: {
-      row: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
-      column: { field: "method", type: "nominal", title: null, sort: [...new Set(rows.map((r) => r.method))] },
+  const methods = [...new Set(rows.map((r) => r.method))];
+  const x = {
+    field: "x",
+    type: "quantitative",
+    title: "each method: without HLS (left) → with HLS (right)",
+    scale: { domain: [-0.5, methods.length - 0.5], nice: false, zero: false },
+    axis: {
+      values: methods.map((_, i) => i),
+      labelExpr: `${JSON.stringify(methods)}[datum.value]`,
+      grid: false,
+      ticks: false,
+      labelOverlap: false,
     },
+  };
+  return {
+    ...small,
+    data: {
+      values: rows.filter((r) => Number.isFinite(r.testAcc)).map((r) => ({
+        panel: r.panel,
+        seed: r.seed,
+        pair: `${r.seed}|${r.method}`,
+        x: methods.indexOf(r.method) + (r.run === "with HLS" ? 0.25 : -0.25),
+        testAcc: round(r.testAcc),
+      })),
+    },
+    facet: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
+    columns: 2,
     spec: {
-      width: 110,
-      height: 140,
-      mark: { type: "line", point: { size: 40, filled: true }, strokeWidth: 1.2 },
+      width: 70 * methods.length + 30,
+      height: 150,
+      mark: { type: "line", point: { size: 36, filled: true }, strokeWidth: 1.2 },
       encoding: {
-        x: {
-          field: "run",
-          type: "ordinal",
-          title: null,
-          sort: ["without HLS", "with HLS"],
-          axis: { labelAngle: 0 },
-          scale: { padding: 0.2 },
-        },
+        x,
         y: { field: "testAcc", type: "quantitative", scale: { zero: false }, title: "test accuracy" },
         color: { field: "seed", type: "nominal", title: "seed", sort: seedOrder(rows) },
         shape: { field: "seed", type: "nominal", title: "seed", scale: { range: SHAPES }, sort: seedOrder(rows) },
-        detail: { field: "seed" },
+        detail: { field: "pair" },
       },
     },
     resolve: { scale: { y: "independent" } },
@@ -161,13 +179,14 @@ export interface SlicePoint {
 
 /**
  * Hyperparameter slices (as Optuna's, aggregated so the page stays small): validation accuracy of every trial
- * against each hyperparameter, as the mean (marker: filled = with HLS, open = without) and range (rule) per bin.
+ * against each hyperparameter, as the mean per bin (markers: filled = with HLS, open = without) and the range
+ * over the trials of each bin (a grey band per series, darker where the two overlap).
  */
 export function slicesSpec(points: SlicePoint[]): VlSpec {
   const x = { field: "x", type: "quantitative", title: null, scale: { zero: false, nice: false, padding: 8 }, axis: { tickMinStep: 1 } };
   const run = HLS_COLOR;
-  // the rules and the fill use fields of their own, so that their scales (without legends) do not merge with
-  // the markers' legend and hide it
+  const legendRun = { ...run, legend: { symbolFillColor: "white", symbolStrokeWidth: 1.5 } };
+  // the markers' fill uses a field of its own, so that its scale (without a legend) does not hide the legend
   const own = (field: string, range: string[]) => ({
     field,
     type: "nominal",
@@ -175,7 +194,7 @@ export function slicesSpec(points: SlicePoint[]): VlSpec {
     legend: null,
   });
   return {
-    ...base,
+    ...small,
     data: {
       values: points.map((p) => ({
         ...p,
@@ -183,7 +202,6 @@ export function slicesSpec(points: SlicePoint[]): VlSpec {
         mean: round(p.mean),
         lo: round(p.lo),
         hi: round(p.hi),
-        band: p.run,
         face: p.run,
       })),
     },
@@ -196,15 +214,16 @@ export function slicesSpec(points: SlicePoint[]): VlSpec {
       height: 120,
       layer: [
         {
-          mark: { type: "rule", strokeWidth: 1.2 },
-          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, stroke: own("band", run.scale.range) },
+          // the range over the bins as one band per series (a rule per bin costs ten times the bytes)
+          mark: { type: "area", opacity: 0.12, color: "#555" },
+          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, detail: { field: "run" } },
         },
         {
           mark: { type: "point", size: 34, strokeWidth: 1.5, opacity: 1 },
           encoding: {
             x,
             y: { field: "mean", type: "quantitative", scale: { zero: false }, title: "val accuracy" },
-            color: { ...run, legend: { symbolFillColor: "white", symbolStrokeWidth: 1.5 } },
+            color: legendRun,
             shape: { ...run, scale: { domain: ["with HLS", "without HLS"], range: ["circle", "square"] } },
             fill: own("face", [run.scale.range[0], "white"]),
           },

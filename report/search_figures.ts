@@ -160,7 +160,7 @@ export async function searchFigures(w: ReportWriter, sec: SectionParts, facts: S
   const paired = facts.flatMap((f) =>
     f.input.summary.perSeed.map((p) => ({
       panel: f.group,
-      method: methodName(f.method),
+      method: f.method === "microga" ? "micro-GA" : f.method,
       seed: String(p.seed),
       run: runOf(p.hls),
       testAcc: p.testAcc,
@@ -193,7 +193,7 @@ export async function searchFigures(w: ReportWriter, sec: SectionParts, facts: S
       sec,
       "slices",
       slicesSpec(slices),
-      "Hyperparameter slices: validation accuracy of every trial (all methods) against each hyperparameter as sampled (λ before HLS), binned: the marker is the mean of a bin (filled: with HLS, open: without), the rule its range",
+      "Hyperparameter slices: validation accuracy of every trial (all methods) against each hyperparameter as sampled (λ before HLS), binned: the markers are the means of the bins (filled: with HLS, open: without), the grey bands their ranges (darker where the two overlap)",
     );
   }
 }

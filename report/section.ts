@@ -47,7 +47,7 @@ export class ReportWriter {
 
   /** Renders a Vega-Lite spec and adds it to a section as an inline SVG (HTML) and a linked file (Markdown). */
   async figure(sec: SectionParts, name: string, spec: VlSpec, caption: string): Promise<void> {
-    const svg = compactSvg(await renderSvg(spec), `f${slug(name)}`);
+    const svg = compactSvg(await renderSvg(spec), `f${Object.keys(this.figures).length}`);
     this.figures[name] = svg;
     sec.html.push(`<figure id="fig-${esc(name)}">${svg}<figcaption>${esc(caption)}</figcaption></figure>`);
     sec.md.push(`![${mdText(`Figure ${name}`)}](figure-${encodeURIComponent(name)}.svg)\n\n*${mdText(`Figure ${name}: ${caption}`)}*\n`);
