@@ -84,7 +84,7 @@ export const HlsOptions = z.preprocess((raw) => {
   const preset = (raw as { preset?: unknown }).preset;
   const fill = typeof preset === "string" && preset in HLS_PRESETS ? HLS_PRESETS[preset as keyof typeof HLS_PRESETS] : {};
   return { ...fill, ...raw };
-}, HlsOptionsObject);
+}, HlsOptionsObject.refine((o) => o.tMin < o.tMax, { message: "tMin must be smaller than tMax", path: ["tMin"] }));
 export type HlsOptions = z.infer<typeof HlsOptions>;
 
 /** One point of the line search along (λ(t), w + t dw). */

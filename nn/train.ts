@@ -15,7 +15,8 @@ export const TrainOptions = z.strictObject({
   momentum: z.number().min(0).max(1).default(0),
   /** Decoupled from λ: adds weightDecay/2·||w||² over all weights and biases (PyTorch-style SGD weight decay). */
   weightDecay: z.number().min(0).default(0),
-  epochs: z.number().int().min(0).default(1),
+  /** At least 1; at most 10,000 (a typo like 1e9 would otherwise run for ever). */
+  epochs: z.number().int().min(1).max(10_000).default(1),
   batchSize: z.number().int().min(1).default(64),
   /** Multiply the learning rate by gamma every `step` epochs (seed 001's StepLR); off when absent. */
   lrStep: z.strictObject({ step: z.number().int().min(1), gamma: z.number().positive() }).optional(),

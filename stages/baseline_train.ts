@@ -12,7 +12,13 @@ export const BaselineParams = z.strictObject({
   split: z.string(),
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
   /** The paper's Section II model: 5 hidden layers of 50. */
-  hidden: z.array(z.number().int().min(0)).default([50, 50, 50, 50, 50]),
+  hidden: z.array(z.number().int().min(1, "a hidden layer needs at least 1 unit (leave the layer out instead)")).default([
+    50,
+    50,
+    50,
+    50,
+    50,
+  ]),
   /** λ = 0 and SGD, trained long enough to overfit (the paper's base model). */
   training: TrainOptions.default({ optimizer: "sgd", learningRate: 0.1, momentum: 0.9, weightDecay: 0, epochs: 40, batchSize: 64 }),
   seed: z.number().int().default(1),

@@ -52,3 +52,18 @@ Deno.test("typos at every depth are refused, naming the key", () => {
     assertMatch(p, re, what);
   }
 });
+
+Deno.test("ranges: epochs 0 or 1e9, a hidden width of 0, tMin ≥ tMax, nVal 0 are refused", () => {
+  const cases: [string, (c: Json) => void, RegExp][] = [
+    ["epochs 0", (c) => (c.search.budgets.short.epochs = 0), /epochs/],
+    ["epochs 1e9", (c) => (c.search.budgets.short.epochs = 1e9), /epochs/],
+    ["hidden width 0", (c) => (c.baseline.hidden = [20, 0]), /hidden/],
+    ["tMin ≥ tMax", (c) => (c.lpFinetune.hls = { ...c.lpFinetune.hls, tMin: 5, tMax: 1 }), /tMin/],
+    ["nVal 0", (c) => (c.splits["mnist-small"].nVal = 0), /nVal/],
+  ];
+  for (const [what, mutate, re] of cases) {
+    const c = smoke();
+    mutate(c);
+    assertMatch(problem(c), re, what);
+  }
+});
