@@ -251,7 +251,7 @@ Deno.test("run facts: a marked placeholder in the cached report, filled in on ex
   );
 });
 
-Deno.test("at the default config's scale the page stays under 300 KB", async () => {
+Deno.test("at the default config's scale the page stays under 300 KB, also when CIFAR-10 runs", async () => {
   const r = await buildReport(defaultScaleInput());
   const kb = new TextEncoder().encode(r.html).length / 1024;
   console.log(
@@ -262,6 +262,10 @@ Deno.test("at the default config's scale the page stays under 300 KB", async () 
   assert(kb < 300, `${kb.toFixed(0)} KB`);
   const nr = sectionHtml(r.html, "not-run");
   assert(nr.includes("search-seed:cifar10:{short,long}:{grid,random,microga}:{1–3} (18)"), "compact not-run row");
+  const all = await buildReport(defaultScaleInput({ cifar10: true }));
+  const allKb = new TextEncoder().encode(all.html).length / 1024;
+  console.log(`with CIFAR-10 run too: ${allKb.toFixed(0)} KB`);
+  assert(allKb < 300, `with CIFAR-10: ${allKb.toFixed(0)} KB`);
 });
 /** Decodes an 8-bit RGB(A) PNG (what Chromium writes) and returns the number of distinct colours seen. */
 function pngColourCount(png: Uint8Array): number {
