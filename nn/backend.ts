@@ -6,6 +6,15 @@ export type BackendName = "wasm" | "cpu" | "tensorflow";
 let active: BackendName | undefined;
 
 /**
+ * TensorFlow.js's cpu backend prints a "Hi, looks like you are running TensorFlow.js in Node.js" banner on
+ * its first use under Deno: a third party's advice, not our output. Marking it used silences exactly that.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
+/**
  * Selects and initialises a TensorFlow.js backend. `wasm` (default) and `cpu` always install here;
  * `tensorflow` needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, whose install step downloads
  * libtensorflow: where it is missing the error says how to install it.
@@ -35,6 +44,7 @@ export async function useBackend(name: BackendName): Promise<string> {
     }
   }
   await tf.ready();
+  silenceCpuBanner();
   active = name;
   return tf.getBackend();
 }
