@@ -68,19 +68,26 @@ export interface RunStageOptions<C> {
  * exit code: 0 computed, cached or not run; 1 failed or a damaged input (the parent repairs and retries).
  */
 export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
-  if (Deno.env.get("HPO_RUN_STAGE_WATCH_PARENT") === "1") watchParent();
+  if (Deno.env.get("HPO_RUN_STAGE_WATCH_PARENT") === "1") parentPid = watchParent();
   const report = await computeFromSpec(o);
   emit({ type: "result", report });
   return report.status === "failed" || report.status === "damaged" ? 1 : 0;
 }
 
-/** Ends this process when its parent dies (it is then re-parented): an orphan must not keep computing. */
-function watchParent(): void {
+/** The parent a local child watches (undefined for a cluster job). */
+let parentPid: number | undefined;
+
+/**
+ * Ends this process when its parent dies (it is then re-parented): an orphan must not keep computing. The
+ * timer only fires between a stage's awaits; the check before the commit covers the rest.
+ */
+function watchParent(): number {
   const parent = Deno.ppid;
   const id = setInterval(() => {
     if (Deno.ppid !== parent) Deno.exit(1);
   }, 200);
   Deno.unrefTimer(id);
+  return parent;
 }
 
 async function computeFromSpec<C>(o: RunStageOptions<C>): Promise<JobReport> {
@@ -132,6 +139,7 @@ async function computeFromSpec<C>(o: RunStageOptions<C>): Promise<JobReport> {
       key,
       log: childLog,
       beforeCommit: () => {
+        if (parentPid !== undefined && Deno.ppid !== parentPid) Deno.exit(1); // orphaned during a synchronous stretch
         if (spec.lock && !lockStillHeld(o.storeRoot, spec.lock)) {
           throw new UserError(
             `the run that started this stage (process ${spec.lock.pid}) no longer holds the store lock; ` +
