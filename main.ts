@@ -6,6 +6,7 @@ import { UserError } from "./pipeline/errors.ts";
 import { fromFileUrl } from "./pipeline/paths.ts";
 import { ExperimentConfig } from "./stages/config.ts";
 import { buildStages } from "./stages/registry.ts";
+import { fillRunFacts, runFactsFromManifest } from "./report/run_facts.ts";
 import { environmentInfo } from "./stages/environment.ts";
 import { DEFAULT_SOURCES } from "./data/datasets.ts";
 import { pinnedSourcesOnly } from "./stages/fetch.ts";
@@ -21,6 +22,21 @@ if (bi >= 0) args.splice(bi, 2, "--set", `backend=${args[bi + 1] ?? ""}`);
 // The rerun sandbox may read this checkout's own pinned data directories outside the project.
 const pinnedDirs = Object.values(DEFAULT_SOURCES).flat().flatMap((s) => (s.kind === "dir" && s.path.startsWith("/") ? [s.path] : []));
 
+/**
+ * The report is a cached stage: facts of this run (id, times, command, git commit) are no input of it, so
+ * they are filled in as the report is exported.
+ */
+function withRunFacts(format: "html" | "md") {
+  return async (bytes: Uint8Array, run: { manifest: Parameters<typeof runFactsFromManifest>[0]; storeRoot: string }) => {
+    const facts = await runFactsFromManifest(run.manifest, {
+      argv: ["deno", "run", "-A", "main.ts", ...Deno.args],
+      projectRoot,
+      storeRoot: run.storeRoot,
+    });
+    return new TextEncoder().encode(fillRunFacts(new TextDecoder().decode(bytes), facts, format));
+  };
+}
+
 const code = await cliMain({
   projectRoot,
   defaultConfig: "configs/default.json",
@@ -34,8 +50,10 @@ const code = await cliMain({
   buildStages,
   environment: (config) => environmentInfo(config.backend),
   exports: [
-    { stage: "report", output: "report.html", to: "reports/{config}/report.html" },
-    { stage: "report", output: "report.md", to: "reports/{config}/report.md" },
+    { stage: "report", output: "report.html", to: "reports/{config}/report.html", transform: withRunFacts("html") },
+    { stage: "report", output: "report.md", to: "reports/{config}/report.md", transform: withRunFacts("md") },
+    // the Markdown report links its figures and every table's CSV beside it
+    { stage: "report", output: /^(figure-.+\.svg|table-.+\.csv)$/, to: "reports/{config}/{output}" },
   ],
   rerunConfig: pinnedSourcesOnly,
   sandbox: { read: pinnedDirs, denoConfig: `${projectRoot}/deno.json` },

@@ -35,7 +35,7 @@ export interface Experiment<C = unknown> {
    * Outputs copied out of the store after a successful reproduce, to paths relative to the project root;
    * `{config}` in a path stands for the config file's base name.
    */
-  exports?: { stage: string; output: string; to: string }[];
+  exports?: ExportRule[];
   /**
    * How `verify --rerun` treats an archived config before running it: the experiment keeps only what its
    * own pinned defaults allow (e.g. data sources) and says what it dropped. Default: unchanged.
@@ -382,17 +382,36 @@ async function gc(storeRoot: string, o: { dryRun: boolean; force: boolean; keepR
   return 0;
 }
 
+/**
+ * An output copied out of the store after a successful reproduce. `output` names one output, or matches
+ * several (a RegExp); in `to`, `{config}` is the config file's base name and `{output}` the output's name.
+ * `transform` may rewrite the bytes on the way out (e.g. fill in facts of the run that are no stage input).
+ */
+export interface ExportRule {
+  stage: string;
+  output: string | RegExp;
+  to: string;
+  transform?(bytes: Uint8Array, run: { manifest: Manifest; storeRoot: string }): Promise<Uint8Array> | Uint8Array;
+}
+
 /** Copies declared outputs of the run out of the store (atomically, beside the destination), e.g. the report. */
 async function exportOutputs<C>(exp: Experiment<C>, manifest: Manifest, storeRoot: string, configPath: string): Promise<void> {
   const configName = configPath.split("/").pop()!.replace(/\.json$/, "");
   const store = new ArtifactStore(storeRoot);
   for (const e of exp.exports ?? []) {
     const rec = manifest.stages.find((s) => s.stage === e.stage);
-    const ref = rec?.outputs[e.output];
-    if (!ref) continue;
-    const to = resolve(exp.projectRoot, e.to.replaceAll("{config}", configName));
-    await writeFileAtomic(to, await store.getObject(ref.digest));
-    console.error(`wrote ${to}`);
+    const names = Object.keys(rec?.outputs ?? {}).filter((n) => (typeof e.output === "string" ? n === e.output : e.output.test(n)));
+    for (const name of names.sort()) {
+      const to = resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replaceAll("{output}", name));
+      const bytes = await store.getObject(rec!.outputs[name].digest);
+      await writeFileAtomic(to, e.transform ? await e.transform(bytes, { manifest, storeRoot }) : bytes);
+      if (typeof e.output === "string") console.error(`wrote ${to}`);
+    }
+    if (typeof e.output !== "string" && names.length) {
+      console.error(
+        `wrote ${names.length} file(s) to ${resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replace(/\/[^/]*$/, ""))}`,
+      );
+    }
   }
 }
 
