@@ -7,7 +7,11 @@ export function median(xs: number[]): number {
 }
 
 /** Runs a command, sampling its peak resident memory (VmHWM) from /proc; returns wall seconds and peak MB. */
-export async function runMeasured(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; seconds: number; peakMb: number; stdout: string; stderr: string }> {
+export async function runMeasured(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; seconds: number; peakMb: number; stdout: string; stderr: string }> {
   const t0 = performance.now();
   const child = new Deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdout: "piped", stderr: "piped" }).spawn();
   let peak = 0;
@@ -19,14 +23,21 @@ export async function runMeasured(cmd: string, args: string[], opts: { cwd?: str
   }, 20);
   const out = await child.output();
   clearInterval(timer);
-  return { code: out.code, seconds: (performance.now() - t0) / 1000, peakMb: peak, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    seconds: (performance.now() - t0) / 1000,
+    peakMb: peak,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
 }
 
 /** The Python that has Debian's python3-torch, if any (the project never needs it; benchmarks compare with it). */
 export function torchPython(): string | undefined {
   for (const py of ["/usr/bin/python3", "python3"]) {
     try {
-      const r = new Deno.Command(py, { args: ["-c", "import torch; print(torch.__version__)"], stdout: "piped", stderr: "null" }).outputSync();
+      const r = new Deno.Command(py, { args: ["-c", "import torch; print(torch.__version__)"], stdout: "piped", stderr: "null" })
+        .outputSync();
       if (r.success) return py;
     } catch { /* not there */ }
   }

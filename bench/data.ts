@@ -8,8 +8,24 @@ const rows = [];
 for (const dataset of ["mnist", "fashion-mnist"]) {
   const dir = await Deno.makeTempDir({ prefix: "hpo-bench-data-" });
   Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify({ splits: { s: { dataset, nTrain: 5000, nVal: 2500 } } }));
-  const r = await runMeasured(Deno.execPath(), ["run", "-A", `${root}/main.ts`, "reproduce", "--config", `${dir}/c.json`, "--store", `${dir}/store`, "--quiet"]);
-  rows.push({ dataset, ok: r.code === 0 ? "yes" : `no: ${r.stderr.trim().split("\n").pop()}`, "wall s": r.seconds, "peak RSS MB": r.peakMb, "goal": "< 5 s, < 500 MB" });
+  const r = await runMeasured(Deno.execPath(), [
+    "run",
+    "-A",
+    `${root}/main.ts`,
+    "reproduce",
+    "--config",
+    `${dir}/c.json`,
+    "--store",
+    `${dir}/store`,
+    "--quiet",
+  ]);
+  rows.push({
+    dataset,
+    ok: r.code === 0 ? "yes" : `no: ${r.stderr.trim().split("\n").pop()}`,
+    "wall s": r.seconds,
+    "peak RSS MB": r.peakMb,
+    "goal": "< 5 s, < 500 MB",
+  });
   await Deno.remove(dir, { recursive: true });
 }
 printTable("Cold fetch + subsample (5,000 / 2,500 / 10,000)", rows);

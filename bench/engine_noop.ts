@@ -29,9 +29,14 @@ function stage(name: string, module: string, deps: string[], outputs: number): S
 const stages: Stage[] = [];
 for (const ds of ["mnist", "cifar10", "fashion"]) {
   stages.push(stage(`fetch:${ds}`, mod("fetch.ts"), [], 9), stage(`subsample:${ds}`, mod("subsample.ts"), [`fetch:${ds}`], 9));
-  for (const b of ["short", "long"]) for (const m of ["grid", "random", "microga"]) stages.push(stage(`search:${ds}:${b}:${m}`, mod("search.ts"), [`subsample:${ds}`], 8));
+  for (const b of ["short", "long"]) {
+    for (const m of ["grid", "random", "microga"]) stages.push(stage(`search:${ds}:${b}:${m}`, mod("search.ts"), [`subsample:${ds}`], 8));
+  }
 }
-stages.push(stage("baseline-train", mod("baseline_train.ts"), ["subsample:mnist"], 3), stage("lp-finetune", mod("lp_finetune.ts"), ["baseline-train"], 1));
+stages.push(
+  stage("baseline-train", mod("baseline_train.ts"), ["subsample:mnist"], 3),
+  stage("lp-finetune", mod("lp_finetune.ts"), ["baseline-train"], 1),
+);
 stages.push(stage("report", mod("report.ts"), stages.filter((s) => s.name.startsWith("search")).map((s) => s.name), 6));
 const artifacts = stages.reduce((a, s) => a + (s.params as { n: number }).n, 0);
 

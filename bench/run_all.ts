@@ -2,6 +2,10 @@
 const benches = ["engine_noop.ts", "data.ts", "training.ts", "hvp_lp.ts", "protocol.ts"];
 for (const b of benches) {
   console.log(`\n# bench/${b}`);
-  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", new URL(`./${b}`, import.meta.url).pathname, ...Deno.args], stdout: "inherit", stderr: "inherit" }).output();
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`./${b}`, import.meta.url).pathname, ...Deno.args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
   if (!r.success) console.log(`(bench/${b} failed with exit code ${r.code})`);
 }

@@ -7,7 +7,7 @@ import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
-import { mlpForward, TrainOptions, trainMlp, trainNetwork } from "../nn/train.ts";
+import { mlpForward, trainMlp, trainNetwork, TrainOptions } from "../nn/train.ts";
 import { trainMlps } from "../nn/train_mlps.ts";
 import { GridSampler } from "../search/samplers.ts";
 import { hiddenOf, SearchSpace } from "../search/space.ts";
@@ -42,16 +42,36 @@ for (const backend of backends) {
   };
   const fast = (hidden: number[], batch: number, epochs: number) => {
     const m = member(hidden);
-    return seconds(() => trainMlp(m.init, m.shapes, part, { groups: new Array(m.L).fill(0), lambdas: [0] }, TrainOptions.parse({ batchSize: batch, epochs }), rng));
+    return seconds(() =>
+      trainMlp(
+        m.init,
+        m.shapes,
+        part,
+        { groups: new Array(m.L).fill(0), lambdas: [0] },
+        TrainOptions.parse({ batchSize: batch, epochs }),
+        rng,
+      )
+    );
   };
   const autodiff = (hidden: number[], batch: number, epochs: number) => {
     const m = member(hidden);
-    return seconds(() => trainNetwork(m.init, m.shapes, mlpForward, part, { groups: new Array(m.L).fill(0), lambdas: [0] }, TrainOptions.parse({ batchSize: batch, epochs }), rng));
+    return seconds(() =>
+      trainNetwork(
+        m.init,
+        m.shapes,
+        mlpForward,
+        part,
+        { groups: new Array(m.L).fill(0), lambdas: [0] },
+        TrainOptions.parse({ batchSize: batch, epochs }),
+        rng,
+      )
+    );
   };
   for (const c of cases) {
     if (backend === "cpu" && c.hidden.length > 1) continue;
     fast(c.hidden, c.batch, 1); // warm-up
-    row(c.name)[`tfjs ${backend}, fast path`] = (n * c.epochs) / median(Array.from({ length: reps }, () => fast(c.hidden, c.batch, c.epochs)));
+    row(c.name)[`tfjs ${backend}, fast path`] = (n * c.epochs) /
+      median(Array.from({ length: reps }, () => fast(c.hidden, c.batch, c.epochs)));
     if (backend === "wasm") row(c.name)[`tfjs ${backend}, autodiff loop`] = (n * c.epochs) / autodiff(c.hidden, c.batch, c.epochs);
   }
   const opts = TrainOptions.parse({ batchSize: 64, epochs: 1 });
@@ -59,7 +79,9 @@ for (const backend of backends) {
   row("stacked")[`tfjs ${backend}, fast path`] = seconds(() => trainMlps(members, 784, 10, part, opts, rng));
   if (backend === "wasm") {
     row("one by one")[`tfjs ${backend}, fast path`] = seconds(() => members.forEach((m) => trainMlps([m], 784, 10, part, opts, rng)));
-    row("one by one")[`tfjs ${backend}, autodiff loop`] = seconds(() => members.forEach((m) => trainNetwork(m.init, m.shapes, mlpForward, part, { groups: new Array(m.L).fill(0), lambdas: [0] }, opts, rng)));
+    row("one by one")[`tfjs ${backend}, autodiff loop`] = seconds(() =>
+      members.forEach((m) => trainNetwork(m.init, m.shapes, mlpForward, part, { groups: new Array(m.L).fill(0), lambdas: [0] }, opts, rng))
+    );
   }
   tf.dispose([part.x, part.y, part.oneHot]);
 }
@@ -69,7 +91,10 @@ const py = torchPython();
 if (py) {
   const peerCases = [...cases, { name: "search", search: grid, batch: 64, epochs: 1 }];
   for (const threads of [1, 2]) {
-    const out = new Deno.Command(py, { args: [new URL("./peers/torch_train.py", import.meta.url).pathname, String(threads), JSON.stringify(peerCases), String(reps)], stdout: "piped" }).outputSync();
+    const out = new Deno.Command(py, {
+      args: [new URL("./peers/torch_train.py", import.meta.url).pathname, String(threads), JSON.stringify(peerCases), String(reps)],
+      stdout: "piped",
+    }).outputSync();
     for (const line of new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)) {
       const r = JSON.parse(line);
       if (r.case === "search") rows["one by one"][`PyTorch ${threads} thread(s)`] = r.seconds;
@@ -85,12 +110,18 @@ if (py) {
   }
 }
 printTable(
-  `MLP training on random 5,000 × 784 data, Adam (samples/s; search rows: total seconds)${py ? "" : " — PyTorch not installed (apt-get install python3-torch), peer columns omitted"}`,
+  `MLP training on random 5,000 × 784 data, Adam (samples/s; search rows: total seconds)${
+    py ? "" : " — PyTorch not installed (apt-get install python3-torch), peer columns omitted"
+  }`,
   Object.values(rows),
 );
 if (py) {
   const stacked = rows["stacked"]["tfjs wasm, fast path"] as number, peer = rows["one by one"]["PyTorch 1 thread(s)"] as number;
-  console.log(`\nSearch workload, the issue's goal: tfjs wasm stacked ${stacked.toFixed(2)} s against PyTorch (1 thread) one model after another ${peer.toFixed(2)} s: ${(stacked / peer).toFixed(2)}× its time.`);
+  console.log(
+    `\nSearch workload, the issue's goal: tfjs wasm stacked ${stacked.toFixed(2)} s against PyTorch (1 thread) one model after another ${
+      peer.toFixed(2)
+    } s: ${(stacked / peer).toFixed(2)}× its time.`,
+  );
 }
 
 // Memory: peak RSS of the real CLI training one 40-model search (grid, ±HLS, 1 seed) on MNIST 5,000/2,500.
@@ -98,11 +129,24 @@ if (py) {
   const { runMeasured } = await import("./_util.ts");
   const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
   const dir = await Deno.makeTempDir({ prefix: "hpo-bench-mem-" });
-  Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify({
-    splits: { mnist: { dataset: "mnist", nTrain: 5000, nVal: 2500 } },
-    search: { splits: ["mnist"], methods: ["grid"], seeds: [1], budget: 40, budgets: { short: { epochs: 1, batchSize: 64 } } },
-  }));
-  const r = await runMeasured(Deno.execPath(), ["run", "-A", `${root}/main.ts`, "reproduce", "--config", `${dir}/c.json`, "--store", `${dir}/store`, "--quiet"]);
+  Deno.writeTextFileSync(
+    `${dir}/c.json`,
+    JSON.stringify({
+      splits: { mnist: { dataset: "mnist", nTrain: 5000, nVal: 2500 } },
+      search: { splits: ["mnist"], methods: ["grid"], seeds: [1], budget: 40, budgets: { short: { epochs: 1, batchSize: 64 } } },
+    }),
+  );
+  const r = await runMeasured(Deno.execPath(), [
+    "run",
+    "-A",
+    `${root}/main.ts`,
+    "reproduce",
+    "--config",
+    `${dir}/c.json`,
+    "--store",
+    `${dir}/store`,
+    "--quiet",
+  ]);
   await Deno.remove(dir, { recursive: true });
   printTable("Memory of a 40-model search (MNIST, grid ± HLS, 1 epoch each, through the CLI)", [
     { what: "exit code", value: r.code },

@@ -24,7 +24,9 @@ export function encodeData(d: StoredData): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};
   const pix = d.meta.shape[0] * d.meta.shape[1] * d.meta.shape[2];
   for (const [name, p] of Object.entries(d.parts)) {
-    if (p.x.length !== p.y.length * pix) throw new Error(`part '${name}': ${p.x.length} pixel bytes for ${p.y.length} labels of ${pix} pixels`);
+    if (p.x.length !== p.y.length * pix) {
+      throw new Error(`part '${name}': ${p.x.length} pixel bytes for ${p.y.length} labels of ${pix} pixels`);
+    }
     files[`${name}-x.u8`] = p.x;
     files[`${name}-y.u8`] = p.y;
   }
@@ -40,7 +42,9 @@ export async function decodeData(read: (name: string) => Promise<Uint8Array>): P
   for (const [name, n] of Object.entries(meta.counts)) {
     const x = await read(`${name}-x.u8`);
     const y = await read(`${name}-y.u8`);
-    if (y.length !== n || x.length !== n * pix) throw new Error(`data part '${name}': sizes do not match meta.json (${n} examples of ${pix} bytes)`);
+    if (y.length !== n || x.length !== n * pix) {
+      throw new Error(`data part '${name}': sizes do not match meta.json (${n} examples of ${pix} bytes)`);
+    }
     parts[name] = { x, y };
   }
   return { meta, parts };

@@ -8,7 +8,13 @@ import type { Rng } from "../data/rng.ts";
 export class GpBo {
   readonly xs: number[][] = [];
   readonly ys: number[] = [];
-  constructor(private readonly dim: number, private readonly rng: Rng, private readonly lengthScale = 0.25, private readonly noise = 1e-4, private readonly candidates = 2000) {}
+  constructor(
+    private readonly dim: number,
+    private readonly rng: Rng,
+    private readonly lengthScale = 0.25,
+    private readonly noise = 1e-4,
+    private readonly candidates = 2000,
+  ) {}
 
   /** Matérn 5/2 covariance. */
   static kernel(a: number[], b: number[], ls: number): number {

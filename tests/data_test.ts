@@ -22,7 +22,10 @@ Deno.test("IDX: round trip, and each corruption is a clear error naming the sour
   const wrongType = bytes.slice();
   wrongType[2] = 0x0d;
   assertMatch(catchMsg(() => parseIdx(wrongType, "b.idx")), /b\.idx: IDX element type 0x0d, expected 0x08/);
-  assertMatch(catchMsg(() => parseIdx(bytes.subarray(0, bytes.length - 1), "c.idx")), /c\.idx: IDX header says 2x3x4 = 24 bytes of data, file has 23/);
+  assertMatch(
+    catchMsg(() => parseIdx(bytes.subarray(0, bytes.length - 1), "c.idx")),
+    /c\.idx: IDX header says 2x3x4 = 24 bytes of data, file has 23/,
+  );
   assertMatch(catchMsg(() => parseIdx(bytes, "d.idx", 1)), /d\.idx: IDX file has 3 dimensions, expected 1/);
 });
 
@@ -133,7 +136,10 @@ Deno.test("splits: disjoint, right sizes, same for the same seed, different for 
 });
 
 Deno.test("codec: encode/decode round trip and size checks", async () => {
-  const d = { meta: { name: "t", shape: [2, 2, 1] as [number, number, number], classes: 2, counts: { train: 2 } }, parts: { train: { x: new Uint8Array(8).fill(7), y: Uint8Array.of(0, 1) } } };
+  const d = {
+    meta: { name: "t", shape: [2, 2, 1] as [number, number, number], classes: 2, counts: { train: 2 } },
+    parts: { train: { x: new Uint8Array(8).fill(7), y: Uint8Array.of(0, 1) } },
+  };
   const files = encodeData(d);
   const back = await decodeData((n) => Promise.resolve(files[n]));
   assertEquals([...back.parts.train.x], [...d.parts.train.x]);

@@ -7,12 +7,25 @@ const tiny = {
   splits: { m: { dataset: "mnist", nTrain: 200, nVal: 100, nTest: 200, seed: 3 } },
   baseline: { split: "m", hidden: [8, 8], training: { optimizer: "sgd", learningRate: 0.1, momentum: 0.9, epochs: 2, batchSize: 50 } },
   lpFinetune: { groupings: ["1HP", "perLayer"], hls: { block: "topk", k: 12, points: 4 } },
-  search: { splits: ["m"], methods: ["grid", "random", "microga"], seeds: [1], budget: 4, budgets: { short: { epochs: 1, batchSize: 50 } }, ga: { population: 2, generations: 1, offspring: 2 }, hls: { points: 4 } },
+  search: {
+    splits: ["m"],
+    methods: ["grid", "random", "microga"],
+    seeds: [1],
+    budget: 4,
+    budgets: { short: { epochs: 1, batchSize: 50 } },
+    ga: { population: 2, generations: 1, offspring: 2 },
+    hls: { points: 4 },
+  },
   report: {},
 };
 
 async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", `${PROJECT_ROOT}/main.ts`, ...args, "--quiet"], stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } }).output();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${PROJECT_ROOT}/main.ts`, ...args, "--quiet"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
 }
 

@@ -32,7 +32,8 @@ export function importedFolders(file: string, text: string): string[] {
 }
 
 Deno.test("import parser: resolves relative specifiers to their top-level folder (static, re-export, dynamic)", () => {
-  const src = `import { a } from "../pipeline/x.ts";\nexport { b } from "./y.ts";\nconst c = await import("../../nn/z.ts");\nimport "npm:zod";`;
+  const src =
+    `import { a } from "../pipeline/x.ts";\nexport { b } from "./y.ts";\nconst c = await import("../../nn/z.ts");\nimport "npm:zod";`;
   assertEquals(importedFolders("search/sub/f.ts", src), ["search", "search", "nn"]);
 });
 

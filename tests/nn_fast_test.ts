@@ -132,7 +132,11 @@ Deno.test("stacked training is deterministic, leaks no tensors, and a model trai
   const before = tf.memory().numTensors;
   const together = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
   const again = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
-  assertEquals(again.weights.map((w) => w.map((x) => [...x])), together.weights.map((w) => w.map((x) => [...x])), "same members and seed: bit-identical");
+  assertEquals(
+    again.weights.map((w) => w.map((x) => [...x])),
+    together.weights.map((w) => w.map((x) => [...x])),
+    "same members and seed: bit-identical",
+  );
   assertEquals(tf.memory().numTensors, before, "no tensor leaks");
   members.forEach((m, k) => {
     const alone = trainMlps([m], 12, 3, part, opts, new Rng(7), { val: part });

@@ -3,7 +3,7 @@ import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes, weightGroups } from "../nn/mlp.ts";
-import { evaluate, TrainOptions, trainMlp } from "../nn/train.ts";
+import { evaluate, trainMlp, TrainOptions } from "../nn/train.ts";
 import { decodeModel, encodeModel } from "../nn/weights_codec.ts";
 import { matMulFast } from "../nn/fast_matmul.ts";
 
@@ -24,7 +24,23 @@ for (const backend of ["wasm", "cpu"] as const) {
     const shapes = mlpShapes(sizes);
     const { groups } = weightGroups(spec, "2HP");
     const run = (seed: number, optimizer: "adam" | "sgd") =>
-      trainMlp(initWeights(spec, new Rng(seed)), shapes, part, { groups, lambdas: [0.01, 0.001] }, TrainOptions.parse({ optimizer, momentum: 0.9, epochs: 3, batchSize: 32, learningRate: 0.01, weightDecay: 1e-4, lrStep: { step: 1, gamma: 0.7 } }), new Rng(seed + 100), { train: part });
+      trainMlp(
+        initWeights(spec, new Rng(seed)),
+        shapes,
+        part,
+        { groups, lambdas: [0.01, 0.001] },
+        TrainOptions.parse({
+          optimizer,
+          momentum: 0.9,
+          epochs: 3,
+          batchSize: 32,
+          learningRate: 0.01,
+          weightDecay: 1e-4,
+          lrStep: { step: 1, gamma: 0.7 },
+        }),
+        new Rng(seed + 100),
+        { train: part },
+      );
     const before = tf.memory().numTensors;
     for (const opt of ["adam", "sgd"] as const) {
       const a = run(1, opt), b = run(1, opt), c = run(2, opt);

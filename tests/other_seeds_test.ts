@@ -29,14 +29,15 @@ Deno.test("cutting plane: φ is affine, equals g^k − ε at the linearisation p
 
 Deno.test("mixed-level hypergradient: θ = 0 is the training term only; large θ points along the validation term", () => {
   const rng = new Rng(2);
-  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 10).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const mk = (n: number) =>
+    toTensorPart({ x: new Uint8Array(n * 10).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
   const tr = mk(40), va = mk(30);
   for (const theta of [0, 1e4]) {
     const m = new CpmlhoModel(10, 3, CpmlhoOptions.parse({ hidden: [6, 5], theta }), new Rng(3));
     // make the hypernetwork matter so that L_val depends on λ
     m.Wh1.forEach((v) => v.assign(tf.mul(v, 100)));
     const hg = m.hypergradient(tr.x, tr.oneHot, va.x, va.oneHot, 7);
-    if (theta === 0) for (let k = 0; k < 3; k++) assertClose(hg.total[k], hg.train[k], 1e-7);
+    if (theta === 0) { for (let k = 0; k < 3; k++) assertClose(hg.total[k], hg.train[k], 1e-7); }
     else {
       const cos = hg.total.reduce((a, v, k) => a + v * hg.val[k], 0) / (Math.hypot(...hg.total) * Math.hypot(...hg.val));
       assert(cos > 0.999, `cosine ${cos}`);
@@ -59,7 +60,8 @@ Deno.test("concrete dropout: keeps the expectation, and its gradient in p is fin
 
 Deno.test("CPMLHO end to end on tiny data: λ moves, μ ≥ 0, metrics are finite, seeded runs agree", () => {
   const rng = new Rng(4);
-  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 12).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const mk = (n: number) =>
+    toTensorPart({ x: new Uint8Array(n * 12).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
   const data = { train: mk(120), val: mk(60), test: mk(60), classes: 3 };
   const o = CpmlhoOptions.parse({ hidden: [8, 8], epochs: 3, batchSize: 20, outerEvery: 2, cutEvery: 5, lrHyper: 0.05 });
   const a = runCpmlho(data, o, new Rng(5)), b = runCpmlho(data, o, new Rng(5));
@@ -74,7 +76,9 @@ Deno.test("seed 001 GA: initial ranges, uniform crossover genes from a parent, m
   const o = LrMomWdGaOptions.parse({ population: 6, mutationRate: 0 });
   const rng = new Rng(6);
   const pop = Array.from({ length: 6 }, () => randomSgdGenome(o, rng));
-  assert(pop.every((g) => g.lr >= 0.0001 && g.lr <= 1 && g.momentum >= 0 && g.momentum <= 0.9 && g.weightDecay >= 0 && g.weightDecay <= 0.1));
+  assert(
+    pop.every((g) => g.lr >= 0.0001 && g.lr <= 1 && g.momentum >= 0 && g.momentum <= 0.9 && g.weightDecay >= 0 && g.weightDecay <= 0.1),
+  );
   const [a, b] = pop;
   for (let i = 0; i < 50; i++) {
     const c = uniformCrossover(a, b, rng);
@@ -132,7 +136,8 @@ Deno.test("cutout zeroes holes × length² pixels per image (clipped at borders)
 
 Deno.test("CPMLHO on the CNN: five hyperparameters (3 dropouts, cutout holes and length) with finite hypergradients", () => {
   const rng = new Rng(8);
-  const mk = (n: number) => toTensorPart({ x: new Uint8Array(n * 64).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const mk = (n: number) =>
+    toTensorPart({ x: new Uint8Array(n * 64).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
   const data = { train: mk(40), val: mk(20), test: mk(20), classes: 3, shape: [8, 8, 1] as [number, number, number] };
   const o = CpmlhoOptions.parse({ arch: "cnn", channels: [2, 3], epochs: 2, batchSize: 10, outerEvery: 2, cutEvery: 3, maxCutout: [2, 4] });
   const m = new CpmlhoModel(64, 3, o, new Rng(2), data.shape);

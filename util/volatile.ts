@@ -19,7 +19,9 @@ export function splitVolatile(value: unknown): { stable: unknown; volatile: unkn
       else {
         const p = splitVolatile(v);
         stable[k] = p.stable;
-        if (p.volatile !== undefined && !(typeof p.volatile === "object" && p.volatile !== null && isEmpty(p.volatile))) vol[k] = p.volatile;
+        if (p.volatile !== undefined && !(typeof p.volatile === "object" && p.volatile !== null && isEmpty(p.volatile))) {
+          vol[k] = p.volatile;
+        }
       }
     }
     return { stable, volatile: isEmpty(vol) ? undefined : vol };
