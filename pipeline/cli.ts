@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { allOptionNames, commandLineProblem, COMMANDS, didYouMean } from "./cli_help.ts";
 import { dirname, resolve } from "node:path";
 import { DamagedObject, describeFsFault, UserError } from "./errors.ts";
 import { parseOverride } from "./config.ts";
@@ -158,16 +159,27 @@ function parse(argv: string[]) {
       },
     });
   } catch (e) {
-    throw new UserError(`${(e as Error).message}\n${USAGE}`);
+    // parseArgs: "Unknown option '--hepl'. To specify a positional argument …": name it, suggest, stop there
+    const msg = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(msg)?.[1];
+    if (unknown) throw new UserError(`unknown option '${unknown}'${didYouMean(unknown, allOptionNames())}; see 'main.ts --help'`);
+    throw new UserError(`${msg.split(". ")[0]}; see 'main.ts --help'`);
   }
 }
 
 async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (!command) {
     console.log(USAGE);
-    return command || values.help ? 0 : 2;
+    return values.help ? 0 : 2;
+  }
+  const given = Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined);
+  const problem = commandLineProblem(command, given.filter((k) => k !== "help"), rest);
+  if (problem && !(values.help && COMMANDS[command])) throw new UserError(problem);
+  if (values.help) {
+    console.log(COMMANDS[command].help);
+    return 0;
   }
   const via = values.store ? "--store" : Deno.env.get("HPO_STORE") ? "$HPO_STORE" : "the default store";
   const storeRoot = resolve(values.store ?? Deno.env.get("HPO_STORE") ?? `${exp.projectRoot}/artifacts`);

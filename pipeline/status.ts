@@ -89,7 +89,10 @@ export async function pipelineStatus(
     }
     if (waiting.length) {
       known.set(s.name, "unknown");
-      out.push({ stage: s.name, state: "stale", reasons: waiting.map((w) => `upstream '${w}' must run first`) });
+      // a merge or the report can wait on a hundred stages: name a few, count the rest
+      const named = waiting.slice(0, 3).map((w) => `'${w}'`).join(", ");
+      const more = waiting.length > 3 ? ` and ${waiting.length - 3} more` : "";
+      out.push({ stage: s.name, state: "stale", reasons: [`upstream ${named}${more} must run first`] });
       continue;
     }
     const key = cacheKey({ stage: s.name, params: p, inputs, code: code.digest });

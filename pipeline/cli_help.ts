@@ -1,0 +1,127 @@
+// What each command accepts, its help with examples, and did-you-mean suggestions for the CLI.
+
+/** Options every command accepts. */
+const COMMON = ["store", "quiet", "debug", "help"];
+
+/** Each command: the options it accepts (besides COMMON), how many words follow it, and its help. */
+export const COMMANDS: Record<string, { options: string[]; positionals: [number, number]; help: string }> = {
+  reproduce: {
+    options: [
+      "config",
+      "only",
+      "from",
+      "force",
+      "set",
+      "jobs",
+      "executor",
+      "isolate",
+      "partition",
+      "account",
+      "sbatch-args",
+      "slurm-cpus",
+      "slurm-mem",
+      "slurm-time",
+      "no-export",
+    ],
+    positionals: [0, 0],
+    help: `usage: main.ts reproduce [--config FILE] [--only STAGES] [--from STAGE] [--force STAGES] [--set path=value]...
+                         [--jobs N | -j N] [--executor local|slurm] [--isolate] [--store DIR] [--quiet]
+Runs every stage that is not cached; the report is copied to reports/<config>/.
+examples:
+  main.ts reproduce                                   # configs/default.json
+  main.ts reproduce --config configs/smoke.json       # every stage on tiny data
+  main.ts reproduce --only hls-ablation:mnist:        # those stages and what they need
+  main.ts reproduce --set search.hls.preset=paper     # the paper's HLS instead of the default
+  main.ts reproduce -j 2                              # two stages at a time, each in its own process`,
+  },
+  status: {
+    options: ["config", "set", "verify"],
+    positionals: [0, 0],
+    help: `usage: main.ts status [--config FILE] [--set path=value]... [--verify] [--store DIR]
+For each stage: cached, stale (and why) or not run (and why). --verify rehashes the whole store.
+examples:
+  main.ts status --config configs/smoke.json
+  main.ts status --verify`,
+  },
+  archive: {
+    options: ["out"],
+    positionals: [0, 0],
+    help: `usage: main.ts archive [--out FILE] [--store DIR]
+Writes the last complete run (manifest, config, artifacts, code, checksums) into one .tar.gz.
+example:
+  main.ts archive --out run.tar.gz`,
+  },
+  verify: {
+    options: ["rerun", "allow-net"],
+    positionals: [1, 1],
+    help: `usage: main.ts verify ARCHIVE [--rerun] [--allow-net]
+Checks an archive without trusting it; --rerun recomputes it in a sandbox and compares every digest.
+examples:
+  main.ts verify run.tar.gz
+  main.ts verify run.tar.gz --rerun`,
+  },
+  gc: {
+    options: ["dry-run", "keep-runs", "force-gc"],
+    positionals: [0, 0],
+    help: `usage: main.ts gc [--dry-run] [--keep-runs N|all] [--force] [--store DIR]
+Removes artifacts no kept manifest references; refuses (exit 2) on anything it cannot account for.
+examples:
+  main.ts gc --dry-run
+  main.ts gc --keep-runs 3`,
+  },
+  "run-stage": {
+    options: ["spec"],
+    positionals: [0, 0],
+    help: `usage: main.ts run-stage --spec FILE
+Computes one stage of a run in its own process (used by 'reproduce --jobs N' and the Slurm executor).`,
+  },
+};
+
+/** Edit distance between two short words (Levenshtein). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** "; did you mean 'x'?" for the closest candidate within a third of the word's length, else "". */
+export function didYouMean(word: string, candidates: string[]): string {
+  const best = candidates.map((c) => ({ c, d: distance(word, c) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean '${best.c}'?)` : "";
+}
+
+/** Every option name any command accepts (as written on the command line, with --). */
+export function allOptionNames(): string[] {
+  return [...new Set([...COMMON, ...Object.values(COMMANDS).flatMap((c) => c.options)])].map((
+    o,
+  ) => (o === "force-gc" ? "--force" : `--${o}`));
+}
+
+/**
+ * The problem with a command line, or undefined: an unknown command, an option the command does not take,
+ * or a wrong number of words after it. Each names the fix.
+ */
+export function commandLineProblem(command: string, given: string[], positionals: string[]): string | undefined {
+  const spec = COMMANDS[command];
+  if (!spec) {
+    return `unknown command '${command}'${didYouMean(command, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(", ")}`;
+  }
+  const allowed = new Set([...COMMON, ...spec.options]);
+  for (const o of given) {
+    if (allowed.has(o)) continue;
+    const shown = o === "force-gc" ? "--force" : `--${o}`;
+    return `'${command}' takes no option ${shown}${didYouMean(o, [...allowed])}; see 'main.ts ${command} --help'`;
+  }
+  const [min, max] = spec.positionals;
+  if (positionals.length < min) return `'${command}' needs ${min} argument(s); see 'main.ts ${command} --help'`;
+  if (positionals.length > max) {
+    return `'${command}' takes ${max === 0 ? "no" : max} argument(s), got extra '${
+      positionals.slice(max).join(" ")
+    }'; see 'main.ts ${command} --help'`;
+  }
+  return undefined;
+}

@@ -1,0 +1,25 @@
+// The CLI refuses what it does not understand, in one line that names the fix, and helps per command.
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { allOptionNames, commandLineProblem, COMMANDS, didYouMean } from "../pipeline/cli_help.ts";
+
+Deno.test("did-you-mean: close typos get the closest name, far ones nothing", () => {
+  assertEquals(didYouMean("reprodce", Object.keys(COMMANDS)), " (did you mean 'reproduce'?)");
+  assertEquals(didYouMean("--confg", allOptionNames()), " (did you mean '--config'?)");
+  assertEquals(didYouMean("--hepl", allOptionNames()), " (did you mean '--help'?)");
+  assertEquals(didYouMean("xyzzy", Object.keys(COMMANDS)), "");
+});
+
+Deno.test("command lines: unknown command, an option of another command, extra or missing words", () => {
+  assertMatch(commandLineProblem("reprodce", [], [])!, /unknown command 'reprodce' \(did you mean 'reproduce'\?\)/);
+  assertMatch(commandLineProblem("status", ["rerun"], [])!, /'status' takes no option --rerun/);
+  assertMatch(commandLineProblem("status", [], ["extra"])!, /got extra 'extra'/);
+  assertMatch(commandLineProblem("verify", [], [])!, /'verify' needs 1 argument/);
+  assertMatch(commandLineProblem("gc", ["force"], [])!, /takes no option --force/, "reproduce's --force is not gc's flag");
+  assertEquals(commandLineProblem("gc", ["force-gc", "dry-run", "store"], []), undefined);
+  assertEquals(commandLineProblem("verify", ["rerun"], ["a.tar.gz"]), undefined);
+  assertEquals(commandLineProblem("reproduce", ["config", "jobs", "set", "quiet"], []), undefined);
+});
+
+Deno.test("every command has help with a usage line", () => {
+  for (const [name, c] of Object.entries(COMMANDS)) assert(c.help.startsWith(`usage: main.ts ${name}`), name);
+});
