@@ -20,15 +20,22 @@ export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncI
   const pack = tarStream.pack();
   const partial = `${path}.partial`;
   const done = pipeline(pack, createGzip({ level: 6 }), createWriteStream(partial));
+  // The write can fail at any moment (a missing directory, a full disk): observe it at once, so that it is
+  // never an unhandled rejection, and stop waiting for an entry that will never be consumed.
+  const failed = done.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {});
   try {
     for await (const f of files) {
-      await new Promise<void>((res, rej) =>
-        pack.entry(
-          { name: f.name, size: f.bytes.length, mtime: new Date(0), mode: 0o644 },
-          Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length),
-          (err?: Error | null) => (err ? rej(err) : res()),
-        )
-      );
+      await Promise.race([
+        new Promise<void>((res, rej) =>
+          pack.entry(
+            { name: f.name, size: f.bytes.length, mtime: new Date(0), mode: 0o644 },
+            Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length),
+            (err?: Error | null) => (err ? rej(err) : res()),
+          )
+        ),
+        failed,
+      ]);
     }
     pack.finalize();
     await done;
