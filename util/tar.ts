@@ -19,6 +19,9 @@ export interface TarFile {
 export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncIterable<TarFile>): Promise<void> {
   const pack = tarStream.pack();
   const partial = `${path}.partial`;
+  // Create the file first: an open that fails inside Node's write stream (a missing directory) surfaces as an
+  // uncaught error under Deno, not through the pipeline; created here, it is an ordinary rejection.
+  await Deno.writeFile(partial, new Uint8Array());
   const done = pipeline(pack, createGzip({ level: 6 }), createWriteStream(partial));
   // The write can fail at any moment (a missing directory, a full disk): observe it at once, so that it is
   // never an unhandled rejection, and stop waiting for an entry that will never be consumed.
@@ -42,9 +45,10 @@ export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncI
     await Deno.rename(partial, path);
   } catch (e) {
     pack.destroy();
-    await done.catch(() => {});
+    // when the write failed, that is the cause (the pack then fails too, as "already destroyed")
+    const writeError = await done.then(() => undefined, (err) => err);
     await Deno.remove(partial).catch(() => {});
-    throw e;
+    throw writeError ?? e;
   }
 }
 
