@@ -357,6 +357,33 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       kx: kx.map((v, i) => v / dr[i]),
       kty: kty.map((v, j) => v / dc[j]),
     });
+    /**
+     * One PDHG step from (x, y) with steps τ, σ: the projected primal step, the reflected dual step (the prox
+     * of the row-interval support term, y' = v − clip(v, −σu, −σl) with v = y − σK(2x' − x)), and the
+     * quantities both step-size rules test: ||Δx||², ||Δy||² and ΔyᵀK̃Δx.
+     */
+    const pdhgStep = (x: Float64Array, y: Float64Array, kx: Float64Array, kty: Float64Array, tau: number, sigma: number) => {
+      const xn = new Float64Array(nCols);
+      for (let j = 0; j < nCols; j++) {
+        const v = x[j] - tau * (S.c[j] - kty[j]);
+        xn[j] = v < S.cl[j] ? S.cl[j] : v > S.cu[j] ? S.cu[j] : v;
+      }
+      const kxn = Kt(xn);
+      const yn = new Float64Array(nRows);
+      for (let i = 0; i < nRows; i++) {
+        const v = y[i] - sigma * (2 * kxn[i] - kx[i]);
+        const lo = -sigma * S.ru[i], hi = -sigma * S.rl[i];
+        yn[i] = v - (v < lo ? lo : v > hi ? hi : v);
+      }
+      let dx2 = 0, dy2 = 0, inter = 0;
+      for (let j = 0; j < nCols; j++) dx2 += (xn[j] - x[j]) ** 2;
+      for (let i = 0; i < nRows; i++) {
+        const dy = yn[i] - y[i];
+        dy2 += dy * dy;
+        inter += dy * (kxn[i] - kx[i]);
+      }
+      return { xn, kxn, yn, dx2, dy2, inter };
+    };
     const qNorm = boundNorm(orig.rl, orig.ru, norm);
     const cNorm = vecNorm(orig.c, norm);
 
@@ -401,27 +428,9 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       // ---- one PDHG step with PDLP's adaptive step size
       let xn!: Float64Array, yn!: Float64Array, kxn!: Float64Array, used = eta;
       for (;;) {
-        const tau = eta / omega, sigma = eta * omega;
-        xn = new Float64Array(nCols);
-        for (let j = 0; j < nCols; j++) {
-          const v = x[j] - tau * (S.c[j] - kty[j]);
-          xn[j] = v < S.cl[j] ? S.cl[j] : v > S.cu[j] ? S.cu[j] : v;
-        }
-        kxn = Kt(xn);
-        yn = new Float64Array(nRows);
-        // y' = v − clip(v, −σu, −σl) with v = y − σK(2x' − x): the prox of the row-interval support term
-        for (let i = 0; i < nRows; i++) {
-          const v = y[i] - sigma * (2 * kxn[i] - kx[i]);
-          const lo = -sigma * S.ru[i], hi = -sigma * S.rl[i];
-          yn[i] = v - (v < lo ? lo : v > hi ? hi : v);
-        }
-        let dx2 = 0, dy2 = 0, inter = 0;
-        for (let j = 0; j < nCols; j++) dx2 += (xn[j] - x[j]) ** 2;
-        for (let i = 0; i < nRows; i++) {
-          const dy = yn[i] - y[i];
-          dy2 += dy * dy;
-          inter += dy * (kxn[i] - kx[i]);
-        }
+        const st = pdhgStep(x, y, kx, kty, eta / omega, eta * omega);
+        ({ xn, kxn, yn } = st);
+        const { dx2, dy2, inter } = st;
         const movement = 0.5 * (omega * dx2 + dy2 / omega);
         const etaBar = Math.abs(inter) > 0 ? movement / Math.abs(inter) : Infinity;
         attempts++;
@@ -550,28 +559,11 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       let resLast = Infinity, resPrev = Infinity;
       let xh = x, yh = y, kxh = kx, ktyh = kty;
       for (;;) {
-        const tau = eta / omega, sigma = eta * omega;
-        xh = new Float64Array(nCols);
-        for (let j = 0; j < nCols; j++) {
-          const v = x[j] - tau * (S.c[j] - kty[j]);
-          xh[j] = v < S.cl[j] ? S.cl[j] : v > S.cu[j] ? S.cu[j] : v;
-        }
-        kxh = Kt(xh);
-        yh = new Float64Array(nRows);
-        for (let i = 0; i < nRows; i++) {
-          const v = y[i] - sigma * (2 * kxh[i] - kx[i]);
-          const lo = -sigma * S.ru[i], hi = -sigma * S.rl[i];
-          yh[i] = v - (v < lo ? lo : v > hi ? hi : v);
-        }
+        const st = pdhgStep(x, y, kx, kty, eta / omega, eta * omega);
+        xh = st.xn, kxh = st.kxn, yh = st.yn;
+        const { dx2, dy2, inter } = st;
         // safeguard: the power iteration approaches ||K̃|| from below; if this step shows η above the local
         // bound ||Δz||²_ω / (2|ΔyᵀK̃Δx|) (PDLP's adaptive test), shrink η and re-anchor (T has changed)
-        let dx2 = 0, dy2 = 0, inter = 0;
-        for (let j = 0; j < nCols; j++) dx2 += (xh[j] - x[j]) ** 2;
-        for (let i = 0; i < nRows; i++) {
-          const dy = yh[i] - y[i];
-          dy2 += dy * dy;
-          inter += dy * (kxh[i] - kx[i]);
-        }
         const etaBar = Math.abs(inter) > 0 ? (omega * dx2 + dy2 / omega) / (2 * Math.abs(inter)) : Infinity;
         if (eta > etaBar) {
           eta = 0.9 * etaBar;
