@@ -7,6 +7,7 @@ import { fromFileUrl } from "./pipeline/paths.ts";
 import { ExperimentConfig } from "./stages/config.ts";
 import { buildStages } from "./stages/registry.ts";
 import { fillRunFacts, runFactsFromManifest } from "./report/run_facts.ts";
+import { backendProblem } from "./nn/backend.ts";
 import { environmentInfo } from "./stages/environment.ts";
 import { DEFAULT_SOURCES } from "./data/datasets.ts";
 import { pinnedSourcesOnly } from "./stages/fetch.ts";
@@ -41,7 +42,13 @@ const code = await cliMain({
   projectRoot,
   defaultConfig: "configs/default.json",
   importMap: denoJson.imports,
-  loadConfig: (path, overrides) => loadJsonConfig(path, ExperimentConfig, overrides),
+  async loadConfig(path, overrides) {
+    const loaded = await loadJsonConfig(path, ExperimentConfig, overrides);
+    // a backend that cannot load is refused before any stage runs, with the command that installs it
+    const problem = Deno.args[0] === "reproduce" ? backendProblem(loaded.config.backend) : undefined;
+    if (problem) throw new UserError(problem);
+    return loaded;
+  },
   parseConfig(raw) {
     const r = ExperimentConfig.safeParse(raw);
     if (!r.success) throw new UserError(describeZodError(r.error));

@@ -14,6 +14,22 @@ function silenceCpuBanner(): void {
   if (cpu) cpu.firstUse = false;
 }
 
+/** Why a backend cannot be used here (with the command that installs it), or undefined when it can. */
+export function backendProblem(name: BackendName): string | undefined {
+  if (name !== "tensorflow") return undefined;
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      import.meta.resolve(pkg);
+      return undefined;
+    } catch { /* not in the import map: try the next */ }
+  }
+  return TENSORFLOW_MISSING;
+}
+
+const TENSORFLOW_MISSING = "backend 'tensorflow' is not installed: on a machine with internet (and CUDA for the GPU build) add it with " +
+  "'deno add npm:@tensorflow/tfjs-node@4.22.0' (or npm:@tensorflow/tfjs-node-gpu@4.22.0), then rerun with --backend tensorflow; " +
+  "'wasm' and 'cpu' work everywhere";
+
 /**
  * Selects and initialises a TensorFlow.js backend. `wasm` (default) and `cpu` always install here;
  * `tensorflow` needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, whose install step downloads
@@ -35,13 +51,7 @@ export async function useBackend(name: BackendName): Promise<string> {
         break;
       } catch { /* try the next */ }
     }
-    if (!loaded || !(await tf.setBackend("tensorflow"))) {
-      throw new Error(
-        "backend 'tensorflow' is not installed: on a machine with internet (and CUDA for the GPU build) add it with " +
-          "'deno add npm:@tensorflow/tfjs-node@4.22.0' (or npm:@tensorflow/tfjs-node-gpu@4.22.0), then rerun with --backend tensorflow; " +
-          "'wasm' and 'cpu' work everywhere",
-      );
-    }
+    if (!loaded || !(await tf.setBackend("tensorflow"))) throw new Error(TENSORFLOW_MISSING);
   }
   await tf.ready();
   silenceCpuBanner();

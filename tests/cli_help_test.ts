@@ -23,3 +23,13 @@ Deno.test("command lines: unknown command, an option of another command, extra o
 Deno.test("every command has help with a usage line", () => {
   for (const [name, c] of Object.entries(COMMANDS)) assert(c.help.startsWith(`usage: main.ts ${name}`), name);
 });
+
+Deno.test("backends: wasm and cpu are always usable; tensorflow, absent from deno.json, is refused with the install command", async () => {
+  const { backendProblem } = await import("../nn/backend.ts");
+  assertEquals(backendProblem("wasm"), undefined);
+  assertEquals(backendProblem("cpu"), undefined);
+  const imports = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).imports as Record<string, string>;
+  const installed = Object.keys(imports).some((k) => k.startsWith("@tensorflow/tfjs-node"));
+  if (installed) assertEquals(backendProblem("tensorflow"), undefined);
+  else assertMatch(backendProblem("tensorflow")!, /deno add npm:@tensorflow\/tfjs-node@4\.22\.0/);
+});
