@@ -59,7 +59,7 @@ function explain(
  */
 export async function pipelineStatus(
   stages: readonly Stage[],
-  opts: { storeRoot: string; projectRoot: string; importMap?: Record<string, string> },
+  opts: { storeRoot: string; projectRoot: string; importMap?: Record<string, string>; configPath?: string },
 ): Promise<StageStatus[]> {
   const order = topoSort(stages);
   const params = validateParams(order);
@@ -68,7 +68,12 @@ export async function pipelineStatus(
   // Latest record of each stage across manifests (computed or cached ones describe a stored state).
   const lastRecord = new Map<string, StageRecord>();
   const lastNotRun = new Map<string, StageRecord>();
-  for (const { manifest } of await listManifests(opts.storeRoot)) {
+  // runs of the config asked about come last, so that their records win over another config's stage of
+  // the same name (e.g. the report)
+  const manifests = await listManifests(opts.storeRoot);
+  const sameConfig = (m: { manifest: { configPath?: string } }) =>
+    opts.configPath !== undefined && m.manifest.configPath === opts.configPath;
+  for (const { manifest } of [...manifests.filter((m) => !sameConfig(m)), ...manifests.filter(sameConfig)]) {
     for (const r of manifest.stages) {
       if (r.status === "computed" || r.status === "cached") lastRecord.set(r.stage, r);
       if (r.status === "not-run") lastNotRun.set(r.stage, r);

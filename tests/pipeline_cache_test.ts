@@ -108,3 +108,17 @@ Deno.test("a corrupt cache entry is reported, removed and recomputed, never trus
     toy.cleanup();
   }
 });
+
+Deno.test("status explains staleness against the last run of the config asked about, not another config's later run", async () => {
+  const toy = makeToyProject();
+  try {
+    toy.write("other.json", `{ "a": 5, "b": 1 }`);
+    assertEquals((await toy.cli("reproduce")).code, 0); // config.json: a = 3
+    assertEquals((await toy.cli("reproduce", "--config", "other.json")).code, 0); // a later run of another config: a = 5
+    toy.write("config.json", `{ "a": 4, "b": 1 }`);
+    const st = await toy.cli("status");
+    assertMatch(st.stdout, /stale\s+gen\s+\(parameter a: 3 -> 4\)/);
+  } finally {
+    toy.cleanup();
+  }
+});
