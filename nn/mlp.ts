@@ -56,20 +56,6 @@ export function initWeights(spec: MlpSpec, rng: Rng): Weights {
   return out;
 }
 
-/** Total number of parameters. */
-export function parameterCount(w: Weights): number {
-  return w.reduce((a, x) => a + x.length, 0);
-}
-
-/** Weights as tensors shaped for the forward pass. */
-export function toTensors(spec: MlpSpec, w: Weights): tf.Tensor[] {
-  const sizes = layerSizes(spec);
-  return w.map((arr, i) => {
-    const l = i >> 1;
-    return i % 2 === 0 ? tf.tensor2d(arr, [sizes[l], sizes[l + 1]]) : tf.tensor1d(arr);
-  });
-}
-
 /** Logits of the network for a batch x [n, input]. */
 export function forward(params: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
   let a: tf.Tensor2D = x;
