@@ -274,6 +274,9 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
       }
       manifest.state = "complete";
     } else {
+      const total = order.filter((s) => visit.has(s.name)).length;
+      const t0 = performance.now();
+      let settled = 0;
       for (const stage of order) {
         if (!visit.has(stage.name)) continue;
         let rec: StageRecord;
@@ -286,8 +289,18 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         }
         records.set(stage.name, rec);
         manifest.stages.push(rec);
+        settled++;
         // A cache hit changes nothing in the store: persisting progress is only needed after real work.
-        if (rec.status !== "cached") await writeManifest(opts.storeRoot, manifest);
+        if (rec.status !== "cached") {
+          await writeManifest(opts.storeRoot, manifest);
+          // the whole run's progress (ETA from the mean time per settled stage: rough, stages differ)
+          const elapsed = (performance.now() - t0) / 1000;
+          log.say(
+            `[run] stage ${settled}/${total} elapsed ${formatDuration(elapsed)} ETA ~${
+              formatDuration((elapsed * (total - settled)) / settled)
+            }`,
+          );
+        }
       }
       manifest.state = "complete";
     }
