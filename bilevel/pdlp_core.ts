@@ -384,6 +384,21 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       }
       return { xn, kxn, yn, dx2, dy2, inter };
     };
+    /** Reports a checked point to onProgress (both schemes, at every termination check). */
+    const report = (r: PdlpCoreResult) =>
+      opts.onProgress?.({
+        iterations,
+        matvecs,
+        seconds: (performance.now() - t0) / 1000,
+        restarts,
+        relPrimalResidual: r.relPrimalResidual,
+        relDualResidual: r.relDualResidual,
+        relGap: r.relGap,
+        primalObjective: r.primalObjective,
+        dualObjective: r.dualObjective,
+        primalWeight: omega,
+        stepSize: eta,
+      });
     const qNorm = boundNorm(orig.rl, orig.ru, norm);
     const cNorm = vecNorm(orig.c, norm);
 
@@ -469,19 +484,7 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
       const pick = converged(sCur) ? { p: cur, s: sCur } : converged(sAvg) ? { p: avg, s: sAvg } : undefined;
       const best = pick ?? (relKkt(sAvg) < relKkt(sCur) ? { p: avg, s: sAvg } : { p: cur, s: sCur });
       last = result(pick ? "optimal" : (stop ?? "iteration-limit"), best.p, best.s);
-      opts.onProgress?.({
-        iterations,
-        matvecs,
-        seconds: (performance.now() - t0) / 1000,
-        restarts,
-        relPrimalResidual: last.relPrimalResidual,
-        relDualResidual: last.relDualResidual,
-        relGap: last.relGap,
-        primalObjective: last.primalObjective,
-        dualObjective: last.dualObjective,
-        primalWeight: omega,
-        stepSize: eta,
-      });
+      report(last);
       if (pick) return last;
 
       // ---- infeasibility: the iterates drift along the infimal displacement vector since the last restart
@@ -585,19 +588,7 @@ export function solveOperatorLp(lp: OperatorLp, opts: PdlpCoreOptions = {}): Pdl
           if (!Number.isFinite(sc.primalObjective)) throw new Error("iterates are not finite");
           const ok = converged(sc);
           last = result(ok ? "optimal" : (stop ?? "iteration-limit"), cur, sc);
-          opts.onProgress?.({
-            iterations,
-            matvecs,
-            seconds: (performance.now() - t0) / 1000,
-            restarts,
-            relPrimalResidual: last.relPrimalResidual,
-            relDualResidual: last.relDualResidual,
-            relGap: last.relGap,
-            primalObjective: last.primalObjective,
-            dualObjective: last.dualObjective,
-            primalWeight: omega,
-            stepSize: eta,
-          });
+          report(last);
           if (ok) return last;
           const rsU = unscale(x0, y0, kx0, kty0);
           const yRay = cur.y.map((v, i) => v - rsU.y[i]);
