@@ -51,7 +51,7 @@ const code = await cliMain({
   },
   parseConfig(raw) {
     const r = ExperimentConfig.safeParse(raw);
-    if (!r.success) throw new UserError(describeZodError(r.error));
+    if (!r.success) throw new UserError(describeZodError(r.error, ExperimentConfig));
     return r.data;
   },
   buildStages,

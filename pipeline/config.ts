@@ -1,12 +1,89 @@
 import type { z } from "zod";
 import { UserError } from "./errors.ts";
+import { didYouMean } from "./cli_help.ts";
 
-/** Formats the first zod issue as "field 'a.b': message". */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `field '${i.path.length ? i.path.join(".") : "(root)"}': ${i.message}`)
-    .join("; ");
+/** A zod schema's internals, as far as finding the keys an object accepts needs them. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, { _zod: { def: SchemaDef } }>;
+  innerType?: { _zod: { def: SchemaDef } };
+  in?: { _zod: { def: SchemaDef } };
+  out?: { _zod: { def: SchemaDef } };
+  valueType?: { _zod: { def: SchemaDef } };
+  element?: { _zod: { def: SchemaDef } };
+  items?: { _zod: { def: SchemaDef } }[];
+}
+
+/** The keys the object at `path` in a schema accepts, or [] where that is not an object of known keys. */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let def: SchemaDef | undefined = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+  const unwrap = () => {
+    // wrappers (optional, default, preprocess, refinements) around the object that holds the keys
+    // (z.preprocess(f, s) is a pipe from a transform into s: the keys are s's)
+    while (def?.innerType || def?.type === "pipe") {
+      def = def.innerType?._zod.def ?? (def.in?._zod.def.type === "transform" ? def.out : def.in)?._zod.def;
+    }
+  };
+  for (const step of path) {
+    unwrap();
+    if (def?.type === "object") def = def.shape?.[String(step)]?._zod.def;
+    else if (def?.type === "record") def = def.valueType?._zod.def;
+    else if (def?.type === "array") def = def.element?._zod.def;
+    else if (def?.type === "tuple") def = def.items?.[Number(step)]?._zod.def;
+    else return [];
+  }
+  unwrap();
+  return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** The params of a custom issue that stands for unknown keys found by another schema (see unknownKeysIssue). */
+interface UnknownKeysParams {
+  unknownKeys: { key: string; hint: string }[];
+}
+
+/**
+ * A custom issue for unknown keys at `path` of `schema`, for a schema that validates a part of its input by
+ * another schema (zod would otherwise lose which keys were allowed there). describeZodError formats it.
+ */
+export function unknownKeysIssue(schema: z.ZodType, path: PropertyKey[], keys: readonly string[]) {
+  const valid = keysAt(schema, path);
+  const unknownKeys = keys.map((key) => ({
+    key,
+    hint: didYouMean(key, valid) || (valid.length ? `; valid keys here: ${valid.join(", ")}` : ""),
+  }));
+  return {
+    code: "custom" as const,
+    path,
+    message: `unknown key(s) ${keys.join(", ")}`,
+    params: { unknownKeys } satisfies UnknownKeysParams,
+  };
+}
+
+/** "unknown key 'search.budgt' (did you mean 'budget'?)", naming the keys allowed there when none is close. */
+export function unknownKeyMessage(schema: z.ZodType, path: readonly PropertyKey[], keys: readonly string[]): string {
+  const valid = keysAt(schema, path);
+  return keys.map((k) => {
+    const full = [...path, k].join(".");
+    const hint = didYouMean(k, valid);
+    return `unknown key '${full}'${hint || (valid.length ? `; valid keys here: ${valid.join(", ")}` : "")}`;
+  }).join("; ");
+}
+
+/**
+ * Formats the first zod issues as "field 'a.b': message"; an unknown key as "unknown key 'a.b' (did you
+ * mean 'c'?)" when the schema is given.
+ */
+export function describeZodError(error: z.ZodError, schema?: z.ZodType): string {
+  const lines = error.issues
+    .map((i) => {
+      if (i.code === "unrecognized_keys" && schema) return unknownKeyMessage(schema, i.path, i.keys);
+      // a schema that validates a part by another schema reports its unknown keys with the hints that one gave
+      const keys = i.code === "custom" ? (i.params as UnknownKeysParams | undefined)?.unknownKeys : undefined;
+      if (keys) return keys.map(({ key, hint }) => `unknown key '${[...i.path, key].join(".")}'${hint}`).join("; ");
+      return `field '${i.path.length ? i.path.join(".") : "(root)"}': ${i.message}`;
+    });
+  // the same problem can come from several places (a shared field checked once per run): say it once
+  return [...new Set(lines)].slice(0, 3).join("; ");
 }
 
 /** Sets a dotted path in a JSON object (creating objects on the way), for `--set a.b=value` overrides. */
@@ -59,6 +136,6 @@ export async function loadJsonConfig<T>(
   }
   for (const [p, v] of overrides) setPath(raw as Record<string, unknown>, p, v);
   const r = schema.safeParse(raw);
-  if (!r.success) throw new UserError(`config file ${path}: ${describeZodError(r.error)}`);
+  if (!r.success) throw new UserError(`config file ${path}: ${describeZodError(r.error, schema)}`);
   return { raw, config: r.data };
 }

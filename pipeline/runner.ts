@@ -1,6 +1,7 @@
 import { ancestors, descendants, resolveStageNames, topoSort } from "./dag.ts";
 import { asUserFsError, DamagedObject, SkipStage, UserError } from "./errors.ts";
 import { digestOf } from "./hash.ts";
+import { describeZodError } from "./config.ts";
 import { CodeDigester } from "./code_digest.ts";
 import { acquireStoreLock } from "./lock.ts";
 import { captureEnvironment, type Manifest, type StageRecord, writeManifest } from "./manifest.ts";
@@ -68,11 +69,7 @@ export function validateParams(stages: readonly Stage[]): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const s of stages) {
     const r = s.schema.safeParse(s.params);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      const field = issue.path.length ? issue.path.join(".") : "(whole)";
-      throw new UserError(`invalid parameter for stage '${s.name}': field '${field}': ${issue.message}`);
-    }
+    if (!r.success) throw new UserError(`invalid parameter for stage '${s.name}': ${describeZodError(r.error, s.schema)}`);
     out.set(s.name, r.data);
   }
   return out;

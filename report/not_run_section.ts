@@ -6,8 +6,7 @@ import { type ReportWriter, section, type SectionParts } from "./section.ts";
 import type { ReportInput } from "./types.ts";
 
 /** The dataset of a split, from the config. */
-export function splitDatasetOf(config: unknown): (split: string) => string | undefined {
-  const splits = (config as { splits?: Record<string, { dataset?: string }> })?.splits ?? {};
+export function splitDatasetOf(splits: ReportInput["splits"]): (split: string) => string | undefined {
   return (split) => splits[split]?.dataset;
 }
 
@@ -26,7 +25,7 @@ export function notRunSection(w: ReportWriter, inp: ReportInput): SectionParts |
   const groups = groupNotRun(inp.stages);
   if (!groups.length) return undefined;
   const sec = section("Not run", "not-run");
-  const dsOf = splitDatasetOf(inp.config);
+  const dsOf = splitDatasetOf(inp.splits);
   w.table(sec, {
     id: "not-run",
     caption: `${groups.reduce((a, g) => a + g.stages.length, 0)} stages did not run, for ${groups.length} ${

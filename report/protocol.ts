@@ -1,6 +1,7 @@
 /** Whether a search followed the main paper's protocol, so that the paper's numbers may stand beside it. */
 import { count } from "./format.ts";
 import { PAPER_PROTOCOL } from "./paper_numbers.ts";
+import type { SplitFacts } from "./types.ts";
 
 /** Official test-set sizes (a split without nTest uses the whole official test set). */
 const OFFICIAL_TEST: Record<string, number> = { mnist: 10000, cifar10: 10000, "fashion-mnist": 10000 };
@@ -17,12 +18,15 @@ export interface RunProtocol {
 }
 
 /** A split's sizes as the config gives them, with the subsample stage's defaults filled in. */
-export function splitSizes(config: unknown, split: string, dataset: string): Pick<RunProtocol, "nTrain" | "nVal" | "nTest"> {
-  const s = ((config as { splits?: Record<string, Record<string, unknown>> })?.splits ?? {})[split] ?? {};
-  const num = (v: unknown, d?: number) => (typeof v === "number" ? v : d);
+export function splitSizes(
+  splits: Record<string, SplitFacts>,
+  split: string,
+  dataset: string,
+): Pick<RunProtocol, "nTrain" | "nVal" | "nTest"> {
+  const s = splits[split];
   const official = OFFICIAL_TEST[dataset];
-  const nTest = num(s.nTest, official);
-  return { nTrain: num(s.nTrain, 5000), nVal: num(s.nVal, 2500), nTest: official && nTest ? Math.min(nTest, official) : nTest };
+  const nTest = s?.nTest ?? official;
+  return { nTrain: s?.nTrain ?? 5000, nVal: s?.nVal ?? 2500, nTest: official && nTest ? Math.min(nTest, official) : nTest };
 }
 
 /** "5,000 / 2,500 / 10,000" (train / validation / test), "?" where unknown. */

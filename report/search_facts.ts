@@ -25,11 +25,9 @@ export interface SearchFacts {
 }
 
 /** Models trained per run: the trials of the studies, or the config's search budget when trials are not included. */
-export function modelsPerRun(s: SearchInput, config: unknown): number | undefined {
+export function modelsPerRun(s: SearchInput, searchBudget: number | undefined): number | undefined {
   const n = Math.max(0, ...(s.studies?.results ?? []).map((r) => r.trials.length));
-  if (n > 0) return n;
-  const b = (config as { search?: { budget?: unknown } })?.search?.budget;
-  return typeof b === "number" ? b : undefined;
+  return n > 0 ? n : searchBudget;
 }
 
 /** Epochs per model of a budget's training settings. */
@@ -48,8 +46,8 @@ export function searchFacts(inp: ReportInput): SearchFacts[] {
   return inp.searches.map((input) => {
     const s = input.summary;
     const protocol: RunProtocol = {
-      ...splitSizes(inp.config, s.split, s.dataset),
-      models: modelsPerRun(input, inp.config),
+      ...splitSizes(inp.splits, s.split, s.dataset),
+      models: modelsPerRun(input, inp.searchBudget),
       epochs: epochsOf(s.training),
     };
     const differences = protocolDifferences(protocol);

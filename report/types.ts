@@ -43,11 +43,24 @@ export interface SearchInput {
   studies?: { results: StudyResult[] };
 }
 
+/** A split as the config defines it (sizes the config leaves out: the subsample stage's defaults). */
+export interface SplitFacts {
+  dataset: string;
+  nTrain?: number;
+  nVal?: number;
+  nTest?: number;
+}
+
 /** Everything the report is made from: artifacts only, each with the digest it came from. */
 export interface ReportInput {
   title: string;
   description: string;
+  /** The whole validated config, shown (never read) in the provenance section. */
   config: unknown;
+  /** Every split the config defines. */
+  splits: Record<string, SplitFacts>;
+  /** The search section's models per one-shot run, if the config has one (used when trials are not included). */
+  searchBudget?: number;
   /** Facts about the machine and libraries that rendered the report (versions, backend, CPU, config digest). */
   environment: Record<string, string>;
   /** Every upstream stage: its output digests, or why it did not run. */

@@ -1,5 +1,5 @@
 import type { ArtifactSet, NotRun, Stage } from "../pipeline/stage.ts";
-import { isNotRun } from "../pipeline/stage.ts";
+import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { readWithVolatile } from "./_load.ts";
 
 /** The name of one seed's unit of a per-seed computation: `<unit prefix>:<seed>`. */
@@ -12,13 +12,13 @@ export function seedUnitName(unitPrefix: string, seed: number): string {
  * is its own cache entry: seeds can run in parallel, a killed run keeps the seeds it finished, and adding
  * a seed reuses every seed already computed.
  */
-export function perSeedStages(a: {
+export function perSeedStages<U, M>(a: {
   unitPrefix: string;
   seeds: number[];
-  unit: (seed: number) => Stage;
-  merge: (unitNames: string[]) => Stage;
+  unit: (seed: number) => Stage<U>;
+  merge: (unitNames: string[]) => Stage<M>;
 }): Stage[] {
-  return [...a.seeds.map(a.unit), a.merge(a.seeds.map((s) => seedUnitName(a.unitPrefix, s)))];
+  return [...a.seeds.map((s) => untyped(a.unit(s))), untyped(a.merge(a.seeds.map((s) => seedUnitName(a.unitPrefix, s))))];
 }
 
 /** Reads the same JSON output (timings merged back in) from every seed unit, in seed order. */

@@ -26,8 +26,8 @@ export const BaselineParams = z.strictObject({
 export type BaselineParams = z.infer<typeof BaselineParams>;
 
 /** baseline-train: the Section II base model (λ = 0), with per-epoch train/val/test loss and accuracy. */
-export function baselineStage(params: unknown, split: string): Stage<BaselineParams> {
-  const dep = `subsample:${split}`;
+export function baselineStage(params: z.input<typeof BaselineParams>): Stage<BaselineParams> {
+  const dep = `subsample:${params.split}`;
   return {
     name: "baseline-train",
     module: import.meta.url,

@@ -41,7 +41,7 @@ const unitPrefix = (split: string, budget: string) => `hls-ablation-seed:${split
 export function hlsAblationSeedStage(
   split: string,
   budget: string,
-  params: Record<string, unknown> & { seed: number },
+  params: z.input<typeof HlsAblationSeedParams>,
 ): Stage<HlsAblationSeedParams> {
   const dep = `subsample:${split}`;
   return {
@@ -73,7 +73,12 @@ export function hlsAblationSeedStage(
 }
 
 /** hls-ablation:<split>:<budget>: merges the seeds' results into paired effects with their intervals. */
-export function hlsAblationStage(split: string, budget: string, params: unknown, unitNames: string[]): Stage<HlsAblationParams> {
+export function hlsAblationStage(
+  split: string,
+  budget: string,
+  params: z.input<typeof HlsAblationParams>,
+  unitNames: string[],
+): Stage<HlsAblationParams> {
   return {
     name: `hls-ablation:${split}:${budget}`,
     module: import.meta.url,
@@ -100,13 +105,13 @@ export function hlsAblationStage(split: string, budget: string, params: unknown,
 }
 
 /** The ablation's stages for one split and budget: one per seed, then the merge. */
-export function hlsAblationStages(split: string, budget: string, params: Record<string, unknown>): Stage[] {
+export function hlsAblationStages(split: string, budget: string, params: z.input<typeof HlsAblationParams>): Stage[] {
   const { seeds: given, ...rest } = params;
   const seeds = HlsAblationParams.shape.seeds.safeParse(given);
   return perSeedStages({
     unitPrefix: unitPrefix(split, budget),
     seeds: seeds.success ? seeds.data : [],
-    unit: (seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }) as Stage,
-    merge: (names) => hlsAblationStage(split, budget, params, names) as Stage,
+    unit: (seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }),
+    merge: (names) => hlsAblationStage(split, budget, params, names),
   });
 }

@@ -33,7 +33,7 @@ export type LpFinetuneParams = z.infer<typeof LpFinetuneParams>;
  * lp-finetune: LP fine-tuning of the base model with 1HP, 2HP and 6HP (paper Section II): the loss along
  * the descent direction (Figures 2-4) and validation/test accuracy by number of hyperparameters (Figure 5).
  */
-export function lpFinetuneStage(params: unknown, split: string): Stage<LpFinetuneParams> {
+export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split: string): Stage<LpFinetuneParams> {
   const dep = `subsample:${split}`;
   return {
     name: "lp-finetune",

@@ -6,13 +6,27 @@ import { fromFileUrl } from "../pipeline/paths.ts";
 import { buildReport, type ReportInput } from "../report/build.ts";
 import { environmentInfo } from "./environment.ts";
 import { readWithVolatile } from "./_load.ts";
+import { SubsampleParams } from "./subsample.ts";
 
-export const ReportParams = z.object({
+/** The config's report section. */
+export const ReportSection = z.strictObject({
   title: z.string().default("Hyperparameter tuning as a bilevel program: reproduction report"),
-  /** The whole experiment config, shown in the provenance section. */
-  config: z.unknown(),
   /** Include every trial of every search (the scatter plot and studies files are larger). */
   includeTrials: z.boolean().default(true),
+});
+
+/** The report's params: its section, and what it needs to know of the whole config. */
+export const ReportParams = ReportSection.extend({
+  facts: z.strictObject({
+    description: z.string(),
+    backend: z.string(),
+    /** Every split as the config defines it (sizes: the subsample stage's defaults filled in). */
+    splits: z.record(z.string(), SubsampleParams.partial({ nTrain: true, nVal: true, seed: true, stratify: true })),
+    /** The search section's models per one-shot run, if the config has one. */
+    searchBudget: z.number().int().optional(),
+    /** The whole validated config (defaults filled in), shown in the provenance section. */
+    config: z.json(),
+  }),
 });
 export type ReportParams = z.infer<typeof ReportParams>;
 
@@ -29,7 +43,7 @@ function cpuModel(): string {
  * Facts about the machine and libraries that render the report, the same on every run on this machine: the
  * run's own facts (id, time, command, git commit) are not inputs of this stage; the exporter fills them in.
  */
-function reportEnvironment(backend: string, config: unknown): Record<string, string> {
+function reportEnvironment(backend: string, config: z.core.util.JSONType): Record<string, string> {
   return {
     ...environmentInfo(backend),
     deno: Deno.version.deno,
@@ -38,7 +52,7 @@ function reportEnvironment(backend: string, config: unknown): Record<string, str
     os: `${Deno.build.os} ${Deno.build.arch}`,
     cpu: cpuModel(),
     "cpu cores": String(navigator.hardwareConcurrency),
-    "config sha256 (canonical JSON, after --set)": sha256(canonicalJson(config ?? null)),
+    "config sha256 (canonical JSON, after --set, defaults filled in)": sha256(canonicalJson(config)),
   };
 }
 
@@ -65,12 +79,14 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
     isVolatileOutput: () => true,
     async run({ params: p, inputs, progress }) {
       progress(0, 2, "reading artifacts");
-      const cfg = (p.config ?? {}) as { description?: string; backend?: string };
+      const { description, backend, splits, searchBudget, config } = p.facts;
       const inp: ReportInput = {
         title: p.title,
-        description: cfg.description ?? "",
-        config: p.config,
-        environment: reportEnvironment(cfg.backend ?? "wasm", p.config),
+        description,
+        config,
+        splits,
+        searchBudget,
+        environment: reportEnvironment(backend, config),
         stages: [],
         searches: [],
         gaLrMomWd: [],

@@ -50,7 +50,7 @@ interface SeedOutput {
 }
 
 /** search-seed:<split>:<budget>:<method>:<seed>: the method with and without HLS for one seed. */
-function searchSeedStage(split: string, unitPrefix: string, params: Record<string, unknown> & { seed: number }): Stage<SearchSeedParams> {
+function searchSeedStage(split: string, unitPrefix: string, params: z.input<typeof SearchSeedParams>): Stage<SearchSeedParams> {
   const dep = `subsample:${split}`;
   return {
     name: seedUnitName(unitPrefix, params.seed),
@@ -88,10 +88,9 @@ function searchSeedStage(split: string, unitPrefix: string, params: Record<strin
 }
 
 /** search:<split>:<budget>:<method>: merges the seeds' studies into the method's summary (paper Section IV). */
-function searchMergeStage(split: string, budget: string, params: unknown, unitNames: string[]): Stage<SearchParams> {
-  const method = (params as { method?: string }).method;
+function searchMergeStage(split: string, budget: string, params: z.input<typeof SearchParams>, unitNames: string[]): Stage<SearchParams> {
   return {
-    name: `search:${split}:${budget}:${method}`,
+    name: `search:${split}:${budget}:${params.method}`,
     module: import.meta.url,
     deps: unitNames.map((stage) => ({ stage })),
     schema: SearchParams,
@@ -116,14 +115,14 @@ function searchMergeStage(split: string, budget: string, params: unknown, unitNa
 }
 
 /** A search's stages: one per seed (search-seed:…:<seed>), then the merge search:<split>:<budget>:<method>. */
-export function searchStages(split: string, budget: string, params: Record<string, unknown>): Stage[] {
+export function searchStages(split: string, budget: string, params: z.input<typeof SearchParams>): Stage[] {
   const { seeds: given, ...rest } = params;
   const seeds = SearchParams.shape.seeds.safeParse(given);
-  const unitPrefix = `search-seed:${split}:${budget}:${String(params.method)}`;
+  const unitPrefix = `search-seed:${split}:${budget}:${params.method}`;
   return perSeedStages({
     unitPrefix,
     seeds: seeds.success ? seeds.data : [],
-    unit: (seed) => searchSeedStage(split, unitPrefix, { ...rest, seed }) as Stage,
-    merge: (names) => searchMergeStage(split, budget, params, names) as Stage,
+    unit: (seed) => searchSeedStage(split, unitPrefix, { ...rest, seed }),
+    merge: (names) => searchMergeStage(split, budget, params, names),
   });
 }

@@ -263,17 +263,20 @@ export function defaultScaleInput(o: { cifar10?: boolean } = {}): ReportInput {
       ) => [...Array.from({ length: 10 }, (_, k) => `hls-ablation-seed:${d}:${b}:${k + 1}`), `hls-ablation:${d}:${b}`])
     ),
   ];
+  const splitDefs = {
+    mnist: { dataset: "mnist", nTrain: 5000, nVal: 2500, seed: 1 },
+    cifar10: { dataset: "cifar10", nTrain: 5000, nVal: 2500, seed: 1 },
+    fashion: { dataset: "fashion-mnist", nTrain: 5000, nVal: 2500, seed: 1 },
+  };
   return {
     title: "Hyperparameter tuning as a bilevel program: reproduction report",
     description: "The main paper's protocol (Sections II and IV) on MNIST and CIFAR-10, with Fashion-MNIST as a third data set.",
     config: {
-      splits: {
-        mnist: { dataset: "mnist", nTrain: 5000, nVal: 2500, seed: 1 },
-        cifar10: { dataset: "cifar10", nTrain: 5000, nVal: 2500, seed: 1 },
-        fashion: { dataset: "fashion-mnist", nTrain: 5000, nVal: 2500, seed: 1 },
-      },
+      splits: splitDefs,
       search: { splits: ["mnist", "cifar10", "fashion"], methods: ["grid", "random", "microga"], seeds: [1, 2, 3], budget: 40 },
     },
+    splits: splitDefs,
+    searchBudget: 40,
     environment: { backend: "wasm", deno: "2.x", cpu: "Some CPU", "cpu cores": "2" },
     stages: [
       ...ran.map((name, i) => ({ name, digests: { "out.json": hex(i % 256), "out.volatile.json": hex((i + 7) % 256) } })),

@@ -13,6 +13,7 @@ function fixture(): ReportInput {
     title: "Fixture report",
     description: "fixed artifacts",
     config: { splits: { mnist: { dataset: "mnist", nTrain: 500, nVal: 250, nTest: 1000 }, cifar10: { dataset: "cifar10" } } },
+    splits: { mnist: { dataset: "mnist", nTrain: 500, nVal: 250, nTest: 1000 }, cifar10: { dataset: "cifar10" } },
     environment: { deno: "2.x", backend: "cpu" },
     stages: [
       ...cifarNotRun(["short"], [1, 2]),
@@ -29,6 +30,7 @@ function fixture(): ReportInput {
 function protocolFixture(): ReportInput {
   const f = fixture();
   f.config = { splits: { mnist: { dataset: "mnist" } } };
+  f.splits = { mnist: { dataset: "mnist" } };
   f.stages = f.stages.filter((s) => !s.notRun);
   f.searches = ["grid", "microga"].map((method) =>
     searchInput({ dataset: "mnist", split: "mnist", budget: "short", method, seeds: [1, 2, 3], models: 40, epochs: 1 })
@@ -415,6 +417,7 @@ Deno.test("findings read correctly for a config with only the other seeds' exper
     title: "t",
     description: "",
     config: {},
+    splits: {},
     environment: {},
     stages: [{ name: "ga-lr-mom-wd:run1", digests: { "result.json": "ef".repeat(32) } }],
     searches: [],
