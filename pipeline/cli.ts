@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { allOptionNames, commandLineProblem, COMMANDS, didYouMean } from "./cli_help.ts";
 import { dirname, resolve } from "node:path";
-import { DamagedObject, describeFsFault, UserError } from "./errors.ts";
+import { DamagedObject, describeFsFault, StagesFailed, UserError } from "./errors.ts";
 import { parseOverride } from "./config.ts";
 import { runPipeline } from "./runner.ts";
 import { pipelineStatus } from "./status.ts";
@@ -64,7 +64,24 @@ const USAGE = `usage: main.ts <command> [options]
   gc        [--dry-run] [--keep-runs N|all] [--force]
 common options: --store DIR (default: ./artifacts or $HPO_STORE), --quiet, --debug (stack traces of internal errors)
 STAGES is a comma-separated list of stage names or prefixes ending in ':' (e.g. 'search:').
-exit codes: 0 ok, 1 verification failed (archive or store), 2 user fault (one line: cause and fix), 3 internal error`;
+exit codes: 0 ok, 1 a stage failed (reproduce; with --require-all also a stage not run) or verification failed
+(archive or store), 2 user fault (one line: cause and fix), 3 internal error`;
+
+/**
+ * The stages not run, one line per root cause (a stage not run because what it needs did not run has the
+ * cause of that one): "not run (3 stages: a, b, c): <cause>".
+ */
+export function notRunLines(notRun: { stage: string; reason: string }[]): string[] {
+  const byCause = new Map<string, string[]>();
+  for (const n of notRun) {
+    const cause = n.reason.replace(/^(needs '[^']+', which did not run: )+/, "");
+    byCause.set(cause, [...(byCause.get(cause) ?? []), n.stage]);
+  }
+  return [...byCause].map(([cause, stages]) => {
+    const shown = stages.length > 6 ? `${stages.slice(0, 5).join(", ")} and ${stages.length - 5} more` : stages.join(", ");
+    return `  not run (${stages.length} stage${stages.length === 1 ? "" : "s"}: ${shown}): ${cause}`;
+  });
+}
 
 function list(v: unknown): string[] | undefined {
   return typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
@@ -83,6 +100,13 @@ export async function cliMain<C>(exp: Experiment<C>, argv: string[]): Promise<nu
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
       return 2;
+    }
+    if (e instanceof StagesFailed) {
+      // a stage's own failure: the stack is the stage's, worth keeping in the log
+      const stack = fullStack(e.cause);
+      console.error(`error: ${e.message}` + (debug ? `\n${stack}` : " (rerun with --debug for the stack trace)"));
+      await logInternalError(exp, argv, stack);
+      return 1;
     }
     const fs = describeFsFault(e);
     if (fs) {
@@ -153,6 +177,7 @@ function parse(argv: string[]) {
         "slurm-time": { type: "string" },
         spec: { type: "string" },
         "no-export": { type: "boolean" },
+        "require-all": { type: "boolean" },
         quiet: { type: "boolean" },
         debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -215,12 +240,23 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
         quiet: values.quiet,
         ...parallel,
       });
+      for (const line of notRunLines(r.notRun)) console.error(line);
       console.error(
         `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run ` +
           `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
       );
-      for (const n of r.notRun) console.error(`  not run: ${n.stage}: ${n.reason}`);
-      if (values["no-export"]) return 0;
+      const code = r.notRun.length && values["require-all"] ? 1 : 0;
+      // the last line says what was not run (after the export's lines)
+      const finalWord = () => {
+        if (!r.notRun.length) return code;
+        console.error(
+          code
+            ? `reproduce: ${r.notRun.length} stage(s) not run (see above) and --require-all was given: exit 1`
+            : `reproduce: done, except ${r.notRun.length} stage(s) not run for a missing input (see above; --require-all makes this exit 1)`,
+        );
+        return code;
+      };
+      if (values["no-export"]) return finalWord();
       try {
         await exportOutputs(exp, r.manifest, storeRoot, configPath);
       } catch (e) {
@@ -237,7 +273,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
         });
         await exportOutputs(exp, again.manifest, storeRoot, configPath);
       }
-      return 0;
+      return finalWord();
     }
     case "status":
       return await status(exp, { ...common, configPath, overrides, verify: !!values.verify });

@@ -22,11 +22,15 @@ export const COMMANDS: Record<string, { options: string[]; positionals: [number,
       "slurm-mem",
       "slurm-time",
       "no-export",
+      "require-all",
     ],
     positionals: [0, 0],
     help: `usage: main.ts reproduce [--config FILE] [--only STAGES] [--from STAGE] [--force STAGES] [--set path=value]...
-                         [--jobs N | -j N] [--executor local|slurm] [--isolate] [--store DIR] [--quiet]
+                         [--jobs N | -j N] [--executor local|slurm] [--isolate] [--require-all] [--store DIR] [--quiet]
 Runs every stage that is not cached; the report is copied to reports/<config>/.
+Stages whose external input is missing (a data set that cannot be fetched) are not run, said at the end.
+exit codes: 0 done (stages not run only for a missing input), 1 some stage failed (with --require-all: or
+was not run), 2 a mistake in the command line or config (one line: what and how to fix), 3 internal error.
 examples:
   main.ts reproduce                                   # configs/default.json
   main.ts reproduce --config configs/smoke.json       # every stage on tiny data

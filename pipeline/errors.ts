@@ -7,6 +7,19 @@ export class UserError extends Error {
 }
 
 /**
+ * One or more stages failed (a bug in a stage, a crashed or cancelled job): exit code 1. The message and
+ * `cause` are the first failure's; the rest of the DAG that did not need the failed stages has finished.
+ */
+export class StagesFailed extends Error {
+  readonly stages: string[];
+  constructor(stages: string[], first: Error) {
+    super(first.message, { cause: first });
+    this.name = "StagesFailed";
+    this.stages = stages;
+  }
+}
+
+/**
  * Thrown by a stage that cannot run for a reason outside the code (typically: data not available).
  * The runner records the stage as "not run" with the reason and carries on with stages that do not need it.
  */

@@ -1,5 +1,5 @@
 import { ancestors, descendants, resolveStageNames, topoSort } from "./dag.ts";
-import { asUserFsError, DamagedObject, SkipStage, UserError } from "./errors.ts";
+import { asUserFsError, DamagedObject, SkipStage, StagesFailed, UserError } from "./errors.ts";
 import { digestOf } from "./hash.ts";
 import { describeZodError } from "./config.ts";
 import { CodeDigester } from "./code_digest.ts";
@@ -267,7 +267,8 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         );
         const first = failed[0].error;
         if (more) first.message += more;
-        throw first;
+        // a stage that found the user's input wrong is the user's fault (exit 2); any other failure is the stage's
+        throw first instanceof UserError ? first : new StagesFailed(failed.map((f) => f.stage), first);
       }
       manifest.state = "complete";
     } else {
@@ -282,7 +283,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
         } catch (e) {
           if (!(e instanceof StageFailed)) throw e;
           manifest.stages.push(e.record);
-          throw e.error;
+          throw e.error instanceof UserError ? e.error : new StagesFailed([stage.name], e.error);
         }
         records.set(stage.name, rec);
         manifest.stages.push(rec);

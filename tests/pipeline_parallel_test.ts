@@ -82,16 +82,16 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
   }
 });
 
-Deno.test("a failing stage does not disturb the others: the rest of the DAG finishes, what needs it does not start, exit 3", async () => {
+Deno.test("a failing stage does not disturb the others: the rest of the DAG finishes, what needs it does not start, exit 1", async () => {
   const toy = makeParallelToy();
   try {
     toy.write("config.json", `{ "a": 3, "units": [1, 2, 3], "ms": 600, "fail": [2] }`);
     const r = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s`);
-    // the exit code of the failure a sequential run would have had: a bug in a stage is an internal error (3)
-    assertEquals(r.code, 3, r.stderr);
+    // the exit code of the failure a sequential run would have had: a stage failed (1)
+    assertEquals(r.code, 1, r.stderr);
     assertMatch(r.stderr, /\[unit:2\] FAILED \(pid \d+\): unit 2 was told to fail/);
     assertMatch(r.stderr, /1 stage\(s\) failed: unit:2; every stage that does not need them finished, 1 that do did not start/);
-    assertMatch(r.stderr, /internal error: stage 'unit:2' failed: unit 2 was told to fail \(rerun with --debug/);
+    assertMatch(r.stderr, /error: stage 'unit:2' failed: unit 2 was told to fail \(rerun with --debug/);
     const m = manifest(`${toy.dir}/s`);
     assertEquals(m.state, "failed");
     const status = Object.fromEntries(m.stages.map((s) => [s.stage, s.status]));

@@ -79,7 +79,7 @@ Deno.test({
     try {
       toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 200, "fail": [2] }`);
       const r = await slurm(toy, "-j", "2", "--store", `${toy.dir}/s`);
-      assertEquals(r.code, 3, r.stderr);
+      assertEquals(r.code, 1, r.stderr);
       assertMatch(r.stderr, /\[unit:2\] FAILED \(slurm job \d+\): unit 2 was told to fail/);
       const status = Object.fromEntries(manifest(`${toy.dir}/s`).stages.map((s) => [s.stage, s.status]));
       assertEquals(status, { gen: "computed", "unit:1": "computed", "unit:2": "failed", merge: "pending" });
@@ -146,7 +146,7 @@ Deno.test({
       sh("scancel", [victim]);
       const out = await run2.output();
       const err = new TextDecoder().decode(out.stderr);
-      assertEquals(out.code, 3, err);
+      assertEquals(out.code, 1, err);
       assertMatch(err, new RegExp(`\\[unit:1\\] FAILED \\(slurm job ${victim}\\): slurm job ${victim} was cancelled`));
       assertEquals(manifest(`${toy.dir}/s`).stages.find((s) => s.stage === "unit:2")!.status, "computed");
     } finally {

@@ -408,16 +408,16 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
     }
   });
 
-  await t.step("an internal error: exit 3, one line without --debug, the stack with it and in the log", async () => {
+  await t.step("a bug in a stage: exit 1 (a stage failed), one line without --debug, the stack with it and in the log", async () => {
     const toy = makeToyProject();
     try {
       toy.write("config.json", `{ "a": 3, "b": 1, "boom": true }`);
       let r = await toy.cli("reproduce");
-      assertEquals(r.code, 3, r.stderr);
-      assertMatch(r.stderr, /internal error: stage 'gen' failed: a bug in gen \(rerun with --debug for the stack trace\)/);
+      assertEquals(r.code, 1, r.stderr);
+      assertMatch(r.stderr, /error: stage 'gen' failed: a bug in gen \(rerun with --debug for the stack trace\)/);
       assert(!/^\s+at /m.test(r.stderr), r.stderr);
       r = await toy.cli("reproduce", "--debug");
-      assertEquals(r.code, 3);
+      assertEquals(r.code, 1);
       assertMatch(r.stderr, /^\s+at .*stages\/gen\.ts/m);
       assertMatch(Deno.readTextFileSync(`${toy.dir}/artifacts/logs/errors.jsonl`), /"event":"internal-error".*a bug in gen/);
       cases += 2;
@@ -425,6 +425,32 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
       toy.cleanup();
     }
   });
+
+  await t.step(
+    "a missing external input: exit 0 with the stages not run grouped by cause in the last lines; --require-all: exit 1",
+    async () => {
+      const toy = makeToyProject();
+      try {
+        toy.write("config.json", `{ "a": 3, "b": 1, "missing": "the toy data set is not available: put it in ./data" }`);
+        // -j 1: the toy's data stage imports the engine from outside the toy project, which children cannot copy
+        const r = await toy.cli("reproduce", "-j", "1");
+        assertEquals(r.code, 0, r.stderr);
+        // one line for the cause, naming every stage it blocks (the stage itself, and what needs it)
+        assertMatch(r.stderr, /not run \(2 stages: data, uses-data\): the toy data set is not available: put it in \.\/data\n/);
+        assertEquals(r.stderr.match(/not run \(/g)?.length, 1, r.stderr);
+        const last = r.stderr.trim().split("\n").at(-1)!;
+        assertMatch(last, /done, except 2 stage\(s\) not run for a missing input .*--require-all makes this exit 1/);
+        const strict = await toy.cli("reproduce", "-j", "1", "--require-all");
+        assertEquals(strict.code, 1, strict.stderr);
+        assertMatch(strict.stderr.trim().split("\n").at(-1)!, /2 stage\(s\) not run .*--require-all was given: exit 1/);
+        toy.write("config.json", `{ "a": 3, "b": 1 }`);
+        assertEquals((await toy.cli("reproduce", "--require-all")).code, 0);
+        cases += 1;
+      } finally {
+        toy.cleanup();
+      }
+    },
+  );
 
   await t.step("nTrain + nVal larger than the data set: one line naming the split and the fix", async () => {
     const dir = Deno.makeTempDirSync();
