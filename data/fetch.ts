@@ -26,6 +26,37 @@ class SourceMissing extends Error {}
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
+/**
+ * How long a URL source may take to answer (headers) before it counts as unreachable: short, because an
+ * unreachable host would otherwise hold every run that lacks the data for the system's connect timeout.
+ */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * GET `url`: a SourceMissing when the host does not answer within `answerMs`, the network may not be used
+ * (no --allow-net) or the answer is not 200; the body may then take up to `bodyMs`.
+ */
+async function download(url: string, o: { answerMs: number; bodyMs: number }): Promise<Response> {
+  const ctrl = new AbortController();
+  const answer = setTimeout(() => ctrl.abort(new Error(`no answer within ${o.answerMs / 1000} s`)), o.answerMs);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.any([ctrl.signal, AbortSignal.timeout(o.bodyMs)]) });
+  } catch (e) {
+    const denied = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+    throw new SourceMissing(
+      `${url}: ${denied ? "network access not permitted (run with --allow-net)" : `not reachable (${(e as Error).message})`}`,
+    );
+  } finally {
+    clearTimeout(answer);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new SourceMissing(`${url}: HTTP ${res.status}`);
+  }
+  return res;
+}
+
 function describe(s: Source): string {
   return s.kind === "package" ? `npm package ${s.package}` : s.kind === "url" ? `URL ${s.base}` : `${s.kind} ${s.path}`;
 }
@@ -53,16 +84,10 @@ function gunzip(bytes: Uint8Array, what: string): Uint8Array {
 }
 
 /** Reads one IDX file by base name from a source, decompressing `.gz` where that is what is there. */
-async function readIdxFile(source: Source, base: string): Promise<{ bytes: Uint8Array; where: string }> {
+async function readIdxFile(source: Source, base: string, answerMs: number): Promise<{ bytes: Uint8Array; where: string }> {
   if (source.kind === "url") {
     const url = `${source.base}${base}.gz`;
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      throw new SourceMissing(`${url}: not reachable (${(e as Error).message})`);
-    }
-    if (!res.ok) throw new SourceMissing(`${url}: HTTP ${res.status}`);
+    const res = await download(url, { answerMs, bodyMs: 120_000 });
     return { bytes: gunzip(new Uint8Array(await res.arrayBuffer()), url), where: url };
   }
   const dir = source.kind === "package"
@@ -78,11 +103,11 @@ async function readIdxFile(source: Source, base: string): Promise<{ bytes: Uint8
   throw new SourceMissing(`${dir}: has neither ${base} nor ${base}.gz`);
 }
 
-async function fetchIdxDataset(name: "mnist" | "fashion-mnist", source: Source): Promise<RawDataset> {
+async function fetchIdxDataset(name: "mnist" | "fashion-mnist", source: Source, answerMs: number): Promise<RawDataset> {
   const got: Partial<Record<keyof typeof IDX_FILES, Uint8Array>> = {};
   const files: Record<string, string> = {};
   for (const [role, base] of Object.entries(IDX_FILES) as [keyof typeof IDX_FILES, string][]) {
-    const { bytes, where } = await readIdxFile(source, base);
+    const { bytes, where } = await readIdxFile(source, base, answerMs);
     const digest = sha256(bytes);
     const expected = PINNED_SHA256[name][role];
     if (digest !== expected) throw new Error(`${where}: sha256 ${digest}, expected ${expected} (the official ${base})`);
@@ -175,7 +200,7 @@ export function assembleCifar(files: Map<string, Uint8Array>, where: string, exp
   };
 }
 
-async function fetchCifar(source: Source, expectedRecords?: number): Promise<RawDataset> {
+async function fetchCifar(source: Source, expectedRecords: number, answerMs: number): Promise<RawDataset> {
   if (source.kind === "archive") {
     const path = projectPath(source.path);
     try {
@@ -205,13 +230,8 @@ async function fetchCifar(source: Source, expectedRecords?: number): Promise<Raw
   }
   if (source.kind === "url") {
     const url = `${source.base}cifar-10-binary.tar.gz`;
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(600_000) });
-    } catch (e) {
-      throw new SourceMissing(`${url}: not reachable (${(e as Error).message})`);
-    }
-    if (!res.ok || !res.body) throw new SourceMissing(`${url}: HTTP ${res.status}`);
+    const res = await download(url, { answerMs, bodyMs: 600_000 });
+    if (!res.body) throw new SourceMissing(`${url}: an empty response`);
     return assembleCifar(await readCifarArchive(Readable.fromWeb(res.body as never), url), url, expectedRecords);
   }
   throw new SourceMissing(`${describe(source)}: not a CIFAR-10 source`);
@@ -220,18 +240,22 @@ async function fetchCifar(source: Source, expectedRecords?: number): Promise<Raw
 /**
  * Tries each source in order and returns the first whose files pass every check (pinned digest, format,
  * shape). A source without the data is skipped; a source with bad data is reported. `expectedCifarRecords`
- * exists so tests can use small synthetic CIFAR files (the md5 check still applies to archives).
+ * exists so tests can use small synthetic CIFAR files (the md5 check still applies to archives); `answerTimeoutMs` (default
+ * 10 s) is how long a URL source may take to answer before it counts as unreachable.
  */
 export async function fetchDataset(
   name: DatasetName,
   sources: Source[],
-  opts: { expectedCifarRecords?: number } = {},
+  opts: { expectedCifarRecords?: number; answerTimeoutMs?: number } = {},
 ): Promise<FetchResult> {
   const attempts: string[] = [];
   let invalid = false;
   for (const s of sources) {
     try {
-      const ds = name === "cifar10" ? await fetchCifar(s, opts.expectedCifarRecords ?? 10_000) : await fetchIdxDataset(name, s);
+      const answerMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+      const ds = name === "cifar10"
+        ? await fetchCifar(s, opts.expectedCifarRecords ?? 10_000, answerMs)
+        : await fetchIdxDataset(name, s, answerMs);
       return { ok: true, dataset: ds };
     } catch (e) {
       if (!(e instanceof SourceMissing)) invalid = true;

@@ -1,5 +1,4 @@
-import * as vega from "vega";
-import * as vl from "vega-lite";
+import type * as VegaLite from "vega-lite";
 
 /** A Vega-Lite spec (kept loose: the library validates it). */
 export type VlSpec = Record<string, unknown>;
@@ -9,7 +8,9 @@ export type VlSpec = Record<string, unknown>;
  * network). Fonts are left to the viewer.
  */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...spec } as vl.TopLevelSpec).spec;
+  // loaded on first use: they are a sixth of the CLI's start-up, and only the report stage draws
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...spec } as VegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();

@@ -156,3 +156,67 @@ function catchMsg(f: () => unknown): string {
   }
   return "(no error)";
 }
+
+Deno.test("fetch: a URL host that does not answer counts as unreachable after the answer timeout; 404 is 'unavailable'; a wrong file is 'invalid'", async () => {
+  const hang = Promise.withResolvers<void>();
+  const served: string[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    served.push(path);
+    if (path.startsWith("/hang/")) await hang.promise; // never answers (until the test ends)
+    if (path.startsWith("/wrong/")) {
+      return new Response(new Uint8Array(gzipSync(encodeIdx([1], new Uint8Array(1)))));
+    }
+    return new Response("no", { status: 404 });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const t0 = performance.now();
+    let r = await fetchDataset("mnist", [{ kind: "url", base: `${base}/hang/` }], { answerTimeoutMs: 300 });
+    const waited = performance.now() - t0;
+    assert(!r.ok && r.kind === "unavailable", JSON.stringify(r));
+    assertMatch(r.attempts[0], /hang\/train-images-idx3-ubyte\.gz: not reachable \(.*no answer within 0\.3 s/);
+    assert(waited < 5000, `waited ${waited} ms`);
+    // one request per source and run: the first missing file ends the source
+    assertEquals(served.filter((p) => p.startsWith("/hang/")).length, 1);
+    r = await fetchDataset("mnist", [{ kind: "url", base: `${base}/missing/` }], { answerTimeoutMs: 2000 });
+    assert(!r.ok && r.kind === "unavailable");
+    assertMatch(r.attempts[0], /HTTP 404/);
+    r = await fetchDataset("mnist", [{ kind: "url", base: `${base}/wrong/` }], { answerTimeoutMs: 2000 });
+    assert(!r.ok && r.kind === "invalid");
+    assertMatch(r.attempts[0], /sha256 [0-9a-f]{64}, expected/);
+  } finally {
+    hang.resolve();
+    await server.shutdown();
+  }
+});
+
+Deno.test("status never touches the network: the default config's status under --deny-net says nothing of it", async () => {
+  const store = Deno.makeTempDirSync();
+  try {
+    const root = new URL("..", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-ffi",
+        "--deny-net",
+        "main.ts",
+        "status",
+        "--store",
+        store,
+      ],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, text);
+    assert(!/network|permission|NotCapable|https?:/i.test(text), text);
+    assertMatch(text, /fetch:cifar10/);
+  } finally {
+    Deno.removeSync(store, { recursive: true });
+  }
+});
