@@ -6,6 +6,7 @@ import type { Rng } from "../data/rng.ts";
 import { epochPlans } from "./batch_plan.ts";
 import { batchTensors, hostPart } from "./host_batches.ts";
 import { trainMlps } from "./train_mlps.ts";
+import { TensorOptimizer, weightDecayPenalty } from "./optimizers.ts";
 
 /** Training settings: everything that shapes the run is here, nothing hidden. */
 export const TrainOptions = z.strictObject({
@@ -123,20 +124,15 @@ export function trainNetwork(
 ): { weights: Weights; history: EpochRecord[]; steps: number } {
   // tf.variable copies its initial value, so the temporaries are disposed by tidy.
   const vars = tf.tidy(() => init.map((w, i) => tf.variable(tf.tensor(w, shapes[i]), true)));
-  const m = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
-  const s = opts.optimizer === "adam" ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : [];
+  const optimizer = new TensorOptimizer(vars, opts);
   const history: EpochRecord[] = [];
   const host = hostPart(train);
   // A separate stream for dropout masks, so that adding dropout does not change the batch order.
   const dropoutRng = rng.fork("dropout");
   let step = 0;
-  const [b1, b2, eps] = [0.9, 0.999, 1e-7];
   const lossFn = (xb: tf.Tensor2D, yb: tf.Tensor2D, seed: number) => () => {
     let loss = tf.add(crossEntropy(forwardFn(vars, xb, true, seed), yb), l2Penalty(vars, objective.groups, objective.lambdas));
-    if (opts.weightDecay > 0) {
-      const sq = tf.addN(vars.map((v) => tf.sum(tf.square(v))));
-      loss = tf.add(loss, tf.mul(opts.weightDecay / 2, sq));
-    }
+    if (opts.weightDecay > 0) loss = tf.add(loss, weightDecayPenalty(vars, opts.weightDecay));
     return loss as tf.Scalar;
   };
   for (const plan of epochPlans(train.n, opts, rng)) {
@@ -146,21 +142,7 @@ export function trainNetwork(
       tf.tidy(() => {
         const { x: xb, y: yb } = batchTensors(host, rows);
         const { grads } = tf.variableGrads(lossFn(xb, yb, dropoutRng.nextU32()), vars);
-        vars.forEach((v, i) => {
-          const g = grads[v.name];
-          if (opts.optimizer === "adam") {
-            m[i].assign(tf.add(tf.mul(b1, m[i]), tf.mul(1 - b1, g)));
-            s[i].assign(tf.add(tf.mul(b2, s[i]), tf.mul(1 - b2, tf.square(g))));
-            const mh = tf.div(m[i], 1 - Math.pow(b1, step));
-            const sh = tf.div(s[i], 1 - Math.pow(b2, step));
-            v.assign(tf.sub(v, tf.mul(lr, tf.div(mh, tf.add(tf.sqrt(sh), eps)))));
-          } else if (opts.momentum > 0) {
-            m[i].assign(tf.add(tf.mul(opts.momentum, m[i]), g));
-            v.assign(tf.sub(v, tf.mul(lr, m[i])));
-          } else {
-            v.assign(tf.sub(v, tf.mul(lr, g)));
-          }
-        });
+        optimizer.step(grads, lr);
       });
       onStep?.(epoch, b + 1, plan.stepsPerEpoch);
     }
@@ -170,6 +152,7 @@ export function trainNetwork(
     history.push(rec);
   }
   const weights = vars.map((v) => v.dataSync().slice() as Float32Array);
-  tf.dispose([...vars, ...m, ...s]);
+  tf.dispose(vars);
+  optimizer.dispose();
   return { weights, history, steps: step };
 }

@@ -17,7 +17,7 @@ import {
 import type { EpochRecord, EvalParts, Metrics, OnStep, TrainOptions } from "./train.ts";
 import type { Rng } from "../data/rng.ts";
 import { epochPlans } from "./batch_plan.ts";
-import { HostOptimizer } from "./host_optimizer.ts";
+import { HostOptimizer } from "./optimizers.ts";
 
 /** One model to train: its architecture, initial weights and L2 coefficient per weight matrix. */
 export interface MlpMember {

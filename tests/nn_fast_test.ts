@@ -8,7 +8,7 @@ import { crossEntropy, forward, initWeights, layerSizes, mlpShapes, weightGroups
 import { evaluate, mlpForward, trainMlp, trainNetwork, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
 import { downloadStack, forwardStack, packStack, stackGradients, stackLayout, unpackStack, uploadStack } from "../nn/mlp_stack.ts";
-import { HostOptimizer } from "../nn/host_optimizer.ts";
+import { HostOptimizer } from "../nn/optimizers.ts";
 import { gatherRows, gatherRowsTransposed, hostPart } from "../nn/host_batches.ts";
 import { epochPlans } from "../nn/batch_plan.ts";
 
