@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
-import { crossEntropy } from "../nn/mlp.ts";
-import { matMulFast } from "../nn/fast_matmul.ts";
+import { crossEntropy, forward } from "../nn/mlp.ts";
 import { permutation, type Rng, Rng as RngFrom } from "../data/rng.ts";
-import { conv2dSame, dropout as dropoutAt, maxPool2 } from "../nn/cnn.ts";
+import { cnnLogits, dropout as dropoutAt, type ImageShape } from "../nn/cnn.ts";
+import { initLimit, initParams, uniformArray } from "../nn/init.ts";
+import { TensorOptimizer } from "../nn/optimizers.ts";
+
+export type { ImageShape };
 
 /**
  * CPMLHO (seed 003), reconstructed. Hyperparameters λ are the logits of per-layer dropout rates
@@ -78,9 +81,6 @@ export function linearizeCut(we: Float32Array, wh: Float32Array, epsilonTotal: n
   return { c: g - sw - epsilonTotal, s, g };
 }
 
-/** Image shape [height, width, channels] for the CNN. */
-export type ImageShape = [number, number, number];
-
 /**
  * The state of one CPMLHO run. Every layer l has elementary weights W_e,l and a hypernetwork part
  * W_h,l(λ) = W_h2,l ⊙ (W_h1,l λ), the scale broadcast over the layer's output units (dense columns or conv
@@ -101,7 +101,6 @@ export class CpmlhoModel {
   constructor(input: number, classes: number, readonly o: CpmlhoOptions, rng: Rng, readonly image?: ImageShape) {
     if (o.arch === "cnn" && !image) throw new Error("CPMLHO's cnn needs the image shape");
     this.nHyper = o.arch === "cnn" ? 5 : 3;
-    const uniform = (n: number, lim: number) => Float32Array.from({ length: n }, () => rng.uniform(-lim, lim));
     const shapes: number[][] = [];
     if (o.arch === "mlp") {
       const sizes = [input, o.hidden[0], o.hidden[1], classes];
@@ -117,14 +116,14 @@ export class CpmlhoModel {
     for (const shape of shapes) {
       const n = shape.reduce((a, b) => a * b, 1);
       const fo = shape[shape.length - 1];
-      const fi = n / fo;
-      const lim = Math.sqrt(6 / (fi + fo));
-      this.We.push(tf.variable(tf.tensor(uniform(n, lim), shape)));
+      // drawn layer by layer, interleaved with the hypernetwork's draws (so not initParams)
+      const lim = initLimit(shape, "glorot");
+      this.We.push(tf.variable(tf.tensor(uniformArray(n, lim, rng), shape)));
       this.be.push(tf.variable(tf.zeros([fo])));
       this.Wh1.push(
         tf.variable(tf.tensor2d(Float32Array.from({ length: fo * this.nHyper }, () => 0.01 * rng.normal()), [fo, this.nHyper])),
       );
-      this.Wh2.push(tf.variable(tf.tensor(uniform(n, 0.1 * lim), shape)));
+      this.Wh2.push(tf.variable(tf.tensor(uniformArray(n, 0.1 * lim, rng), shape)));
     }
     const logit = (p: number) => Math.log(p / (1 - p));
     const init = o.initialDropout.map(logit);
@@ -166,21 +165,9 @@ export class CpmlhoModel {
       a: tf.Tensor2D,
       l: number,
     ) => (u ? concreteDropout(a, tf.reshape(tf.slice(p, [l], [1]), []) as tf.Scalar, u[l], this.o.temperature) : a);
-    if (this.o.arch === "mlp") {
-      let a = x;
-      for (let l = 0; l < 3; l++) {
-        const z = tf.add(matMulFast(drop(a, l), W[l] as tf.Tensor2D), this.be[l]) as tf.Tensor2D;
-        a = l < 2 ? (tf.relu(z) as tf.Tensor2D) : z;
-      }
-      return a;
-    }
-    const [h, w, c] = this.image!;
-    const n = x.shape[0];
-    let a: tf.Tensor4D = tf.reshape(drop(x, 0), [n, h, w, c]);
-    a = maxPool2(tf.relu(tf.add(conv2dSame(a, W[0] as tf.Tensor4D), this.be[0])));
-    a = tf.reshape(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 1), a.shape);
-    a = maxPool2(tf.relu(tf.add(conv2dSame(a, W[1] as tf.Tensor4D), this.be[1])));
-    return tf.add(matMulFast(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 2), W[2] as tf.Tensor2D), this.be[2]) as tf.Tensor2D;
+    const params = W.flatMap((wl, l) => [wl, this.be[l]]);
+    if (this.o.arch === "mlp") return forward(params, x, { before: drop });
+    return cnnLogits(params, x, this.image!, { beforeConv: drop, beforeDense: (a, l) => drop(a, l + 2) });
   }
 
   #uniforms(n: number, seed: number): tf.Tensor2D[] {
@@ -305,32 +292,6 @@ export function applyCutout(x: tf.Tensor2D, image: ImageShape, holes: number, le
   return tf.tidy(() => tf.mul(x, tf.tensor2d(mask, [n, H * W * C])) as tf.Tensor2D);
 }
 
-/** Adam state for a list of variables. */
-class Adam {
-  #m = new Map<string, tf.Tensor>();
-  #v = new Map<string, tf.Tensor>();
-  #t = 0;
-  constructor(private readonly lr: number) {}
-  step(vars: tf.Variable[], grads: Record<string, tf.Tensor>): void {
-    this.#t++;
-    const [b1, b2, eps, t] = [0.9, 0.999, 1e-7, this.#t];
-    for (const v of vars) {
-      const g = grads[v.name];
-      if (!g) continue;
-      const m = tf.tidy(() => tf.add(tf.mul(b1, this.#m.get(v.name) ?? tf.zerosLike(v)), tf.mul(1 - b1, g)));
-      const s = tf.tidy(() => tf.add(tf.mul(b2, this.#v.get(v.name) ?? tf.zerosLike(v)), tf.mul(1 - b2, tf.square(g))));
-      this.#m.get(v.name)?.dispose();
-      this.#v.get(v.name)?.dispose();
-      this.#m.set(v.name, m);
-      this.#v.set(v.name, s);
-      tf.tidy(() => v.assign(tf.sub(v, tf.mul(this.lr, tf.div(tf.div(m, 1 - b1 ** t), tf.add(tf.sqrt(tf.div(s, 1 - b2 ** t)), eps))))));
-    }
-  }
-  dispose(): void {
-    tf.dispose([...this.#m.values(), ...this.#v.values()]);
-  }
-}
-
 /** What a CPMLHO run records. */
 export interface CpmlhoResult {
   trajectory: { step: number; dropout: number[]; cutout?: [number, number]; mu: number; g?: number; trainLoss: number }[];
@@ -353,7 +314,10 @@ export function runCpmlho(
   const t0 = performance.now();
   const model = new CpmlhoModel(data.train.x.shape[1], data.classes, o, rng.fork("init"), data.shape);
   const cutoutRng = rng.fork("cutout");
-  const optW = new Adam(o.lrWeights), optH = new Adam(o.lrWeights), optL = new Adam(o.lrHyper);
+  const adam = { optimizer: "adam", momentum: 0 } as const;
+  const optW = new TensorOptimizer([...model.We, ...model.be], adam);
+  const optH = new TensorOptimizer([...model.Wh1, ...model.Wh2], adam);
+  const optL = new TensorOptimizer([model.lambda], adam);
   const batchRng = rng.fork("batches"), noiseRng = rng.fork("noise");
   const steps = Math.ceil(data.train.n / o.batchSize);
   const trajectory: CpmlhoResult["trajectory"] = [];
@@ -380,14 +344,14 @@ export function runCpmlho(
         if (x !== raw.x) raw.x.dispose();
         const g = model.innerGrads(x, y, lamP, noiseRng.nextU32());
         const trainLoss = g.loss.dataSync()[0];
-        optW.step([...model.We, ...model.be], g.we);
-        optH.step([...model.Wh1, ...model.Wh2], g.wh);
+        optW.step(g.we, o.lrWeights);
+        optH.step(g.wh, o.lrWeights);
         tf.dispose([g.loss, ...Object.values(g.we), ...Object.values(g.wh), lamP]);
         if ((step + 1) % o.outerEvery === 0) {
           const vb = batch(data.val, valOrder, (step / o.outerEvery) % Math.max(1, Math.floor(data.val.n / o.batchSize)));
           const hg = model.hypergradient(x, y, vb.x, vb.y, noiseRng.nextU32());
           const gl = tf.tensor1d(hg.total);
-          optL.step([model.lambda], { [model.lambda.name]: gl });
+          optL.step({ [model.lambda.name]: gl }, o.lrHyper);
           gl.dispose();
           tf.dispose([vb.x, vb.y]);
         }
@@ -428,24 +392,14 @@ export function cpmlhoCnnBaseline(image: ImageShape, channels: [number, number],
   return {
     shapes,
     init(rng: Rng): Float32Array[] {
-      return shapes.map((s, i) => {
-        const n = s.reduce((a, b) => a * b, 1);
-        if (i % 2 === 1) return new Float32Array(n);
-        const fo = s[s.length - 1], fi = n / fo, lim = Math.sqrt(6 / (fi + fo));
-        return Float32Array.from({ length: n }, () => rng.uniform(-lim, lim));
-      });
+      return initParams(shapes, rng, "glorot");
     },
     /** A ForwardFn (nn/train.ts) with dropout `rates` and cutout (holes, length) during training. */
     forward(rates: number[], cutout: [number, number]) {
       return (p: tf.Tensor[], x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D => {
-        const n = x.shape[0];
         const drop = (a: tf.Tensor2D, l: number) => dropoutAt(a, rates[l], training, seed + l);
         const xin = training ? applyCutout(x, image, cutout[0], cutout[1], new RngFrom(seed)) : x;
-        let a: tf.Tensor4D = tf.reshape(drop(xin, 0), [n, h, w, c]);
-        a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[0] as tf.Tensor4D), p[1])));
-        a = tf.reshape(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 1), a.shape);
-        a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[2] as tf.Tensor4D), p[3])));
-        return tf.add(matMulFast(drop(tf.reshape(a, [n, -1]) as tf.Tensor2D, 2), p[4] as tf.Tensor2D), p[5]) as tf.Tensor2D;
+        return cnnLogits(p, xin, image, { beforeConv: drop, beforeDense: (a, l) => drop(a, l + 2) });
       };
     },
   };

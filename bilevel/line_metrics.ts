@@ -1,5 +1,5 @@
 import { tf } from "../nn/backend.ts";
-import { mlpShapes, type Weights } from "../nn/mlp.ts";
+import { forward, mlpShapes, type Weights } from "../nn/mlp.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
 import { chunkedStackMetrics } from "../nn/mlp_stack.ts";
@@ -46,10 +46,10 @@ export function outputLineMetrics(
   const tCol = tf.tensor3d(Float32Array.from(ts), [ts.length, 1, 1]);
   try {
     return chunkedStackMetrics(part, ts.length, (x) => {
-      let a = x;
-      for (let l = 0; l < L - 1; l++) a = tf.relu(tf.add(tf.matMul(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]));
-      const z0 = tf.add(tf.matMul(a, params[2 * L - 2] as tf.Tensor2D), params[2 * L - 1]);
-      const dz = tf.add(tf.matMul(a, dW), db);
+      const a = forward(params, x, { layers: L - 1 });
+      // Z0 and dZ are each one affine layer of the hidden activations
+      const z0 = forward(params.slice(2 * L - 2), a);
+      const dz = forward([dW, db], a);
       return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
     }, chunk);
   } finally {

@@ -1,5 +1,6 @@
 import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
+import { forward, mlpShapes } from "../nn/mlp.ts";
 
 /**
  * The output layer's input a_{L-1} (N × h, on the device; `owned` false when it is the data's own x,
@@ -11,21 +12,15 @@ function outputInputs(
   part: TensorPart,
 ): { a: tf.Tensor2D; owned: boolean; logits: Float32Array } {
   const L = sizes.length - 1;
-  const h = sizes[L - 1];
-  const C = sizes[L];
-  const a = tf.tidy(() => {
-    let act: tf.Tensor2D = part.x;
-    for (let l = 0; l < L - 1; l++) {
-      act = tf.relu(
-        tf.add(tf.matMul(act, tf.tensor2d(weights[2 * l], [sizes[l], sizes[l + 1]])), tf.tensor1d(weights[2 * l + 1])),
-      ) as tf.Tensor2D;
-    }
-    return act;
-  });
-  const { logits } = tidyRead(() => ({
-    logits: tf.add(tf.matMul(a, tf.tensor2d(weights[2 * L - 2], [h, C])), tf.tensor1d(weights[2 * L - 1])),
-  }));
-  return { a, owned: a !== part.x, logits };
+  const shapes = mlpShapes(sizes);
+  const params = weights.map((w, i) => tf.tensor(w, shapes[i]));
+  try {
+    const a = tf.tidy(() => forward(params, part.x, { layers: L - 1 }));
+    const { logits } = tidyRead(() => ({ logits: forward(params.slice(2 * L - 2), a) }));
+    return { a, owned: a !== part.x, logits };
+  } finally {
+    tf.dispose(params);
+  }
 }
 
 /**

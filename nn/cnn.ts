@@ -1,8 +1,9 @@
 import { tf } from "./backend.ts";
 import type { Rng } from "../data/rng.ts";
-import type { Weights } from "./mlp.ts";
 import type { ForwardFn } from "./train.ts";
 import { matMulFast } from "./fast_matmul.ts";
+import { initParams } from "./init.ts";
+import { forward, type LayerInputHook, type Weights } from "./mlp.ts";
 
 /**
  * Seed 001's network: two convolutional layers (5×5, 'same' padding, ReLU, 2×2 max-pool) and two fully
@@ -36,15 +37,9 @@ export function cnnShapes(s: CnnSpec): number[][] {
   ];
 }
 
-/** He-uniform kernels and zero biases from a seeded generator. */
+/** He-uniform kernels and zero biases from a seeded generator (nn/init.ts). */
 export function initCnn(s: CnnSpec, rng: Rng): Weights {
-  return cnnShapes(s).map((shape, i) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (i % 2 === 1) return new Float32Array(n);
-    const fanIn = shape.length === 4 ? shape[0] * shape[1] * shape[2] : shape[0];
-    const lim = Math.sqrt(6 / fanIn);
-    return Float32Array.from({ length: n }, () => rng.uniform(-lim, lim));
-  });
+  return initParams(cnnShapes(s), rng, "he");
 }
 
 /** Inverted dropout with a seeded mask (identity when not training or rate 0). */
@@ -80,17 +75,41 @@ export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
   return tf.max(tf.reshape(cropped, [n, hh, 2, ww, 2, c]), [2, 4]) as tf.Tensor4D;
 }
 
-/** The forward pass for a spec (flattened HWC input rows). */
+/** Image shape [height, width, channels] of the flattened HWC input rows. */
+export type ImageShape = [number, number, number];
+
+/** Hooks on the layer inputs of a CNN (each sees its layer's input flattened to [n, features]). */
+export interface CnnHooks {
+  /** Before conv layer l (l = 0 sees the input rows). */
+  beforeConv?: LayerInputHook;
+  /** Before dense layer l (counted from the first dense layer). */
+  beforeDense?: LayerInputHook;
+}
+
+/**
+ * The CNN forward pass, the one definition: conv blocks (k×k 'same' conv, bias, ReLU, 2×2 max-pool), one
+ * per leading rank-4 kernel of `p`, then the MLP forward pass (nn/mlp.ts) on the flattened features for the
+ * remaining dense layers. Seed 001's network and seed 003's (CPMLHO, its baselines) are both this; they
+ * differ in their layers and in where they drop out (the hooks).
+ */
+export function cnnLogits(p: tf.Tensor[], x: tf.Tensor2D, image: ImageShape, hooks: CnnHooks = {}): tf.Tensor2D {
+  const [h, w, c] = image;
+  const n = x.shape[0];
+  const { beforeConv, beforeDense } = hooks;
+  let convs = 0;
+  while (p[2 * convs]?.rank === 4) convs++;
+  let a: tf.Tensor4D = tf.reshape(beforeConv ? beforeConv(x, 0) : x, [n, h, w, c]);
+  for (let l = 0; l < convs; l++) {
+    if (l > 0 && beforeConv) a = tf.reshape(beforeConv(tf.reshape(a, [n, -1]) as tf.Tensor2D, l), a.shape);
+    a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[2 * l] as tf.Tensor4D), p[2 * l + 1])));
+  }
+  return forward(p.slice(2 * convs), tf.reshape(a, [n, -1]) as tf.Tensor2D, { before: beforeDense });
+}
+
+/** The forward pass for a spec (flattened HWC input rows): dropout before each fully connected layer. */
 export function cnnForward(s: CnnSpec): ForwardFn {
-  return (p, x, training, seed) => {
-    const n = x.shape[0];
-    let a: tf.Tensor4D = tf.reshape(x, [n, s.height, s.width, s.channels]);
-    a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[0] as tf.Tensor4D), p[1])));
-    a = maxPool2(tf.relu(tf.add(conv2dSame(a, p[2] as tf.Tensor4D), p[3])));
-    let h = tf.reshape(a, [n, -1]) as tf.Tensor2D;
-    h = dropout(h, s.dropout[0], training, seed);
-    h = tf.relu(tf.add(matMulFast(h, p[4] as tf.Tensor2D), p[5])) as tf.Tensor2D;
-    h = dropout(h, s.dropout[1], training, seed + 1);
-    return tf.add(matMulFast(h, p[6] as tf.Tensor2D), p[7]) as tf.Tensor2D;
-  };
+  return (p, x, training, seed) =>
+    cnnLogits(p, x, [s.height, s.width, s.channels], {
+      beforeDense: (a, l) => dropout(a, s.dropout[l], training, seed + l),
+    });
 }

@@ -1,6 +1,7 @@
 import { tf } from "./backend.ts";
 import type { Rng } from "../data/rng.ts";
 import { matMulFast } from "./fast_matmul.ts";
+import { initParams } from "./init.ts";
 
 /** A fully connected network: input → hidden ReLU layers → softmax over classes. */
 export interface MlpSpec {
@@ -43,25 +44,33 @@ export function weightGroups(spec: MlpSpec, scheme: GroupScheme): { groups: numb
 /** Weights as plain float32 arrays: [W1, b1, W2, b2, ...], W_l row-major (in × out). */
 export type Weights = Float32Array[];
 
-/** Glorot-uniform weights and zero biases, from a seeded generator (bit-reproducible). */
+/** Glorot-uniform weights and zero biases, from a seeded generator (bit-reproducible; nn/init.ts). */
 export function initWeights(spec: MlpSpec, rng: Rng): Weights {
-  const sizes = layerSizes(spec);
-  const out: Weights = [];
-  for (let l = 0; l < sizes.length - 1; l++) {
-    const [fi, fo] = [sizes[l], sizes[l + 1]];
-    const lim = Math.sqrt(6 / (fi + fo));
-    out.push(Float32Array.from({ length: fi * fo }, () => rng.uniform(-lim, lim)));
-    out.push(new Float32Array(fo));
-  }
-  return out;
+  return initParams(mlpShapes(layerSizes(spec)), rng, "glorot");
 }
 
-/** Logits of the network for a batch x [n, input]. */
-export function forward(params: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
+/** Transforms the input of layer `layer` before the layer uses it (dropout). */
+export type LayerInputHook = (a: tf.Tensor2D, layer: number) => tf.Tensor2D;
+
+/**
+ * The MLP forward pass, the one definition: logits of the dense layers [W1, b1, W2, b2, …] for a batch
+ * x [n, input], ReLU after every layer but the last. `before` (optional) transforms each layer's input
+ * (dropout, relaxed dropout). `layers` applies only the first so many layers (then every one is followed by
+ * its ReLU: the hidden activations). The batched many-model pass is nn/mlp_stack.ts's forwardStack; the
+ * R-operator's pass with kept ReLU masks is bilevel/hvp.ts's.
+ *
+ * @example
+ * ```ts
+ * const logits = forward(params, x);
+ * const hidden = forward(params, x, { layers: params.length / 2 - 1 });
+ * ```
+ */
+export function forward(params: tf.Tensor[], x: tf.Tensor2D, o: { before?: LayerInputHook; layers?: number } = {}): tf.Tensor2D {
   let a: tf.Tensor2D = x;
   const L = params.length / 2;
-  for (let l = 0; l < L; l++) {
-    const z = tf.add(matMulFast(a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
+  const upTo = o.layers ?? L;
+  for (let l = 0; l < upTo; l++) {
+    const z = tf.add(matMulFast(o.before ? o.before(a, l) : a, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
     a = l < L - 1 ? tf.relu(z) : z;
   }
   return a;
