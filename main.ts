@@ -7,7 +7,7 @@ import { fromFileUrl } from "./pipeline/paths.ts";
 import { ExperimentConfig } from "./stages/config.ts";
 import { buildStages } from "./stages/registry.ts";
 import { fillRunFacts, runFactsFromManifest } from "./report/run_facts.ts";
-import { backendProblem } from "./nn/backend.ts";
+import { backendProblem } from "./nn/backend_check.ts";
 import { environmentInfo } from "./stages/environment.ts";
 import { DEFAULT_SOURCES } from "./data/datasets.ts";
 import { pinnedSourcesOnly } from "./stages/fetch.ts";

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
-import { readTar } from "../util/tar.ts";
 import { parseIdx } from "./idx.ts";
 import { CIFAR_PIXELS, parseCifarBatch } from "./cifar.ts";
 import {
@@ -152,6 +151,8 @@ const CIFAR_BATCHES = [
 
 /** Extracts the CIFAR batch files from a .tar.gz (streamed through tar-stream), checking its md5 on the way. */
 async function readCifarArchive(input: Readable, where: string): Promise<Map<string, Uint8Array>> {
+  // loaded here, not at start-up; before the listener below sets the stream flowing
+  const { readTar } = await import("../util/tar.ts");
   const md5 = createHash("md5");
   const files = new Map<string, Uint8Array>();
   input.on("data", (c: Uint8Array) => md5.update(c));

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
+import { type BackendName, TENSORFLOW_MISSING } from "./backend_check.ts";
 
-/** The TensorFlow.js backends this project can use. */
-export type BackendName = "wasm" | "cpu" | "tensorflow";
+export { type BackendName, backendProblem } from "./backend_check.ts";
 
 let active: BackendName | undefined;
 
@@ -13,22 +13,6 @@ function silenceCpuBanner(): void {
   const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
   if (cpu) cpu.firstUse = false;
 }
-
-/** Why a backend cannot be used here (with the command that installs it), or undefined when it can. */
-export function backendProblem(name: BackendName): string | undefined {
-  if (name !== "tensorflow") return undefined;
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-    try {
-      import.meta.resolve(pkg);
-      return undefined;
-    } catch { /* not in the import map: try the next */ }
-  }
-  return TENSORFLOW_MISSING;
-}
-
-const TENSORFLOW_MISSING = "backend 'tensorflow' is not installed: on a machine with internet (and CUDA for the GPU build) add it with " +
-  "'deno add npm:@tensorflow/tfjs-node@4.22.0' (or npm:@tensorflow/tfjs-node-gpu@4.22.0), then rerun with --backend tensorflow; " +
-  "'wasm' and 'cpu' work everywhere";
 
 /**
  * Selects and initialises a TensorFlow.js backend. `wasm` (default) and `cpu` always install here;

@@ -6,7 +6,7 @@ import { parseOverride } from "./config.ts";
 import { runPipeline } from "./runner.ts";
 import { pipelineStatus } from "./status.ts";
 import { collectGarbage, DEFAULT_KEEP_RUNS } from "./gc.ts";
-import { compareRerun, createArchive, verifyArchive, type VerifyReport } from "./archive.ts";
+import type { VerifyReport } from "./archive.ts";
 import { formatDuration } from "./progress.ts";
 import { type Manifest, ManifestSchema, readManifest } from "./manifest.ts";
 import { ArtifactStore, checkStoreRoot } from "./store.ts";
@@ -279,6 +279,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
       return await status(exp, { ...common, configPath, overrides, verify: !!values.verify });
     case "archive": {
       const out = resolve(values.out ?? `hpo-archive-${new Date().toISOString().slice(0, 10)}.tar.gz`);
+      const { createArchive } = await import("./archive.ts"); // (with tar-stream: loaded for archive and verify only)
       const r = await createArchive({ ...common, out });
       console.log(`archive ${r.path}: ${r.files} files, ${r.objects} artifacts, ${(r.bytes / 1e6).toFixed(2)} MB`);
       return 0;
@@ -286,6 +287,7 @@ async function dispatch<C>(exp: Experiment<C>, argv: string[]): Promise<number> 
     case "verify": {
       const archive = rest[0];
       if (!archive) throw new UserError(`verify needs the archive path\n${USAGE}`);
+      const { verifyArchive } = await import("./archive.ts");
       const rep = await verifyArchive({
         path: resolve(archive),
         parseConfig: exp.parseConfig,
@@ -565,6 +567,7 @@ async function rerunSandboxed<C>(exp: Experiment<C>, rep: VerifyReport, o: { qui
     }
     const rerun = await readManifest(`${tmp}/store/manifests/latest.json`);
     if (!rerun) throw new Error("the rerun wrote no manifest");
+    const { compareRerun } = await import("./archive.ts");
     const c = compareRerun(archived, rerun, rep.stages ?? []);
     for (const m of c.mismatches) console.log(`RERUN-MISMATCH ${m}`);
     for (const u of c.unverified) console.log(`UNVERIFIED ${u}`);

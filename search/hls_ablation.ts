@@ -1,5 +1,5 @@
-import { z } from "zod";
-import { HlsOptions, HlsOptionsFields } from "../bilevel/hls.ts";
+import { HlsOptions } from "../bilevel/hls_options.ts";
+import type { AblationVariant } from "./hls_variants.ts";
 import { Rng } from "../data/rng.ts";
 import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
 import { RandomSampler } from "./samplers.ts";
@@ -7,84 +7,7 @@ import { genomeKey } from "./space.ts";
 import { applyHls, type HlsRecord, microGaStudy, type StudyData, type StudySettings, type TrainedGenome, trainGenomes } from "./study.ts";
 import type { Metrics } from "../nn/train.ts";
 
-/**
- * One way of running HLS, compared against no HLS on the same base models. one-shot: the `budget` random
- * models of a seed, each fine-tuned, the best by the variant's ranking data kept. microga: a whole micro-GA
- * run with HLS (Lamarckian or Baldwinian) against the micro-GA without HLS from the same initial population.
- */
-export const AblationVariant = z.object({
-  name: z.string().regex(/^[a-z0-9-]+$/),
-  description: z.string(),
-  kind: z.enum(["one-shot", "microga"]),
-  hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
-  /** Overrides of the base HLS options. */
-  hls: HlsOptionsFields.partial().default({}),
-}).strict();
-export type AblationVariant = z.infer<typeof AblationVariant>;
-
-/** The paper's HLS, with an exact LP: raw λ, the t chosen on the validation set that ranks the models. */
-export const HLS_PAPER = { lambdaScale: "linear", selection: "in-sample", criterion: "loss" } as const;
-const HONEST = { lambdaScale: "log10", selection: "held-out", criterion: "loss" } as const;
-
-/** The variants `hls-ablation` runs by default: the paper's HLS, then each change of issue 14 C and D. */
-export const DEFAULT_VARIANTS: AblationVariant[] = [
-  {
-    name: "paper",
-    description: "the paper's HLS (raw λ, t chosen in sample), exact LP",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: HLS_PAPER,
-  },
-  {
-    name: "log",
-    description: "λ steps in log10 units inside the search space, t chosen in sample",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: { ...HLS_PAPER, lambdaScale: "log10" },
-  },
-  {
-    name: "log-heldout",
-    description: "log10 λ; t chosen on half of the validation set, models ranked on the other half",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: HONEST,
-  },
-  {
-    name: "log-heldout-acc",
-    description: "as log-heldout, t chosen by accuracy",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: { ...HONEST, criterion: "accuracy" },
-  },
-  {
-    name: "log-heldout-stationary",
-    description: "as log-heldout, t refused where ‖∇w f‖ exceeds 1.25× its value at t = 0",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: { ...HONEST, maxStationarityRatio: 1.25 },
-  },
-  {
-    name: "log-heldout-topk",
-    description: "as log-heldout, on the 40 weights of largest |∇w F| (all layers) instead of the output layer",
-    kind: "one-shot",
-    hlsMode: "lamarckian",
-    hls: { ...HONEST, block: "topk", k: 40 },
-  },
-  {
-    name: "microga-lamarckian",
-    description: "micro-GA with log-heldout HLS, fine-tuned λ written back",
-    kind: "microga",
-    hlsMode: "lamarckian",
-    hls: HONEST,
-  },
-  {
-    name: "microga-baldwinian",
-    description: "micro-GA with log-heldout HLS, fitness only",
-    kind: "microga",
-    hlsMode: "baldwinian",
-    hls: HONEST,
-  },
-];
+export { AblationVariant, DEFAULT_VARIANTS, HLS_PAPER } from "./hls_variants.ts";
 
 /** The model a run ends with: its scores on the run's ranking data and on test. */
 export interface Chosen {

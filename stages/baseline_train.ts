@@ -1,12 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { useBackend } from "../nn/backend.ts";
-import { disposePart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, mlpShapes, type MlpSpec } from "../nn/mlp.ts";
-import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { encodeModel } from "../nn/weights_codec.ts";
-import { Rng } from "../data/rng.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { TrainOptions } from "../nn/train_options.ts";
+import { jsonWithVolatile, withSplit } from "./_load.ts";
 
 export const BaselineParams = z.strictObject({
   split: z.string(),
@@ -35,32 +30,14 @@ export function baselineStage(params: z.input<typeof BaselineParams>): Stage<Bas
     schema: BaselineParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const backend = await useBackend(p.backend);
-      const data = await loadSplit(inputs[dep]);
-      try {
-        const spec: MlpSpec = { input: data.train.x.shape[1], hidden: p.hidden, classes: data.classes };
-        const sizes = layerSizes(spec);
-        const shapes = mlpShapes(sizes);
-        const rng = new Rng(p.seed);
-        const t0 = performance.now();
-        const out = trainMlp(
-          initWeights(spec, rng.fork("init")),
-          shapes,
-          data.train,
-          { groups: new Array(sizes.length - 1).fill(0), lambdas: [0] },
-          p.training,
-          rng.fork("batches"),
-          { train: data.train, val: data.val, test: data.test },
-          (epoch, step, per) => progress((epoch - 1) * per + step, p.training.epochs * per, `epoch ${epoch}/${p.training.epochs}`),
-        );
-        const seconds = (performance.now() - t0) / 1000;
-        return {
-          ...encodeModel({ spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
-          ...jsonWithVolatile("history.json", { backend, seconds, steps: out.steps, history: out.history }),
-        };
-      } finally {
-        [data.train, data.val, data.test].forEach(disposePart);
-      }
+      const [{ trainBaseline }, { encodeModel }] = await Promise.all([import("../nn/baseline.ts"), import("../nn/weights_codec.ts")]);
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
+        const out = trainBaseline({ split, hidden: p.hidden, training: p.training, seed: p.seed, onProgress: progress });
+        return Promise.resolve({
+          ...encodeModel({ spec: out.spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
+          ...jsonWithVolatile("history.json", { backend, seconds: out.seconds, steps: out.steps, history: out.history }),
+        });
+      });
     },
   };
 }

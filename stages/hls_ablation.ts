@@ -1,13 +1,12 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { useBackend } from "../nn/backend.ts";
-import { TrainOptions } from "../nn/train.ts";
-import { HlsOptions } from "../bilevel/hls.ts";
+import { TrainOptions } from "../nn/train_options.ts";
+import { HlsOptions } from "../bilevel/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import { type AblationSeed, ablationSeed, DEFAULT_VARIANTS, summariseAblation } from "../search/hls_ablation.ts";
-import { disposeStudyData, type StudyData } from "../search/study.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
+import type { AblationSeed } from "../search/hls_ablation.ts";
+import { jsonWithVolatile, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
 export const HlsAblationParams = z.strictObject({
@@ -51,23 +50,16 @@ export function hlsAblationSeedStage(
     schema: HlsAblationSeedParams,
     params,
     async run({ params: p, inputs, progress }) {
-      await useBackend(p.backend);
-      const d = await loadSplit(inputs[dep]);
-      const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
-      try {
-        const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
-        const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
-        const seed = await ablationSeed({
-          data,
-          settings,
-          seed: p.seed,
-          variants,
-          onProgress: progress,
-        });
-        return jsonWithVolatile("seed.json", { dataset: d.name, seed });
-      } finally {
-        disposeStudyData(data);
-      }
+      const [{ ablationSeed }, { withStudyData }] = await Promise.all([
+        import("../search/hls_ablation.ts"),
+        import("../search/search_seed.ts"),
+      ]);
+      const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
+      const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {
+        const seed = await withStudyData(split, (data) => ablationSeed({ data, settings, seed: p.seed, variants, onProgress: progress }));
+        return jsonWithVolatile("seed.json", { dataset: split.name, seed });
+      });
     },
   };
 }
@@ -86,6 +78,7 @@ export function hlsAblationStage(
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {
+      const { summariseAblation } = await import("../search/hls_ablation.ts");
       const units = await readSeedUnits<{ dataset: string; seed: AblationSeed }>(inputs, unitNames, "seed.json");
       const results = units.map((u) => u.seed);
       const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));

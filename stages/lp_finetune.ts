@@ -1,12 +1,8 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
-import { useBackend } from "../nn/backend.ts";
-import { disposePart } from "../nn/data_tensors.ts";
-import { layerSizes, weightGroups } from "../nn/mlp.ts";
-import { decodeModel } from "../nn/weights_codec.ts";
-import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { HlsOptions } from "../bilevel/hls_options.ts";
+import { jsonWithVolatile, withSplit } from "./_load.ts";
 
 export const LpFinetuneParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -42,47 +38,17 @@ export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split:
     schema: LpFinetuneParams,
     params,
     async run({ params: p, inputs, progress }) {
-      await useBackend(p.backend);
       const base = inputs["baseline-train"];
       if (isNotRun(base)) throw new Error("baseline missing");
+      const [{ finetuneGroupings }, { decodeModel }] = await Promise.all([
+        import("../bilevel/finetune.ts"),
+        import("../nn/weights_codec.ts"),
+      ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));
-      const data = await loadSplit(inputs[dep]);
-      try {
-        const sizes = layerSizes(model.spec);
-        const cases = [];
-        for (const [i, g] of p.groupings.entries()) {
-          const { groups, count } = weightGroups(model.spec, g);
-          const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, data, p.hls, {
-            trace: true,
-            onProgress: (k, total, label) => progress(i * total + k, p.groupings.length * total, `${g}: ${label} ${k}/${total}`),
-          });
-          cases.push({
-            grouping: g,
-            hyperparameters: count,
-            improved: r.improved,
-            verdict: r.improved
-              ? `validation loss ${r.before.val.loss.toFixed(4)} -> ${r.best.val.loss.toFixed(4)}`
-              : `validation loss did not improve (${r.notes.join("; ") || "no t > 0 better"})`,
-            path: r.path,
-            lpStatus: r.lpStatus,
-            notes: r.notes,
-            blockSize: r.blockSize,
-            boxActive: r.boxActive,
-            lambdaScale: r.lambdaScale,
-            dLambda: r.dLambda,
-            lambdas: r.lambdas,
-            gradNormBefore: r.gradNormBefore,
-            gradNormAfter: r.gradNormAfter,
-            before: r.before,
-            best: r.best,
-            line: r.line,
-            cost: r.cost,
-          });
-        }
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {
+        const cases = await finetuneGroupings({ model, split, groupings: p.groupings, hls: p.hls, onProgress: progress });
         return jsonWithVolatile("finetune.json", { base: { spec: model.spec }, hls: p.hls, cases });
-      } finally {
-        [data.train, data.val, data.test].forEach(disposePart);
-      }
+      });
     },
   };
 }

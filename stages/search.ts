@@ -1,14 +1,12 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { useBackend } from "../nn/backend.ts";
-import { TrainOptions } from "../nn/train.ts";
-import { HlsOptions } from "../bilevel/hls.ts";
-import { Rng } from "../data/rng.ts";
+import { TrainOptions } from "../nn/train_options.ts";
+import { HlsOptions } from "../bilevel/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import { disposeStudyData, microGaStudy, oneShotStudies, type StudyData, type StudyResult } from "../search/study.ts";
+import type { StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { jsonWithVolatile, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 
 export const SearchParams = z.strictObject({
@@ -59,30 +57,15 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
     schema: SearchSeedParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const backend = await useBackend(p.backend);
-      const d = await loadSplit(inputs[dep]);
-      const data: StudyData = { train: d.train, val: d.val, test: d.test, input: d.train.x.shape[1], classes: d.classes };
-      try {
-        const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
-        const perRun = p.method === "microga" ? p.ga.population + p.ga.generations * p.ga.offspring : p.budget;
-        const runs = p.method === "microga" ? 2 : 1;
-        let done = 0;
-        const tick = (label: string) => (k: number, what?: string) =>
-          progress(done + k, runs * perRun, `${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
-        const rng = new Rng(p.seed);
-        const results: StudyResult[] = [];
-        if (p.method === "microga") {
-          for (const withHls of [false, true]) {
-            results.push(
-              await microGaStudy(data, settings, p.seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")),
-            );
-            done += perRun;
-          }
-        } else results.push(...(await oneShotStudies(p.method, data, settings, p.seed, rng.fork(p.method), tick("±HLS"))));
-        return jsonWithVolatile("seed.json", { backend, dataset: d.name, settings, results } satisfies SeedOutput);
-      } finally {
-        disposeStudyData(data);
-      }
+      const { searchSeed, withStudyData } = await import("../search/search_seed.ts");
+      const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
+        const results = await withStudyData(
+          split,
+          (data) => searchSeed({ data, method: p.method, seed: p.seed, settings, onProgress: progress }),
+        );
+        return jsonWithVolatile("seed.json", { backend, dataset: split.name, settings, results } satisfies SeedOutput);
+      });
     },
   };
 }
