@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { tf } from "./backend.ts";
 import { crossEntropy, forward, l2Penalty, type Weights } from "./mlp.ts";
 import type { TensorPart } from "./data_tensors.ts";
@@ -8,29 +7,8 @@ import { batchTensors, hostPart } from "./host_batches.ts";
 import { trainMlps } from "./train_mlps.ts";
 import { TensorOptimizer, weightDecayPenalty } from "./optimizers.ts";
 
-/** Training settings: everything that shapes the run is here, nothing hidden. */
-export const TrainOptions = z.strictObject({
-  optimizer: z.enum(["adam", "sgd"]).default("adam"),
-  learningRate: z.number().positive().default(0.001),
-  /** SGD momentum (ignored by Adam). */
-  momentum: z.number().min(0).max(1).default(0),
-  /** Decoupled from λ: adds weightDecay/2·||w||² over all weights and biases (PyTorch-style SGD weight decay). */
-  weightDecay: z.number().min(0).default(0),
-  /** At least 1; at most 10,000 (a typo like 1e9 would otherwise run for ever). */
-  epochs: z.number().int().min(1).max(10_000).default(1),
-  batchSize: z.number().int().min(1).default(64),
-  /** Multiply the learning rate by gamma every `step` epochs (seed 001's StepLR); off when absent. */
-  lrStep: z.strictObject({ step: z.number().int().min(1), gamma: z.number().positive() }).optional(),
-  /** Stop after this many steps (a budget finer than an epoch); unlimited when absent. */
-  maxSteps: z.number().int().min(1).optional(),
-});
-export type TrainOptions = z.infer<typeof TrainOptions>;
-
-/** Loss and accuracy on one data part. */
-export interface Metrics {
-  loss: number;
-  acc: number;
-}
+export { type Metrics, TrainOptions } from "./train_options.ts";
+import type { Metrics, TrainOptions } from "./train_options.ts";
 
 /** One epoch's record. */
 export interface EpochRecord {

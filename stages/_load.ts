@@ -53,18 +53,3 @@ export async function readWithVolatile<T>(a: ArtifactSet, file: string): Promise
   const stable = await a.json<T>(file);
   return a.names().includes(volatileName(file)) ? mergeVolatile(stable, await a.json(volatileName(file))) as T : stable;
 }
-
-/** Loads a subsample stage's outputs as float tensors (the caller frees them); prefer withSplit. */
-export async function loadSplit(input: ArtifactSet | NotRun | undefined): Promise<LoadedSplit> {
-  if (!input || isNotRun(input)) throw new Error("split input missing");
-  const { toTensorPart } = await import("../nn/data_tensors.ts");
-  const d = await decodeData((n) => input.bytes(n));
-  return {
-    name: d.meta.name,
-    shape: d.meta.shape,
-    classes: d.meta.classes,
-    train: toTensorPart(d.parts.train, d.meta.classes),
-    val: toTensorPart(d.parts.val, d.meta.classes),
-    test: toTensorPart(d.parts.test, d.meta.classes),
-  };
-}

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { unknownKeysIssue } from "../pipeline/config.ts";
 import { DatasetNameSchema, SourceSchema } from "../data/datasets.ts";
-import { TrainOptions } from "../nn/train.ts";
+import { TrainOptions } from "../nn/train_options.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { BaselineParams } from "./baseline_train.ts";
 import { LpFinetuneParams } from "./lp_finetune.ts";

@@ -1,12 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { useBackend } from "../nn/backend.ts";
-import { disposePart } from "../nn/data_tensors.ts";
-import { type Metrics, trainNetwork, TrainOptions } from "../nn/train.ts";
-import { cnnForward, cnnShapes, initCnn } from "../nn/cnn.ts";
-import { Rng } from "../data/rng.ts";
-import { LrMomWdGaOptions, nextGeneration, randomSgdGenome, type SgdGenome } from "../search/ga_lr_mom_wd.ts";
-import { jsonWithVolatile, loadSplit } from "./_load.ts";
+import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
+import { jsonWithVolatile, withSplit } from "./_load.ts";
 
 export const GaLrMomWdParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -50,91 +45,12 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
     schema: GaLrMomWdParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const backend = await useBackend(p.backend);
-      const d = await loadSplit(inputs[dep]);
-      try {
-        const [h, w, c] = d.shape;
-        const spec = { height: h, width: w, channels: c, classes: d.classes, ...p.cnn };
-        const fwd = cnnForward(spec);
-        const rng = new Rng(p.seed);
-        const t0 = performance.now();
-        const total = p.mode === "baseline"
-          ? 1
-          : p.ga.population + (p.ga.generations - 1) * (p.ga.population - Math.max(1, Math.floor(p.ga.population / 2)));
-        let trained = 0;
-        const train = (g: SgdGenome, label: string) => {
-          const out = trainNetwork(
-            initCnn(spec, rng.fork(`init-${trained}`)),
-            cnnShapes(spec),
-            fwd,
-            d.train,
-            { groups: [], lambdas: [] },
-            TrainOptions.parse({
-              optimizer: "sgd",
-              learningRate: g.lr,
-              momentum: g.momentum,
-              weightDecay: g.weightDecay,
-              epochs: p.epochs,
-              batchSize: p.batchSize,
-              lrStep: { step: 1, gamma: p.stepGamma },
-            }),
-            rng.fork(`batches-${trained}`),
-            { train: d.train, val: d.val },
-            (e, s, per) =>
-              progress(trained * p.epochs * per + (e - 1) * per + s, total * p.epochs * per, `${label} epoch ${e}/${p.epochs}`),
-          );
-          trained++;
-          const last = out.history[out.history.length - 1];
-          const finite = (m?: Metrics) => (m && Number.isFinite(m.loss) ? m : { loss: Number.POSITIVE_INFINITY, acc: 0 });
-          return {
-            genome: g,
-            trainLoss: finite(last.train).loss,
-            val: finite(last.val),
-            fitness: finite(last.val).loss,
-            history: out.history,
-          };
-        };
-        type Scored = ReturnType<typeof train>;
-        const generations: { generation: number; individuals: Scored[] }[] = [];
-        if (p.mode === "baseline") {
-          generations.push({ generation: 1, individuals: [train(p.baseline, "baseline")] });
-        } else {
-          let pop: Scored[] = [];
-          for (let i = 0; i < p.ga.population; i++) pop.push(train(randomSgdGenome(p.ga, rng), `gen 1 individual ${i + 1}`));
-          generations.push({ generation: 1, individuals: pop });
-          for (let gen = 2; gen <= p.ga.generations; gen++) {
-            const { survivors, children } = nextGeneration(pop, p.ga, rng);
-            pop = [...survivors, ...children.map((g, i) => train(g, `gen ${gen} child ${i + 1}`))];
-            generations.push({ generation: gen, individuals: pop });
-          }
-        }
-        const last = generations[generations.length - 1].individuals;
-        const all = generations.flatMap((g) => g.individuals);
-        const best = all.reduce((a, b) => (b.fitness < a.fitness ? b : a));
-        const finiteTrain = last.map((i) => i.trainLoss).filter(Number.isFinite);
-        return {
-          ...jsonWithVolatile("result.json", {
-            run: p.run,
-            mode: p.mode,
-            backend,
-            reduced: Boolean(p.reduced),
-            reducedNote: p.reduced,
-            meanFinalTrainLoss: finiteTrain.reduce((a, b) => a + b, 0) / Math.max(1, finiteTrain.length),
-            diverged: last.length - finiteTrain.length,
-            bestValLoss: best.fitness,
-            best: { genome: best.genome, val: best.val },
-            seconds: (performance.now() - t0) / 1000,
-            modelsTrained: trained,
-            generations: generations.map((g) => ({
-              generation: g.generation,
-              bestValLoss: Math.min(...g.individuals.map((i) => i.fitness)),
-              individuals: g.individuals.map((i) => ({ genome: i.genome, trainLoss: i.trainLoss, val: i.val })),
-            })),
-          }),
-        };
-      } finally {
-        [d.train, d.val, d.test].forEach(disposePart);
-      }
+      const { gaLrMomWdStudy } = await import("../search/ga_lr_mom_wd_study.ts");
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
+        const study = gaLrMomWdStudy(p, split, progress);
+        const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
+        return Promise.resolve(jsonWithVolatile("result.json", { ...run, ...study }));
+      });
     },
   };
 }
