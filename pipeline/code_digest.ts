@@ -46,6 +46,8 @@ export class CodeDigester {
   readonly #root: string;
   readonly #importMap: Record<string, string>;
   readonly #fileCache = new Map<string, { hash: string; locals: string[]; bare: string[] }>();
+  // many stages share a module (125 stages, 9 modules in the default config): a closure is walked once
+  readonly #digestCache = new Map<string, CodeDigest>();
 
   constructor(projectRoot: string, importMap: Record<string, string> = {}) {
     this.#root = projectRoot;
@@ -78,6 +80,8 @@ export class CodeDigester {
   /** Digest of the module at `moduleUrlOrPath` and its local import closure. */
   digest(moduleUrlOrPath: string): CodeDigest {
     const start = moduleUrlOrPath.startsWith("file://") ? fromFileUrl(moduleUrlOrPath) : resolve(moduleUrlOrPath);
+    const known = this.#digestCache.get(start);
+    if (known) return known;
     const files: Record<string, string> = {};
     const packages: Record<string, string> = {};
     const stack = [start];
@@ -93,7 +97,9 @@ export class CodeDigester {
     }
     const sorted = sortedRecord(files);
     const sortedPk = sortedRecord(packages);
-    return { digest: codeDigestOf(sorted, sortedPk), files: sorted, packages: sortedPk };
+    const out = { digest: codeDigestOf(sorted, sortedPk), files: sorted, packages: sortedPk };
+    this.#digestCache.set(start, out);
+    return out;
   }
 
   #resolveBare(spec: string): string {

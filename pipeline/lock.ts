@@ -21,6 +21,8 @@ function hostname(): string {
 export interface StoreLock {
   /** The content of the LOCK file: a child of the run checks it is still there before committing. */
   readonly holder: LockHolder;
+  /** True when the lock was taken over from a process that died holding it (its writes may be half done). */
+  readonly tookOver: boolean;
   release(): void;
 }
 
@@ -57,6 +59,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
   } catch (e) {
     throw asUserFsError(e, `cannot create the artifact store ${root}`);
   }
+  let tookOver = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const f = Deno.openSync(path, { write: true, createNew: true });
@@ -75,6 +78,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
       let held = true;
       return {
         holder,
+        tookOver,
         release() {
           if (!held) return;
           held = false;
@@ -109,6 +113,7 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
       }
       try {
         Deno.removeSync(path);
+        tookOver = true;
       } catch { /* someone else removed it */ }
     }
   }

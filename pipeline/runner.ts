@@ -244,7 +244,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   const records = new Map<string, StageRecord>();
   const t0 = performance.now();
   try {
-    const cleaned = await store.cleanTmp();
+    const cleaned = await store.cleanTmp({ everywhere: lock.tookOver });
     if (cleaned) log.say(`removed ${cleaned} leftover temporary file(s) of an interrupted run`);
     log.event({
       event: "run-start",

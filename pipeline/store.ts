@@ -127,9 +127,12 @@ export class ArtifactStore {
   }
 
   /** True when an object is present with the expected size (cheap check; reads and `status --verify` rehash). */
+  // Sync on purpose (here and in readRun): a no-op run checks every stage's entry and outputs, and a
+  // small synchronous read costs a fraction of an async round trip through the event loop.
+  // deno-lint-ignore require-await
   async hasObject(ref: OutputRef): Promise<boolean> {
     try {
-      return (await Deno.stat(this.objectPath(ref.digest))).size === ref.size;
+      return Deno.statSync(this.objectPath(ref.digest)).size === ref.size;
     } catch {
       return false;
     }
@@ -143,7 +146,7 @@ export class ArtifactStore {
     const path = this.runPath(key);
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = Deno.readTextFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
       throw e;
@@ -274,8 +277,12 @@ export class ArtifactStore {
     return { checked: inv.objects.length + inv.runs.length + inv.manifests.length, damage };
   }
 
-  /** Removes leftovers of interrupted writes (call under the store lock). */
-  async cleanTmp(): Promise<number> {
+  /**
+   * Removes leftovers of interrupted writes (call under the store lock): the store's tmp/ always; with
+   * `everywhere`, also temporary files beside their destination (written there only when tmp/ is on another
+   * file system), which needs a walk of the whole store: for a run that took over the lock of a dead one.
+   */
+  async cleanTmp(opts: { everywhere?: boolean } = {}): Promise<number> {
     let n = 0;
     if (await exists(this.tmpDir)) {
       for await (const f of Deno.readDir(this.tmpDir)) {
@@ -283,6 +290,7 @@ export class ArtifactStore {
         n++;
       }
     }
+    if (!opts.everywhere) return n;
     for (const t of (await this.inventory()).temps) {
       await Deno.remove(t).catch(() => {});
       n++;

@@ -29,12 +29,35 @@ Deno.test("a run killed with SIGKILL mid-stage leaves nothing trusted; the next 
     child.stdout.cancel();
     child.stderr.cancel();
     assertEquals(toy.takeCounts(), ["gen", "double"]);
-    // the lock file of the dead process is taken over; gen and double are cache hits
+    // a write the dead process left beside its destination (what happens when tmp/ is on another file system)
+    const store = `${toy.dir}/artifacts`;
+    const shard = [...Deno.readDirSync(`${store}/objects`)][0].name;
+    const leftover = `${store}/objects/${shard}/.hpo-tmp-${shard}00-123-0.tmp`;
+    Deno.writeTextFileSync(leftover, "half");
+    // the lock file of the dead process is taken over (so the whole store is swept); gen and double are cache hits
     toy.write("config.json", `{ "a": 3, "b": 1, "ms": 10 }`);
     const r = await toy.cli("reproduce");
     assertEquals(r.code, 0, r.stderr);
     assertEquals(toy.takeCounts(), ["slow"]);
     assertMatch(r.stderr, /1 computed, 2 cached/);
+    assertMatch(r.stderr, /removed \d+ leftover temporary file/);
+    assert(
+      !(() => {
+        try {
+          Deno.statSync(leftover);
+          return true;
+        } catch {
+          return false;
+        }
+      })(),
+      "the leftover beside an object is gone",
+    );
+    // after a run that ended cleanly, the next run does not walk the store for leftovers (the no-op stays fast)
+    Deno.writeTextFileSync(leftover, "planted");
+    const again = await toy.cli("reproduce");
+    assertEquals(again.code, 0, again.stderr);
+    assert(!/leftover/.test(again.stderr), again.stderr);
+    assertEquals((await toy.cli("gc", "--dry-run")).code, 0);
   } finally {
     toy.cleanup();
   }
