@@ -89,6 +89,8 @@ export class MlpDerivatives {
     loss: number;
   };
 
+  // Not nn/mlp.ts's `forward` on purpose: the R-operator keeps every activation and ReLU mask (ReLU as
+  // z·mask, the same mask its derivative is), and this pass runs once per model, cached.
   #forward() {
     if (this.#cache) return this.#cache;
     const L = this.#W.length;

@@ -125,7 +125,9 @@ export function downloadStack(st: StackLayout, tensors: tf.Tensor[], out = new F
 
 /**
  * Forward pass of all members on a batch x [n, s_0]. Returns the activations of every layer as [K, n, s_l]
- * (ReLU outputs for hidden layers); the last entry is the logits [K, n, classes].
+ * (ReLU outputs for hidden layers); the last entry is the logits [K, n, classes]. Not nn/mlp.ts's `forward`
+ * on purpose: K models in one fused first-layer matmul and batched deeper matmuls, keeping every activation
+ * for the hand-written backward pass.
  */
 export function forwardStack(st: StackLayout, p: tf.Tensor[], x: tf.Tensor2D): tf.Tensor3D[] {
   const L = st.sizes.length - 1, K = st.K, n = x.shape[0];
