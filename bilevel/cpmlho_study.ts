@@ -5,6 +5,8 @@ import { mlpDropoutForward } from "../nn/mlp_dropout.ts";
 import { evaluate, trainNetwork } from "../nn/train.ts";
 import { TrainOptions } from "../nn/train_options.ts";
 import { GpBo } from "../search/gp_bo.ts";
+import { UnitCubeSampler } from "../search/samplers.ts";
+import { runStudy, type Sampler } from "../search/study_loop.ts";
 import { Rng } from "../data/rng.ts";
 import { cpmlhoCnnBaseline, runCpmlho } from "./cpmlho.ts";
 import type { CpmlhoOptions } from "./cpmlho_options.ts";
@@ -23,7 +25,7 @@ export interface CpmlhoRun {
  * random search and GP-based Bayesian optimisation with the same total training epochs; Δ-STN (the
  * document's third baseline) is listed as not implemented.
  */
-export function cpmlhoStudy(
+export async function cpmlhoStudy(
   p: CpmlhoRun,
   d: { shape: [number, number, number]; classes: number; train: TensorPart; val: TensorPart; test: TensorPart },
   onProgress: (step: number, total: number, label: string) => void,
@@ -64,23 +66,20 @@ export function cpmlhoStudy(
       tf.dispose(t);
     }
   };
-  const baseline = (label: string, next: (k: number) => number[], tell?: (x: number[], y: number) => void) => {
-    const trials = [];
-    for (let k = 0; k < p.baselineTrials; k++) {
-      const u = next(k);
+  // random search and BO are samplers of the unit cube, run by the study loop; each point's first three
+  // coordinates scale to dropout rates, the CNN's last two to cutout holes and length
+  const baseline = async (label: string, sampler: Sampler<number[]>) => {
+    const trials = await runStudy(sampler, ([u], k) => {
       const rates = u.slice(0, 3).map((v) => v * p.maxDropout);
       const cutout: [number, number] = cnn ? [Math.round(u[3] * o.maxCutout[0]), Math.round(u[4] * o.maxCutout[1])] : [0, 0];
       const s = score(trainAt(rates, cutout, k, label));
-      tell?.(u, s.val.loss);
-      trials.push({ rates, cutout, ...s });
-    }
+      return [{ genome: u, fitness: s.val.loss, rates, cutout, ...s }];
+    });
     return trials.reduce((a, b) => (b.val.loss < a.val.loss ? b : a));
   };
   const nHyper = cnn ? 5 : 3;
-  const rsRng = rng.fork("random");
-  const rs = baseline("random", () => Array.from({ length: nHyper }, () => rsRng.next()));
-  const bo = new GpBo(nHyper, rng.fork("bo"));
-  const boBest = baseline("bo", () => bo.ask(), (x, y) => bo.tell(x, y));
+  const rs = await baseline("random", new UnitCubeSampler(nHyper, p.baselineTrials, rng.fork("random")));
+  const boBest = await baseline("bo", new GpBo({ dim: nHyper, rng: rng.fork("bo"), budget: p.baselineTrials }));
   const fmtRates = (r: number[], cut?: number[]) =>
     r.map((v) => v.toFixed(3)).join(", ") + (cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
   return {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Rng } from "../data/rng.ts";
+import type { Observation, Sampler } from "./study_loop.ts";
 
 /** Seed 001's genome: SGD learning rate, momentum and weight decay. */
 export interface SgdGenome {
@@ -64,4 +65,31 @@ export function nextGeneration<T extends { genome: SgdGenome; fitness: number }>
     children.push(resampleMutation(uniformCrossover(a, b, rng), o, rng));
   }
   return { survivors, children };
+}
+
+/**
+ * Seed 001's GA as a sampler: a random initial population, then each generation the top half survives and
+ * children of survivors fill the rest (nextGeneration). Its population holds the very observations told,
+ * so a study's records come back as survivors; `generations` lists the population after each tell.
+ */
+export class LrMomWdGaSampler<O extends Observation<SgdGenome>> implements Sampler<SgdGenome, O> {
+  readonly name = "ga-lr-mom-wd";
+  population: O[] = [];
+  readonly generations: O[][] = [];
+  #survivors: O[] = [];
+
+  constructor(private readonly o: LrMomWdGaOptions, private readonly rng: Rng) {}
+
+  ask(): SgdGenome[] {
+    if (this.generations.length === 0) return Array.from({ length: this.o.population }, () => randomSgdGenome(this.o, this.rng));
+    if (this.generations.length >= this.o.generations) return [];
+    const { survivors, children } = nextGeneration(this.population, this.o, this.rng);
+    this.#survivors = survivors;
+    return children;
+  }
+
+  tell(observations: O[]): void {
+    this.population = this.generations.length === 0 ? observations : [...this.#survivors, ...observations];
+    this.generations.push(this.population);
+  }
 }

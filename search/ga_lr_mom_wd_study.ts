@@ -3,7 +3,8 @@ import type { TensorPart } from "../nn/data_tensors.ts";
 import { trainNetwork } from "../nn/train.ts";
 import { type Metrics, TrainOptions } from "../nn/train_options.ts";
 import { cnnForward, cnnShapes, type CnnSpec, initCnn } from "../nn/cnn.ts";
-import { type LrMomWdGaOptions, nextGeneration, randomSgdGenome, type SgdGenome } from "./ga_lr_mom_wd.ts";
+import { type LrMomWdGaOptions, LrMomWdGaSampler, type SgdGenome } from "./ga_lr_mom_wd.ts";
+import { runStudy } from "./study_loop.ts";
 
 /** What one run of seed 001's experiment is: the GA, or one model with fixed SGD settings. */
 export interface GaLrMomWdRun {
@@ -22,7 +23,7 @@ export interface GaLrMomWdRun {
  * Seed 001: a GA over SGD learning rate, momentum and weight decay, each individual a CNN trained with
  * StepLR and scored by its final validation loss (or, in baseline mode, one CNN with fixed settings).
  */
-export function gaLrMomWdStudy(
+export async function gaLrMomWdStudy(
   p: GaLrMomWdRun,
   d: { shape: [number, number, number]; classes: number; train: TensorPart; val: TensorPart },
   onProgress: (step: number, total: number, label: string) => void,
@@ -31,6 +32,9 @@ export function gaLrMomWdStudy(
   const spec = { height: h, width: w, channels: c, classes: d.classes, ...p.cnn };
   const fwd = cnnForward(spec);
   const rng = new Rng(p.seed);
+  // Training draws its seeds from a stream of its own, fixed before the GA draws anything: a model's
+  // initial weights and batch order depend on its index only, not on how many genomes were drawn before it.
+  const trainRng = rng.fork("train");
   const t0 = performance.now();
   const total = p.mode === "baseline"
     ? 1
@@ -38,7 +42,7 @@ export function gaLrMomWdStudy(
   let trained = 0;
   const train = (g: SgdGenome, label: string) => {
     const out = trainNetwork(
-      initCnn(spec, rng.fork(`init-${trained}`)),
+      initCnn(spec, trainRng.fork(`init-${trained}`)),
       cnnShapes(spec),
       fwd,
       d.train,
@@ -52,7 +56,7 @@ export function gaLrMomWdStudy(
         batchSize: p.batchSize,
         lrStep: { step: 1, gamma: p.stepGamma },
       }),
-      rng.fork(`batches-${trained}`),
+      trainRng.fork(`batches-${trained}`),
       { train: d.train, val: d.val },
       (e, s, per) => onProgress(trained * p.epochs * per + (e - 1) * per + s, total * p.epochs * per, `${label} epoch ${e}/${p.epochs}`),
     );
@@ -72,14 +76,12 @@ export function gaLrMomWdStudy(
   if (p.mode === "baseline") {
     generations.push({ generation: 1, individuals: [train(p.baseline, "baseline")] });
   } else {
-    let pop: Scored[] = [];
-    for (let i = 0; i < p.ga.population; i++) pop.push(train(randomSgdGenome(p.ga, rng), `gen 1 individual ${i + 1}`));
-    generations.push({ generation: 1, individuals: pop });
-    for (let gen = 2; gen <= p.ga.generations; gen++) {
-      const { survivors, children } = nextGeneration(pop, p.ga, rng);
-      pop = [...survivors, ...children.map((g, i) => train(g, `gen ${gen} child ${i + 1}`))];
-      generations.push({ generation: gen, individuals: pop });
-    }
+    const ga = new LrMomWdGaSampler<Scored>(p.ga, rng);
+    await runStudy(
+      ga,
+      (batch, round) => batch.map((g, i) => train(g, round === 0 ? `gen 1 individual ${i + 1}` : `gen ${round + 1} child ${i + 1}`)),
+    );
+    generations.push(...ga.generations.map((individuals, i) => ({ generation: i + 1, individuals })));
   }
   const last = generations[generations.length - 1].individuals;
   const all = generations.flatMap((g) => g.individuals);

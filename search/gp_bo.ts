@@ -1,20 +1,39 @@
 import type { Rng } from "../data/rng.ts";
+import type { Observation, Sampler } from "./study_loop.ts";
 
 /**
  * Bayesian optimisation with a Gaussian process (Matérn 5/2 kernel, fixed length scale on the unit cube,
- * small noise) and expected improvement maximised over random candidates. Hand-written: no maintained GP
- * library runs under Deno here. Minimises.
+ * small noise) and expected improvement maximised over random candidates, as a sampler: one point per ask,
+ * `budget` in all. Hand-written: no maintained GP library runs under Deno here. Minimises.
  */
-export class GpBo {
+export class GpBo implements Sampler<number[]> {
+  readonly name = "bo";
   readonly xs: number[][] = [];
   readonly ys: number[] = [];
-  constructor(
-    private readonly dim: number,
-    private readonly rng: Rng,
-    private readonly lengthScale = 0.25,
-    private readonly noise = 1e-4,
-    private readonly candidates = 2000,
-  ) {}
+  private readonly dim: number;
+  private readonly rng: Rng;
+  private readonly lengthScale: number;
+  private readonly noise: number;
+  private readonly candidates: number;
+  #left: number;
+
+  constructor(o: {
+    dim: number;
+    rng: Rng;
+    /** Points to propose (default: unlimited). */
+    budget?: number;
+    lengthScale?: number;
+    noise?: number;
+    /** Random candidates the expected improvement is maximised over. */
+    candidates?: number;
+  }) {
+    this.dim = o.dim;
+    this.rng = o.rng;
+    this.#left = o.budget ?? Infinity;
+    this.lengthScale = o.lengthScale ?? 0.25;
+    this.noise = o.noise ?? 1e-4;
+    this.candidates = o.candidates ?? 2000;
+  }
 
   /** Matérn 5/2 covariance. */
   static kernel(a: number[], b: number[], ls: number): number {
@@ -48,8 +67,20 @@ export class GpBo {
     return (best - mean) * normCdf(z) + std * normPdf(z);
   }
 
+  /** The next batch: one point, or none when the budget is spent. */
+  ask(): number[][] {
+    if (this.#left <= 0) return [];
+    this.#left--;
+    return [this.propose()];
+  }
+
+  /** Learns the observed points (a non-finite loss counts as the worst seen, at least 10). */
+  tell(observations: Observation<number[]>[]): void {
+    for (const o of observations) this.observe(o.genome, o.fitness);
+  }
+
   /** The next point in [0, 1]^dim: random for the first two, then the best EI over random candidates. */
-  ask(): number[] {
+  propose(): number[] {
     const rand = () => Array.from({ length: this.dim }, () => this.rng.next());
     if (this.xs.length < 2) return rand();
     let best = rand(), bestEi = -Infinity;
@@ -61,7 +92,8 @@ export class GpBo {
     return best;
   }
 
-  tell(x: number[], y: number): void {
+  /** Adds one observation. */
+  observe(x: number[], y: number): void {
     this.xs.push(x);
     this.ys.push(Number.isFinite(y) ? y : Math.max(...this.ys.filter(Number.isFinite), 10));
   }

@@ -2,27 +2,12 @@ import { z } from "zod";
 import type { Rng } from "../data/rng.ts";
 import { fromBits, type Genome, type SearchSpace, toBits } from "./space.ts";
 import { binaryCrossover, bitFlip, polynomialMutation, sbx } from "./operators.ts";
+import type { Observation, Sampler } from "./study_loop.ts";
 
-/** A trial's outcome as samplers see it: lower fitness is better (validation loss). */
-export interface Observation {
-  genome: Genome;
-  fitness: number;
-}
-
-/**
- * The sampler lifecycle (after Optuna's): `ask()` proposes the next batch of genomes (empty when the
- * budget is spent); the study trains and evaluates each, optionally applies hyper local search, and calls
- * `tell()` with the observations (genomes possibly rewritten by Lamarckian HLS). Samplers are seeded
- * through the Rng they are built with and hold no other state.
- */
-export interface Sampler {
-  readonly name: string;
-  ask(): Genome[];
-  tell(observations: Observation[]): void;
-}
+export type { Observation, Sampler } from "./study_loop.ts";
 
 /** Grid search: a fixed grid of `budget` points, proposed in one batch. */
-export class GridSampler implements Sampler {
+export class GridSampler implements Sampler<Genome> {
   readonly name = "grid";
   #done = false;
   constructor(private readonly space: SearchSpace, private readonly budget: number) {}
@@ -59,7 +44,7 @@ export class GridSampler implements Sampler {
 }
 
 /** Random search: `budget` independent uniform draws (layers, neurons 1-15, log10 λ). */
-export class RandomSampler implements Sampler {
+export class RandomSampler implements Sampler<Genome> {
   readonly name = "random";
   #left: number;
   constructor(private readonly space: SearchSpace, budget: number, private readonly rng: Rng) {
@@ -102,9 +87,9 @@ export type MicroGaOptions = z.infer<typeof MicroGaOptions>;
  * and polynomial mutation on log10 λ). Replacement: the offspring join the population and the worst
  * individuals are dropped so that its size stays constant ((μ + 2) steady state).
  */
-export class MicroGaSampler implements Sampler {
+export class MicroGaSampler implements Sampler<Genome> {
   readonly name = "microga";
-  population: Observation[] = [];
+  population: Observation<Genome>[] = [];
   generation = 0;
   /** Best fitness after initialisation and after each generation. */
   readonly bestByGeneration: number[] = [];
@@ -143,14 +128,14 @@ export class MicroGaSampler implements Sampler {
     return kids;
   }
 
-  tell(obs: Observation[]): void {
+  tell(obs: Observation<Genome>[]): void {
     const initial = this.population.length === 0;
     this.population = [...this.population, ...obs].sort((x, y) => x.fitness - y.fitness).slice(0, this.o.population);
     if (!initial) this.generation++;
     this.bestByGeneration.push(this.population[0].fitness);
   }
 
-  #tournament(): Observation {
+  #tournament(): Observation<Genome> {
     let best = this.population[this.rng.int(this.population.length)];
     for (let i = 1; i < this.o.tournament; i++) {
       const c = this.population[this.rng.int(this.population.length)];
@@ -158,4 +143,22 @@ export class MicroGaSampler implements Sampler {
     }
     return best;
   }
+}
+
+/**
+ * Uniform points of the unit cube [0, 1]^dim, one per ask, `budget` in all (the random-search baseline of
+ * seed 003, over rates the study scales).
+ */
+export class UnitCubeSampler implements Sampler<number[]> {
+  readonly name = "random";
+  #left: number;
+  constructor(private readonly dim: number, budget: number, private readonly rng: Rng) {
+    this.#left = budget;
+  }
+  ask(): number[][] {
+    if (this.#left <= 0) return [];
+    this.#left--;
+    return [Array.from({ length: this.dim }, () => this.rng.next())];
+  }
+  tell(): void {}
 }

@@ -6,7 +6,8 @@ import { heldOutSplit, HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
 import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
-import { GridSampler, MicroGaOptions, MicroGaSampler, RandomSampler, type Sampler } from "./samplers.ts";
+import { GridSampler, MicroGaOptions, MicroGaSampler, RandomSampler } from "./samplers.ts";
+import { runStudy, type Sampler } from "./study_loop.ts";
 
 /** What HLS did to one model. */
 export interface HlsRecord {
@@ -247,6 +248,24 @@ function summarise(
 }
 
 /**
+ * The step a study with HLS applies after training each model: hyper local search on it, and, Lamarckian,
+ * the fine-tuned λ written back into the genome the sampler learns (clamped to the space); Baldwinian, only
+ * the fitness changes. Without HLS the model is scored as trained.
+ */
+async function hlsStep(
+  g: Genome,
+  t: TrainedGenome,
+  a: { data: StudyData; s: StudySettings; withHls: boolean },
+): Promise<{ hls?: HlsRecord; genome: Genome }> {
+  if (!a.withHls) return { genome: g };
+  const { s } = a;
+  const hls = await applyHls(t, a.data, s.hls, s.space);
+  if (s.hlsMode !== "lamarckian" || !hls.improved) return { hls, genome: g };
+  const l = Math.log10(Math.max(hls.lambda, 1e-300));
+  return { hls, genome: { ...g, log10Lambda: Math.min(s.space.log10LambdaMax, Math.max(s.space.log10LambdaMin, l)) } };
+}
+
+/**
  * Grid or random search, with and without HLS, sharing the trained models: each of the `budget` models is
  * trained once; the run without HLS scores it as trained, the run with HLS scores its fine-tuned version.
  * The comparison is therefore paired, model by model.
@@ -260,21 +279,27 @@ export async function oneShotStudies(
   onTrial: OnProgress,
 ): Promise<[StudyResult, StudyResult]> {
   const t0 = performance.now();
-  const sampler: Sampler = method === "grid"
+  const sampler: Sampler<Genome> = method === "grid"
     ? new GridSampler(s.space, s.budget)
     : new RandomSampler(s.space, s.budget, rng.fork("sampler"));
-  const genomes = sampler.ask();
   const without: TrialRecord[] = [], withHls: TrialRecord[] = [];
   let hlsSeconds = 0;
-  const trained = trainGenomes(genomes, 0, data, s.training, rng, rng.fork("batches"), (label) => onTrial(0, label));
-  for (const [i, g] of genomes.entries()) {
-    const t = trained[i];
-    without.push(record(i, 0, g, t));
-    const h = await applyHls(t, data, s.hls, s.space);
-    hlsSeconds += h.seconds;
-    withHls.push(record(i, 0, g, t, h));
-    onTrial(i + 1);
-  }
+  await runStudy(sampler, async (genomes, round) => {
+    const first = without.length;
+    const batchRng = rng.fork(round === 0 ? "batches" : `batches-${round}`);
+    const trained = trainGenomes(genomes, first, data, s.training, rng, batchRng, (label) => onTrial(first, label));
+    const observed = [];
+    for (const [j, g] of genomes.entries()) {
+      const t = trained[j], i = first + j;
+      without.push(record(i, 0, g, t));
+      const { hls } = await hlsStep(g, t, { data, s, withHls: true });
+      hlsSeconds += hls!.seconds;
+      withHls.push(record(i, 0, g, t, hls));
+      observed.push({ genome: g, fitness: withHls[i].fitness });
+      onTrial(i + 1);
+    }
+    return observed;
+  });
   const a = summarise(method, false, seed, without, t0);
   const b = summarise(method, true, seed, withHls, t0);
   // the shared wall time is split: training to both, HLS to the HLS run only
@@ -298,32 +323,19 @@ export async function microGaStudy(
   const t0 = performance.now();
   const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
   const trials: TrialRecord[] = [];
-  for (let batch = ga.ask(), round = 0; batch.length; batch = ga.ask(), round++) {
-    const obs = [];
+  await runStudy(ga, async (batch, round) => {
     const generation = ga.generation + (ga.population.length ? 1 : 0);
-    const trained = trainGenomes(
-      batch,
-      trials.length,
-      data,
-      s.training,
-      rng,
-      rng.fork(`batches-${round}`),
-      (label) => onTrial(trials.length, label),
-    );
+    const batchRng = rng.fork(`batches-${round}`);
+    const trained = trainGenomes(batch, trials.length, data, s.training, rng, batchRng, (label) => onTrial(trials.length, label));
+    const observed = [];
     for (const [j, g] of batch.entries()) {
-      const t = trained[j];
-      const h = withHls ? await applyHls(t, data, s.hls, s.space) : undefined;
-      const rec = record(trials.length, generation, g, t, h);
+      const step = await hlsStep(g, trained[j], { data, s, withHls });
+      const rec = record(trials.length, generation, g, trained[j], step.hls);
       trials.push(rec);
-      let genome = g;
-      if (h && s.hlsMode === "lamarckian" && h.improved) {
-        const l = Math.log10(Math.max(h.lambda, 1e-300));
-        genome = { ...g, log10Lambda: Math.min(s.space.log10LambdaMax, Math.max(s.space.log10LambdaMin, l)) };
-      }
-      obs.push({ genome, fitness: rec.fitness });
+      observed.push({ genome: step.genome, fitness: rec.fitness });
       onTrial(trials.length);
     }
-    ga.tell(obs);
-  }
+    return observed;
+  });
   return summarise("microga", withHls, seed, trials, t0, ga.bestByGeneration);
 }

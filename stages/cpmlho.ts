@@ -32,10 +32,10 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
     params,
     async run({ params: p, inputs, progress }) {
       const { cpmlhoStudy } = await import("../bilevel/cpmlho_study.ts");
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
-        const study = cpmlhoStudy(p, split, progress);
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
+        const study = await cpmlhoStudy(p, split, progress);
         const run = { dataset: split.name, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return Promise.resolve(jsonWithVolatile("result.json", { ...run, ...study }));
+        return jsonWithVolatile("result.json", { ...run, ...study });
       });
     },
   };

@@ -46,10 +46,10 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
     params,
     async run({ params: p, inputs, progress }) {
       const { gaLrMomWdStudy } = await import("../search/ga_lr_mom_wd_study.ts");
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
-        const study = gaLrMomWdStudy(p, split, progress);
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
+        const study = await gaLrMomWdStudy(p, split, progress);
         const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return Promise.resolve(jsonWithVolatile("result.json", { ...run, ...study }));
+        return jsonWithVolatile("result.json", { ...run, ...study });
       });
     },
   };

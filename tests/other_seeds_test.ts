@@ -3,8 +3,17 @@ import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
 import { applyCutout, concreteDropout, CpmlhoModel, CpmlhoOptions, linearizeCut, runCpmlho } from "../bilevel/cpmlho.ts";
-import { LrMomWdGaOptions, nextGeneration, randomSgdGenome, resampleMutation, uniformCrossover } from "../search/ga_lr_mom_wd.ts";
+import {
+  LrMomWdGaOptions,
+  LrMomWdGaSampler,
+  nextGeneration,
+  randomSgdGenome,
+  resampleMutation,
+  type SgdGenome,
+  uniformCrossover,
+} from "../search/ga_lr_mom_wd.ts";
 import { cholesky, GpBo, normCdf } from "../search/gp_bo.ts";
+import { runStudy } from "../search/study_loop.ts";
 import { conv2dSame, maxPool2 } from "../nn/cnn.ts";
 
 await useBackend("cpu");
@@ -72,6 +81,31 @@ Deno.test("CPMLHO end to end on tiny data: λ moves, μ ≥ 0, metrics are finit
   [data.train, data.val, data.test].forEach(disposePart);
 });
 
+Deno.test("seed 001 GA as a sampler in the study loop: generations of constant size, survivors carried as told, elitist, seeded", async () => {
+  const o = LrMomWdGaOptions.parse({ population: 7, generations: 5 });
+  const target = { lr: 0.05, momentum: 0.5, weightDecay: 0.01 };
+  const fitness = (g: { lr: number; momentum: number; weightDecay: number }) =>
+    Math.abs(Math.log10(g.lr / target.lr)) + Math.abs(g.momentum - target.momentum) + 10 * Math.abs(g.weightDecay - target.weightDecay);
+  const run = async (seed: number) => {
+    const ga = new LrMomWdGaSampler<{ genome: SgdGenome; fitness: number; id: number }>(o, new Rng(seed));
+    let id = 0;
+    const seen = await runStudy(ga, (batch) => batch.map((genome) => ({ genome, fitness: fitness(genome), id: id++ })));
+    return { ga, seen };
+  };
+  const { ga, seen } = await run(11);
+  assertEquals(ga.generations.length, 5);
+  assert(ga.generations.every((g) => g.length === 7), "every generation has the population's size");
+  // 7 initial, then 4 children per generation (3 survivors kept)
+  assertEquals(seen.length, 7 + 4 * 4);
+  for (let k = 1; k < 5; k++) {
+    const prev = [...ga.generations[k - 1]].sort((a, b) => a.fitness - b.fitness).slice(0, 3);
+    assertEquals(ga.generations[k].slice(0, 3).map((x) => x.id), prev.map((x) => x.id), `generation ${k + 1} keeps the top 3 records`);
+    assert(Math.min(...ga.generations[k].map((x) => x.fitness)) <= Math.min(...ga.generations[k - 1].map((x) => x.fitness)));
+  }
+  assertEquals((await run(11)).seen.map((x) => x.genome), seen.map((x) => x.genome));
+  assert(JSON.stringify((await run(12)).seen[0].genome) !== JSON.stringify(seen[0].genome));
+});
+
 Deno.test("seed 001 GA: initial ranges, uniform crossover genes from a parent, mutation, top-half selection", () => {
   const o = LrMomWdGaOptions.parse({ population: 6, mutationRate: 0 });
   const rng = new Rng(6);
@@ -95,18 +129,16 @@ Deno.test("seed 001 GA: initial ranges, uniform crossover genes from a parent, m
   assert(children.every((c) => Object.values(c).every((v) => parents.has(v))), "without mutation, children's genes come from survivors");
 });
 
-Deno.test("GP-BO: posterior interpolates observations; EI finds the minimum of a smooth 1-D function", () => {
+Deno.test("GP-BO as a sampler in the study loop: posterior interpolates observations; EI finds the minimum of a smooth 1-D function", async () => {
   const L = cholesky([[4, 2], [2, 3]]);
   assertClose(L[0][0], 2, 1e-12);
   assertClose(L[1][1], Math.sqrt(2), 1e-12);
   assertClose(normCdf(0), 0.5, 1e-7);
   assertClose(normCdf(1.96), 0.975, 1e-4);
-  const bo = new GpBo(1, new Rng(7), 0.2, 1e-8);
+  const bo = new GpBo({ dim: 1, rng: new Rng(7), lengthScale: 0.2, noise: 1e-8, budget: 12 });
   const f = (x: number) => (x - 0.63) ** 2;
-  for (let i = 0; i < 12; i++) {
-    const x = bo.ask();
-    bo.tell(x, f(x[0]));
-  }
+  const seen = await runStudy(bo, (batch) => batch.map((x) => ({ genome: x, fitness: f(x[0]) })));
+  assertEquals(seen.length, 12, "the budget ends the study");
   const post = bo.posterior(bo.xs[3]);
   assertClose(post.mean, bo.ys[3], 1e-3);
   const best = bo.xs[bo.ys.indexOf(Math.min(...bo.ys))][0];
