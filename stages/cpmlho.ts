@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { CpmlhoOptions } from "../bilevel/cpmlho_options.ts";
 import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { trainingResources } from "./_resources.ts";
 
 export const CpmlhoParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -28,6 +29,8 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
     name: `cpmlho:${params.run}`,
     module: import.meta.url,
     deps: [{ stage: dep }],
+    // CPMLHO's epochs, then random search and BO on the same total: 1-3 min per epoch here (the CNN more)
+    resources: trainingResources({ base: 10, perEpoch: 9, epochs: params.cpmlho?.epochs ?? 5, memMB: 4096 }),
     schema: CpmlhoParams,
     params,
     async run({ params: p, inputs, progress }) {

@@ -5,6 +5,7 @@ import { DatasetNameSchema, DEFAULT_SOURCES, HOW_TO_PROVIDE, SourceSchema } from
 import { fetchDataset } from "../data/fetch.ts";
 import { encodeData } from "../data/codec.ts";
 import { canonicalJson } from "../pipeline/hash.ts";
+import { DATA_RESOURCES } from "./_resources.ts";
 
 export const FetchParams = z.strictObject({
   dataset: DatasetNameSchema,
@@ -22,6 +23,7 @@ export function fetchStage(params: FetchParams): Stage<FetchParams> {
     name: `fetch:${params.dataset}`,
     module: import.meta.url,
     deps: [],
+    resources: DATA_RESOURCES,
     schema: FetchParams,
     params,
     description: `official ${params.dataset} files, checked against pinned digests`,

@@ -2,6 +2,14 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
 import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { trainingResources } from "./_resources.ts";
+
+/** Models a run trains: the population, then the children of each later generation. */
+function gaModels(p: z.input<typeof GaLrMomWdParams>): number {
+  if (p.mode === "baseline") return 1;
+  const { population = 10, generations = 3 } = p.ga ?? {};
+  return population + (generations - 1) * (population - Math.max(1, Math.floor(population / 2)));
+}
 
 export const GaLrMomWdParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -42,6 +50,8 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
     name: `ga-lr-mom-wd:${params.run}`,
     module: import.meta.url,
     deps: [{ stage: dep }],
+    // a CNN per individual: 13 s per epoch on 2,000 examples here, so about 5 min per epoch on 50,000
+    resources: trainingResources({ base: 10, perEpoch: 8 * gaModels(params), epochs: params.epochs ?? 3, memMB: 4096 }),
     schema: GaLrMomWdParams,
     params,
     async run({ params: p, inputs, progress }) {

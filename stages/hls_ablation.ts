@@ -8,6 +8,7 @@ import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
 import type { AblationSeed } from "../search/hls_ablation.ts";
 import { jsonWithVolatile, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
+import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 
 export const HlsAblationParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -47,6 +48,8 @@ export function hlsAblationSeedStage(
     name: seedUnitName(unitPrefix(split, budget), params.seed),
     module: import.meta.url,
     deps: [{ stage: dep }],
+    // 40 models, then each of 8 variants' HLS and two micro-GA runs: 3-8 min per seed here
+    resources: trainingResources({ base: 30, perEpoch: 6, epochs: params.training?.epochs }),
     schema: HlsAblationSeedParams,
     params,
     async run({ params: p, inputs, progress }) {
@@ -75,6 +78,7 @@ export function hlsAblationStage(
     name: `hls-ablation:${split}:${budget}`,
     module: import.meta.url,
     deps: unitNames.map((stage) => ({ stage })),
+    resources: LIGHT_RESOURCES,
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {

@@ -3,6 +3,7 @@ import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls_options.ts";
 import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { trainingResources } from "./_resources.ts";
 
 export const LpFinetuneParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -34,6 +35,8 @@ export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split:
   return {
     name: "lp-finetune",
     module: import.meta.url,
+    // three LPs over 150 weights and traced line searches: about a minute here
+    resources: trainingResources({ base: 20, perEpoch: 0 }),
     deps: [{ stage: dep }, { stage: "baseline-train" }],
     schema: LpFinetuneParams,
     params,

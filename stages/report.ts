@@ -7,6 +7,7 @@ import { buildReport, type ReportInput } from "../report/build.ts";
 import { environmentInfo } from "./environment.ts";
 import { readWithVolatile } from "./_load.ts";
 import { SubsampleParams } from "./subsample.ts";
+import { LIGHT_RESOURCES } from "./_resources.ts";
 
 /** The config's report section. */
 export const ReportSection = z.strictObject({
@@ -72,6 +73,7 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
   return {
     name: "report",
     module: import.meta.url,
+    resources: LIGHT_RESOURCES,
     deps: upstream.map((stage) => ({ stage, optional: true })),
     schema: ReportParams,
     params,

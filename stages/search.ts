@@ -8,6 +8,7 @@ import type { StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
+import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 
 export const SearchParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -54,6 +55,8 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
     name: seedUnitName(unitPrefix, params.seed),
     module: import.meta.url,
     deps: [{ stage: dep }],
+    // 40 models with and without HLS (the micro-GA twice): 15-30 s per epoch of budget here
+    resources: trainingResources({ base: 10, perEpoch: 3, epochs: params.training?.epochs }),
     schema: SearchSeedParams,
     params,
     async run({ params: p, inputs, progress }) {
@@ -76,6 +79,7 @@ function searchMergeStage(split: string, budget: string, params: z.input<typeof 
     name: `search:${split}:${budget}:${params.method}`,
     module: import.meta.url,
     deps: unitNames.map((stage) => ({ stage })),
+    resources: LIGHT_RESOURCES,
     schema: SearchParams,
     params,
     async run({ params: p, inputs }) {

@@ -6,6 +6,7 @@ import { decodeData, encodeData } from "../data/codec.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
 import { DatasetNameSchema } from "../data/datasets.ts";
+import { DATA_RESOURCES } from "./_resources.ts";
 
 export const SubsampleParams = z.strictObject({
   dataset: DatasetNameSchema,
@@ -28,6 +29,7 @@ export function subsampleStage(splitName: string, params: z.input<typeof Subsamp
   return {
     name: `subsample:${splitName}`,
     module: import.meta.url,
+    resources: DATA_RESOURCES,
     deps: [{ stage: fetchName }],
     schema: SubsampleParams,
     params,
