@@ -6,7 +6,7 @@ import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMember
 import { acquireStoreLock } from "./lock.ts";
 import { codeDigestOf } from "./code_digest.ts";
 import { topoSort } from "./dag.ts";
-import { cacheKey, inputRecord, validateParams, volatileTest } from "./runner.ts";
+import { cacheKey, inputRecord, validateParams, volatileTest } from "./keys.ts";
 import type { Stage } from "./stage.ts";
 
 /** Summary of an archive written. */
@@ -40,62 +40,83 @@ export async function createArchive(
   const lock = await acquireStoreLock(opts.storeRoot, "archive");
   try {
     const store = new ArtifactStore(opts.storeRoot);
-    const codeFiles = new Map<string, string>();
-    for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
-    const code: TarFile[] = [];
-    const drift: string[] = [];
-    for (const [f, h] of [...codeFiles].sort()) {
-      const bytes = await Deno.readFile(`${opts.projectRoot}/${f}`).catch(() => undefined);
-      if (!bytes || sha256(bytes) !== h) drift.push(f);
-      else code.push({ name: `code/${f}`, bytes });
-    }
-    if (drift.length) {
-      throw new UserError(
-        `cannot archive run ${manifest.runId}: ${drift.length} code file(s) changed since it ran (${drift.slice(0, 5).join(", ")}` +
-          `${drift.length > 5 ? ", ..." : ""}), so a reviewer could not check its code; rerun 'reproduce', then 'archive'`,
-      );
-    }
+    const code = await codeMembers(manifest, opts.projectRoot);
     const digests = new Set<string>();
     for (const s of manifest.stages) for (const r of Object.values(s.outputs)) digests.add(r.digest);
-    const enc = new TextEncoder();
-    const sums: string[] = [];
-    let count = 0;
-    const members = async function* (): AsyncGenerator<TarFile> {
-      const emit = (f: TarFile) => {
-        sums.push(`${sha256(f.bytes)}  ${f.name}`);
-        count++;
-        return f;
-      };
-      yield emit({ name: "manifest.json", bytes: enc.encode(JSON.stringify(manifest, null, 1)) });
-      yield emit({ name: "config.json", bytes: enc.encode(JSON.stringify(manifest!.config, null, 1)) });
-      yield emit({ name: "environment.json", bytes: enc.encode(JSON.stringify(manifest!.environment, null, 1)) });
-      for (const d of [...digests].sort()) yield emit({ name: `objects/${d}`, bytes: await store.getObject(d) });
-      for (const f of code) yield emit(f);
-      yield emit({
-        name: "README.txt",
-        bytes: enc.encode(
-          `Archive of pipeline run ${manifest!.runId}.\nVerify with: deno task verify <this file> [--rerun]\n` +
-            `checksums.sha256 lists the sha256 of every other file; objects/<sha256> are the artifacts; code/ holds every ` +
-            `source file the run's cache keys cover.\n`,
-        ),
-      });
-      count++;
-      yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
-    };
-    try {
-      await writeTarGz(opts.out, members());
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      const code = (e as { code?: string }).code;
-      if (code === "ENOENT") {
-        throw new UserError(`cannot write the archive ${opts.out}: its directory does not exist; create it or choose another --out`);
-      }
-      if (code === "EISDIR") throw new UserError(`cannot write the archive ${opts.out}: it is a directory; give a file name with --out`);
-      throw asUserFsError(e, `cannot write the archive ${opts.out}`);
-    }
-    return { path: opts.out, files: count, bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
+    const members = archiveMembers({ manifest, store, digests: [...digests].sort(), code });
+    await writeArchive(opts.out, members);
+    return { path: opts.out, files: members.count(), bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
   } finally {
     lock.release();
+  }
+}
+
+/** The source files the run's keys cover, as members; a UserError when one changed since the run. */
+async function codeMembers(manifest: Manifest, projectRoot: string): Promise<TarFile[]> {
+  const codeFiles = new Map<string, string>();
+  for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
+  const code: TarFile[] = [];
+  const drift: string[] = [];
+  for (const [f, h] of [...codeFiles].sort()) {
+    const bytes = await Deno.readFile(`${projectRoot}/${f}`).catch(() => undefined);
+    if (!bytes || sha256(bytes) !== h) drift.push(f);
+    else code.push({ name: `code/${f}`, bytes });
+  }
+  if (drift.length) {
+    throw new UserError(
+      `cannot archive run ${manifest.runId}: ${drift.length} code file(s) changed since it ran (${drift.slice(0, 5).join(", ")}` +
+        `${drift.length > 5 ? ", ..." : ""}), so a reviewer could not check its code; rerun 'reproduce', then 'archive'`,
+    );
+  }
+  return code;
+}
+
+/**
+ * The archive's members in order (manifest first, checksums last), artifacts read one at a time as the
+ * archive is written; `count()` is the number of files once they have all been yielded.
+ */
+function archiveMembers(a: { manifest: Manifest; store: ArtifactStore; digests: string[]; code: TarFile[] }) {
+  const { manifest, store } = a;
+  const enc = new TextEncoder();
+  const sums: string[] = [];
+  let count = 0;
+  const emit = (f: TarFile) => {
+    sums.push(`${sha256(f.bytes)}  ${f.name}`);
+    count++;
+    return f;
+  };
+  const members = async function* (): AsyncGenerator<TarFile> {
+    yield emit({ name: "manifest.json", bytes: enc.encode(JSON.stringify(manifest, null, 1)) });
+    yield emit({ name: "config.json", bytes: enc.encode(JSON.stringify(manifest.config, null, 1)) });
+    yield emit({ name: "environment.json", bytes: enc.encode(JSON.stringify(manifest.environment, null, 1)) });
+    for (const d of a.digests) yield emit({ name: `objects/${d}`, bytes: await store.getObject(d) });
+    for (const f of a.code) yield emit(f);
+    yield emit({
+      name: "README.txt",
+      bytes: enc.encode(
+        `Archive of pipeline run ${manifest.runId}.\nVerify with: deno task verify <this file> [--rerun]\n` +
+          `checksums.sha256 lists the sha256 of every other file; objects/<sha256> are the artifacts; code/ holds every ` +
+          `source file the run's cache keys cover.\n`,
+      ),
+    });
+    count++;
+    yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
+  };
+  return Object.assign(members(), { count: () => count });
+}
+
+/** Writes the archive; a missing directory, a directory in the way or a full disk is a UserError naming --out. */
+async function writeArchive(out: string, members: AsyncIterable<TarFile>): Promise<void> {
+  try {
+    await writeTarGz(out, members);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") {
+      throw new UserError(`cannot write the archive ${out}: its directory does not exist; create it or choose another --out`);
+    }
+    if (code === "EISDIR") throw new UserError(`cannot write the archive ${out}: it is a directory; give a file name with --out`);
+    throw asUserFsError(e, `cannot write the archive ${out}`);
   }
 }
 

@@ -17,6 +17,19 @@ export interface BoardOut {
   event(event: Record<string, unknown>): void;
 }
 
+/** What a board tracks and where it prints. */
+export interface BoardOptions {
+  out: BoardOut;
+  /** Every stage the run visits. */
+  stages: string[];
+  /** How many run at once. */
+  jobs: number;
+  /** Wall times from the store's last manifest, by stage: the first estimates. */
+  previousMs: Map<string, number>;
+  /** How often the run's line is printed while stages run (default 15 s). */
+  summaryEveryMs?: number;
+}
+
 /**
  * Tracks a parallel run. The ETA of the run is the estimated work left (running stages from their
  * progress, waiting ones from their wall time in the store's last manifest, else the mean of the stages
@@ -30,16 +43,19 @@ export class RunBoard {
   #lastSummary = -Infinity;
   readonly #timer: ReturnType<typeof setInterval>;
 
-  constructor(
-    readonly out: BoardOut,
-    readonly stages: string[],
-    readonly jobs: number,
-    readonly previousMs: Map<string, number>,
-    readonly summaryEveryMs = 15000,
-  ) {
+  readonly out: BoardOut;
+  readonly stages: string[];
+  readonly jobs: number;
+  readonly previousMs: Map<string, number>;
+
+  constructor(o: BoardOptions) {
+    this.out = o.out;
+    this.stages = o.stages;
+    this.jobs = o.jobs;
+    this.previousMs = o.previousMs;
     this.#timer = setInterval(() => {
       if (this.#running.size) this.summary(true);
-    }, summaryEveryMs);
+    }, o.summaryEveryMs ?? 15000);
     Deno.unrefTimer(this.#timer);
   }
 

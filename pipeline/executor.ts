@@ -5,9 +5,7 @@
 import type { LockHolder } from "./lock.ts";
 import type { OutputRef } from "./store.ts";
 import { rebase } from "./snapshot.ts";
-
-/** Lines a `run-stage` child writes to stdout for its parent start with this; anything else is passed on as text. */
-export const PROTOCOL_PREFIX = "@hpo-run-stage ";
+import { DEFAULT_NAMES, type EngineNames } from "./names.ts";
 
 /**
  * What a parent tells a `run-stage` child, in a JSON file in the store's tmp/ (a shared file system
@@ -84,6 +82,8 @@ export interface ChildCommand {
   denoConfig?: string;
   /** The project root: with a code snapshot, paths under it are taken from the snapshot instead. */
   projectRoot?: string;
+  /** The experiment's names: its protocol prefix and environment variables (default: the engine's own). */
+  names?: EngineNames;
 }
 
 /** The argument vector of `deno run ... run-stage --spec FILE --store DIR`. */
@@ -127,17 +127,17 @@ export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (lin
 }
 
 /**
- * Parses one line of a child's stdout: a protocol message goes to the sink (a result is returned), other
- * text is passed on, prefixed with the stage name.
+ * Parses one line of a child's stdout: a protocol message (its lines start with `protocol`) goes to the
+ * sink (a result is returned), other text is passed on, prefixed with the stage name.
  */
-export function handleChildLine(stage: string, line: string, sink: JobSink): JobReport | undefined {
-  if (!line.startsWith(PROTOCOL_PREFIX)) {
+export function handleChildLine(stage: string, line: string, sink: JobSink, protocol = DEFAULT_NAMES.protocol): JobReport | undefined {
+  if (!line.startsWith(protocol)) {
     if (line.trim()) sink.say(`[${stage}] ${line}`);
     return undefined;
   }
   let m: JobMessage;
   try {
-    m = JSON.parse(line.slice(PROTOCOL_PREFIX.length));
+    m = JSON.parse(line.slice(protocol.length));
   } catch {
     sink.say(`[${stage}] ${line}`);
     return undefined;
@@ -159,17 +159,18 @@ export class LocalProcessExecutor implements StageExecutor {
   constructor(readonly cmd: ChildCommand, readonly graceMs = 3000) {}
 
   start(job: StageJobStart, sink: JobSink): JobHandle {
+    const names = this.cmd.names ?? DEFAULT_NAMES;
     const child = new Deno.Command(Deno.execPath(), {
       args: runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { HPO_RUN_STAGE_WATCH_PARENT: "1" },
+      env: { [names.env("RUN_STAGE_WATCH_PARENT")]: "1" },
     }).spawn();
     const tail: string[] = [];
     let report: JobReport | undefined;
     const out = readLines(child.stdout, (line) => {
-      report = handleChildLine(job.stage, line, sink) ?? report;
+      report = handleChildLine(job.stage, line, sink, names.protocol) ?? report;
     }).catch(() => {});
     const err = readLines(child.stderr, (line) => {
       tail.push(line);

@@ -4,11 +4,14 @@ import { asUserFsError } from "./errors.ts";
 let counter = 0;
 
 /** The prefix of every temporary file this module makes: `gc` and `cleanTmp` know such files as leftovers. */
-export const TEMP_PREFIX = ".hpo-tmp-";
+export const TEMP_PREFIX = ".pipeline-tmp-";
 
-/** True for the name of a temporary file left by an interrupted atomic write. */
+/** The prefix of temporary files written before the engine's names were neutral: a store may still hold some. */
+const LEGACY_TEMP_PREFIX = ".hpo-tmp-";
+
+/** True for the name of a temporary file left by an interrupted atomic write (of this version or an earlier one). */
 export function isTempName(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX) && name.endsWith(".tmp");
+  return (name.startsWith(TEMP_PREFIX) || name.startsWith(LEGACY_TEMP_PREFIX)) && name.endsWith(".tmp");
 }
 
 function isCrossDevice(e: unknown): boolean {

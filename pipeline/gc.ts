@@ -1,7 +1,9 @@
 import { UserError } from "./errors.ts";
 import { acquireStoreLock } from "./lock.ts";
 import { type Manifest, scanManifests } from "./manifest.ts";
-import { ArtifactStore, readJson, RunEntrySchema } from "./store.ts";
+import { ArtifactStore, readJson, RunEntrySchema, type StoreInventory } from "./store.ts";
+
+type ManifestScan = Awaited<ReturnType<typeof scanManifests>>;
 
 /** How many of the most recent runs gc keeps by default (their manifests, and the artifacts they name). */
 export const DEFAULT_KEEP_RUNS = 10;
@@ -40,7 +42,6 @@ export interface GcReport {
  */
 export async function collectGarbage(opts: GcOptions | string): Promise<GcReport> {
   const o: GcOptions = typeof opts === "string" ? { storeRoot: opts } : opts;
-  const keepRuns = o.keepRuns ?? DEFAULT_KEEP_RUNS;
   const lock = await acquireStoreLock(o.storeRoot, "gc");
   try {
     const store = new ArtifactStore(o.storeRoot);
@@ -59,47 +60,8 @@ export async function collectGarbage(opts: GcOptions | string): Promise<GcReport
           }; inspect or remove them, or rerun with --force to keep them and collect the rest`,
       );
     }
-    const report: GcReport = {
-      dryRun: !!o.dryRun,
-      objectsRemoved: 0,
-      bytesFreed: 0,
-      entriesRemoved: 0,
-      objectsKept: 0,
-      manifestsRemoved: [],
-      removed: [],
-      leftAlone: doubts,
-    };
-    const latestRun = scan.latest?.manifest?.runId;
-    const kept: Manifest[] = scan.latest?.manifest ? [scan.latest.manifest] : [];
-    const cut = Math.max(0, scan.readable.length - keepRuns);
-    scan.readable.forEach((m, i) => {
-      if (i >= cut || m.manifest.runId === latestRun) kept.push(m.manifest);
-      else report.manifestsRemoved.push(m.path);
-    });
-    const keep = new Set<string>();
-    for (const m of kept) for (const s of m.stages) for (const ref of Object.values(s.outputs)) keep.add(ref.digest);
-    const remove = async (path: string) => {
-      report.removed.push(path);
-      if (!o.dryRun) await Deno.remove(path);
-    };
-    for (const p of report.manifestsRemoved) await remove(p);
-    for (const obj of inv.objects) {
-      if (keep.has(obj.digest)) {
-        report.objectsKept++;
-        continue;
-      }
-      await remove(obj.path);
-      report.objectsRemoved++;
-      report.bytesFreed += obj.size;
-    }
-    for (const path of inv.runs) {
-      const e = await readJson(path, RunEntrySchema);
-      // A cache entry whose outputs go is useless; a corrupt one is never trusted anyway.
-      if (!e.ok || !Object.values(e.value.outputs).every((r) => keep.has(r.digest))) {
-        await remove(path);
-        report.entriesRemoved++;
-      }
-    }
+    const { kept, old } = keptRuns(scan, o.keepRuns ?? DEFAULT_KEEP_RUNS);
+    const report = await sweep({ inv, kept, old, dryRun: !!o.dryRun, leftAlone: doubts });
     if (!o.dryRun) {
       for (const t of inv.temps) await Deno.remove(t).catch(() => {});
       await store.cleanTmp();
@@ -108,4 +70,58 @@ export async function collectGarbage(opts: GcOptions | string): Promise<GcReport
   } finally {
     lock.release();
   }
+}
+
+/** The manifests gc keeps (latest.json's run and the last `keepRuns`), and the paths of the older ones. */
+function keptRuns(scan: ManifestScan, keepRuns: number): { kept: Manifest[]; old: string[] } {
+  const latestRun = scan.latest?.manifest?.runId;
+  const kept: Manifest[] = scan.latest?.manifest ? [scan.latest.manifest] : [];
+  const old: string[] = [];
+  const cut = Math.max(0, scan.readable.length - keepRuns);
+  scan.readable.forEach((m, i) => {
+    if (i >= cut || m.manifest.runId === latestRun) kept.push(m.manifest);
+    else old.push(m.path);
+  });
+  return { kept, old };
+}
+
+/** Removes (or, dry, lists) the old manifests, every object no kept run names, and the entries that lose an output. */
+async function sweep(
+  a: { inv: StoreInventory; kept: Manifest[]; old: string[]; dryRun: boolean; leftAlone: string[] },
+): Promise<GcReport> {
+  const report: GcReport = {
+    dryRun: a.dryRun,
+    objectsRemoved: 0,
+    bytesFreed: 0,
+    entriesRemoved: 0,
+    objectsKept: 0,
+    manifestsRemoved: a.old,
+    removed: [],
+    leftAlone: a.leftAlone,
+  };
+  const keep = new Set<string>();
+  for (const m of a.kept) for (const s of m.stages) for (const ref of Object.values(s.outputs)) keep.add(ref.digest);
+  const remove = async (path: string) => {
+    report.removed.push(path);
+    if (!a.dryRun) await Deno.remove(path);
+  };
+  for (const p of report.manifestsRemoved) await remove(p);
+  for (const obj of a.inv.objects) {
+    if (keep.has(obj.digest)) {
+      report.objectsKept++;
+      continue;
+    }
+    await remove(obj.path);
+    report.objectsRemoved++;
+    report.bytesFreed += obj.size;
+  }
+  for (const path of a.inv.runs) {
+    const e = await readJson(path, RunEntrySchema);
+    // A cache entry whose outputs go is useless; a corrupt one is never trusted anyway.
+    if (!e.ok || !Object.values(e.value.outputs).every((r) => keep.has(r.digest))) {
+      await remove(path);
+      report.entriesRemoved++;
+    }
+  }
+  return report;
 }

@@ -62,50 +62,11 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
   let tookOver = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const f = Deno.openSync(path, { write: true, createNew: true });
-      const holder: LockHolder = { pid: Deno.pid, command, since: new Date().toISOString(), host: hostname() };
-      try {
-        f.writeSync(new TextEncoder().encode(JSON.stringify(holder)));
-      } catch (e) {
-        f.close();
-        Deno.removeSync(path); // a full disk must not leave a half-written lock behind
-        throw asUserFsError(e, `cannot take the lock ${path}`);
-      } finally {
-        try {
-          f.close();
-        } catch { /* closed above */ }
-      }
-      let held = true;
-      return {
-        holder,
-        tookOver,
-        release() {
-          if (!held) return;
-          held = false;
-          try {
-            Deno.removeSync(path);
-          } catch { /* already gone */ }
-        },
-      };
+      return createLock(path, command, tookOver);
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw asUserFsError(e, `cannot take the lock ${path}`);
-      let holder: { pid?: number; command?: string; since?: string; host?: string } = {};
-      try {
-        holder = JSON.parse(Deno.readTextFileSync(path));
-      } catch { /* being written, or garbage: judged below */ }
-      if (typeof holder.pid === "number" && holder.host !== undefined && holder.host !== hostname()) {
-        // A store on a shared file system, locked from another machine: this one cannot see that process.
-        throw new UserError(
-          `the artifact store ${root} is locked by process ${holder.pid} on host ${holder.host} ('${holder.command}', since ${holder.since}); ` +
-            `wait for it to finish, or remove ${path} if that process is gone`,
-        );
-      }
-      if (typeof holder.pid === "number" && processAlive(holder.pid) && holder.pid !== Deno.pid) {
-        throw new UserError(
-          `the artifact store ${root} is locked by process ${holder.pid} ('${holder.command}', since ${holder.since}); ` +
-            `wait for it to finish, or remove ${path} if that process is gone`,
-        );
-      }
+      const holder = readHolder(path);
+      refuseIfHeld(root, path, holder);
       // Stale (holder dead) or unreadable after a moment: take it over.
       if (holder.pid === undefined && attempt === 0) {
         await new Promise((r) => setTimeout(r, 200)); // a writer may be mid-write; give it a moment
@@ -118,4 +79,59 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
     }
   }
   throw new UserError(`could not take the lock ${path}; another process keeps taking it`);
+}
+
+/** Creates the LOCK file (O_EXCL: AlreadyExists when someone holds it) and writes this process into it. */
+function createLock(path: string, command: string, tookOver: boolean): StoreLock {
+  const f = Deno.openSync(path, { write: true, createNew: true });
+  const holder: LockHolder = { pid: Deno.pid, command, since: new Date().toISOString(), host: hostname() };
+  try {
+    f.writeSync(new TextEncoder().encode(JSON.stringify(holder)));
+  } catch (e) {
+    f.close();
+    Deno.removeSync(path); // a full disk must not leave a half-written lock behind
+    throw asUserFsError(e, `cannot take the lock ${path}`);
+  } finally {
+    try {
+      f.close();
+    } catch { /* closed above */ }
+  }
+  let held = true;
+  return {
+    holder,
+    tookOver,
+    release() {
+      if (!held) return;
+      held = false;
+      try {
+        Deno.removeSync(path);
+      } catch { /* already gone */ }
+    },
+  };
+}
+
+/** What the LOCK file says, as far as it can be read (it may be being written, or garbage). */
+function readHolder(path: string): Partial<LockHolder> {
+  try {
+    return JSON.parse(Deno.readTextFileSync(path));
+  } catch {
+    return {};
+  }
+}
+
+/** A UserError naming the holder when it may still be alive: on another host, or a live process here. */
+function refuseIfHeld(root: string, path: string, holder: Partial<LockHolder>): void {
+  if (typeof holder.pid === "number" && holder.host !== undefined && holder.host !== hostname()) {
+    // A store on a shared file system, locked from another machine: this one cannot see that process.
+    throw new UserError(
+      `the artifact store ${root} is locked by process ${holder.pid} on host ${holder.host} ('${holder.command}', since ${holder.since}); ` +
+        `wait for it to finish, or remove ${path} if that process is gone`,
+    );
+  }
+  if (typeof holder.pid === "number" && processAlive(holder.pid) && holder.pid !== Deno.pid) {
+    throw new UserError(
+      `the artifact store ${root} is locked by process ${holder.pid} ('${holder.command}', since ${holder.since}); ` +
+        `wait for it to finish, or remove ${path} if that process is gone`,
+    );
+  }
 }

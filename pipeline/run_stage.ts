@@ -14,8 +14,10 @@ import { CodeDigester } from "./code_digest.ts";
 import { DamagedObject, SkipStage, UserError } from "./errors.ts";
 import { lockStillHeld } from "./lock.ts";
 import { ArtifactStore, OutputRefSchema } from "./store.ts";
-import { artifactSet, cacheKey, computeStage, type StageLog, validateParams } from "./runner.ts";
-import { type JobMessage, type JobReport, PROTOCOL_PREFIX } from "./executor.ts";
+import { artifactSet, computeStage, type StageLog } from "./compute.ts";
+import { cacheKey, validateParams } from "./keys.ts";
+import type { JobMessage, JobReport } from "./executor.ts";
+import { DEFAULT_NAMES, type EngineNames } from "./names.ts";
 import type { ArtifactSet, NotRun, Stage } from "./stage.ts";
 
 const SpecSchema = z.object({
@@ -33,25 +35,27 @@ const SpecSchema = z.object({
 const enc = new TextEncoder();
 
 /** Writes one protocol line to stdout, whole. */
-function emit(m: JobMessage): void {
-  const bytes = enc.encode(PROTOCOL_PREFIX + JSON.stringify(m) + "\n");
+function emit(m: JobMessage, protocol: string): void {
+  const bytes = enc.encode(protocol + JSON.stringify(m) + "\n");
   for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
 /** The child's log: everything goes to the parent, which prints and records it. */
-const childLog: StageLog = {
-  say: (line) => emit({ type: "say", line }),
-  event: (event) => emit({ type: "event", event }),
-  progressFor() {
-    let last = -Infinity;
-    return (step, total, label) => {
-      const now = performance.now();
-      if (now - last < 250 && step < total) return;
-      last = now;
-      emit({ type: "progress", step, total, label });
-    };
-  },
-};
+function childLog(protocol: string): StageLog {
+  return {
+    say: (line) => emit({ type: "say", line }, protocol),
+    event: (event) => emit({ type: "event", event }, protocol),
+    progressFor() {
+      let last = -Infinity;
+      return (step, total, label) => {
+        const now = performance.now();
+        if (now - last < 250 && step < total) return;
+        last = now;
+        emit({ type: "progress", step, total, label }, protocol);
+      };
+    },
+  };
+}
 
 /** What `run-stage` needs of the experiment. */
 export interface RunStageOptions<C> {
@@ -61,6 +65,8 @@ export interface RunStageOptions<C> {
   importMap?: Record<string, string>;
   parseConfig(raw: unknown): C;
   buildStages(config: C): Stage[];
+  /** The experiment's names: the protocol prefix, the variable that says to watch the parent (default: the engine's). */
+  names?: EngineNames;
 }
 
 /**
@@ -68,9 +74,10 @@ export interface RunStageOptions<C> {
  * exit code: 0 computed, cached or not run; 1 failed or a damaged input (the parent repairs and retries).
  */
 export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
-  if (Deno.env.get("HPO_RUN_STAGE_WATCH_PARENT") === "1") parentPid = watchParent();
-  const report = await computeFromSpec(o);
-  emit({ type: "result", report });
+  const names = o.names ?? DEFAULT_NAMES;
+  if (names.getEnv("RUN_STAGE_WATCH_PARENT") === "1") parentPid = watchParent();
+  const report = await computeFromSpec(o, childLog(names.protocol));
+  emit({ type: "result", report }, names.protocol);
   return report.status === "failed" || report.status === "damaged" ? 1 : 0;
 }
 
@@ -90,36 +97,16 @@ function watchParent(): number {
   return parent;
 }
 
-async function computeFromSpec<C>(o: RunStageOptions<C>): Promise<JobReport> {
+/** Rebuilds the spec's stage, checks its key is the parent's, and computes it (unless cached); failures as values. */
+async function computeFromSpec<C>(o: RunStageOptions<C>, log: StageLog): Promise<JobReport> {
   const store = new ArtifactStore(o.storeRoot);
   try {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await Deno.readTextFile(o.specPath));
-    } catch (e) {
-      throw new UserError(`cannot read the job spec ${o.specPath}: ${(e as Error).message}`);
-    }
-    const parsed = SpecSchema.safeParse(raw);
-    if (!parsed.success) throw new UserError(`the job spec ${o.specPath} is not one this version of the pipeline writes`);
-    const spec = parsed.data;
+    const spec = await readSpec(o.specPath);
     const stage = o.buildStages(o.parseConfig(spec.config)).find((s) => s.name === spec.stage);
     if (!stage) throw new UserError(`stage '${spec.stage}' is not in the DAG of the run's config`);
     const params = validateParams([stage]).get(stage.name);
     const code = new CodeDigester(o.projectRoot, o.importMap).digest(stage.module);
-    const inputs: Record<string, Record<string, string>> = {};
-    const ctxInputs: Record<string, ArtifactSet | NotRun> = {};
-    for (const dep of stage.deps) {
-      const up = spec.inputs[dep.stage];
-      if (!up) throw new UserError(`the job spec gives no input for '${dep.stage}'`);
-      if ("notRun" in up) {
-        if (!dep.optional) throw new UserError(`needs '${dep.stage}', which did not run: ${up.notRun}`);
-        inputs[dep.stage] = { "#not-run": up.notRun };
-        ctxInputs[dep.stage] = { stage: dep.stage, notRun: up.notRun };
-      } else {
-        inputs[dep.stage] = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.digest]));
-        ctxInputs[dep.stage] = artifactSet(store, dep.stage, up.outputs);
-      }
-    }
+    const { inputs, ctxInputs } = specInputs(store, stage, spec);
     const key = cacheKey({ stage: stage.name, params, inputs, code: code.digest });
     if (key !== spec.key) {
       const why = code.digest !== spec.codeDigest
@@ -131,36 +118,66 @@ async function computeFromSpec<C>(o: RunStageOptions<C>): Promise<JobReport> {
       const hit = await store.readRun(key);
       if (hit) return { status: "cached", outputs: hit.outputs, wallMs: hit.wallMs };
     }
-    const { outputs, wallMs } = await computeStage({
-      store,
-      stage,
-      params,
-      inputs: ctxInputs,
-      key,
-      log: childLog,
-      beforeCommit: () => {
-        if (parentPid !== undefined && Deno.ppid !== parentPid) Deno.exit(1); // orphaned during a synchronous stretch
-        if (spec.lock && !lockStillHeld(o.storeRoot, spec.lock)) {
-          throw new UserError(
-            `the run that started this stage (process ${spec.lock.pid}) no longer holds the store lock; ` +
-              `its outputs are stored, its cache entry is not`,
-          );
-        }
-        return Promise.resolve();
-      },
-    });
+    const beforeCommit = () => checkStillWanted(o.storeRoot, spec);
+    const { outputs, wallMs } = await computeStage({ store, stage, params, inputs: ctxInputs, key, log, beforeCommit });
     return { status: "computed", outputs, wallMs };
   } catch (e) {
-    if (e instanceof SkipStage) return { status: "not-run", reason: e.message };
-    if (e instanceof DamagedObject || store.hasDamaged()) {
-      return { status: "damaged", digests: store.takeDamaged(), message: (e as Error).message };
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    return {
-      status: "failed",
-      message,
-      stack: e instanceof Error ? e.stack : undefined,
-      user: e instanceof UserError,
-    };
+    return failureReport(e, store);
   }
+}
+
+type Spec = z.infer<typeof SpecSchema>;
+
+/** The job spec, validated; a UserError when it cannot be read or is not one this version writes. */
+async function readSpec(specPath: string): Promise<Spec> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(specPath));
+  } catch (e) {
+    throw new UserError(`cannot read the job spec ${specPath}: ${(e as Error).message}`);
+  }
+  const parsed = SpecSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`the job spec ${specPath} is not one this version of the pipeline writes`);
+  return parsed.data;
+}
+
+/** The stage's inputs from the spec: their digests (for the key) and their views (for the stage). */
+function specInputs(store: ArtifactStore, stage: Stage, spec: Spec) {
+  const inputs: Record<string, Record<string, string>> = {};
+  const ctxInputs: Record<string, ArtifactSet | NotRun> = {};
+  for (const dep of stage.deps) {
+    const up = spec.inputs[dep.stage];
+    if (!up) throw new UserError(`the job spec gives no input for '${dep.stage}'`);
+    if ("notRun" in up) {
+      if (!dep.optional) throw new UserError(`needs '${dep.stage}', which did not run: ${up.notRun}`);
+      inputs[dep.stage] = { "#not-run": up.notRun };
+      ctxInputs[dep.stage] = { stage: dep.stage, notRun: up.notRun };
+    } else {
+      inputs[dep.stage] = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.digest]));
+      ctxInputs[dep.stage] = artifactSet(store, dep.stage, up.outputs);
+    }
+  }
+  return { inputs, ctxInputs };
+}
+
+/** Before the cache entry is written: the parent must still be alive and still hold the store. */
+function checkStillWanted(storeRoot: string, spec: Spec): Promise<void> {
+  if (parentPid !== undefined && Deno.ppid !== parentPid) Deno.exit(1); // orphaned during a synchronous stretch
+  if (spec.lock && !lockStillHeld(storeRoot, spec.lock)) {
+    throw new UserError(
+      `the run that started this stage (process ${spec.lock.pid}) no longer holds the store lock; ` +
+        `its outputs are stored, its cache entry is not`,
+    );
+  }
+  return Promise.resolve();
+}
+
+/** How a thrown error ends the job: not run (SkipStage), a damaged input to repair, or a failure. */
+function failureReport(e: unknown, store: ArtifactStore): JobReport {
+  if (e instanceof SkipStage) return { status: "not-run", reason: e.message };
+  if (e instanceof DamagedObject || store.hasDamaged()) {
+    return { status: "damaged", digests: store.takeDamaged(), message: (e as Error).message };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { status: "failed", message, stack: e instanceof Error ? e.stack : undefined, user: e instanceof UserError };
 }

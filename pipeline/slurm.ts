@@ -15,6 +15,7 @@ import {
   type StageJobStart,
 } from "./executor.ts";
 import { UserError } from "./errors.ts";
+import { DEFAULT_NAMES, type EngineNames } from "./names.ts";
 
 /** What one stage asks of the cluster. */
 export interface SlurmResources {
@@ -86,65 +87,18 @@ export class SlurmExecutor implements StageExecutor {
     }
   }
 
+  /** Submits the stage as a job (its script and output file in `jobDir`) and follows it to its report. */
   async start(job: StageJobStart, sink: JobSink): Promise<JobHandle> {
     const n = this.#count++;
     const safe = job.stage.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
     const script = `${this.o.jobDir}/${safe}-${n}.sh`;
-    const output = `${this.o.jobDir}/${safe}-${n}.out`;
-    const defined = (r?: SlurmResources) => Object.fromEntries(Object.entries(r ?? {}).filter(([, v]) => v !== undefined));
-    const res = { cpus: 1, memMB: 4096, timeMin: 120, ...defined(this.o.defaults), ...defined(this.o.resourcesOf?.(job.stage)) };
+    const output = new JobOutput(`${this.o.jobDir}/${safe}-${n}.out`, job.stage, sink, this.#names.protocol);
+    const res = this.#resources(job.stage);
     const argv = [Deno.execPath(), ...runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot)];
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-    const args = [
-      "--parsable",
-      `--job-name=hpo:${job.stage}`.slice(0, 120),
-      `--output=${output}`,
-      `--cpus-per-task=${res.cpus}`,
-      `--mem=${res.memMB}M`,
-      `--time=${res.timeMin}`,
-      ...(this.o.partition ? [`--partition=${this.o.partition}`] : []),
-      ...(this.o.account ? [`--account=${this.o.account}`] : []),
-      ...(this.o.extraArgs ?? []),
-      script,
-    ];
-    let offset = 0;
-    let partial = "";
-    let report: JobReport | undefined;
-    const poll = this.o.pollMs ?? 500;
-    const readOutput = async () => {
-      let f: Deno.FsFile;
-      try {
-        f = await Deno.open(output, { read: true });
-      } catch {
-        return; // not written yet
-      }
-      try {
-        await f.seek(offset, Deno.SeekMode.Start);
-        const buf = new Uint8Array(1 << 16);
-        for (;;) {
-          const got = await f.read(buf);
-          if (!got) break;
-          offset += got;
-          partial += new TextDecoder().decode(buf.subarray(0, got), { stream: true });
-        }
-      } finally {
-        f.close();
-      }
-      for (let i = partial.indexOf("\n"); i >= 0; i = partial.indexOf("\n")) {
-        report = handleChildLine(job.stage, partial.slice(0, i), sink) ?? report;
-        partial = partial.slice(i + 1);
-      }
-    };
-    const tail = async () => {
-      try {
-        return (await Deno.readTextFile(output)).split("\n").filter((l) => !l.startsWith("@hpo-run-stage ")).slice(-40).join("\n");
-      } catch {
-        return "";
-      }
-    };
     await Deno.mkdir(this.o.jobDir, { recursive: true });
     await Deno.writeTextFile(script, `#!/bin/sh\n# stage ${job.stage}\nexec ${argv.map(quote).join(" ")}\n`);
-    const sub = await run("sbatch", args);
+    const sub = await run("sbatch", this.#sbatchArgs({ stage: job.stage, output: output.path, res, script }));
     if (sub.code !== 0) {
       const message = `sbatch refused the job: ${sub.stderr.trim()}`;
       return {
@@ -154,43 +108,127 @@ export class SlurmExecutor implements StageExecutor {
       };
     }
     const id = sub.stdout.trim().split(";")[0];
-    sink.event({ event: "slurm-submitted", job: id, script, output, resources: res });
-    const state = async (): Promise<string | undefined> => {
-      const s = (await this.#queue().catch(() => undefined))?.get(id);
-      if (s) return s;
-      // gone from the queue: scontrol still knows it for MinJobAge seconds
-      const c = await run("scontrol", ["show", "job", id]);
-      return /JobState=(\S+)/.exec(c.stdout)?.[1] ?? "GONE";
-    };
+    sink.event({ event: "slurm-submitted", job: id, script, output: output.path, resources: res });
     let cancelled = false;
-    const done = (async (): Promise<JobReport> => {
-      let last = "";
-      for (;;) {
-        await new Promise((r) => setTimeout(r, poll));
-        await readOutput();
-        const st = await state();
-        if (st !== last) sink.event({ event: "slurm-state", job: id, state: st });
-        last = st ?? last;
-        if (st && ACTIVE.has(st)) continue;
-        await readOutput();
-        if (report) return report;
-        if (cancelled || st === "CANCELLED") return { status: "failed", message: `slurm job ${id} was cancelled`, log: await tail() };
-        return { status: "failed", message: `slurm job ${id} ended (${st}) without a result; its log: ${output}`, log: await tail() };
-      }
-    })();
     return {
       id: `slurm job ${id}`,
-      done,
+      done: this.#follow(id, output, sink, () => cancelled),
       cancel: async () => {
         cancelled = true;
-        await run("scancel", [id]);
-        // wait (bounded) until the job has left the queue
-        for (let i = 0; i < 30; i++) {
-          const r = await run("squeue", ["-h", "-j", id, "-o", "%T"]);
-          if (r.code !== 0 || !r.stdout.trim()) break;
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await cancelJob(id);
       },
     };
+  }
+
+  get #names(): EngineNames {
+    return this.cmd.names ?? DEFAULT_NAMES;
+  }
+
+  /** The stage's own declaration over the executor's defaults over 1 CPU, 4 GB, 2 h. */
+  #resources(stage: string): Required<SlurmResources> {
+    const defined = (r?: SlurmResources) => Object.fromEntries(Object.entries(r ?? {}).filter(([, v]) => v !== undefined));
+    return { cpus: 1, memMB: 4096, timeMin: 120, ...defined(this.o.defaults), ...defined(this.o.resourcesOf?.(stage)) };
+  }
+
+  #sbatchArgs(j: { stage: string; output: string; res: Required<SlurmResources>; script: string }): string[] {
+    return [
+      "--parsable",
+      `--job-name=${this.#names.job(j.stage)}`.slice(0, 120),
+      `--output=${j.output}`,
+      `--cpus-per-task=${j.res.cpus}`,
+      `--mem=${j.res.memMB}M`,
+      `--time=${j.res.timeMin}`,
+      ...(this.o.partition ? [`--partition=${this.o.partition}`] : []),
+      ...(this.o.account ? [`--account=${this.o.account}`] : []),
+      ...(this.o.extraArgs ?? []),
+      j.script,
+    ];
+  }
+
+  /** The job's state: from the shared squeue, else (gone from the queue) from scontrol, which keeps it for MinJobAge seconds. */
+  async #state(id: string): Promise<string> {
+    const s = (await this.#queue().catch(() => undefined))?.get(id);
+    if (s) return s;
+    const c = await run("scontrol", ["show", "job", id]);
+    return /JobState=(\S+)/.exec(c.stdout)?.[1] ?? "GONE";
+  }
+
+  /** Follows a job until it leaves the active states: its report, or why it ended without one. */
+  async #follow(id: string, output: JobOutput, sink: JobSink, cancelled: () => boolean): Promise<JobReport> {
+    let last = "";
+    for (;;) {
+      await new Promise((r) => setTimeout(r, this.o.pollMs ?? 500));
+      await output.read();
+      const st = await this.#state(id);
+      if (st !== last) sink.event({ event: "slurm-state", job: id, state: st });
+      last = st ?? last;
+      if (st && ACTIVE.has(st)) continue;
+      await output.read();
+      if (output.report) return output.report;
+      if (cancelled() || st === "CANCELLED") {
+        return { status: "failed", message: `slurm job ${id} was cancelled`, log: await output.tail() };
+      }
+      return {
+        status: "failed",
+        message: `slurm job ${id} ended (${st}) without a result; its log: ${output.path}`,
+        log: await output.tail(),
+      };
+    }
+  }
+}
+
+/** Cancels a job and waits (bounded) until it has left the queue. */
+async function cancelJob(id: string): Promise<void> {
+  await run("scancel", [id]);
+  for (let i = 0; i < 30; i++) {
+    const r = await run("squeue", ["-h", "-j", id, "-o", "%T"]);
+    if (r.code !== 0 || !r.stdout.trim()) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * A job's output file on the shared file system, read incrementally: the same protocol lines a local child
+ * writes to its pipe go to the sink as they appear, and the result is kept.
+ */
+class JobOutput {
+  #offset = 0;
+  #partial = "";
+  report: JobReport | undefined;
+  constructor(readonly path: string, readonly stage: string, readonly sink: JobSink, readonly protocol: string) {}
+
+  /** Reads what was appended since the last read (nothing if the file is not written yet). */
+  async read(): Promise<void> {
+    let f: Deno.FsFile;
+    try {
+      f = await Deno.open(this.path, { read: true });
+    } catch {
+      return; // not written yet
+    }
+    try {
+      await f.seek(this.#offset, Deno.SeekMode.Start);
+      const buf = new Uint8Array(1 << 16);
+      for (;;) {
+        const got = await f.read(buf);
+        if (!got) break;
+        this.#offset += got;
+        this.#partial += new TextDecoder().decode(buf.subarray(0, got), { stream: true });
+      }
+    } finally {
+      f.close();
+    }
+    for (let i = this.#partial.indexOf("\n"); i >= 0; i = this.#partial.indexOf("\n")) {
+      this.report = handleChildLine(this.stage, this.#partial.slice(0, i), this.sink, this.protocol) ?? this.report;
+      this.#partial = this.#partial.slice(i + 1);
+    }
+  }
+
+  /** The last 40 lines that are not protocol lines: what a failed job said. */
+  async tail(): Promise<string> {
+    try {
+      return (await Deno.readTextFile(this.path)).split("\n").filter((l) => !l.startsWith(this.protocol)).slice(-40).join("\n");
+    } catch {
+      return "";
+    }
   }
 }

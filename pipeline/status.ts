@@ -1,8 +1,7 @@
 import { topoSort } from "./dag.ts";
-import { validateParams } from "./runner.ts";
 import { CodeDigester } from "./code_digest.ts";
 import { listManifests, type StageRecord } from "./manifest.ts";
-import { cacheKey } from "./runner.ts";
+import { cacheKey, validateParams } from "./keys.ts";
 import { ArtifactStore } from "./store.ts";
 import type { Stage } from "./stage.ts";
 
@@ -29,16 +28,20 @@ export function diffPaths(a: unknown, b: unknown, prefix = "", out: string[] = [
   return out;
 }
 
-function explain(
-  prev: StageRecord | undefined,
-  p: unknown,
-  inputs: Record<string, Record<string, string>>,
-  codeFiles: Record<string, string>,
-  packages: Record<string, string>,
-): string[] {
+/** What a stage's key is made of now, to hold against its last record. */
+interface KeyNow {
+  params: unknown;
+  inputs: Record<string, Record<string, string>>;
+  codeFiles: Record<string, string>;
+  packages: Record<string, string>;
+}
+
+/** Why a stage is stale: each parameter, code file, package and input that changed since its last record. */
+function explain(prev: StageRecord | undefined, now: KeyNow): string[] {
   if (!prev) return ["never run"];
+  const { codeFiles, packages, inputs } = now;
   const reasons: string[] = [];
-  for (const d of diffPaths(prev.params, p)) reasons.push(`parameter ${d}`);
+  for (const d of diffPaths(prev.params, now.params)) reasons.push(`parameter ${d}`);
   for (const f of new Set([...Object.keys(prev.codeFiles), ...Object.keys(codeFiles)])) {
     if (!(f in codeFiles)) reasons.push(`code file ${f} no longer imported`);
     else if (!(f in prev.codeFiles)) reasons.push(`code file ${f} newly imported`);
@@ -54,6 +57,27 @@ function explain(
 }
 
 /**
+ * The latest record of each stage across the store's manifests: the last computed or cached one (it
+ * describes a stored state), and a not-run one when that is the stage's last word.
+ */
+async function lastRecords(storeRoot: string, configPath?: string) {
+  const lastRecord = new Map<string, StageRecord>();
+  const lastNotRun = new Map<string, StageRecord>();
+  // runs of the config asked about come last, so that their records win over another config's stage of
+  // the same name (e.g. the report)
+  const manifests = await listManifests(storeRoot);
+  const sameConfig = (m: { manifest: { configPath?: string } }) => configPath !== undefined && m.manifest.configPath === configPath;
+  for (const { manifest } of [...manifests.filter((m) => !sameConfig(m)), ...manifests.filter(sameConfig)]) {
+    for (const r of manifest.stages) {
+      if (r.status === "computed" || r.status === "cached") lastRecord.set(r.stage, r);
+      if (r.status === "not-run") lastNotRun.set(r.stage, r);
+      else lastNotRun.delete(r.stage);
+    }
+  }
+  return { lastRecord, lastNotRun };
+}
+
+/**
  * For each stage: cached, stale (and why: which parameter, code file, package or input changed since the
  * last recorded run), or not run (and why). Reads only; takes no lock.
  */
@@ -65,21 +89,7 @@ export async function pipelineStatus(
   const params = validateParams(order);
   const store = new ArtifactStore(opts.storeRoot);
   const digester = new CodeDigester(opts.projectRoot, opts.importMap);
-  // Latest record of each stage across manifests (computed or cached ones describe a stored state).
-  const lastRecord = new Map<string, StageRecord>();
-  const lastNotRun = new Map<string, StageRecord>();
-  // runs of the config asked about come last, so that their records win over another config's stage of
-  // the same name (e.g. the report)
-  const manifests = await listManifests(opts.storeRoot);
-  const sameConfig = (m: { manifest: { configPath?: string } }) =>
-    opts.configPath !== undefined && m.manifest.configPath === opts.configPath;
-  for (const { manifest } of [...manifests.filter((m) => !sameConfig(m)), ...manifests.filter(sameConfig)]) {
-    for (const r of manifest.stages) {
-      if (r.status === "computed" || r.status === "cached") lastRecord.set(r.stage, r);
-      if (r.status === "not-run") lastNotRun.set(r.stage, r);
-      else lastNotRun.delete(r.stage);
-    }
-  }
+  const { lastRecord, lastNotRun } = await lastRecords(opts.storeRoot, opts.configPath);
   const known = new Map<string, Record<string, string> | "unknown">();
   const out: StageStatus[] = [];
   for (const s of order) {
@@ -114,7 +124,12 @@ export async function pipelineStatus(
       continue;
     }
     known.set(s.name, "unknown");
-    out.push({ stage: s.name, state: "stale", reasons: explain(lastRecord.get(s.name), p, inputs, code.files, code.packages), key });
+    out.push({
+      stage: s.name,
+      state: "stale",
+      reasons: explain(lastRecord.get(s.name), { params: p, inputs, codeFiles: code.files, packages: code.packages }),
+      key,
+    });
   }
   return out;
 }

@@ -1,0 +1,170 @@
+// `reproduce`: runs the experiment's DAG (in this process, in child processes, or on Slurm), says what was
+// not run and why, and copies the declared outputs (the report) out of the store.
+import { resolve } from "node:path";
+import { type CliValues, type CommandContext, list } from "./cli_args.ts";
+import { DamagedObject, UserError } from "./errors.ts";
+import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "./executor.ts";
+import type { Experiment } from "./experiment.ts";
+import { exists, writeFileAtomic } from "./fs_atomic.ts";
+import type { Manifest } from "./manifest.ts";
+import type { EngineNames } from "./names.ts";
+import { formatDuration } from "./progress.ts";
+import { type RunOptions, runPipeline } from "./runner.ts";
+import { SlurmExecutor } from "./slurm.ts";
+import type { Stage } from "./stage.ts";
+import { ArtifactStore } from "./store.ts";
+
+/**
+ * The stages not run, one line per root cause (a stage not run because what it needs did not run has the
+ * cause of that one): "not run (3 stages: a, b, c): <cause>".
+ */
+export function notRunLines(notRun: { stage: string; reason: string }[]): string[] {
+  const byCause = new Map<string, string[]>();
+  for (const n of notRun) {
+    const cause = n.reason.replace(/^(needs '[^']+', which did not run: )+/, "");
+    byCause.set(cause, [...(byCause.get(cause) ?? []), n.stage]);
+  }
+  return [...byCause].map(([cause, stages]) => {
+    const shown = stages.length > 6 ? `${stages.slice(0, 5).join(", ")} and ${stages.length - 5} more` : stages.join(", ");
+    return `  not run (${stages.length} stage${stages.length === 1 ? "" : "s"}: ${shown}): ${cause}`;
+  });
+}
+
+/** Runs `reproduce`; its exit code (0, or 1 with --require-all when a stage was not run). */
+export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number> {
+  const { exp, values, storeRoot, configPath } = c;
+  const { raw, config } = await exp.loadConfig(configPath, c.overrides);
+  const t0 = performance.now();
+  const parallel = await parallelOptions(c, exp.buildStages(config));
+  const runOptions = async (): Promise<RunOptions> => ({
+    storeRoot,
+    projectRoot: exp.projectRoot,
+    importMap: exp.importMap,
+    config: raw,
+    configPath,
+    environment: await exp.environment?.(config),
+    quiet: values.quiet,
+    ...parallel,
+  });
+  const r = await runPipeline(exp.buildStages(config), {
+    ...(await runOptions()),
+    only: list(values.only),
+    from: values.from,
+    force: list(values.force),
+  });
+  for (const line of notRunLines(r.notRun)) console.error(line);
+  console.error(
+    `reproduce: ${r.computed.length} computed, ${r.cached.length} cached, ${r.notRun.length} not run ` +
+      `in ${formatDuration((performance.now() - t0) / 1000)}; manifest ${storeRoot}/manifests/${r.manifest.runId}.json`,
+  );
+  const code = r.notRun.length && values["require-all"] ? 1 : 0;
+  if (!values["no-export"]) {
+    try {
+      await exportOutputs(exp, r.manifest, storeRoot, configPath);
+    } catch (e) {
+      if (!(e instanceof DamagedObject)) throw e;
+      // An exported output was damaged on disk (and has now been removed): one more pass recomputes it.
+      console.error(`${e.message.split(";")[0]}; recomputing it`);
+      const again = await runPipeline(exp.buildStages(config), await runOptions());
+      await exportOutputs(exp, again.manifest, storeRoot, configPath);
+    }
+  }
+  // the last line says what was not run (after the export's lines)
+  if (r.notRun.length) {
+    console.error(
+      code
+        ? `reproduce: ${r.notRun.length} stage(s) not run (see above) and --require-all was given: exit 1`
+        : `reproduce: done, except ${r.notRun.length} stage(s) not run for a missing input (see above; --require-all makes this exit 1)`,
+    );
+  }
+  return code;
+}
+
+/**
+ * --jobs N (-j N; default: $<P>_JOBS, $SLURM_CPUS_PER_TASK, else the number of cores), --executor and
+ * --isolate as runner options. Without permission to start processes (the sandbox of 'verify --rerun'),
+ * the run is sequential.
+ */
+async function parallelOptions<C>(
+  c: CommandContext<C>,
+  stages: Stage[],
+): Promise<{ jobs: number; executor?: StageExecutor; isolateAll?: boolean }> {
+  const { values, names } = c;
+  const kind = values.executor ?? names.getEnv("EXECUTOR") ?? "local";
+  if (kind !== "local" && kind !== "slurm") throw new UserError(`--executor expects 'local' or 'slurm', got '${kind}'`);
+  const text = values.jobs ?? names.getEnv("JOBS");
+  // On Slurm, --jobs caps the jobs queued or running at once; the cluster decides where and when they run.
+  const jobs = text === undefined ? (kind === "slurm" ? 100 : defaultJobs()) : Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    const from = values.jobs === undefined ? ` (from $${names.env("JOBS")})` : "";
+    throw new UserError(`--jobs expects a whole number >= 1, got '${text}'${from}`);
+  }
+  if (kind === "local" && jobs === 1 && !values.isolate) return { jobs: 1 };
+  if ((await Deno.permissions.query({ name: "run" })).state !== "granted") {
+    if (values.jobs !== undefined || values.isolate) {
+      throw new UserError("--jobs > 1 and --isolate start child processes, which this process may not (run it with -A)");
+    }
+    return { jobs: 1 };
+  }
+  const exp = c.exp;
+  const denoConfig = exp.sandbox?.denoConfig ??
+    ((await exists(`${exp.projectRoot}/deno.json`)) ? `${exp.projectRoot}/deno.json` : undefined);
+  const cmd = { mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig, projectRoot: exp.projectRoot, names };
+  // on Slurm every stage is a job: the login node only schedules
+  if (kind === "slurm") return { jobs, executor: await slurmExecutor(c, cmd, stages), isolateAll: true };
+  return { jobs, executor: new LocalProcessExecutor(cmd), isolateAll: !!values.isolate };
+}
+
+/** The Slurm executor from the --partition/--account/--sbatch-args/--slurm-* flags, else their variables. */
+async function slurmExecutor<C>(
+  c: CommandContext<C>,
+  cmd: ConstructorParameters<typeof SlurmExecutor>[0],
+  stages: Stage[],
+): Promise<SlurmExecutor> {
+  const { values, names } = c;
+  await SlurmExecutor.check();
+  const byName = new Map(stages.map((s) => [s.name, s.resources]));
+  const extra = values["sbatch-args"] ?? names.getEnv("SBATCH_ARGS");
+  return new SlurmExecutor(cmd, {
+    partition: values.partition ?? names.getEnv("SLURM_PARTITION"),
+    account: values.account ?? names.getEnv("SLURM_ACCOUNT"),
+    extraArgs: extra ? extra.split(/\s+/).filter(Boolean) : [],
+    defaults: {
+      cpus: slurmNumber(values, names, "slurm-cpus"),
+      memMB: slurmNumber(values, names, "slurm-mem"),
+      timeMin: slurmNumber(values, names, "slurm-time"),
+    },
+    resourcesOf: (name) => byName.get(name),
+    jobDir: `${c.storeRoot}/logs/slurm`,
+  });
+}
+
+/** A --slurm-* flag (else $<P>_SLURM_*) as a whole number >= 1, or undefined. */
+function slurmNumber(values: CliValues, names: EngineNames, flag: "slurm-cpus" | "slurm-mem" | "slurm-time"): number | undefined {
+  const v = values[flag] ?? names.getEnv(flag.toUpperCase().replace("-", "_"));
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} expects a whole number >= 1, got '${v}'`);
+  return n;
+}
+
+/** Copies declared outputs of the run out of the store (atomically, beside the destination), e.g. the report. */
+async function exportOutputs<C>(exp: Experiment<C>, manifest: Manifest, storeRoot: string, configPath: string): Promise<void> {
+  const configName = configPath.split("/").pop()!.replace(/\.json$/, "");
+  const store = new ArtifactStore(storeRoot);
+  for (const e of exp.exports ?? []) {
+    const rec = manifest.stages.find((s) => s.stage === e.stage);
+    const names = Object.keys(rec?.outputs ?? {}).filter((n) => (typeof e.output === "string" ? n === e.output : e.output.test(n)));
+    for (const name of names.sort()) {
+      const to = resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replaceAll("{output}", name));
+      const bytes = await store.getObject(rec!.outputs[name].digest);
+      await writeFileAtomic(to, e.transform ? await e.transform(bytes, { manifest, storeRoot }) : bytes);
+      if (typeof e.output === "string") console.error(`wrote ${to}`);
+    }
+    if (typeof e.output !== "string" && names.length) {
+      console.error(
+        `wrote ${names.length} file(s) to ${resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replace(/\/[^/]*$/, ""))}`,
+      );
+    }
+  }
+}
