@@ -41,6 +41,7 @@ function withRunFacts(format: "html" | "md") {
 const code = await cliMain({
   projectRoot,
   defaultConfig: "configs/default.json",
+  envPrefix: "HPO", // $HPO_STORE, $HPO_JOBS, …; hpo-archive-<date>.tar.gz
   importMap: denoJson.imports,
   async loadConfig(path, overrides) {
     const loaded = await loadJsonConfig(path, ExperimentConfig, overrides);

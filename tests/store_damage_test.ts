@@ -4,6 +4,7 @@ import { z } from "zod";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
 import { ArtifactStore } from "../pipeline/store.ts";
+import { isTempName } from "../pipeline/fs_atomic.ts";
 import { DamagedObject, UserError } from "../pipeline/errors.ts";
 import { sha256 } from "../pipeline/hash.ts";
 import { runPipeline } from "../pipeline/runner.ts";
@@ -353,7 +354,7 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
       assertEquals(r.code, 2, r.stderr);
       assertMatch(r.stderr.trim().split("\n").pop()!, /^error: .*cannot write .*: the disk is full \(ENOSPC\)/);
       assert(!/^\s+at /m.test(r.stderr));
-      assertEquals(listTree(store).filter((p) => p.includes(".hpo-tmp-") || p === "LOCK"), [], "no temporary file or lock left");
+      assertEquals(listTree(store).filter((p) => isTempName(p.split("/").pop()!) || p === "LOCK"), [], "no temporary file or lock left");
       Deno.removeSync(`${mnt}/filler`);
       r = await toy.cli("status", "--verify", "--store", store);
       assertMatch(r.stdout, /0 damaged/);
