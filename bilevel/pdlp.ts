@@ -12,7 +12,7 @@
  * scaled towards 0, which is feasible, until every row holds: see `repair`), and a dual bound from the
  * dual iterate (one fresh Kᵀy) bounds the optimum from below, so objective − dualBound ≥ objective − optimum.
  */
-import { type PdlpCoreOptions, type PdlpProgress, solveOperatorLp } from "./pdlp_core.ts";
+import { type PdlpCoreOptions, type PdlpCoreResult, type PdlpProgress, solveOperatorLp } from "./pdlp_core.ts";
 import { symmetricRuiz } from "./pdlp_scaling.ts";
 
 /** LP (11) given by operators (see the module comment). */
@@ -94,11 +94,61 @@ export interface PdlpResult {
  */
 export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult {
   const t0 = performance.now();
-  const n = lp.gradLambdaF.length, m = lp.gradF.length;
+  const m = lp.gradF.length;
+  const count = { hvps: 0 };
+  const fail = (status: "error" | "infeasible", message: string) => failed({ status, message, hvps: count.hvps, t0 });
+  const bad = inputProblem(lp);
+  if (bad) return fail(bad.status, bad.message);
+  const hvp = (v: Float64Array) => {
+    count.hvps++;
+    const r = lp.hvp(v);
+    if (r.length !== m) throw new Error(`hvp returned ${r.length} entries, expected ${m}`);
+    return r;
+  };
+  const op = normalised(lp, hvp);
+  if (!op) return fail("error", "objective has a non-finite entry");
   const eps = lp.epsilon;
-  let hvps = 0;
-  const fail = (status: "error" | "infeasible", message: string): PdlpResult => ({
-    status,
+  let scaling;
+  try {
+    scaling = symmetricRuiz({ n: op.n, m, hvp: (v) => hvp(v).map((x) => x / eps), hWLtimes: (dl) => lp.hWLtimes(dl).map((x) => x / eps) }, {
+      iterations: opts.ruizIterations ?? 3,
+      probes: opts.probes ?? 6,
+      seed: opts.seed ?? 1,
+    });
+  } catch (e) {
+    return fail("error", `preconditioning failed: ${(e as Error).message}`);
+  }
+  const tol = opts.tolerance ?? 1e-4;
+  const coreOpts: PdlpCoreOptions = {
+    tolerance: tol,
+    absoluteTolerance: opts.absoluteTolerance ?? tol * 1e-3,
+    norm: "linf",
+    feasibleOrigin: true,
+    timeLimitS: opts.timeLimitS === undefined ? undefined : Math.max(0, opts.timeLimitS - (performance.now() - t0) / 1000),
+    maxIterations: opts.maxIterations,
+    evalEvery: opts.evalEvery,
+    scheme: opts.scheme ?? "halpern",
+    trackEvery: 4, // cheap next to two HVPs; matters when a time limit allows only a few evaluations
+    scaling,
+    onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, hvps: count.hvps })),
+  };
+  const r = solveOperatorLp({ ...op.data, apply: op.apply, applyT: op.applyT }, coreOpts);
+  if (r.status === "error") return { ...fail("error", r.message ?? "solver error"), iterations: r.iterations };
+  if (r.status === "primal-infeasible") {
+    return { ...fail("infeasible", r.message ?? "Farkas certificate found"), iterations: r.iterations };
+  }
+  const status = r.status === "dual-infeasible" ? "unbounded" : r.status;
+  try {
+    return certified(lp, op, r, { status, count, t0 });
+  } catch (e) {
+    return { ...fail("error", `certificate failed: ${(e as Error).message}`), iterations: r.iterations };
+  }
+}
+
+/** The outcome of a solve that failed or found LP (11) infeasible: NaN measures, the HVPs spent so far. */
+function failed(a: { status: "error" | "infeasible"; message: string; hvps: number; t0: number }): PdlpResult {
+  return {
+    status: a.status,
     objective: NaN,
     dualBound: NaN,
     relativeGap: NaN,
@@ -108,29 +158,47 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
     repairScale: NaN,
     iterations: 0,
     restarts: 0,
-    hvps,
-    seconds: (performance.now() - t0) / 1000,
+    hvps: a.hvps,
+    seconds: (performance.now() - a.t0) / 1000,
     boxActive: 0,
-    message,
-  });
-  if (!(eps > 0)) return fail("error", `ε must be > 0, got ${eps}`);
-  if (!(lp.delta > 0)) return fail("error", `δ must be > 0, got ${lp.delta}`);
-  if (lp.lambdaLower.length !== n || lp.lambdaUpper.length !== n) return fail("error", "λ bounds must have length n");
-  for (let k = 0; k < n; k++) {
-    if (lp.lambdaLower[k] > lp.lambdaUpper[k]) return fail("infeasible", `dλ_${k}: lower bound above upper bound`);
-    if (!(lp.lambdaLower[k] <= 0 && lp.lambdaUpper[k] >= 0)) return fail("error", `dλ_${k}'s box must contain 0`);
-  }
-  const hvp = (v: Float64Array) => {
-    hvps++;
-    const r = lp.hvp(v);
-    if (r.length !== m) throw new Error(`hvp returned ${r.length} entries, expected ${m}`);
-    return r;
+    message: a.message,
   };
-  // normalise: rows ÷ ε (bounds ±1), objective ÷ its largest coefficient, so that the tolerances are relative
+}
+
+/** Input checks: ε and δ positive, every dλ box ordered and containing 0. */
+function inputProblem(lp: MatrixFreeLp): { status: "error" | "infeasible"; message: string } | undefined {
+  const n = lp.gradLambdaF.length;
+  if (!(lp.epsilon > 0)) return { status: "error", message: `ε must be > 0, got ${lp.epsilon}` };
+  if (!(lp.delta > 0)) return { status: "error", message: `δ must be > 0, got ${lp.delta}` };
+  if (lp.lambdaLower.length !== n || lp.lambdaUpper.length !== n) return { status: "error", message: "λ bounds must have length n" };
+  for (let k = 0; k < n; k++) {
+    if (lp.lambdaLower[k] > lp.lambdaUpper[k]) return { status: "infeasible", message: `dλ_${k}: lower bound above upper bound` };
+    if (!(lp.lambdaLower[k] <= 0 && lp.lambdaUpper[k] >= 0)) return { status: "error", message: `dλ_${k}'s box must contain 0` };
+  }
+  return undefined;
+}
+
+/** LP (11) normalised for the engine: its data, operators, and the objective's scale. */
+interface NormalisedLp {
+  n: number;
+  m: number;
+  cScale: number;
+  data: { c: Float64Array; rowLower: Float64Array; rowUpper: Float64Array; colLower: Float64Array; colUpper: Float64Array };
+  apply: (x: Float64Array) => Float64Array;
+  applyT: (y: Float64Array) => Float64Array;
+}
+
+/**
+ * Rows ÷ ε (bounds ±1), objective ÷ its largest coefficient, so that the tolerances are relative; columns
+ * [dλ; dw]. Undefined when the objective has a non-finite entry.
+ */
+function normalised(lp: MatrixFreeLp, hvp: (v: Float64Array) => Float64Array): NormalisedLp | undefined {
+  const n = lp.gradLambdaF.length, m = lp.gradF.length;
+  const eps = lp.epsilon;
   let cScale = 0;
   for (const v of [...lp.gradLambdaF, ...lp.gradF]) cScale = Math.max(cScale, Math.abs(v));
   if (!(cScale > 0) || !Number.isFinite(cScale)) cScale = Number.isFinite(cScale) ? 1 : NaN;
-  if (Number.isNaN(cScale)) return fail("error", "objective has a non-finite entry");
+  if (Number.isNaN(cScale)) return undefined;
   const c = new Float64Array(n + m);
   for (let k = 0; k < n; k++) c[k] = lp.gradLambdaF[k] / cScale;
   for (let j = 0; j < m; j++) c[n + j] = lp.gradF[j] / cScale;
@@ -154,83 +222,62 @@ export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult 
   colLower.set(lp.lambdaLower, 0);
   colUpper.set(lp.lambdaUpper, 0);
   const rowLower = new Float64Array(m).fill(-1), rowUpper = new Float64Array(m).fill(1);
-  const data = { c, rowLower, rowUpper, colLower, colUpper };
+  return { n, m, cScale, data: { c, rowLower, rowUpper, colLower, colUpper }, apply, applyT };
+}
 
-  let scaling;
-  try {
-    scaling = symmetricRuiz({ n, m, hvp: (v) => hvp(v).map((x) => x / eps), hWLtimes: (dl) => lp.hWLtimes(dl).map((x) => x / eps) }, {
-      iterations: opts.ruizIterations ?? 3,
-      probes: opts.probes ?? 6,
-      seed: opts.seed ?? 1,
-    });
-  } catch (e) {
-    return fail("error", `preconditioning failed: ${(e as Error).message}`);
+/**
+ * The certificate from fresh products (the iteration's Kx, Kᵀy are running linear combinations of float32
+ * HVPs), for the best feasible point and the best dual point of the run (each evaluation's point is one):
+ * the direction scaled into feasibility, its objective, and the dual bound. `count` and `t0`: the HVPs and the
+ * start of the whole solve, for the cost figures.
+ */
+function certified(
+  lp: MatrixFreeLp,
+  op: NormalisedLp,
+  r: PdlpCoreResult,
+  a: { status: PdlpResult["status"]; count: { hvps: number }; t0: number },
+): PdlpResult {
+  const { n, m, cScale } = op;
+  const { c, colLower, colUpper } = op.data;
+  const xBest = r.bestPrimal && r.bestPrimal.objective < r.primalObjective ? r.bestPrimal.x : r.x;
+  const yBest = r.bestDual && r.bestDual.objective > r.dualObjective ? r.bestDual.y : r.y;
+  const kx = op.apply(xBest);
+  let viol = 0;
+  for (let j = 0; j < m; j++) viol = Math.max(viol, Math.abs(kx[j]));
+  const theta = viol > 1 ? 1 / viol : 1; // ≈ 1: the engine already scaled its answer into feasibility
+  const x = xBest.map((v) => v * theta);
+  let p = 0;
+  for (let j = 0; j < n + m; j++) p += c[j] * x[j];
+  const kty = op.applyT(yBest);
+  let d = 0, dres = 0;
+  for (let j = 0; j < m; j++) d += -Math.abs(yBest[j]); // p(y) with rows [−1, 1]
+  for (let j = 0; j < n + m; j++) {
+    const rc = c[j] - kty[j];
+    const b = rc > 0 ? colLower[j] : colUpper[j];
+    if (Number.isFinite(b)) d += rc * b;
+    else if (rc !== 0) dres = Math.max(dres, Math.abs(rc));
   }
-  const tol = opts.tolerance ?? 1e-4;
-  const coreOpts: PdlpCoreOptions = {
-    tolerance: tol,
-    absoluteTolerance: opts.absoluteTolerance ?? tol * 1e-3,
-    norm: "linf",
-    feasibleOrigin: true,
-    timeLimitS: opts.timeLimitS === undefined ? undefined : Math.max(0, opts.timeLimitS - (performance.now() - t0) / 1000),
-    maxIterations: opts.maxIterations,
-    evalEvery: opts.evalEvery,
-    scheme: opts.scheme ?? "halpern",
-    trackEvery: 4, // cheap next to two HVPs; matters when a time limit allows only a few evaluations
-    scaling,
-    onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, hvps })),
+  const objective = p * cScale;
+  const dualBound = dres > 0 ? -Infinity : d * cScale;
+  const denom = Math.max(Math.abs(objective), Math.abs(dualBound));
+  const dw = x.slice(n);
+  const boxActive = Number.isFinite(lp.delta) ? dw.reduce((a, v) => a + (Math.abs(v) >= lp.delta * (1 - 1e-9) ? 1 : 0), 0) : 0;
+  return {
+    status: a.status,
+    dLambda: x.slice(0, n),
+    dw,
+    objective,
+    dualBound,
+    relativeGap: denom > 0 ? (objective - dualBound) / denom : 0,
+    primalResidual: Math.max(0, viol - 1),
+    dualResidual: r.relDualResidual,
+    pdlpRelativeGap: r.relGap,
+    repairScale: theta * r.repairScale,
+    iterations: r.iterations,
+    restarts: r.restarts,
+    hvps: a.count.hvps,
+    seconds: (performance.now() - a.t0) / 1000,
+    boxActive,
+    message: r.message,
   };
-  const r = solveOperatorLp({ ...data, apply, applyT }, coreOpts);
-  if (r.status === "error") return { ...fail("error", r.message ?? "solver error"), iterations: r.iterations, hvps };
-  if (r.status === "primal-infeasible") {
-    return { ...fail("infeasible", r.message ?? "Farkas certificate found"), iterations: r.iterations, hvps };
-  }
-
-  try {
-    // certificate from fresh products (the iteration's Kx, Kᵀy are running linear combinations of float32 HVPs)
-    // return the best feasible point and the best dual point of the run (each evaluation's point is one)
-    const xBest = r.bestPrimal && r.bestPrimal.objective < r.primalObjective ? r.bestPrimal.x : r.x;
-    const yBest = r.bestDual && r.bestDual.objective > r.dualObjective ? r.bestDual.y : r.y;
-    const kx = apply(xBest);
-    let viol = 0;
-    for (let j = 0; j < m; j++) viol = Math.max(viol, Math.abs(kx[j]));
-    const theta = viol > 1 ? 1 / viol : 1; // ≈ 1: the engine already scaled its answer into feasibility
-    const x = xBest.map((v) => v * theta);
-    let p = 0;
-    for (let j = 0; j < n + m; j++) p += c[j] * x[j];
-    const kty = applyT(yBest);
-    let d = 0, dres = 0;
-    for (let j = 0; j < m; j++) d += -Math.abs(yBest[j]); // p(y) with rows [−1, 1]
-    for (let j = 0; j < n + m; j++) {
-      const rc = c[j] - kty[j];
-      const b = rc > 0 ? colLower[j] : colUpper[j];
-      if (Number.isFinite(b)) d += rc * b;
-      else if (rc !== 0) dres = Math.max(dres, Math.abs(rc));
-    }
-    const objective = p * cScale;
-    const dualBound = dres > 0 ? -Infinity : d * cScale;
-    const denom = Math.max(Math.abs(objective), Math.abs(dualBound));
-    const dw = x.slice(n);
-    const boxActive = Number.isFinite(lp.delta) ? dw.reduce((a, v) => a + (Math.abs(v) >= lp.delta * (1 - 1e-9) ? 1 : 0), 0) : 0;
-    return {
-      status: r.status === "dual-infeasible" ? "unbounded" : r.status,
-      dLambda: x.slice(0, n),
-      dw,
-      objective,
-      dualBound,
-      relativeGap: denom > 0 ? (objective - dualBound) / denom : 0,
-      primalResidual: Math.max(0, viol - 1),
-      dualResidual: r.relDualResidual,
-      pdlpRelativeGap: r.relGap,
-      repairScale: theta * r.repairScale,
-      iterations: r.iterations,
-      restarts: r.restarts,
-      hvps,
-      seconds: (performance.now() - t0) / 1000,
-      boxActive,
-      message: r.message,
-    };
-  } catch (e) {
-    return { ...fail("error", `certificate failed: ${(e as Error).message}`), iterations: r.iterations, hvps };
-  }
 }
