@@ -134,16 +134,29 @@ export interface LpText {
  * infinity).
  */
 export function buildLp(p: DirectionLp): LpText {
+  const inf = HIGHS_LIMITS.infinite;
+  if (!(p.epsilon > 0) || p.epsilon >= inf) throw new LpCoefficientError("ε", p.epsilon, `must be in (0, ${inf})`);
+  if (p.delta !== undefined && !(p.delta > 0 && p.delta < inf)) throw new LpCoefficientError("δ", p.delta, `must be in (0, ${inf})`);
+  const { line, objectiveScale } = objectiveLine(p);
+  const rows = constraintRows(p);
+  const lines = ["Minimize", line, "Subject To", ...rows.lines, "Bounds", ...rows.slackBounds, ...variableBounds(p), "End"];
+  return { text: lines.join("\n") + "\n", rowScale: rows.rowScale, objectiveScale, dropped: rows.dropped };
+}
+
+/** `+ c` or `- |c|` in shortest round-trip form (formatLpNumber); `where` names the entry in an error. */
+function signed(x: number, where: string): string {
+  return x < 0 ? `- ${formatLpNumber(-x, where)}` : `+ ${formatLpNumber(x, where)}`;
+}
+
+/**
+ * The objective line, scaled by 2^objectiveScale so that its largest cost lies in (1/2, 1]: HiGHS's dual
+ * feasibility tolerance (1e-7) is absolute, and unscaled costs of 1e-8 would all look optimal.
+ */
+function objectiveLine(p: DirectionLp): { line: string; objectiveScale: number } {
   const m = p.gradF.length;
   const n = p.gradLambdaF.length;
   const inf = HIGHS_LIMITS.infinite;
-  const signed = (x: number, where: string) => (x < 0 ? `- ${formatLpNumber(-x, where)}` : `+ ${formatLpNumber(x, where)}`);
-  if (!(p.epsilon > 0) || p.epsilon >= inf) throw new LpCoefficientError("ε", p.epsilon, `must be in (0, ${inf})`);
-  if (p.delta !== undefined && !(p.delta > 0 && p.delta < inf)) throw new LpCoefficientError("δ", p.delta, `must be in (0, ${inf})`);
-  const lines: string[] = ["Minimize", " obj:"];
   const obj: string[] = [];
-  // The objective is scaled by 2^objectiveScale so that its largest cost lies in (1/2, 1]: HiGHS's dual
-  // feasibility tolerance (1e-7) is absolute, and unscaled costs of 1e-8 would all look optimal.
   let bigCost = 0;
   for (const [g, name] of [[p.gradLambdaF, "∇λF"], [p.gradF, "∇wF"]] as const) {
     g.forEach((c, i) => {
@@ -158,8 +171,14 @@ export function buildLp(p: DirectionLp): LpText {
   }
   for (let j = 0; j < m; j++) if (p.gradF[j] !== 0) obj.push(`${signed(scale2(p.gradF[j], objectiveScale), `∇wF[${j}]`)} w${j}`);
   // An objective needs at least one term; 0 l0 is valid when everything vanishes.
-  lines[1] += obj.length ? " " + obj.join(" ") : " 0 l0";
-  lines.push("Subject To");
+  return { line: " obj:" + (obj.length ? " " + obj.join(" ") : " 0 l0"), objectiveScale };
+}
+
+/** The rows r_j (each scaled by its power of two, with its slack) and the slacks' bounds; empty rows are left out. */
+function constraintRows(p: DirectionLp): { lines: string[]; slackBounds: string[]; rowScale: Int32Array; dropped: number } {
+  const m = p.gradF.length;
+  const n = p.gradLambdaF.length;
+  const lines: string[] = [];
   const rowScale = new Int32Array(m);
   const slackBounds: string[] = [];
   let dropped = 0;
@@ -204,7 +223,15 @@ export function buildLp(p: DirectionLp): LpText {
     const eps = scale2(p.epsilon, e);
     slackBounds.push(` ${formatLpNumber(-eps)} <= s${j} <= ${formatLpNumber(eps)}`);
   }
-  lines.push("Bounds", ...slackBounds);
+  return { lines, slackBounds, rowScale, dropped };
+}
+
+/** Bounds of dλ (the given box, else [−1, 1] with 0 below where λ_k = 0) and of dw (|dw| ≤ δ, or free). */
+function variableBounds(p: DirectionLp): string[] {
+  const m = p.gradF.length;
+  const n = p.gradLambdaF.length;
+  const inf = HIGHS_LIMITS.infinite;
+  const lines: string[] = [];
   for (let k = 0; k < n; k++) {
     const lo = p.dLambdaLower?.[k] ?? (p.lambdas[k] <= 0 ? 0 : -1);
     const hi = p.dLambdaUpper?.[k] ?? 1;
@@ -216,8 +243,7 @@ export function buildLp(p: DirectionLp): LpText {
   for (let j = 0; j < m; j++) {
     lines.push(p.delta === undefined ? ` w${j} free` : ` ${formatLpNumber(-p.delta)} <= w${j} <= ${formatLpNumber(p.delta)}`);
   }
-  lines.push("End");
-  return { text: lines.join("\n") + "\n", rowScale, objectiveScale, dropped };
+  return lines;
 }
 
 /** The CPLEX LP text of LP (11) (see buildLp). Throws LpCoefficientError for a coefficient it cannot carry. */
