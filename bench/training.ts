@@ -43,28 +43,28 @@ for (const backend of backends) {
   const fast = (hidden: number[], batch: number, epochs: number) => {
     const m = member(hidden);
     return seconds(() =>
-      trainMlp(
-        m.init,
-        m.shapes,
-        part,
-        { groups: new Array(m.L).fill(0), lambdas: [0] },
-        TrainOptions.parse({ batchSize: batch, epochs }),
+      trainMlp({
+        init: m.init,
+        shapes: m.shapes,
+        train: part,
+        objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
+        training: TrainOptions.parse({ batchSize: batch, epochs }),
         rng,
-      )
+      })
     );
   };
   const autodiff = (hidden: number[], batch: number, epochs: number) => {
     const m = member(hidden);
     return seconds(() =>
-      trainNetwork(
-        m.init,
-        m.shapes,
-        mlpForward,
-        part,
-        { groups: new Array(m.L).fill(0), lambdas: [0] },
-        TrainOptions.parse({ batchSize: batch, epochs }),
+      trainNetwork({
+        init: m.init,
+        shapes: m.shapes,
+        forwardFn: mlpForward,
+        train: part,
+        objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
+        training: TrainOptions.parse({ batchSize: batch, epochs }),
         rng,
-      )
+      })
     );
   };
   for (const c of cases) {
@@ -76,11 +76,25 @@ for (const backend of backends) {
   }
   const opts = TrainOptions.parse({ batchSize: 64, epochs: 1 });
   const members = grid.map(member);
-  row("stacked")[`tfjs ${backend}, fast path`] = seconds(() => trainMlps(members, 784, 10, part, opts, rng));
+  row("stacked")[`tfjs ${backend}, fast path`] = seconds(() =>
+    trainMlps(members, { input: 784, classes: 10, train: part, training: opts, rng })
+  );
   if (backend === "wasm") {
-    row("one by one")[`tfjs ${backend}, fast path`] = seconds(() => members.forEach((m) => trainMlps([m], 784, 10, part, opts, rng)));
+    row("one by one")[`tfjs ${backend}, fast path`] = seconds(() =>
+      members.forEach((m) => trainMlps([m], { input: 784, classes: 10, train: part, training: opts, rng }))
+    );
     row("one by one")[`tfjs ${backend}, autodiff loop`] = seconds(() =>
-      members.forEach((m) => trainNetwork(m.init, m.shapes, mlpForward, part, { groups: new Array(m.L).fill(0), lambdas: [0] }, opts, rng))
+      members.forEach((m) =>
+        trainNetwork({
+          init: m.init,
+          shapes: m.shapes,
+          forwardFn: mlpForward,
+          train: part,
+          objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
+          training: opts,
+          rng,
+        })
+      )
     );
   }
   tf.dispose([part.x, part.y, part.oneHot]);

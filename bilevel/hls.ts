@@ -110,7 +110,7 @@ function norm(v: ArrayLike<number>): number {
 
 /** ‖∇_w f(w, λ)‖ on `part`, f = L + Σ λ_k ||W_(k)||². */
 function lowerLevelGradNorm(model: HlsModel, weights: Weights, lambdas: number[], part: TensorPart): number {
-  const d = new MlpDerivatives(weights, model.sizes, part, model.groups, lambdas);
+  const d = new MlpDerivatives({ ...model, weights, lambdas }, part);
   try {
     return norm(d.gradient(true).grad);
   } finally {
@@ -142,7 +142,7 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
   const owned = opts.selection === "held-out" && !data.heldOut ? heldOutSplit(data.val, opts) : undefined;
   const heldOut = opts.selection === "held-out" ? data.heldOut ?? owned : undefined;
   const [select, rank] = heldOut ?? [data.val, data.val];
-  const dTrain = new MlpDerivatives(model.weights, model.sizes, data.train, model.groups, model.lambdas);
+  const dTrain = new MlpDerivatives(model, data.train);
   try {
     const w0 = flatten(model.weights);
     const gradNormBefore = norm(dTrain.gradient(true).grad);
@@ -208,7 +208,7 @@ async function directionAt(a: {
   onProgress?: HlsExtras["onProgress"];
 }): Promise<Direction> {
   const { model, space, opts } = a;
-  const dSel = new MlpDerivatives(model.weights, model.sizes, a.select, model.groups, model.lambdas);
+  const dSel = new MlpDerivatives(model, a.select);
   let gradF: Float64Array;
   try {
     gradF = Float64Array.from(dSel.gradient(false).grad);

@@ -71,51 +71,26 @@ export async function solveDirection(
   opts: DirectionOptions,
   onProgress?: (step: number, total: number, label: string) => void,
 ): Promise<Direction> {
-  const n = inp.lambdas.length;
-  const m = inp.w0.length;
   const groupOf = groupOfParameters(inp);
-  const colScale = (j: number) => (groupOf[j] >= 0 ? 2 * inp.w0[j] * inp.coordinateFactor[groupOf[j]] : 0);
+  const cols: Columns = { groupOf, colScale: (j) => (groupOf[j] >= 0 ? 2 * inp.w0[j] * inp.coordinateFactor[groupOf[j]] : 0) };
   const out: Direction = {
     solved: false,
     path: "none",
-    dc: new Float64Array(n),
-    dw: new Float64Array(m),
+    dc: new Float64Array(inp.lambdas.length),
+    dw: new Float64Array(inp.w0.length),
     blockSize: 0,
     boxActive: 0,
     lpSeconds: 0,
     notes: [],
   };
   if (opts.solver === "auto" || opts.solver === "closed-form") {
-    const cf = closedFormDirection({
-      hvp: (v) => Float64Array.from(inp.dTrain.hvp(Float32Array.from(v))),
-      gradF: inp.gradF,
-      gradLambdaF: new Float64Array(n),
-      hWLtimes: (dc) => Float64Array.from({ length: m }, (_, j) => (groupOf[j] >= 0 ? colScale(j) * dc[groupOf[j]] : 0)),
-      hLWtimes: (u) => {
-        const r = new Float64Array(n);
-        for (let j = 0; j < m; j++) if (groupOf[j] >= 0) r[groupOf[j]] += colScale(j) * u[j];
-        return r;
-      },
-      lambdas: inp.lambdas,
-      dLambdaLower: inp.lower,
-      dLambdaUpper: inp.upper,
-      epsilon: opts.epsilon,
-    });
-    if (cf.ok) {
-      const maxDw = cf.dw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
-      if (maxDw <= opts.delta) return { ...out, solved: true, path: "closed-form", dc: cf.dLambda, dw: cf.dw, blockSize: m };
-      out.notes.push(`closed form's |dw| reaches ${maxDw.toExponential(2)} > δ = ${opts.delta}: the box would bind`);
-    } else out.notes.push(`closed form not applicable: ${cf.reason}`);
-    if (opts.solver === "closed-form") {
-      out.notes.push("solver 'closed-form' requested: no fallback, model unchanged");
-      return out;
-    }
-    out.notes.push("falling back to an LP solver on the block");
+    const done = closedFormFirst(inp, opts, cols, out);
+    if (done) return done;
   }
   const block = lpBlock(inp, opts, out.notes);
   out.blockSize = block.indices.length;
   if (opts.solver === "pdlp" || (opts.solver === "auto" && block.indices.length > opts.maxLpWeights)) {
-    return matrixFreeDirection(inp, opts, block.indices, { colScale, groupOf }, out);
+    return matrixFreeDirection(inp, opts, block.indices, cols, out);
   }
   if (block.indices.length > opts.maxLpWeights) {
     out.notes.push(
@@ -123,11 +98,66 @@ export async function solveDirection(
     );
     return out;
   }
-  const hWW = blockHessian(inp, block, onProgress);
+  return await highsDirection({ inp, opts, block, cols, out, onProgress });
+}
+
+/** H_wλ's columns: the group of each flat parameter (−1: a bias) and its entry 2·w_j·dλ/dc of that group. */
+interface Columns {
+  groupOf: Int32Array;
+  colScale: (j: number) => number;
+}
+
+/**
+ * The closed form over all weights: the direction when it applies and stays inside the δ box, or, for solver
+ * 'closed-form', the zero direction with the reason. Undefined (with notes) when an LP solver should follow.
+ */
+function closedFormFirst(inp: DirectionInput, opts: DirectionOptions, cols: Columns, out: Direction): Direction | undefined {
+  const n = inp.lambdas.length, m = inp.w0.length;
+  const { groupOf, colScale } = cols;
+  const cf = closedFormDirection({
+    hvp: (v) => Float64Array.from(inp.dTrain.hvp(Float32Array.from(v))),
+    gradF: inp.gradF,
+    gradLambdaF: new Float64Array(n),
+    hWLtimes: (dc) => Float64Array.from({ length: m }, (_, j) => (groupOf[j] >= 0 ? colScale(j) * dc[groupOf[j]] : 0)),
+    hLWtimes: (u) => {
+      const r = new Float64Array(n);
+      for (let j = 0; j < m; j++) if (groupOf[j] >= 0) r[groupOf[j]] += colScale(j) * u[j];
+      return r;
+    },
+    lambdas: inp.lambdas,
+    dLambdaLower: inp.lower,
+    dLambdaUpper: inp.upper,
+    epsilon: opts.epsilon,
+  });
+  if (cf.ok) {
+    const maxDw = cf.dw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    if (maxDw <= opts.delta) return { ...out, solved: true, path: "closed-form", dc: cf.dLambda, dw: cf.dw, blockSize: m };
+    out.notes.push(`closed form's |dw| reaches ${maxDw.toExponential(2)} > δ = ${opts.delta}: the box would bind`);
+  } else out.notes.push(`closed form not applicable: ${cf.reason}`);
+  if (opts.solver === "closed-form") {
+    out.notes.push("solver 'closed-form' requested: no fallback, model unchanged");
+    return out;
+  }
+  out.notes.push("falling back to an LP solver on the block");
+  return undefined;
+}
+
+/** LP (11) on the block by HiGHS, with H_ww formed (output-layer closed form, or HVP columns). */
+async function highsDirection(a: {
+  inp: DirectionInput;
+  opts: DirectionOptions;
+  block: LpBlock;
+  cols: Columns;
+  out: Direction;
+  onProgress?: (step: number, total: number, label: string) => void;
+}): Promise<Direction> {
+  const { inp, opts, block, out } = a;
+  const n = inp.lambdas.length;
+  const hWW = blockHessian(inp, block, a.onProgress);
   const bm = block.indices.length;
   const hWL = new Float64Array(bm * n);
   block.indices.forEach((j, r) => {
-    if (groupOf[j] >= 0) hWL[r * n + groupOf[j]] = colScale(j);
+    if (a.cols.groupOf[j] >= 0) hWL[r * n + a.cols.groupOf[j]] = a.cols.colScale(j);
   });
   const sol = await solveDirectionLp({
     gradF: Float64Array.from(block.indices, (j) => inp.gradF[j]),
@@ -159,7 +189,7 @@ function matrixFreeDirection(
   inp: DirectionInput,
   opts: DirectionOptions,
   block: number[],
-  h: { colScale: (j: number) => number; groupOf: Int32Array },
+  h: Columns,
   out: Direction,
 ): Direction {
   const n = inp.lambdas.length, m = inp.w0.length, bm = block.length;
@@ -243,9 +273,9 @@ function blockHessian(
   const bm = block.indices.length;
   const lambdaOut = inp.lambdas[inp.groups[inp.groups.length - 1]] ?? 0;
   let hWW: Float64Array;
-  if (block.kind === "output") hWW = outputLayerHessian(inp.weights, inp.sizes, inp.train, lambdaOut);
+  if (block.kind === "output") hWW = outputLayerHessian(inp, inp.train, lambdaOut);
   else if (block.kind === "output-subset") {
-    hWW = outputLayerHessianSubset(inp.weights, inp.sizes, inp.train, lambdaOut, block.indices.map((j) => j - block.outputStart));
+    hWW = outputLayerHessianSubset(inp, inp.train, lambdaOut, block.indices.map((j) => j - block.outputStart));
   } else {
     hWW = new Float64Array(bm * bm);
     const e = new Float32Array(inp.w0.length);

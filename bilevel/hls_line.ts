@@ -37,7 +37,7 @@ export interface LineModel {
  * forward pass for the whole grid (logits are affine in t, line_metrics.ts); any other takes one per t.
  */
 export function metricsAlong(m: LineModel, ts: number[], part: TensorPart): Metrics[] {
-  if (outputLayerOnly(m.sizes, m.dw)) return outputLineMetrics(m.sizes, m.weights, m.dw, ts, part);
+  if (outputLayerOnly(m.sizes, m.dw)) return outputLineMetrics(m, ts, part);
   const shapes = mlpShapes(m.sizes);
   return ts.map((t) => {
     const tensors = tf.tidy(() => weightsAt(m.w0, m.dw, t, m.weights).map((x, i) => tf.tensor(x, shapes[i])));

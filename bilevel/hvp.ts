@@ -2,6 +2,18 @@ import { tf } from "../nn/backend.ts";
 import { mlpShapes, type Weights } from "../nn/mlp.ts";
 import { type TensorPart, transposedInputs } from "../nn/data_tensors.ts";
 
+/** An MLP and the L2 terms of its objective f(w, λ) = L(w) + Σ_k λ_k ||W_(k)||². */
+export interface MlpObjective {
+  /** [W1, b1, W2, b2, ...] as float32 arrays. */
+  weights: Weights;
+  /** Layer widths [input, hidden..., classes]. */
+  sizes: number[];
+  /** Group index of each weight matrix. */
+  groups: number[];
+  /** L2 coefficient of each group. */
+  lambdas: number[];
+}
+
 /**
  * Exact gradient and Hessian-vector products of f(w, λ) = L(w) + Σ_k λ_k ||W_(k)||² for a ReLU MLP with a
  * softmax cross-entropy loss, L the mean over a data part.
@@ -23,13 +35,11 @@ export class MlpDerivatives {
   hvpCount = 0;
 
   /**
-   * @param weights [W1, b1, W2, b2, ...] as float32 arrays
-   * @param sizes layer widths [input, hidden..., classes]
+   * @param model the MLP and its objective: weights, layer widths, groups and their λ (see MlpObjective)
    * @param part the data the loss averages over
-   * @param groups group index of each weight matrix
-   * @param lambdas L2 coefficient of each group
    */
-  constructor(weights: Weights, sizes: number[], part: TensorPart, groups: number[], lambdas: number[]) {
+  constructor(model: MlpObjective, part: TensorPart) {
+    const { weights, sizes, groups, lambdas } = model;
     this.#shapes = mlpShapes(sizes);
     this.#W = [];
     this.#b = [];

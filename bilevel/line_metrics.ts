@@ -26,9 +26,7 @@ export function outputLayerOnly(sizes: number[], dw: ArrayLike<number>): boolean
  * Processes rows in chunks to bound memory.
  */
 export function outputLineMetrics(
-  sizes: number[],
-  weights: Weights,
-  dw: ArrayLike<number>,
+  { sizes, weights, dw }: { sizes: number[]; weights: Weights; dw: ArrayLike<number> },
   ts: number[],
   part: TensorPart,
   chunk = 5000,

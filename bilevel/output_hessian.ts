@@ -2,6 +2,12 @@ import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { forward, mlpShapes } from "../nn/mlp.ts";
 
+/** An MLP's weights [W1, b1, …] (float32) and layer widths [input, hidden…, classes]. */
+export interface OutputLayerModel {
+  weights: Float32Array[];
+  sizes: number[];
+}
+
 /**
  * The output layer's input a_{L-1} (N × h, on the device; `owned` false when it is the data's own x,
  * which must not be disposed) and the logits (read, float32).
@@ -38,33 +44,60 @@ function outputInputs(
  * up to float64 rounding, as softmax's shift invariance demands (the bias direction 1_C is an exact null
  * vector, not a float32-sized negative eigenvalue). Returned in the flat layout [W_L row-major (h × C), b_L].
  */
-export function outputLayerHessian(weights: Float32Array[], sizes: number[], part: TensorPart, lambdaOut: number): Float64Array {
+export function outputLayerHessian(model: OutputLayerModel, part: TensorPart, lambdaOut: number): Float64Array {
+  const { sizes } = model;
   const L = sizes.length - 1;
   const h = sizes[L - 1];
   const C = sizes[L];
-  const h1 = h + 1;
-  const dim = h1 * C;
+  const dim = (h + 1) * C;
   const n = part.n;
-  const { a, owned, logits } = outputInputs(weights, sizes, part);
+  const { a, owned, logits } = outputInputs(model.weights, sizes, part);
   const A = tf.concat([a, tf.ones([n, 1])], 1) as tf.Tensor2D;
   if (owned) a.dispose();
-  const Q = (C * (C - 1)) / 2;
-  const offIndex = (c: number, d: number) => c * C - (c * (c + 1)) / 2 + (d - c - 1); // c < d, row-major
-  // per-example p_c p_d for c < d, from a float64 softmax of the float32 logits; pair-major (Q × N)
-  const wts = new Float32Array(Q * n);
+  const wts = pairWeights(logits, n, C);
+  const H = new Float64Array(dim * dim);
+  try {
+    offDiagonalBlocks(H, { A, wts, h, C });
+  } finally {
+    A.dispose();
+  }
+  diagonalBlocks(H, h, C);
+  const pos = flatPosition(h, C);
+  for (let i = 0; i < h; i++) for (let c = 0; c < C; c++) H[pos(i, c) * dim + pos(i, c)] += 2 * lambdaOut;
+  return H;
+}
+
+/** Row-major index of the class pair (c, d), c < d, among the C(C − 1)/2 pairs. */
+function pairIndex(C: number, c: number, d: number): number {
+  return c * C - (c * (c + 1)) / 2 + (d - c - 1);
+}
+
+/** Flat position of (input i, class c): W_L[i, c] at i*C + c (i < h), b_L[c] at h*C + c (i = h). */
+function flatPosition(h: number, C: number): (i: number, c: number) => number {
+  return (i, c) => (i < h ? i * C + c : h * C + c);
+}
+
+/** Per-example p_c p_d for c < d, from a float64 softmax of the float32 logits; pair-major (Q × N). */
+function pairWeights(logits: Float32Array, n: number, C: number): Float32Array {
+  const wts = new Float32Array(((C * (C - 1)) / 2) * n);
   const e = new Float64Array(C);
   for (let s = 0; s < n; s++) {
     let m = -Infinity;
     for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
     let sum = 0;
     for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
-    for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) wts[offIndex(c, d) * n + s] = (e[c] / sum) * (e[d] / sum);
+    for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) wts[pairIndex(C, c, d) * n + s] = (e[c] / sum) * (e[d] / sum);
   }
-  // Reorder from (c, i) to the flat layout: W_L[i, c] at i*C + c (i < h), b_L[c] at h*C + c (i = h).
-  const pos = (i: number, c: number) => (i < h ? i * C + c : h * C + c);
+  return wts;
+}
+
+/** Fills the off-diagonal class blocks (c ≠ d) of H: −Aᵀ diag(p_c p_d) A / N, each symmetrised. */
+function offDiagonalBlocks(H: Float64Array, a: { A: tf.Tensor2D; wts: Float32Array; h: number; C: number }): void {
+  const { A, wts, h, C } = a;
+  const n = A.shape[0], h1 = h + 1, dim = h1 * C, Q = (C * (C - 1)) / 2;
+  const pos = flatPosition(h, C);
   const pairs: [number, number][] = [];
   for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) pairs.push([c, d]);
-  const H = new Float64Array(dim * dim);
   // Yᵀ[(k, i), n] = w_k[n]·A[n, i] for a chunk of pairs k, times A: rows (k, i), columns j of block k.
   // This orientation (tall times thin) ran 2.5× faster on wasm than AᵀY or BᵀB; chunks of pairs keep
   // Yᵀ under 2^24 floats.
@@ -91,8 +124,14 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
       }
     }
   } finally {
-    tf.dispose([A, At]);
+    At.dispose();
   }
+}
+
+/** Fills each diagonal class block with minus the sum of the off-diagonal blocks of its row (float64). */
+function diagonalBlocks(H: Float64Array, h: number, C: number): void {
+  const h1 = h + 1, dim = h1 * C;
+  const pos = flatPosition(h, C);
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < h1; i++) {
       for (let j = 0; j < h1; j++) {
@@ -102,8 +141,6 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
       }
     }
   }
-  for (let i = 0; i < h; i++) for (let c = 0; c < C; c++) H[pos(i, c) * dim + pos(i, c)] += 2 * lambdaOut;
-  return H;
 }
 
 /**
@@ -117,8 +154,7 @@ export function outputLayerHessian(weights: Float32Array[], sizes: number[], par
  * products.
  */
 export function outputLayerHessianSubset(
-  weights: Float32Array[],
-  sizes: number[],
+  { weights, sizes }: OutputLayerModel,
   part: TensorPart,
   lambdaOut: number,
   indices: number[],

@@ -6,13 +6,21 @@ export interface SplitIndices {
   val: Uint32Array;
 }
 
+/** How many examples each part of a split gets, and whether classes keep their proportions. */
+export interface SplitSizes {
+  nTrain: number;
+  nVal: number;
+  /** Each class in proportion to its frequency (default false: the paper's plain permutation). */
+  stratify?: boolean;
+}
+
 /**
  * Draws disjoint training and validation indices from a pool of `labels.length` examples. Without
  * stratification (the paper's way) it takes the first nTrain + nVal of a seeded permutation. With it,
  * each class contributes in proportion to its frequency (largest-remainder rounding), then the chosen
  * indices are shuffled. Indices are returned sorted within each part, so the split itself is order-free.
  */
-export function drawSplit(labels: Uint8Array, nTrain: number, nVal: number, rng: Rng, stratify = false): SplitIndices {
+export function drawSplit(labels: Uint8Array, { nTrain, nVal, stratify = false }: SplitSizes, rng: Rng): SplitIndices {
   const n = labels.length;
   if (!Number.isInteger(nTrain) || !Number.isInteger(nVal) || nTrain < 1 || nVal < 0) {
     throw new Error(`split sizes must be whole numbers (train >= 1, val >= 0), got train=${nTrain} val=${nVal}`);

@@ -20,15 +20,15 @@ export function trainBaseline(a: {
   const sizes = layerSizes(spec);
   const rng = new Rng(a.seed);
   const t0 = performance.now();
-  const out = trainMlp(
-    initWeights(spec, rng.fork("init")),
-    mlpShapes(sizes),
-    split.train,
-    { groups: new Array(sizes.length - 1).fill(0), lambdas: [0] },
+  const out = trainMlp({
+    init: initWeights(spec, rng.fork("init")),
+    shapes: mlpShapes(sizes),
+    train: split.train,
+    objective: { groups: new Array(sizes.length - 1).fill(0), lambdas: [0] },
     training,
-    rng.fork("batches"),
-    { train: split.train, val: split.val, test: split.test },
-    (epoch, step, per) => a.onProgress((epoch - 1) * per + step, training.epochs * per, `epoch ${epoch}/${training.epochs}`),
-  );
+    rng: rng.fork("batches"),
+    evalParts: { train: split.train, val: split.val, test: split.test },
+    onStep: (epoch, step, per) => a.onProgress((epoch - 1) * per + step, training.epochs * per, `epoch ${epoch}/${training.epochs}`),
+  });
   return { spec, ...out, seconds: (performance.now() - t0) / 1000 };
 }

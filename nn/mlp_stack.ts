@@ -146,9 +146,13 @@ export function forwardStack(st: StackLayout, p: tf.Tensor[], x: tf.Tensor2D): t
  * Gradients of Σ_k mean cross-entropy_k with respect to every parameter tensor (hand-written backward pass:
  * no tape, no gradient for the input, and only untransposed matmuls, which the wasm backend runs ~10x
  * faster than transposed ones). `xT` is the batch transposed ([s_0, B], built on the host: measured faster
- * than (dZᵀ·x)ᵀ even for B = 512), `y` the batch's one-hot labels [B, C].
+ * than (dZᵀ·x)ᵀ even for B = 512), `y` the batch's one-hot labels [B, C], `acts` forwardStack's activations.
  */
-export function stackGradients(st: StackLayout, p: tf.Tensor[], acts: tf.Tensor3D[], xT: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor[] {
+export function stackGradients(
+  st: StackLayout,
+  p: tf.Tensor[],
+  { acts, xT, y }: { acts: tf.Tensor3D[]; xT: tf.Tensor2D; y: tf.Tensor2D },
+): tf.Tensor[] {
   const L = st.sizes.length - 1, K = st.K, B = y.shape[0];
   const grads: tf.Tensor[] = new Array(2 * L);
   let dz = tf.mul(tf.sub(tf.softmax(acts[L - 1]), tf.reshape(y, [1, B, y.shape[1]])), 1 / B) as tf.Tensor3D;

@@ -57,6 +57,27 @@ export type ForwardFn = (params: tf.Tensor[], x: tf.Tensor2D, training: boolean,
 /** The MLP forward pass as a ForwardFn (no dropout). */
 export const mlpForward: ForwardFn = (params, x) => forward(params, x);
 
+/** What a training run needs: initial weights and their shapes, data, objective, settings, seeded stream. */
+export interface TrainArgs {
+  /** Initial weights [W1, b1, …] (or a network's parameter list), float32. */
+  init: Weights;
+  /** Shape of each entry of `init`. */
+  shapes: number[][];
+  train: TensorPart;
+  objective: Objective;
+  training: TrainOptions;
+  /** Draws the batch order (trainNetwork forks its dropout stream from it). */
+  rng: Rng;
+  /** Parts to evaluate on after each epoch (default none). */
+  evalParts?: EvalParts;
+  onStep?: OnStep;
+}
+
+/** A training run of any network: TrainArgs plus its forward pass. */
+export interface TrainNetworkArgs extends TrainArgs {
+  forwardFn: ForwardFn;
+}
+
 /**
  * Trains an MLP's weights on `train` by mini-batch Adam or SGD(momentum) with a seeded batch order,
  * minimising f(w, λ) = L_train(w) + Σ_k λ_k ||W_(k)||² (+ weightDecay/2·||w||²). Deterministic for a given
@@ -64,23 +85,23 @@ export const mlpForward: ForwardFn = (params, x) => forward(params, x);
  * (nn/train_mlps.ts: hand-written backward pass, host-side optimiser); `trainNetwork` with `mlpForward`
  * is the autodiff reference it is tested against.
  */
-export function trainMlp(
-  init: Weights,
-  shapes: number[][],
-  train: TensorPart,
-  objective: Objective,
-  opts: TrainOptions,
-  rng: Rng,
-  evalParts: EvalParts = {},
-  onStep?: OnStep,
-): { weights: Weights; history: EpochRecord[]; steps: number } {
+export function trainMlp(a: TrainArgs): { weights: Weights; history: EpochRecord[]; steps: number } {
+  const { init, shapes, objective } = a;
   const matrices = shapes.filter((_, i) => i % 2 === 0);
   const member = {
     hidden: matrices.slice(0, -1).map((s) => s[1]),
     init,
     layerLambdas: objective.groups.map((g) => objective.lambdas[g] ?? 0),
   };
-  const out = trainMlps([member], matrices[0][0], matrices[matrices.length - 1][1], train, opts, rng, evalParts, onStep);
+  const out = trainMlps([member], {
+    input: matrices[0][0],
+    classes: matrices[matrices.length - 1][1],
+    train: a.train,
+    training: a.training,
+    rng: a.rng,
+    evalParts: a.evalParts,
+    onStep: a.onStep,
+  });
   return { weights: out.weights[0], history: out.history[0], steps: out.steps };
 }
 
@@ -89,17 +110,8 @@ export function trainMlp(
  * with dropout, and MLPs: with `mlpForward` it is the reference that trainMlp's fast path is tested against).
  * Weight groups index the even parameter slots (weight matrices / kernels); biases are never penalised.
  */
-export function trainNetwork(
-  init: Weights,
-  shapes: number[][],
-  forwardFn: ForwardFn,
-  train: TensorPart,
-  objective: Objective,
-  opts: TrainOptions,
-  rng: Rng,
-  evalParts: EvalParts = {},
-  onStep?: OnStep,
-): { weights: Weights; history: EpochRecord[]; steps: number } {
+export function trainNetwork(a: TrainNetworkArgs): { weights: Weights; history: EpochRecord[]; steps: number } {
+  const { init, shapes, forwardFn, train, objective, training: opts, rng, evalParts = {}, onStep } = a;
   // tf.variable copies its initial value, so the temporaries are disposed by tidy.
   const vars = tf.tidy(() => init.map((w, i) => tf.variable(tf.tensor(w, shapes[i]), true)));
   const optimizer = new TensorOptimizer(vars, opts);

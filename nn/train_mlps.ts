@@ -36,6 +36,20 @@ export interface MlpsResult {
   steps: number;
 }
 
+/** What the members are trained on and how: layer widths in and out, data, settings, seeded stream. */
+export interface TrainMlpsArgs {
+  /** Input features and classes, shared by every member. */
+  input: number;
+  classes: number;
+  train: TensorPart;
+  training: TrainOptions;
+  /** Draws the batch order every member shares. */
+  rng: Rng;
+  /** Parts to evaluate on after each epoch (default none). */
+  evalParts?: EvalParts;
+  onStep?: OnStep;
+}
+
 /** Members grouped by depth, each group one padded stack. */
 function stacksOf(sizesList: number[][]): { layout: StackLayout; members: number[] }[] {
   const byDepth = new Map<number, number[]>();
@@ -72,16 +86,8 @@ export function evaluateMlps(sizesList: number[][], weights: Weights[], part: Te
  * models it is trained with, beyond float32 rounding. Models of one depth share a padded stack
  * (see mlp_stack.ts). Deterministic for given members, options and seed; leaks no tensors.
  */
-export function trainMlps(
-  members: MlpMember[],
-  input: number,
-  classes: number,
-  train: TensorPart,
-  opts: TrainOptions,
-  rng: Rng,
-  evalParts: EvalParts = {},
-  onStep?: OnStep,
-): MlpsResult {
+export function trainMlps(members: MlpMember[], a: TrainMlpsArgs): MlpsResult {
+  const { input, classes, train, training: opts, rng, evalParts = {}, onStep } = a;
   const sizesList = members.map((m) => layerSizes({ input, hidden: m.hidden, classes }));
   const host = hostPart(train);
   if (host.features !== input || host.classes !== classes) {
@@ -106,7 +112,7 @@ export function trainMlps(
       for (const s of stacks) {
         tf.tidy(() => {
           const p = uploadStack(s.layout, s.theta);
-          downloadStack(s.layout, stackGradients(s.layout, p, forwardStack(s.layout, p, xb), xT, yb), s.grad);
+          downloadStack(s.layout, stackGradients(s.layout, p, { acts: forwardStack(s.layout, p, xb), xT, y: yb }), s.grad);
         });
         s.optimizer.step(s.theta, s.grad, lr);
       }

@@ -1,6 +1,6 @@
 import { Rng } from "../data/rng.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
-import { trainNetwork } from "../nn/train.ts";
+import { type EpochRecord, type ForwardFn, trainNetwork } from "../nn/train.ts";
 import { type Metrics, TrainOptions } from "../nn/train_options.ts";
 import { cnnForward, cnnShapes, type CnnSpec, initCnn } from "../nn/cnn.ts";
 import { type LrMomWdGaOptions, LrMomWdGaSampler, type SgdGenome } from "./ga_lr_mom_wd.ts";
@@ -17,6 +17,15 @@ export interface GaLrMomWdRun {
   stepGamma: number;
   cnn: Pick<CnnSpec, "conv1" | "conv2" | "hidden" | "dropout">;
   seed: number;
+}
+
+/** One individual's trained CNN: its genome, final training loss, validation metrics (fitness: the loss). */
+interface Scored {
+  genome: SgdGenome;
+  trainLoss: number;
+  val: Metrics;
+  fitness: number;
+  history: EpochRecord[];
 }
 
 /**
@@ -40,38 +49,20 @@ export async function gaLrMomWdStudy(
     ? 1
     : p.ga.population + (p.ga.generations - 1) * (p.ga.population - Math.max(1, Math.floor(p.ga.population / 2)));
   let trained = 0;
-  const train = (g: SgdGenome, label: string) => {
-    const out = trainNetwork(
-      initCnn(spec, trainRng.fork(`init-${trained}`)),
-      cnnShapes(spec),
+  const train = (g: SgdGenome, label: string): Scored => {
+    const k = trained;
+    const out = trainIndividual(g, {
+      spec,
       fwd,
-      d.train,
-      { groups: [], lambdas: [] },
-      TrainOptions.parse({
-        optimizer: "sgd",
-        learningRate: g.lr,
-        momentum: g.momentum,
-        weightDecay: g.weightDecay,
-        epochs: p.epochs,
-        batchSize: p.batchSize,
-        lrStep: { step: 1, gamma: p.stepGamma },
-      }),
-      trainRng.fork(`batches-${trained}`),
-      { train: d.train, val: d.val },
-      (e, s, per) => onProgress(trained * p.epochs * per + (e - 1) * per + s, total * p.epochs * per, `${label} epoch ${e}/${p.epochs}`),
-    );
+      p,
+      d,
+      trainRng,
+      index: k,
+      onStep: (e, s, per) => onProgress(k * p.epochs * per + (e - 1) * per + s, total * p.epochs * per, `${label} epoch ${e}/${p.epochs}`),
+    });
     trained++;
-    const last = out.history[out.history.length - 1];
-    const finite = (m?: Metrics) => (m && Number.isFinite(m.loss) ? m : { loss: Number.POSITIVE_INFINITY, acc: 0 });
-    return {
-      genome: g,
-      trainLoss: finite(last.train).loss,
-      val: finite(last.val),
-      fitness: finite(last.val).loss,
-      history: out.history,
-    };
+    return out;
   };
-  type Scored = ReturnType<typeof train>;
   const generations: { generation: number; individuals: Scored[] }[] = [];
   if (p.mode === "baseline") {
     generations.push({ generation: 1, individuals: [train(p.baseline, "baseline")] });
@@ -83,6 +74,56 @@ export async function gaLrMomWdStudy(
     );
     generations.push(...ga.generations.map((individuals, i) => ({ generation: i + 1, individuals })));
   }
+  return summary(generations, { seconds: (performance.now() - t0) / 1000, modelsTrained: trained });
+}
+
+/** Trains individual `index` (its own initial-weight and batch streams, forked from `trainRng`) and scores it. */
+function trainIndividual(
+  g: SgdGenome,
+  a: {
+    spec: CnnSpec;
+    fwd: ForwardFn;
+    p: GaLrMomWdRun;
+    d: { train: TensorPart; val: TensorPart };
+    trainRng: Rng;
+    index: number;
+    onStep: (epoch: number, step: number, stepsPerEpoch: number) => void;
+  },
+): Scored {
+  const { spec, p, d, trainRng } = a;
+  const out = trainNetwork({
+    init: initCnn(spec, trainRng.fork(`init-${a.index}`)),
+    shapes: cnnShapes(spec),
+    forwardFn: a.fwd,
+    train: d.train,
+    objective: { groups: [], lambdas: [] },
+    training: TrainOptions.parse({
+      optimizer: "sgd",
+      learningRate: g.lr,
+      momentum: g.momentum,
+      weightDecay: g.weightDecay,
+      epochs: p.epochs,
+      batchSize: p.batchSize,
+      lrStep: { step: 1, gamma: p.stepGamma },
+    }),
+    rng: trainRng.fork(`batches-${a.index}`),
+    evalParts: { train: d.train, val: d.val },
+    onStep: a.onStep,
+  });
+  const last = out.history[out.history.length - 1];
+  // a diverged model (NaN or ∞ loss) scores +∞, so that the GA never selects it
+  const finite = (m?: Metrics) => (m && Number.isFinite(m.loss) ? m : { loss: Number.POSITIVE_INFINITY, acc: 0 });
+  return {
+    genome: g,
+    trainLoss: finite(last.train).loss,
+    val: finite(last.val),
+    fitness: finite(last.val).loss,
+    history: out.history,
+  };
+}
+
+/** The run's record: the last generation's mean training loss and divergences, the best individual, every generation. */
+function summary(generations: { generation: number; individuals: Scored[] }[], cost: { seconds: number; modelsTrained: number }) {
   const last = generations[generations.length - 1].individuals;
   const all = generations.flatMap((g) => g.individuals);
   const best = all.reduce((a, b) => (b.fitness < a.fitness ? b : a));
@@ -92,8 +133,8 @@ export async function gaLrMomWdStudy(
     diverged: last.length - finiteTrain.length,
     bestValLoss: best.fitness,
     best: { genome: best.genome, val: best.val },
-    seconds: (performance.now() - t0) / 1000,
-    modelsTrained: trained,
+    seconds: cost.seconds,
+    modelsTrained: cost.modelsTrained,
     generations: generations.map((g) => ({
       generation: g.generation,
       bestValLoss: Math.min(...g.individuals.map((i) => i.fitness)),

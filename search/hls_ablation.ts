@@ -63,7 +63,14 @@ export async function ablationSeed(a: {
   const oneShotRng = rng.fork("ablation-one-shot");
   const genomes = new RandomSampler(s.space, s.budget, oneShotRng.fork("sampler")).ask();
   const t0 = performance.now();
-  const trained = trainGenomes(genomes, 0, data, s.training, oneShotRng, oneShotRng.fork("batches"), (l) => report(l));
+  const trained = trainGenomes(genomes, {
+    firstIndex: 0,
+    data,
+    training: s.training,
+    rng: oneShotRng,
+    batchRng: oneShotRng.fork("batches"),
+    onStep: (l) => report(l),
+  });
   const trainSeconds = (performance.now() - t0) / 1000;
   const keyOf = (i: number) => genomeKey(genomes[i]);
   const ref = bestBy(trained.map((t, i) => ({ t, i })), (x) => x.t.base.val.loss);
@@ -75,18 +82,18 @@ export async function ablationSeed(a: {
   const gaVariants = a.variants.filter((v) => v.kind === "microga");
   if (gaVariants.length) {
     report("micro-GA without HLS", true);
-    const none = await microGaStudy(data, s, seed, false, rng.fork("ablation-microga"), () => {});
+    const none = await microGaStudy({ data, settings: s, seed, withHls: false, rng: rng.fork("ablation-microga"), onTrial: () => {} });
     out.reference.microga = chosenOf(none.best.key, none.best.final.val, none.best.final.test);
     for (const v of gaVariants) {
       report(`variant ${v.name}`, true);
-      const r = await microGaStudy(
+      const r = await microGaStudy({
         data,
-        { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode },
+        settings: { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode },
         seed,
-        true,
-        rng.fork("ablation-microga"),
-        () => {},
-      );
+        withHls: true,
+        rng: rng.fork("ablation-microga"),
+        onTrial: () => {},
+      });
       out.variants[v.name] = {
         chosen: chosenOf(r.best.key, r.best.final.val, r.best.final.test),
         ...movedCounts(r.trials.map((t) => t.hls!)),

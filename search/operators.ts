@@ -1,11 +1,18 @@
 import type { Rng } from "../data/rng.ts";
 
+/** A real gene's interval [lo, hi] and the operator's distribution index η. */
+export interface RealOperatorOptions {
+  lo: number;
+  hi: number;
+  eta: number;
+}
+
 /**
  * Simulated binary crossover (Deb and Agrawal 1995) of two reals within [lo, hi], distribution index η:
  * children are symmetric about the parents' mean, and concentrate nearer the parents as η grows.
  * Bounded variant as in Deb's reference code (and DEAP's cxSimulatedBinaryBounded).
  */
-export function sbx(p1: number, p2: number, lo: number, hi: number, eta: number, rng: Rng): [number, number] {
+export function sbx([p1, p2]: [number, number], { lo, hi, eta }: RealOperatorOptions, rng: Rng): [number, number] {
   if (Math.abs(p1 - p2) < 1e-14) return [p1, p2];
   const y1 = Math.min(p1, p2), y2 = Math.max(p1, p2);
   const u = rng.next();
@@ -28,7 +35,7 @@ export function sbxUnbounded(p1: number, p2: number, eta: number, rng: Rng): [nu
 }
 
 /** Polynomial mutation (Deb), bounded form: the result always lies in [lo, hi]. */
-export function polynomialMutation(x: number, lo: number, hi: number, eta: number, rng: Rng): number {
+export function polynomialMutation(x: number, { lo, hi, eta }: RealOperatorOptions, rng: Rng): number {
   const d1 = (x - lo) / (hi - lo), d2 = (hi - x) / (hi - lo);
   const u = rng.next();
   const pow = 1 / (eta + 1);

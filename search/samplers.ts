@@ -114,13 +114,13 @@ export class MicroGaSampler implements Sampler<Genome> {
       let [l1, l2] = [a.genome.log10Lambda, b.genome.log10Lambda];
       if (this.rng.next() < this.o.crossoverProb) {
         [b1, b2] = binaryCrossover(b1, b2, this.rng);
-        [l1, l2] = sbx(l1, l2, this.space.log10LambdaMin, this.space.log10LambdaMax, this.o.sbxEta, this.rng);
+        [l1, l2] = sbx([l1, l2], { lo: this.space.log10LambdaMin, hi: this.space.log10LambdaMax, eta: this.o.sbxEta }, this.rng);
       }
       for (const [bits, lam] of [[b1, l1], [b2, l2]] as const) {
         if (kids.length >= this.o.offspring) break;
         const mb = bitFlip(bits, this.o.bitFlipProb, this.rng);
         const ml = this.rng.next() < this.o.realMutationProb
-          ? polynomialMutation(lam, this.space.log10LambdaMin, this.space.log10LambdaMax, this.o.mutationEta, this.rng)
+          ? polynomialMutation(lam, { lo: this.space.log10LambdaMin, hi: this.space.log10LambdaMax, eta: this.o.mutationEta }, this.rng)
           : lam;
         kids.push(fromBits(mb, ml, this.space));
       }

@@ -33,10 +33,19 @@ export async function searchSeed(a: {
   const tick = (label: string) => (k: number, what?: string) =>
     a.onProgress(done + k, runs * perRun, `${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
   const rng = new Rng(seed);
-  if (method !== "microga") return await oneShotStudies(method, data, s, seed, rng.fork(method), tick("±HLS"));
+  if (method !== "microga") return await oneShotStudies({ method, data, settings: s, seed, rng: rng.fork(method), onTrial: tick("±HLS") });
   const results: StudyResult[] = [];
   for (const withHls of [false, true]) {
-    results.push(await microGaStudy(data, s, seed, withHls, rng.fork("microga"), tick(withHls ? "with HLS" : "without HLS")));
+    results.push(
+      await microGaStudy({
+        data,
+        settings: s,
+        seed,
+        withHls,
+        rng: rng.fork("microga"),
+        onTrial: tick(withHls ? "with HLS" : "without HLS"),
+      }),
+    );
     done += perRun;
   }
   return results;

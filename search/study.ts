@@ -115,20 +115,26 @@ export interface TrainedGenome {
 /** Reports progress: `k` models finished, with an optional label for work in between. */
 export type OnProgress = (k: number, label?: string) => void;
 
+/** How trainGenomes trains: the first genome's trial index, the data and settings, and two seeded streams. */
+export interface TrainGenomesArgs {
+  /** Trial index of the first genome (its initial weights come from rng.fork(`trial-${index}`)). */
+  firstIndex: number;
+  data: StudyData;
+  training: TrainOptions;
+  /** Parent of each model's initial-weight stream. */
+  rng: Rng;
+  /** Draws the batch order all the models share. */
+  batchRng: Rng;
+  onStep?: (label: string) => void;
+}
+
 /**
  * Trains the genomes' models together (one stack per depth, nn/train_mlps.ts) and evaluates them. Each
  * model's initial weights come from rng.fork(`trial-${index}`), so they do not depend on its batch-mates;
  * all share the batch order drawn from `batchRng`. Deterministic for given genomes, indices and seeds.
  */
-export function trainGenomes(
-  genomes: Genome[],
-  firstIndex: number,
-  data: StudyData,
-  training: TrainOptions,
-  rng: Rng,
-  batchRng: Rng,
-  onStep?: (label: string) => void,
-): TrainedGenome[] {
+export function trainGenomes(genomes: Genome[], a: TrainGenomesArgs): TrainedGenome[] {
+  const { firstIndex, data, training, rng, batchRng, onStep } = a;
   const members = genomes.map((g, j) => {
     const spec: MlpSpec = { input: data.input, hidden: hiddenOf(g), classes: data.classes };
     const lambda = Math.pow(10, g.log10Lambda);
@@ -142,16 +148,15 @@ export function trainGenomes(
     };
   });
   const t0 = performance.now();
-  const out = trainMlps(
-    members,
-    data.input,
-    data.classes,
-    data.train,
+  const out = trainMlps(members, {
+    input: data.input,
+    classes: data.classes,
+    train: data.train,
     training,
-    batchRng,
-    {},
-    (epoch, step, per) => onStep?.(`training ${genomes.length} models: epoch ${epoch}/${training.epochs} step ${step}/${per}`),
-  );
+    rng: batchRng,
+    evalParts: {},
+    onStep: (epoch, step, per) => onStep?.(`training ${genomes.length} models: epoch ${epoch}/${training.epochs} step ${step}/${per}`),
+  });
   const trainSeconds = (performance.now() - t0) / 1000 / genomes.length;
   const sizesList = members.map((m) => m.sizes);
   const [train, val, test] = [data.train, data.val, data.test].map((part) => evaluateMlps(sizesList, out.weights, part));
@@ -265,19 +270,23 @@ async function hlsStep(
   return { hls, genome: { ...g, log10Lambda: Math.min(s.space.log10LambdaMax, Math.max(s.space.log10LambdaMin, l)) } };
 }
 
+/** What a study runs on: data, settings, the seed it is recorded under, its stream, and progress. */
+export interface StudyArgs {
+  data: StudyData;
+  settings: StudySettings;
+  /** Recorded in the result; the draws come from `rng`. */
+  seed: number;
+  rng: Rng;
+  onTrial: OnProgress;
+}
+
 /**
  * Grid or random search, with and without HLS, sharing the trained models: each of the `budget` models is
  * trained once; the run without HLS scores it as trained, the run with HLS scores its fine-tuned version.
  * The comparison is therefore paired, model by model.
  */
-export async function oneShotStudies(
-  method: "grid" | "random",
-  data: StudyData,
-  s: StudySettings,
-  seed: number,
-  rng: Rng,
-  onTrial: OnProgress,
-): Promise<[StudyResult, StudyResult]> {
+export async function oneShotStudies(args: StudyArgs & { method: "grid" | "random" }): Promise<[StudyResult, StudyResult]> {
+  const { method, data, settings: s, seed, rng, onTrial } = args;
   const t0 = performance.now();
   const sampler: Sampler<Genome> = method === "grid"
     ? new GridSampler(s.space, s.budget)
@@ -287,7 +296,14 @@ export async function oneShotStudies(
   await runStudy(sampler, async (genomes, round) => {
     const first = without.length;
     const batchRng = rng.fork(round === 0 ? "batches" : `batches-${round}`);
-    const trained = trainGenomes(genomes, first, data, s.training, rng, batchRng, (label) => onTrial(first, label));
+    const trained = trainGenomes(genomes, {
+      firstIndex: first,
+      data,
+      training: s.training,
+      rng,
+      batchRng,
+      onStep: (label) => onTrial(first, label),
+    });
     const observed = [];
     for (const [j, g] of genomes.entries()) {
       const t = trained[j], i = first + j;
@@ -312,21 +328,22 @@ export async function oneShotStudies(
  * The steady-state micro-GA, with or without HLS: population + generations × offspring models. With HLS
  * each model is fine-tuned before the GA sees its fitness (Lamarckian or Baldwinian by option).
  */
-export async function microGaStudy(
-  data: StudyData,
-  s: StudySettings,
-  seed: number,
-  withHls: boolean,
-  rng: Rng,
-  onTrial: OnProgress,
-): Promise<StudyResult> {
+export async function microGaStudy(args: StudyArgs & { withHls: boolean }): Promise<StudyResult> {
+  const { data, settings: s, seed, withHls, rng, onTrial } = args;
   const t0 = performance.now();
   const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
   const trials: TrialRecord[] = [];
   await runStudy(ga, async (batch, round) => {
     const generation = ga.generation + (ga.population.length ? 1 : 0);
     const batchRng = rng.fork(`batches-${round}`);
-    const trained = trainGenomes(batch, trials.length, data, s.training, rng, batchRng, (label) => onTrial(trials.length, label));
+    const trained = trainGenomes(batch, {
+      firstIndex: trials.length,
+      data,
+      training: s.training,
+      rng,
+      batchRng,
+      onStep: (label) => onTrial(trials.length, label),
+    });
     const observed = [];
     for (const [j, g] of batch.entries()) {
       const step = await hlsStep(g, trained[j], { data, s, withHls });

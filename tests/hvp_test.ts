@@ -45,7 +45,10 @@ for (const [groups, lambdas] of [[[0, 0, 0], [0]], [[0, 0, 1], [0.01, 0.05]], [[
   Deno.test(`gradient and HVP match float64 finite differences (groups ${groups}, λ ${lambdas})`, () => {
     const p = tinyProblem(7);
     const part = toTensorPart({ x: p.x, y: p.y }, 3);
-    const d = new MlpDerivatives(toWeights(p.theta, p.sizes), p.sizes, part, [...groups], [...lambdas]);
+    const d = new MlpDerivatives(
+      { weights: toWeights(p.theta, p.sizes), sizes: p.sizes, groups: [...groups], lambdas: [...lambdas] },
+      part,
+    );
     try {
       const ref = lossGrad64(p.theta, p.sizes, p.x64, p.labels, [...groups], [...lambdas]);
       // the float64 reference gradient against central differences of the float64 loss
@@ -84,7 +87,7 @@ for (const [groups, lambdas] of [[[0, 0, 0], [0]], [[0, 0, 1], [0.01, 0.05]], [[
 Deno.test("HVP is symmetric: uᵀHv = vᵀHu", () => {
   const p = tinyProblem(11);
   const part = toTensorPart({ x: p.x, y: p.y }, 3);
-  const d = new MlpDerivatives(toWeights(p.theta, p.sizes), p.sizes, part, [0, 0, 1], [0.03, 0.2]);
+  const d = new MlpDerivatives({ weights: toWeights(p.theta, p.sizes), sizes: p.sizes, groups: [0, 0, 1], lambdas: [0.03, 0.2] }, part);
   const u = Float32Array.from({ length: p.theta.length }, () => p.rng.normal());
   const v = Float32Array.from({ length: p.theta.length }, () => p.rng.normal());
   const hv = d.hvp(v), hu = d.hvp(u);
@@ -99,8 +102,8 @@ Deno.test("the L2 term contributes exactly 2λ_k v on group k's weights and noth
   const p = tinyProblem(3);
   const part = toTensorPart({ x: p.x, y: p.y }, 3);
   const w = toWeights(p.theta, p.sizes);
-  const d0 = new MlpDerivatives(w, p.sizes, part, [0, 1, 1], [0, 0]);
-  const d1 = new MlpDerivatives(w, p.sizes, part, [0, 1, 1], [0.5, 0.25]);
+  const d0 = new MlpDerivatives({ weights: w, sizes: p.sizes, groups: [0, 1, 1], lambdas: [0, 0] }, part);
+  const d1 = new MlpDerivatives({ weights: w, sizes: p.sizes, groups: [0, 1, 1], lambdas: [0.5, 0.25] }, part);
   const v = Float32Array.from({ length: p.theta.length }, () => p.rng.normal());
   const diff = d1.hvp(v).map((a, i) => a - d0.hvp(v)[i]);
   // layout: W1 (6x5) b1 (5) W2 (5x4) b2 (4) W3 (4x3) b3 (3)
@@ -120,7 +123,7 @@ for (const lambdas of [[1e-4, 1e-5], [0, 0]]) {
   for (const c of refCases) {
     Deno.test(`loss, gradient and HVP match float64 on the ${c.name} model (λ ${lambdas}): rel. error < 1e-5`, () => {
       const groups = [0, 0, 1];
-      const d = new MlpDerivatives(c.weights, c.sizes, c.part, groups, lambdas);
+      const d = new MlpDerivatives({ weights: c.weights, sizes: c.sizes, groups, lambdas }, c.part);
       try {
         const ref = lossGrad64(c.theta, c.sizes, c.x64, c.labels, groups, lambdas);
         const g = d.gradient();
@@ -154,13 +157,13 @@ Deno.test("H_wλ: ∂(∇_w f)/∂λ_k is 2w on group k's weights and 0 elsewher
     const at = (delta: number) => base.map((l, q) => (q === k ? l + delta : l));
     const h = 0.5; // f is linear in λ: a wide step only shrinks float32 rounding
     const gp = (() => {
-      const d = new MlpDerivatives(c.weights, c.sizes, c.part, groups, at(h));
+      const d = new MlpDerivatives({ weights: c.weights, sizes: c.sizes, groups, lambdas: at(h) }, c.part);
       const g = d.gradient().grad;
       d.dispose();
       return g;
     })();
     const gm = (() => {
-      const d = new MlpDerivatives(c.weights, c.sizes, c.part, groups, at(-h));
+      const d = new MlpDerivatives({ weights: c.weights, sizes: c.sizes, groups, lambdas: at(-h) }, c.part);
       const g = d.gradient().grad;
       d.dispose();
       return g;

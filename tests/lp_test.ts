@@ -104,8 +104,8 @@ Deno.test("the closed-form output-layer Hessian equals HVP columns", () => {
   const part = toTensorPart({ x: new Uint8Array(n * 7).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(4)) }, 4);
   const w = initWeights({ input: 7, hidden: [6, 5], classes: 4 }, rng).map((a) => a.map((v) => v + 0.1 * rng.normal()));
   const lam = 0.07;
-  const d = new MlpDerivatives(w, sizes, part, [0, 0, 1], [0, lam]);
-  const H = outputLayerHessian(w, sizes, part, lam);
+  const d = new MlpDerivatives({ weights: w, sizes, groups: [0, 0, 1], lambdas: [0, lam] }, part);
+  const H = outputLayerHessian({ weights: w, sizes }, part, lam);
   const dim = 5 * 4 + 4; // last hidden width 5, 4 classes
   const start = w.slice(0, 4).reduce((a, x) => a + x.length, 0);
   const total = w.reduce((a, x) => a + x.length, 0);
@@ -117,7 +117,7 @@ Deno.test("the closed-form output-layer Hessian equals HVP columns", () => {
   }
   // the subset form agrees with the full block on chosen rows/columns (weights and biases)
   const pick = [0, 3, 7, 19, 20, 23];
-  const S = outputLayerHessianSubset(w, sizes, part, lam, pick);
+  const S = outputLayerHessianSubset({ weights: w, sizes }, part, lam, pick);
   for (let r = 0; r < pick.length; r++) {
     for (let c = 0; c < pick.length; c++) assertClose(S[r * pick.length + c], H[pick[r] * dim + pick[c]], 1e-6, `S[${r},${c}]`);
   }
@@ -134,14 +134,14 @@ Deno.test("hyper local search never worsens validation loss, keeps λ ≥ 0, and
   const spec = { input: 20, hidden: [8], classes: 3 };
   const sizes = layerSizes(spec);
   const shapes = mlpShapes(sizes);
-  const t = trainMlp(
-    initWeights(spec, new Rng(1)),
+  const t = trainMlp({
+    init: initWeights(spec, new Rng(1)),
     shapes,
     train,
-    { groups: [0, 0], lambdas: [0.001] },
-    TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }),
-    new Rng(3),
-  );
+    objective: { groups: [0, 0], lambdas: [0.001] },
+    training: TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }),
+    rng: new Rng(3),
+  });
   for (
     const o of [{ block: "output" }, { block: "all" }, { block: "topk", k: 30 }, { solver: "auto", block: "output" }, {
       block: "output",
@@ -178,7 +178,7 @@ Deno.test("line search along an output-layer direction: the affine-logits shortc
       assert(!outputLayerOnly(sizes, dw.map((v, j) => (j === 0 ? 1 : v))), "a first-layer entry is outside the output layer");
     }
     const ts = [0, 0.01, 0.3, 2];
-    const fast = outputLineMetrics(sizes, w, dw, ts, part, 40);
+    const fast = outputLineMetrics({ sizes, weights: w, dw }, ts, part, 40);
     ts.forEach((t, i) => {
       let o = 0;
       const params = w.map((x, k) => {

@@ -67,7 +67,7 @@ Deno.test("stackGradients equals tfjs autodiff of Σ_k cross-entropy_k, member b
   const flat = packStack(st, ws);
   const grads = tf.tidy(() => {
     const p = uploadStack(st, flat);
-    return downloadStack(st, stackGradients(st, p, forwardStack(st, p, part.x), tf.transpose(part.x), part.oneHot));
+    return downloadStack(st, stackGradients(st, p, { acts: forwardStack(st, p, part.x), xT: tf.transpose(part.x), y: part.oneHot }));
   });
   const perMember = unpackStack(st, grads);
   ws.forEach((w, k) => {
@@ -106,8 +106,17 @@ for (const backend of ["wasm", "cpu"] as const) {
         });
         const objective = { groups, lambdas: [0.02, 0.005] };
         const init = initWeights(spec, new Rng(4));
-        const fast = trainMlp(init, shapes, part, objective, opts, new Rng(5), { val: part });
-        const ref = trainNetwork(init, shapes, mlpForward, part, objective, opts, new Rng(5), { val: part });
+        const fast = trainMlp({ init, shapes, train: part, objective, training: opts, rng: new Rng(5), evalParts: { val: part } });
+        const ref = trainNetwork({
+          init,
+          shapes,
+          forwardFn: mlpForward,
+          train: part,
+          objective,
+          training: opts,
+          rng: new Rng(5),
+          evalParts: { val: part },
+        });
         assertEquals(fast.steps, 25);
         fast.weights.forEach((w, i) => {
           const d = maxAbsDiff(w, ref.weights[i]);
@@ -130,8 +139,8 @@ Deno.test("stacked training is deterministic, leaks no tensors, and a model trai
     return { hidden, init: initWeights(spec, new Rng(20 + k)), layerLambdas: new Array(layerSizes(spec).length - 1).fill(0.001 * k) };
   });
   const before = tf.memory().numTensors;
-  const together = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
-  const again = trainMlps(members, 12, 3, part, opts, new Rng(7), { val: part });
+  const together = trainMlps(members, { input: 12, classes: 3, train: part, training: opts, rng: new Rng(7), evalParts: { val: part } });
+  const again = trainMlps(members, { input: 12, classes: 3, train: part, training: opts, rng: new Rng(7), evalParts: { val: part } });
   assertEquals(
     again.weights.map((w) => w.map((x) => [...x])),
     together.weights.map((w) => w.map((x) => [...x])),
@@ -139,7 +148,7 @@ Deno.test("stacked training is deterministic, leaks no tensors, and a model trai
   );
   assertEquals(tf.memory().numTensors, before, "no tensor leaks");
   members.forEach((m, k) => {
-    const alone = trainMlps([m], 12, 3, part, opts, new Rng(7), { val: part });
+    const alone = trainMlps([m], { input: 12, classes: 3, train: part, training: opts, rng: new Rng(7), evalParts: { val: part } });
     alone.weights[0].forEach((w, i) => {
       const d = maxAbsDiff(w, together.weights[k][i]);
       assert(d < 1e-6, `member ${k} tensor ${i}: in a stack vs alone differ by ${d}`);

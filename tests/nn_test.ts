@@ -24,12 +24,12 @@ for (const backend of ["wasm", "cpu"] as const) {
     const shapes = mlpShapes(sizes);
     const { groups } = weightGroups(spec, "2HP");
     const run = (seed: number, optimizer: "adam" | "sgd") =>
-      trainMlp(
-        initWeights(spec, new Rng(seed)),
+      trainMlp({
+        init: initWeights(spec, new Rng(seed)),
         shapes,
-        part,
-        { groups, lambdas: [0.01, 0.001] },
-        TrainOptions.parse({
+        train: part,
+        objective: { groups, lambdas: [0.01, 0.001] },
+        training: TrainOptions.parse({
           optimizer,
           momentum: 0.9,
           epochs: 3,
@@ -38,9 +38,9 @@ for (const backend of ["wasm", "cpu"] as const) {
           weightDecay: 1e-4,
           lrStep: { step: 1, gamma: 0.7 },
         }),
-        new Rng(seed + 100),
-        { train: part },
-      );
+        rng: new Rng(seed + 100),
+        evalParts: { train: part },
+      });
     const before = tf.memory().numTensors;
     for (const opt of ["adam", "sgd"] as const) {
       const a = run(1, opt), b = run(1, opt), c = run(2, opt);

@@ -2,7 +2,9 @@ import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { applyCutout, concreteDropout, CpmlhoModel, CpmlhoOptions, linearizeCut, runCpmlho } from "../bilevel/cpmlho.ts";
+import { CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
+import { concreteDropout, CpmlhoModel, linearizeCut } from "../bilevel/cpmlho_model.ts";
+import { applyCutout } from "../bilevel/cutout.ts";
 import {
   LrMomWdGaOptions,
   LrMomWdGaSampler,
@@ -42,10 +44,10 @@ Deno.test("mixed-level hypergradient: θ = 0 is the training term only; large θ
     toTensorPart({ x: new Uint8Array(n * 10).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
   const tr = mk(40), va = mk(30);
   for (const theta of [0, 1e4]) {
-    const m = new CpmlhoModel(10, 3, CpmlhoOptions.parse({ hidden: [6, 5], theta }), new Rng(3));
+    const m = new CpmlhoModel({ input: 10, classes: 3, options: CpmlhoOptions.parse({ hidden: [6, 5], theta }), rng: new Rng(3) });
     // make the hypernetwork matter so that L_val depends on λ
     m.Wh1.forEach((v) => v.assign(tf.mul(v, 100)));
-    const hg = m.hypergradient(tr.x, tr.oneHot, va.x, va.oneHot, 7);
+    const hg = m.hypergradient({ x: tr.x, y: tr.oneHot }, { x: va.x, y: va.oneHot }, 7);
     if (theta === 0) { for (let k = 0; k < 3; k++) assertClose(hg.total[k], hg.train[k], 1e-7); }
     else {
       const cos = hg.total.reduce((a, v, k) => a + v * hg.val[k], 0) / (Math.hypot(...hg.total) * Math.hypot(...hg.val));
@@ -156,14 +158,14 @@ Deno.test("im2col convolution and reshape max-pool equal tf.conv2d and tf.maxPoo
 
 Deno.test("cutout zeroes holes × length² pixels per image (clipped at borders), seeded", () => {
   const x = tf.ones([3, 10 * 10]) as tf.Tensor2D;
-  const a = applyCutout(x, [10, 10, 1], 1, 4, new Rng(1)).dataSync();
-  const b = applyCutout(x, [10, 10, 1], 1, 4, new Rng(1)).dataSync();
+  const a = applyCutout(x, { image: [10, 10, 1], holes: 1, length: 4 }, new Rng(1)).dataSync();
+  const b = applyCutout(x, { image: [10, 10, 1], holes: 1, length: 4 }, new Rng(1)).dataSync();
   assertEquals([...a], [...b]);
   for (let i = 0; i < 3; i++) {
     const zeros = a.subarray(i * 100, (i + 1) * 100).filter((v) => v === 0).length;
     assert(zeros > 0 && zeros <= 16, `image ${i}: ${zeros} zeroed pixels`);
   }
-  assertEquals([...applyCutout(x, [10, 10, 1], 0, 4, new Rng(1)).dataSync()].every((v) => v === 1), true);
+  assertEquals([...applyCutout(x, { image: [10, 10, 1], holes: 0, length: 4 }, new Rng(1)).dataSync()].every((v) => v === 1), true);
 });
 
 Deno.test("CPMLHO on the CNN: five hyperparameters (3 dropouts, cutout holes and length) with finite hypergradients", () => {
@@ -172,8 +174,8 @@ Deno.test("CPMLHO on the CNN: five hyperparameters (3 dropouts, cutout holes and
     toTensorPart({ x: new Uint8Array(n * 64).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
   const data = { train: mk(40), val: mk(20), test: mk(20), classes: 3, shape: [8, 8, 1] as [number, number, number] };
   const o = CpmlhoOptions.parse({ arch: "cnn", channels: [2, 3], epochs: 2, batchSize: 10, outerEvery: 2, cutEvery: 3, maxCutout: [2, 4] });
-  const m = new CpmlhoModel(64, 3, o, new Rng(2), data.shape);
-  const hg = m.hypergradient(data.train.x, data.train.oneHot, data.val.x, data.val.oneHot, 5);
+  const m = new CpmlhoModel({ input: 64, classes: 3, options: o, rng: new Rng(2), image: data.shape });
+  const hg = m.hypergradient({ x: data.train.x, y: data.train.oneHot }, { x: data.val.x, y: data.val.oneHot }, 5);
   assertEquals(hg.total.length, 5);
   assert([...hg.total].every(Number.isFinite));
   assertEquals(m.cutout()!.map(Math.round), [1, 4]);

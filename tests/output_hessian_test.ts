@@ -82,7 +82,7 @@ for (const c of cases) {
     const L = c.sizes.length - 1;
     const dim = (c.sizes[L - 1] + 1) * c.sizes[L];
     const ref = outputHessian64(c.theta, c.sizes, c.x64, LAMBDA_OUT);
-    const H = outputLayerHessian(c.weights, c.sizes, c.part, LAMBDA_OUT);
+    const H = outputLayerHessian(c, c.part, LAMBDA_OUT);
     const e = errors(H, ref);
     assert(e.frob < 1e-5 && e.maxRel < 5e-5, `${c.name}: Frobenius ${e.frob}, largest entry error ${e.maxRel}`);
     for (let r = 0; r < dim; r++) for (let s = 0; s < r; s++) assertEquals(H[r * dim + s], H[s * dim + r], "symmetric");
@@ -97,7 +97,7 @@ for (const c of cases) {
     // the subset form on chosen weight and bias entries
     const rng = new Rng(8);
     const pick = [...new Set([0, 1, dim - 1, dim - c.sizes[L], ...Array.from({ length: 14 }, () => rng.int(dim))])];
-    const S = outputLayerHessianSubset(c.weights, c.sizes, c.part, LAMBDA_OUT, pick);
+    const S = outputLayerHessianSubset(c, c.part, LAMBDA_OUT, pick);
     const sub = pick.flatMap((r) => pick.map((s) => ref[r * dim + s]));
     const es = errors(S, sub);
     assert(es.frob < 1e-5 && es.maxRel < 5e-5, `${c.name} subset: Frobenius ${es.frob}, largest entry error ${es.maxRel}`);
@@ -113,7 +113,7 @@ for (const c of cases) {
     const k = h * C;
     const idx = Array.from({ length: k }, (_, j) => j);
     const lambdaOut = 1e-3;
-    const H = outputLayerHessianSubset(c.weights, c.sizes, c.part, lambdaOut, idx);
+    const H = outputLayerHessianSubset(c, c.part, lambdaOut, idx);
     const start = c.theta.length - (h + 1) * C;
     // F = the unpenalised loss (a stand-in for L_val): its gradient on the block, in float64
     const gradF = lossGrad64(c.theta, c.sizes, c.x64, c.labels, new Array(L).fill(0), [0]).grad.slice(start, start + k);

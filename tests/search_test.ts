@@ -27,7 +27,7 @@ Deno.test("SBX: children symmetric about the parents' mean; spread shrinks as η
   assert(s2 > s10 && s10 > s50, `spreads ${s2} ${s10} ${s50}`);
   // bounded SBX stays in bounds
   for (let i = 0; i < 2000; i++) {
-    const [a, b] = sbx(-4.9, -1.2, -5, -1, 15, rng);
+    const [a, b] = sbx([-4.9, -1.2], { lo: -5, hi: -1, eta: 15 }, rng);
     assert(a >= -5 && a <= -1 && b >= -5 && b <= -1);
   }
 });
@@ -37,7 +37,7 @@ Deno.test("polynomial mutation stays within bounds and moves the value", () => {
   let moved = 0;
   for (let i = 0; i < 3000; i++) {
     const x = rng.uniform(-5, -1);
-    const y = polynomialMutation(x, -5, -1, 20, rng);
+    const y = polynomialMutation(x, { lo: -5, hi: -1, eta: 20 }, rng);
     assert(y >= -5 && y <= -1);
     if (y !== x) moved++;
   }
@@ -124,18 +124,18 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
   };
   // the paper's in-sample selection ranks on the data that chose t: never worse there, by construction
   const inSample = { ...settings, hls: HlsOptions.parse({ points: 5, selection: "in-sample" }) };
-  const [a, b] = await oneShotStudies("random", data, inSample, 1, new Rng(1), () => {});
+  const [a, b] = await oneShotStudies({ method: "random", data, settings: inSample, seed: 1, rng: new Rng(1), onTrial: () => {} });
   assertEquals(a.trials.length, 40);
   for (let i = 0; i < 40; i++) assert(b.trials[i].fitness <= a.trials[i].fitness + 1e-12, "HLS is paired and never worse");
   // held-out selection: the fitness is the ranking half's loss, which HLS may worsen; λ stays in the space
-  const [, h] = await oneShotStudies("random", data, settings, 1, new Rng(1), () => {});
+  const [, h] = await oneShotStudies({ method: "random", data, settings, seed: 1, rng: new Rng(1), onTrial: () => {} });
   for (const t of h.trials) {
     assertEquals(t.fitness, t.hls!.val.loss);
     assert(t.hls!.lambda >= 1e-5 * (1 - 1e-12) && t.hls!.lambda <= 0.1 * (1 + 1e-12), `λ ${t.hls!.lambda} left [1e-5, 0.1]`);
   }
   assert(h.trials.some((t) => t.hls!.val.loss !== t.hls!.selectionVal.loss), "ranking and selection data differ");
-  const g1 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
-  const g2 = await microGaStudy(data, settings, 1, true, new Rng(9), () => {});
+  const g1 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
+  const g2 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
   assertEquals(g1.trials.length, 40);
   assertEquals(g1.trials.map((t) => t.fitness), g2.trials.map((t) => t.fitness));
   [data.train, data.val, data.test].forEach(disposePart);

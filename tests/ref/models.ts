@@ -46,14 +46,14 @@ export function referenceCases(
   const sizes = layerSizes(spec);
   const untrained = initWeights(spec, new Rng(1)).map((a) => a.map((v) => v + 0.05 * rng.normal()));
   const groups = new Array(sizes.length - 1).fill(0);
-  const trained = trainMlp(
-    initWeights(spec, new Rng(1)),
-    mlpShapes(sizes),
-    part,
-    { groups, lambdas: [0] },
-    TrainOptions.parse({ epochs, batchSize: 32, learningRate: 0.01 }),
-    new Rng(2),
-  ).weights;
+  const trained = trainMlp({
+    init: initWeights(spec, new Rng(1)),
+    shapes: mlpShapes(sizes),
+    train: part,
+    objective: { groups, lambdas: [0] },
+    training: TrainOptions.parse({ epochs, batchSize: 32, learningRate: 0.01 }),
+    rng: new Rng(2),
+  }).weights;
   const L = sizes.length - 1;
   const confident = trained.map((a, i) => (i >= 2 * L - 2 ? a.map((v) => v * scale) : a.slice()));
   const x64 = Float64Array.from(x, (v) => v / 255);
