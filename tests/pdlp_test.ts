@@ -244,16 +244,16 @@ Deno.test("LP (11) on a trained MLP's exact Hessian (output, top-k, all weights)
   const spec = { input: 10, hidden: [6], classes: 3 };
   const sizes = layerSizes(spec);
   const groups = [0, 1], lambdas = [0.001, 0.01];
-  const t = trainMlp(
-    initWeights(spec, new Rng(1)),
-    mlpShapes(sizes),
+  const t = trainMlp({
+    init: initWeights(spec, new Rng(1)),
+    shapes: mlpShapes(sizes),
     train,
-    { groups, lambdas },
-    TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }),
-    new Rng(3),
-  );
-  const dTrain = new MlpDerivatives(t.weights, sizes, train, groups, lambdas);
-  const dVal = new MlpDerivatives(t.weights, sizes, val, groups, lambdas);
+    objective: { groups, lambdas },
+    training: TrainOptions.parse({ epochs: 5, batchSize: 32, learningRate: 0.01 }),
+    rng: new Rng(3),
+  });
+  const dTrain = new MlpDerivatives({ weights: t.weights, sizes, groups, lambdas }, train);
+  const dVal = new MlpDerivatives({ weights: t.weights, sizes, groups, lambdas }, val);
   try {
     const gradF = Float64Array.from(dVal.gradient(false).grad);
     const w0 = Float64Array.from(t.weights.flatMap((w) => [...w]));
