@@ -8,6 +8,10 @@ import { runSequential } from "./sequential.ts";
 import type { Stage } from "./stage.ts";
 
 export type { RunOptions, RunResult } from "./run_context.ts";
+// What runner.ts exported before it was split, for importers written against it (scratch/, other branches).
+export { cacheKey, ENGINE_VERSION, inputRecord, validateParams, volatileTest } from "./keys.ts";
+export { artifactSet, computeStage, type StageLog } from "./compute.ts";
+export { plan } from "./run_context.ts";
 
 /**
  * Runs a DAG of stages against an artifact store: each stage whose key is cached is a lookup; others are
