@@ -57,6 +57,7 @@ const code = await cliMain({
   },
   buildStages,
   environment: (config) => environmentInfo(config.backend),
+  cluster: (config) => config.slurm,
   exports: [
     { stage: "report", output: "report.html", to: "reports/{config}/report.html", transform: withRunFacts("html") },
     { stage: "report", output: "report.md", to: "reports/{config}/report.md", transform: withRunFacts("md") },

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { type CliValues, type CommandContext, list } from "./cli_args.ts";
 import { DamagedObject, UserError } from "./errors.ts";
 import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "./executor.ts";
-import type { Experiment } from "./experiment.ts";
+import type { ClusterSettings, Experiment } from "./experiment.ts";
 import { exists, writeFileAtomic } from "./fs_atomic.ts";
 import type { Manifest } from "./manifest.ts";
 import type { EngineNames } from "./names.ts";
@@ -35,7 +35,7 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
   const { exp, values, storeRoot, configPath } = c;
   const { raw, config } = await exp.loadConfig(configPath, c.overrides);
   const t0 = performance.now();
-  const parallel = await parallelOptions(c, exp.buildStages(config));
+  const parallel = await parallelOptions(c, exp.buildStages(config), exp.cluster?.(config) ?? {});
   const runOptions = async (): Promise<RunOptions> => ({
     storeRoot,
     projectRoot: exp.projectRoot,
@@ -88,6 +88,7 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
 async function parallelOptions<C>(
   c: CommandContext<C>,
   stages: Stage[],
+  cluster: ClusterSettings,
 ): Promise<{ jobs: number; executor?: StageExecutor; isolateAll?: boolean }> {
   const { values, names } = c;
   const kind = values.executor ?? names.getEnv("EXECUTOR") ?? "local";
@@ -111,24 +112,29 @@ async function parallelOptions<C>(
     ((await exists(`${exp.projectRoot}/deno.json`)) ? `${exp.projectRoot}/deno.json` : undefined);
   const cmd = { mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig, projectRoot: exp.projectRoot, names };
   // on Slurm every stage is a job: the login node only schedules
-  if (kind === "slurm") return { jobs, executor: await slurmExecutor(c, cmd, stages), isolateAll: true };
+  if (kind === "slurm") return { jobs, executor: await slurmExecutor({ c, cmd, stages, cluster }), isolateAll: true };
   return { jobs, executor: new LocalProcessExecutor(cmd), isolateAll: !!values.isolate };
 }
 
-/** The Slurm executor from the --partition/--account/--sbatch-args/--slurm-* flags, else their variables. */
-async function slurmExecutor<C>(
-  c: CommandContext<C>,
-  cmd: ConstructorParameters<typeof SlurmExecutor>[0],
-  stages: Stage[],
-): Promise<SlurmExecutor> {
+/**
+ * The Slurm executor. Partition, account and extra sbatch arguments: the --partition/--account/--sbatch-args
+ * flags, else their environment variables (a user's own cluster), else the config's (the experiment's).
+ */
+async function slurmExecutor<C>(a: {
+  c: CommandContext<C>;
+  cmd: ConstructorParameters<typeof SlurmExecutor>[0];
+  stages: Stage[];
+  cluster: ClusterSettings;
+}): Promise<SlurmExecutor> {
+  const { c, cmd, stages, cluster } = a;
   const { values, names } = c;
   await SlurmExecutor.check();
   const byName = new Map(stages.map((s) => [s.name, s.resources]));
   const extra = values["sbatch-args"] ?? names.getEnv("SBATCH_ARGS");
   return new SlurmExecutor(cmd, {
-    partition: values.partition ?? names.getEnv("SLURM_PARTITION"),
-    account: values.account ?? names.getEnv("SLURM_ACCOUNT"),
-    extraArgs: extra ? extra.split(/\s+/).filter(Boolean) : [],
+    partition: values.partition ?? names.getEnv("SLURM_PARTITION") ?? cluster.partition,
+    account: values.account ?? names.getEnv("SLURM_ACCOUNT") ?? cluster.account,
+    extraArgs: extra !== undefined ? extra.split(/\s+/).filter(Boolean) : (cluster.sbatchArgs ?? []),
     defaults: {
       cpus: slurmNumber(values, names, "slurm-cpus"),
       memMB: slurmNumber(values, names, "slurm-mem"),

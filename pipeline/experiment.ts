@@ -27,6 +27,11 @@ export interface Experiment<C = unknown> {
   parseConfig(raw: unknown): C;
   /** The stage DAG for a config. */
   buildStages(config: C): Stage[];
+  /**
+   * The cluster settings a config gives for `--executor slurm` (flags and environment variables win over
+   * them). Default: none.
+   */
+  cluster?(config: C): ClusterSettings | undefined;
   /** Extra environment entries for the manifest (libraries, backend). */
   environment?(config: C): Promise<Record<string, string>> | Record<string, string>;
   /**
@@ -48,6 +53,14 @@ export interface Experiment<C = unknown> {
     /** The deno.json to run it with (default: the project root's, if any). */
     denoConfig?: string;
   };
+}
+
+/** Where and as whom cluster jobs run, from an experiment's config. */
+export interface ClusterSettings {
+  partition?: string;
+  account?: string;
+  /** Extra sbatch arguments, one per element (e.g. ["--qos=short", "--constraint=avx2"]). */
+  sbatchArgs?: string[];
 }
 
 /**

@@ -98,7 +98,8 @@ export class SlurmExecutor implements StageExecutor {
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
     await Deno.mkdir(this.o.jobDir, { recursive: true });
     await Deno.writeTextFile(script, `#!/bin/sh\n# stage ${job.stage}\nexec ${argv.map(quote).join(" ")}\n`);
-    const sub = await run("sbatch", this.#sbatchArgs({ stage: job.stage, output: output.path, res, script }));
+    const args = this.#sbatchArgs({ stage: job.stage, output: output.path, res, script });
+    const sub = await run("sbatch", args);
     if (sub.code !== 0) {
       const message = `sbatch refused the job: ${sub.stderr.trim()}`;
       return {
@@ -108,7 +109,7 @@ export class SlurmExecutor implements StageExecutor {
       };
     }
     const id = sub.stdout.trim().split(";")[0];
-    sink.event({ event: "slurm-submitted", job: id, script, output: output.path, resources: res });
+    sink.event({ event: "slurm-submitted", job: id, script, output: output.path, resources: res, sbatch: args });
     let cancelled = false;
     return {
       id: `slurm job ${id}`,

@@ -136,6 +136,13 @@ export const ExperimentConfig = z.strictObject({
   gaLrMomWd: GaLrMomWdSection.optional(),
   cpmlho: CpmlhoSection.optional(),
   report: ReportSection.optional(),
+  /** Where `--executor slurm` submits (the --partition/--account/--sbatch-args flags and their variables win). */
+  slurm: z.strictObject({
+    partition: z.string().min(1).optional(),
+    account: z.string().min(1).optional(),
+    /** Extra sbatch arguments, one per element, e.g. ["--qos=short"]. */
+    sbatchArgs: z.array(z.string().min(1)).optional(),
+  }).optional(),
 }).superRefine((c, ctx) => {
   // references between sections: every split named exists; the LP fine-tune needs the baseline it tunes
   const splitRefs: [PropertyKey[], string][] = [

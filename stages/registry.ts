@@ -60,11 +60,13 @@ export function buildStages(config: ExperimentConfig): Stage[] {
 
 /** What the report needs to know of the config: its description, backend, split sizes, search budget, and the config itself to show. */
 function reportFacts(config: ExperimentConfig) {
+  // where the jobs ran is no result: a change of partition must not recompute the report
+  const { slurm: _where, ...shown } = config;
   return {
     description: config.description,
     backend: config.backend,
     splits: config.splits,
     searchBudget: config.search?.budget,
-    config,
+    config: shown,
   };
 }

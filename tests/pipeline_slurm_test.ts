@@ -159,6 +159,8 @@ Deno.test({
 const TINY = {
   description: "slurm test",
   backend: "wasm",
+  // where jobs go, from the config (the fixture's only partition; a comment to find in the submissions)
+  slurm: { partition: "debug", sbatchArgs: ["--comment=from-the-config"] },
   splits: { m: { dataset: "mnist", nTrain: 200, nVal: 100, nTest: 200, seed: 3 } },
   baseline: { split: "m", hidden: [8, 8], training: { optimizer: "sgd", learningRate: 0.1, momentum: 0.9, epochs: 2, batchSize: 50 } },
   lpFinetune: { groupings: ["1HP", "perLayer"], hls: { block: "topk", k: 12, points: 4 } },
@@ -200,6 +202,15 @@ Deno.test({
       assert(Object.values(a).flat().length > 20, "compared the stable outputs of every stage");
       const m = manifest(`${dir}/slurm`);
       assert(m.stages.filter((s) => s.status === "computed").every((s) => /^slurm job \d+$/.test(s.job ?? "")));
+      // the config's partition and sbatch arguments reached every submission; stages declare their own time limits
+      const logs = [...Deno.readDirSync(`${dir}/slurm/logs`)].filter((e) => e.name.endsWith(".jsonl") && e.name !== "errors.jsonl");
+      const submitted = logs.flatMap((e) => Deno.readTextFileSync(`${dir}/slurm/logs/${e.name}`).trim().split("\n"))
+        .map((l) => JSON.parse(l)).filter((e) => e.event === "slurm-submitted");
+      assert(submitted.length > 5, `${submitted.length} submissions logged`);
+      for (const e of submitted) {
+        assert(e.sbatch.includes("--partition=debug") && e.sbatch.includes("--comment=from-the-config"), JSON.stringify(e.sbatch));
+      }
+      assert(new Set(submitted.map((e) => e.resources.timeMin)).size > 1, "stages declare different time limits");
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
