@@ -47,15 +47,15 @@ export class DamagedObject extends UserError {
 const FS_FAULTS: { code: string; errno: number; what: string; fix: string }[] = [
   { code: "ENOSPC", errno: 28, what: "the disk is full", fix: "free some space (e.g. 'deno task gc') or point --store at another disk" },
   { code: "EDQUOT", errno: 122, what: "the disk quota is exhausted", fix: "free some space or point --store at another disk" },
-  { code: "EROFS", errno: 30, what: "the file system is read-only", fix: "point --store (or $HPO_STORE) at a writable directory" },
+  { code: "EROFS", errno: 30, what: "the file system is read-only", fix: "point --store at a writable directory" },
   {
     code: "EACCES",
     errno: 13,
     what: "permission denied",
-    fix: "fix the permissions or point --store (or $HPO_STORE) at a directory you can write",
+    fix: "fix the permissions or point --store at a directory you can write",
   },
   { code: "EPERM", errno: 1, what: "operation not permitted", fix: "fix the permissions or point --store at a directory you can write" },
-  { code: "ENOTDIR", errno: 20, what: "a path component is a file, not a directory", fix: "point --store (or $HPO_STORE) at a directory" },
+  { code: "ENOTDIR", errno: 20, what: "a path component is a file, not a directory", fix: "point --store at a directory" },
 ];
 
 /**
