@@ -154,17 +154,63 @@ export async function scanTar(path: string, opts: {
    */
   extractTo?: string;
 }): Promise<TarScan> {
-  const { limits } = opts;
   const scan: TarScan = { members: [], problems: [], readAny: false, peakRss: 0 };
+  const { extract, stop, done } = openCapped(path, await isGzip(path), opts.limits, scan);
   const seen = new Set<string>();
-  let total = 0;
-  let gz = false;
-  {
-    using f = await Deno.open(path);
-    const head = new Uint8Array(2);
-    await f.read(head);
-    gz = head[0] === 0x1f && head[1] === 0x8b;
+  let count = 0;
+  const peak = () => (scan.peakRss = Math.max(scan.peakRss, Deno.memoryUsage().rss));
+  try {
+    for await (const entry of extract) {
+      peak();
+      const h = entry.header;
+      if (++count > opts.limits.maxMembers) {
+        stop(`more than ${opts.limits.maxMembers} members`);
+        break;
+      }
+      const problem = memberProblem(h, seen);
+      seen.add(h.name);
+      const verdict = admit(h, problem ? { read: false, problem } : opts.policy(h.name, h.size ?? 0), scan, stop);
+      if (verdict === "stop") break;
+      if (verdict === "skip") {
+        entry.resume();
+        continue;
+      }
+      const m = await readMember(
+        entry as AsyncIterable<Uint8Array>,
+        h.name,
+        { ...verdict, to: opts.extractTo ? `${opts.extractTo}/${h.name}` : undefined },
+        () => stop(`${JSON.stringify(h.name)}: more bytes than declared (cut off)`),
+      );
+      peak();
+      if (!m) break;
+      scan.readAny = true;
+      if (m.size !== (h.size ?? 0)) scan.problems.push(`${JSON.stringify(h.name)}: ${m.size} bytes read, ${h.size} declared (truncated)`);
+      scan.members.push(m.bytes ? { ...m } : m);
+      await opts.onMember?.(m);
+    }
+    await done;
+  } catch (e) {
+    if (!scan.cutOff) scan.cutOff = `unreadable or truncated: ${(e as Error).message}`;
   }
+  await done.catch(() => {});
+  peak();
+  return scan;
+}
+
+/** Whether a file starts with gzip's magic bytes. */
+async function isGzip(path: string): Promise<boolean> {
+  using f = await Deno.open(path);
+  const head = new Uint8Array(2);
+  await f.read(head);
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/**
+ * The file as a stream of tar entries, every decompressed byte counted before tar parsing (the cap holds
+ * whatever the tar headers say); `stop` cuts the scan off with a reason recorded in `scan`.
+ */
+function openCapped(path: string, gz: boolean, limits: TarLimits, scan: TarScan) {
+  let total = 0;
   const input = createReadStream(path);
   const extract = tarStream.extract();
   const stop = (why: string) => {
@@ -172,7 +218,6 @@ export async function scanTar(path: string, opts: {
     input.destroy();
     extract.destroy(new Error(why));
   };
-  // Counts every decompressed byte before tar parsing: the cap holds whatever the tar headers say.
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       total += chunk.length;
@@ -185,58 +230,38 @@ export async function scanTar(path: string, opts: {
     },
   });
   const done = gz ? pipeline(input, createGunzip(), counter, extract) : pipeline(input, counter, extract);
-  let count = 0;
-  const peak = () => (scan.peakRss = Math.max(scan.peakRss, Deno.memoryUsage().rss));
-  try {
-    for await (const entry of extract) {
-      peak();
-      const h = entry.header;
-      const name = h.name;
-      if (++count > limits.maxMembers) {
-        stop(`more than ${limits.maxMembers} members`);
-        break;
-      }
-      const problem = memberProblem(h, seen);
-      seen.add(name);
-      const verdict = problem ? { read: false as const, problem } : opts.policy(name, h.size ?? 0);
-      if (!verdict.read) {
-        scan.problems.push(`${JSON.stringify(name)}: ${verdict.problem}`);
-        if (verdict.fatal) {
-          stop(`${JSON.stringify(name)}: ${verdict.problem}`);
-          break;
-        }
-        if ((h.size ?? 0) > 1 << 20) {
-          stop(`${JSON.stringify(name)}: a rejected member of ${h.size} bytes is not read`);
-          break;
-        }
-        entry.resume();
-        continue;
-      }
-      if ((h.size ?? 0) > verdict.maxBytes) {
-        scan.problems.push(`${JSON.stringify(name)}: declares ${h.size} bytes, more than the ${verdict.maxBytes} allowed for it`);
-        stop(`${JSON.stringify(name)}: larger than allowed (cut off before reading it)`);
-        break;
-      }
-      const m = await readMember(
-        entry as AsyncIterable<Uint8Array>,
-        name,
-        { ...verdict, to: opts.extractTo ? `${opts.extractTo}/${name}` : undefined },
-        () => stop(`${JSON.stringify(name)}: more bytes than declared (cut off)`),
-      );
-      peak();
-      if (!m) break;
-      scan.readAny = true;
-      if (m.size !== (h.size ?? 0)) scan.problems.push(`${JSON.stringify(name)}: ${m.size} bytes read, ${h.size} declared (truncated)`);
-      scan.members.push(m.bytes ? { ...m } : m);
-      await opts.onMember?.(m);
+  return { extract, stop, done };
+}
+
+/**
+ * What to do with a member before reading its data: read it (the verdict), skip it (a problem recorded), or
+ * stop the scan (a fatal problem, a rejected member too large to skip over, or one larger than allowed).
+ */
+function admit(
+  h: { name: string; size?: number | null },
+  verdict: MemberVerdict,
+  scan: TarScan,
+  stop: (why: string) => void,
+): Extract<MemberVerdict, { read: true }> | "skip" | "stop" {
+  const name = JSON.stringify(h.name);
+  if (!verdict.read) {
+    scan.problems.push(`${name}: ${verdict.problem}`);
+    if (verdict.fatal) {
+      stop(`${name}: ${verdict.problem}`);
+      return "stop";
     }
-    await done;
-  } catch (e) {
-    if (!scan.cutOff) scan.cutOff = `unreadable or truncated: ${(e as Error).message}`;
+    if ((h.size ?? 0) > 1 << 20) {
+      stop(`${name}: a rejected member of ${h.size} bytes is not read`);
+      return "stop";
+    }
+    return "skip";
   }
-  await done.catch(() => {});
-  peak();
-  return scan;
+  if ((h.size ?? 0) > verdict.maxBytes) {
+    scan.problems.push(`${name}: declares ${h.size} bytes, more than the ${verdict.maxBytes} allowed for it`);
+    stop(`${name}: larger than allowed (cut off before reading it)`);
+    return "stop";
+  }
+  return verdict;
 }
 
 function memberProblem(h: { name: string; type?: string | null; linkname?: string | null }, seen: Set<string>): string | undefined {
