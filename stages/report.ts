@@ -1,10 +1,9 @@
 import { z } from "zod";
 import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
-import { canonicalJson, sha256 } from "../pipeline/hash.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import { buildReport, type ReportInput } from "../report/build.ts";
-import { environmentInfo } from "./environment.ts";
+import { reportEnvironment } from "./environment.ts";
 import { readWithVolatile } from "./_load.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
@@ -30,32 +29,6 @@ export const ReportParams = ReportSection.extend({
   }),
 });
 export type ReportParams = z.infer<typeof ReportParams>;
-
-/** The CPU model of this machine (Linux), or "unknown". */
-function cpuModel(): string {
-  try {
-    return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1].trim() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-/**
- * Facts about the machine and libraries that render the report, the same on every run on this machine: the
- * run's own facts (id, time, command, git commit) are not inputs of this stage; the exporter fills them in.
- */
-function reportEnvironment(backend: string, config: z.core.util.JSONType): Record<string, string> {
-  return {
-    ...environmentInfo(backend),
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    typescript: Deno.version.typescript,
-    os: `${Deno.build.os} ${Deno.build.arch}`,
-    cpu: cpuModel(),
-    "cpu cores": String(navigator.hardwareConcurrency),
-    "config sha256 (canonical JSON, after --set, defaults filled in)": sha256(canonicalJson(config)),
-  };
-}
 
 /** Absolute paths the page must not show, and what replaces them: the project root and the home directory. */
 function pathRoots(): Record<string, string> {
