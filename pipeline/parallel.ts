@@ -112,6 +112,12 @@ class ParallelRun {
       await this.#settleWhatNeedsNoComputing();
       if (this.#stopping) return await new Promise(() => {}); // the signal handler ends the process
       if (!ready.length && !running.size) break;
+      const light = this.#ctx.opts.isolateAll ? -1 : ready.findIndex((j) => j.stage.light);
+      if (light >= 0) {
+        // a merge: computed here, between the children's work, without taking one of the job slots
+        await this.#settle(await this.#execute(ready.splice(light, 1)[0], true));
+        continue schedule;
+      }
       while (ready.length && running.size < this.#jobs) {
         const job = ready.shift()!;
         if (!this.#ctx.opts.isolateAll && running.size === 0 && ready.length === 0) {

@@ -69,6 +69,12 @@ export interface Stage<P = unknown> {
    * limit. Not part of the cache key. Default: the executor's (1 CPU, 4 GB, 2 h, or the --slurm-* flags).
    */
   readonly resources?: { cpus?: number; memMB?: number; timeMin?: number };
+  /**
+   * Cheap enough to compute in the scheduling process (a merge of seed units: reading JSON, a few sums): a
+   * parallel run computes it there rather than start a child (0.3-1 s of start-up) for it. Under --isolate
+   * and on Slurm every stage is still a job of its own.
+   */
+  readonly light?: boolean;
   run(ctx: StageContext<P>): Promise<StageOutputs>;
 }
 

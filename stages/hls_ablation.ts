@@ -79,6 +79,7 @@ export function hlsAblationStage(
     module: import.meta.url,
     deps: unitNames.map((stage) => ({ stage })),
     resources: LIGHT_RESOURCES,
+    light: true,
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {

@@ -80,6 +80,7 @@ function searchMergeStage(split: string, budget: string, params: z.input<typeof 
     module: import.meta.url,
     deps: unitNames.map((stage) => ({ stage })),
     resources: LIGHT_RESOURCES,
+    light: true,
     schema: SearchParams,
     params,
     async run({ params: p, inputs }) {

@@ -71,9 +71,21 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     const again = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertMatch(again.stderr, /0 computed, 5 cached/);
     toy.write("config.json", `{ "a": 3, "units": [1, 2, 3, 4], "ms": 1200, "iters": 200000 }`);
+    Deno.writeTextFileSync(toy.traceFile, "");
     const more = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertEquals(more.code, 0, more.stderr);
     assertMatch(more.stderr, /2 computed, 4 cached/);
+    // the merge is light: computed in the scheduling process, not in a child of its own (no job id), while
+    // units run in children
+    Deno.writeTextFileSync(toy.traceFile, "");
+    toy.write("config.json", `{ "a": 3, "units": [1, 2, 3, 4, 5, 6], "ms": 1200, "iters": 200000 }`);
+    const light = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
+    assertMatch(light.stderr, /3 computed, 5 cached/);
+    const recs = Object.fromEntries(manifest(`${toy.dir}/s2`).stages.map((r) => [r.stage, r]));
+    assertEquals([recs["merge"].status, recs["merge"].job], ["computed", undefined]);
+    assert(/^pid \d+$/.test(recs["unit:5"].job ?? "") && /^pid \d+$/.test(recs["unit:6"].job ?? ""), "the units ran in children");
+    const pids = Object.fromEntries(toy.trace().filter((t) => t.event === "start").map((t) => [t.stage, t.pid]));
+    assert(pids["merge"] !== pids["unit:5"] && pids["merge"] !== pids["unit:6"], "the merge ran in neither unit's child");
     // no store lock, job spec or scratch directory is left behind
     assert(!(await exists(`${toy.dir}/s2/LOCK`)));
     assertEquals([...Deno.readDirSync(`${toy.dir}/s2/tmp`)].map((e) => e.name), []);
