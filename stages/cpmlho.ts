@@ -9,7 +9,7 @@ export const CpmlhoParams = z.strictObject({
   /** The run's name (the stage is cpmlho:<run>). */
   run: z.string(),
   split: z.string(),
-  cpmlho: CpmlhoOptions.default(CpmlhoOptions.parse({})),
+  cpmlho: CpmlhoOptions.prefault({}),
   /** Random search and BO get the same total number of training epochs as CPMLHO, split into `trials` runs. */
   baselineTrials: z.number().int().min(1).default(4),
   maxDropout: z.number().min(0).max(0.95).default(0.8),

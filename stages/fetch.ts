@@ -2,7 +2,6 @@ import { z } from "zod";
 import { SkipStage, UserError } from "../pipeline/errors.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { DatasetNameSchema, DEFAULT_SOURCES, HOW_TO_PROVIDE, SourceSchema } from "../data/datasets.ts";
-import { fetchDataset } from "../data/fetch.ts";
 import { encodeData } from "../data/codec.ts";
 import { canonicalJson } from "../pipeline/hash.ts";
 import { DATA_RESOURCES } from "./_resources.ts";
@@ -30,6 +29,8 @@ export function fetchStage(params: FetchParams): Stage<FetchParams> {
     async run({ params, progress }) {
       progress(0, 1, "reading sources");
       const sources = params.sources ?? DEFAULT_SOURCES[params.dataset];
+      // loaded here: the readers bring node:zlib and node:stream, which a run with nothing to fetch need not load
+      const { fetchDataset } = await import("../data/fetch.ts");
       const r = await fetchDataset(params.dataset, sources);
       if (!r.ok) {
         const detail = r.attempts.map((a) => `  - ${a}`).join("\n");

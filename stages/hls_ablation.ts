@@ -20,11 +20,11 @@ export const HlsAblationParams = z.strictObject({
   variants: z.array(z.enum(DEFAULT_VARIANTS.map((v) => v.name) as [string, ...string[]])).min(1).default(
     DEFAULT_VARIANTS.map((v) => v.name),
   ),
-  space: SearchSpace.default(SearchSpace.parse({})),
-  training: TrainOptions.default(TrainOptions.parse({ optimizer: "adam", learningRate: 0.001, epochs: 1, batchSize: 64 })),
+  space: SearchSpace.prefault({}),
+  training: TrainOptions.prefault({ optimizer: "adam", learningRate: 0.001, epochs: 1, batchSize: 64 }),
   /** The base HLS options each variant overrides. */
-  hls: HlsOptions.default(HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20 })),
-  ga: MicroGaOptions.default(MicroGaOptions.parse({})),
+  hls: HlsOptions.prefault({ tMin: 1e-3, tMax: 10, points: 20 }),
+  ga: MicroGaOptions.prefault({}),
 }).strict();
 export type HlsAblationParams = z.infer<typeof HlsAblationParams>;
 

@@ -11,8 +11,8 @@ export const LpFinetuneParams = z.strictObject({
   groupings: z.array(z.enum(["1HP", "2HP", "perLayer"])).default(["1HP", "2HP", "perLayer"]),
   /** Section II default: the k weights with the largest |∇_w F| across all layers, so hidden λ's act. */
   /** In-sample selection on the linear scale: the paper's Section II (the base model has λ = 0). */
-  hls: HlsOptions.default(
-    HlsOptions.parse({
+  hls: HlsOptions.prefault(
+    {
       block: "topk",
       k: 150,
       tMin: 1e-3,
@@ -21,7 +21,7 @@ export const LpFinetuneParams = z.strictObject({
       timeLimitS: 120,
       lambdaScale: "linear",
       selection: "in-sample",
-    }),
+    },
   ),
 });
 export type LpFinetuneParams = z.infer<typeof LpFinetuneParams>;

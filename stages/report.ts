@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
-import { buildReport, type ReportInput } from "../report/build.ts";
+import type { ReportInput } from "../report/build.ts";
 import { reportEnvironment } from "./environment.ts";
 import { readWithVolatile } from "./_load.ts";
 import { SubsampleParams } from "./subsample.ts";
@@ -79,6 +79,7 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
         await collect(name, a, inp, p.includeTrials);
       }
       progress(1, 2, "rendering");
+      const { buildReport } = await import("../report/build.ts");
       const r = await buildReport(inp, pathRoots());
       progress(2, 2);
       const enc = new TextEncoder();

@@ -20,7 +20,7 @@ export const SearchParams = z.strictObject({
   /** The paper does not state its budget; its accuracies suggest a very short one (see configs). */
   training: TrainOptions.default({ optimizer: "adam", learningRate: 0.001, momentum: 0, weightDecay: 0, epochs: 1, batchSize: 64 }),
   /** HLS as the ablation settled it (docs/hls.md): log10 λ, held-out selection, t by accuracy; `preset: "paper"` is the paper's. */
-  hls: HlsOptions.default(HlsOptions.parse({ tMin: 1e-3, tMax: 10, points: 20, criterion: "accuracy" })),
+  hls: HlsOptions.prefault({ tMin: 1e-3, tMax: 10, points: 20, criterion: "accuracy" }),
   hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
   ga: MicroGaOptions.default({
     population: 10,
