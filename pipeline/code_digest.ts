@@ -11,15 +11,17 @@ export interface CodeDigest {
   packages: Record<string, string>;
 }
 
-// Static import / export-from / dynamic import with a literal specifier.
+// Static import / export-from / dynamic import with a literal specifier / a module named by URL relative to
+// the importer (`new URL("./x.ts", import.meta.url)`): a module loaded by such a URL when it is needed is as
+// much a dependency as one imported (stages name their science this way, see stages/_load.ts lazyModule).
 const IMPORT_RE =
-  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/gm;
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bnew\s+URL\(\s*["'](\.{1,2}\/[^"']+\.(?:ts|js|mjs))["']\s*,\s*import\.meta\.url\s*\)/gm;
 
 /** Lists the specifiers a TypeScript/JavaScript source imports statically. */
 export function importSpecifiers(source: string): string[] {
   const out = new Set<string>();
   for (const m of source.matchAll(IMPORT_RE)) {
-    const spec = m[1] ?? m[2] ?? m[3];
+    const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
     if (spec) out.add(spec);
   }
   return [...out];

@@ -7,6 +7,12 @@ import { mergeVolatile, volatileName } from "../util/volatile.ts";
 import { decodeData } from "../data/codec.ts";
 import type { BackendName } from "../nn/backend_check.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
+import { loadModule } from "./_lazy.ts";
+
+export { loadModule };
+
+const BACKEND = new URL("../nn/backend.ts", import.meta.url);
+const DATA_TENSORS = new URL("../nn/data_tensors.ts", import.meta.url);
 
 /** A split loaded as tensors. */
 export interface LoadedSplit {
@@ -28,7 +34,10 @@ export async function withSplit<T>(
 ): Promise<T> {
   const { input } = a;
   if (!input || isNotRun(input)) throw new Error("split input missing");
-  const [{ useBackend }, { disposePart, toTensorPart }] = await Promise.all([import("../nn/backend.ts"), import("../nn/data_tensors.ts")]);
+  const [{ useBackend }, { disposePart, toTensorPart }] = await Promise.all([
+    loadModule<typeof import("../nn/backend.ts")>(BACKEND),
+    loadModule<typeof import("../nn/data_tensors.ts")>(DATA_TENSORS),
+  ]);
   const backend = await useBackend(a.backend);
   const d = await decodeData((n) => input.bytes(n));
   const split: LoadedSplit = {

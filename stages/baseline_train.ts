@@ -1,8 +1,11 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
-import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+
+const BASELINE = new URL("../nn/baseline.ts", import.meta.url);
+const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
 
 export const BaselineParams = z.strictObject({
   split: z.string(),
@@ -33,7 +36,10 @@ export function baselineStage(params: z.input<typeof BaselineParams>): Stage<Bas
     schema: BaselineParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const [{ trainBaseline }, { encodeModel }] = await Promise.all([import("../nn/baseline.ts"), import("../nn/weights_codec.ts")]);
+      const [{ trainBaseline }, { encodeModel }] = await Promise.all([
+        loadModule<typeof import("../nn/baseline.ts")>(BASELINE),
+        loadModule<typeof import("../nn/weights_codec.ts")>(WEIGHTS_CODEC),
+      ]);
       return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
         const out = trainBaseline({ split, hidden: p.hidden, training: p.training, seed: p.seed, onProgress: progress });
         return Promise.resolve({

@@ -6,6 +6,9 @@ import { encodeData } from "../data/codec.ts";
 import { canonicalJson } from "../pipeline/hash.ts";
 import { DATA_RESOURCES } from "./_resources.ts";
 
+import { loadModule } from "./_lazy.ts";
+const READERS = new URL("../data/fetch.ts", import.meta.url);
+
 export const FetchParams = z.strictObject({
   dataset: DatasetNameSchema,
   /** Sources tried in order; default: the data set's offline source, then its official URL. */
@@ -30,7 +33,7 @@ export function fetchStage(params: FetchParams): Stage<FetchParams> {
       progress(0, 1, "reading sources");
       const sources = params.sources ?? DEFAULT_SOURCES[params.dataset];
       // loaded here: the readers bring node:zlib and node:stream, which a run with nothing to fetch need not load
-      const { fetchDataset } = await import("../data/fetch.ts");
+      const { fetchDataset } = await loadModule<typeof import("../data/fetch.ts")>(READERS);
       const r = await fetchDataset(params.dataset, sources);
       if (!r.ok) {
         const detail = r.attempts.map((a) => `  - ${a}`).join("\n");

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
-import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+
+const GA_STUDY = new URL("../search/ga_lr_mom_wd_study.ts", import.meta.url);
 
 /** Models a run trains: the population, then the children of each later generation. */
 function gaModels(p: z.input<typeof GaLrMomWdParams>): number {
@@ -55,7 +57,7 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
     schema: GaLrMomWdParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const { gaLrMomWdStudy } = await import("../search/ga_lr_mom_wd_study.ts");
+      const { gaLrMomWdStudy } = await loadModule<typeof import("../search/ga_lr_mom_wd_study.ts")>(GA_STUDY);
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const study = await gaLrMomWdStudy(p, split, progress);
         const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };

@@ -6,9 +6,12 @@ import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
 import type { AblationSeed } from "../search/hls_ablation.ts";
-import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
+
+const ABLATION = new URL("../search/hls_ablation.ts", import.meta.url);
+const SEARCH_SEED = new URL("../search/search_seed.ts", import.meta.url);
 
 export const HlsAblationParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -54,8 +57,8 @@ export function hlsAblationSeedStage(
     params,
     async run({ params: p, inputs, progress }) {
       const [{ ablationSeed }, { withStudyData }] = await Promise.all([
-        import("../search/hls_ablation.ts"),
-        import("../search/search_seed.ts"),
+        loadModule<typeof import("../search/hls_ablation.ts")>(ABLATION),
+        loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED),
       ]);
       const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
       const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
@@ -83,7 +86,7 @@ export function hlsAblationStage(
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {
-      const { summariseAblation } = await import("../search/hls_ablation.ts");
+      const { summariseAblation } = await loadModule<typeof import("../search/hls_ablation.ts")>(ABLATION);
       const units = await readSeedUnits<{ dataset: string; seed: AblationSeed }>(inputs, unitNames, "seed.json");
       const results = units.map((u) => u.seed);
       const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));

@@ -2,8 +2,11 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls_options.ts";
-import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+
+const FINETUNE = new URL("../bilevel/finetune.ts", import.meta.url);
+const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
 
 export const LpFinetuneParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -44,8 +47,8 @@ export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split:
       const base = inputs["baseline-train"];
       if (isNotRun(base)) throw new Error("baseline missing");
       const [{ finetuneGroupings }, { decodeModel }] = await Promise.all([
-        import("../bilevel/finetune.ts"),
-        import("../nn/weights_codec.ts"),
+        loadModule<typeof import("../bilevel/finetune.ts")>(FINETUNE),
+        loadModule<typeof import("../nn/weights_codec.ts")>(WEIGHTS_CODEC),
       ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {

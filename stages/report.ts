@@ -4,9 +4,11 @@ import { isNotRun } from "../pipeline/stage.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import type { ReportInput } from "../report/build.ts";
 import { reportEnvironment } from "./environment.ts";
-import { readWithVolatile } from "./_load.ts";
+import { loadModule, readWithVolatile } from "./_load.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
+
+const REPORT_BUILD = new URL("../report/build.ts", import.meta.url);
 
 /** The config's report section. */
 export const ReportSection = z.strictObject({
@@ -79,7 +81,7 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
         await collect(name, a, inp, p.includeTrials);
       }
       progress(1, 2, "rendering");
-      const { buildReport } = await import("../report/build.ts");
+      const { buildReport } = await loadModule<typeof import("../report/build.ts")>(REPORT_BUILD);
       const r = await buildReport(inp, pathRoots());
       progress(2, 2);
       const enc = new TextEncoder();

@@ -6,9 +6,11 @@ import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import type { StudyResult } from "../search/study.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { jsonWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
+
+const SEARCH_SEED = new URL("../search/search_seed.ts", import.meta.url);
 
 export const SearchParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -60,7 +62,7 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
     schema: SearchSeedParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const { searchSeed, withStudyData } = await import("../search/search_seed.ts");
+      const { searchSeed, withStudyData } = await loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED);
       const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const results = await withStudyData(
