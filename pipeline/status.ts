@@ -89,7 +89,10 @@ export async function pipelineStatus(
   const params = validateParams(order);
   const store = new ArtifactStore(opts.storeRoot);
   const digester = new CodeDigester(opts.projectRoot, opts.importMap);
-  const { lastRecord, lastNotRun } = await lastRecords(opts.storeRoot, opts.configPath);
+  // the store's history, read only when a stage is not cached: every manifest is read and validated (about
+  // 15 ms each for the default config), and a store where everything is cached needs none of it
+  let history: Awaited<ReturnType<typeof lastRecords>> | undefined;
+  const past = async () => (history ??= await lastRecords(opts.storeRoot, opts.configPath));
   const known = new Map<string, Record<string, string> | "unknown">();
   const out: StageStatus[] = [];
   for (const s of order) {
@@ -117,6 +120,7 @@ export async function pipelineStatus(
       out.push({ stage: s.name, state: "cached", reasons: [], key });
       continue;
     }
+    const { lastRecord, lastNotRun } = await past();
     const nr = lastNotRun.get(s.name);
     if (nr && nr.key === key || nr && nr.key === undefined && JSON.stringify(nr.inputs) === JSON.stringify(inputs)) {
       known.set(s.name, { "#not-run": nr.reason ?? "" });
