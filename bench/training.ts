@@ -53,19 +53,20 @@ for (const backend of backends) {
       })
     );
   };
+  // one model through the general autodiff loop (the path CPMLHO and seed 001 take)
+  const autodiffTrain = (m: ReturnType<typeof member>, training: ReturnType<typeof TrainOptions.parse>) =>
+    trainNetwork({
+      init: m.init,
+      shapes: m.shapes,
+      forwardFn: mlpForward,
+      train: part,
+      objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
+      training,
+      rng,
+    });
   const autodiff = (hidden: number[], batch: number, epochs: number) => {
     const m = member(hidden);
-    return seconds(() =>
-      trainNetwork({
-        init: m.init,
-        shapes: m.shapes,
-        forwardFn: mlpForward,
-        train: part,
-        objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
-        training: TrainOptions.parse({ batchSize: batch, epochs }),
-        rng,
-      })
-    );
+    return seconds(() => autodiffTrain(m, TrainOptions.parse({ batchSize: batch, epochs })));
   };
   for (const c of cases) {
     if (backend === "cpu" && c.hidden.length > 1) continue;
@@ -83,19 +84,7 @@ for (const backend of backends) {
     row("one by one")[`tfjs ${backend}, fast path`] = seconds(() =>
       members.forEach((m) => trainMlps([m], { input: 784, classes: 10, train: part, training: opts, rng }))
     );
-    row("one by one")[`tfjs ${backend}, autodiff loop`] = seconds(() =>
-      members.forEach((m) =>
-        trainNetwork({
-          init: m.init,
-          shapes: m.shapes,
-          forwardFn: mlpForward,
-          train: part,
-          objective: { groups: new Array(m.L).fill(0), lambdas: [0] },
-          training: opts,
-          rng,
-        })
-      )
-    );
+    row("one by one")[`tfjs ${backend}, autodiff loop`] = seconds(() => members.forEach((m) => autodiffTrain(m, opts)));
   }
   tf.dispose([part.x, part.y, part.oneHot]);
 }
