@@ -178,6 +178,16 @@ export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScal
     : { scale, min: Math.pow(10, space.log10LambdaMin), max: Math.pow(10, space.log10LambdaMax) };
 }
 
+/**
+ * Trained models' scores as trained (t = 0) on the data HLS with `opts` ranks models on: the ranking half
+ * of the validation set for held-out selection, the whole of it in sample.
+ */
+export function rankingMetrics(ts: TrainedGenome[], data: StudyData, opts: HlsOptions): Metrics[] {
+  if (opts.selection !== "held-out") return ts.map((t) => t.base.val);
+  const [, rank] = heldOutOf(data, opts.heldOutFraction);
+  return evaluateMlps(ts.map((t) => t.sizes), ts.map((t) => t.weights), rank);
+}
+
 /** Hyper local search on one trained genome, summarised for its trial record. */
 export async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions, space: SearchSpace): Promise<HlsRecord> {
   const r = await hyperLocalSearch(

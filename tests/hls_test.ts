@@ -209,3 +209,40 @@ Deno.test("whole network by the matrix-free LP: solver pdlp on block all gives a
     m.dispose();
   }
 });
+
+Deno.test("ablation, top-k one-shot variant: fine-tunes only the k best as trained, ranks the rest as trained; k ≥ budget is the full variant", async () => {
+  await useBackend("cpu");
+  const { ablationSeed } = await import("../search/hls_ablation.ts");
+  const { DEFAULT_VARIANTS } = await import("../search/hls_variants.ts");
+  const { disposeStudyData } = await import("../search/study.ts");
+  const { SearchSpace } = await import("../search/space.ts");
+  const { MicroGaOptions } = await import("../search/samplers.ts");
+  const rng = new Rng(21);
+  const mk = (k: number) => {
+    const y = new Uint8Array(k).map(() => rng.int(3));
+    const x = new Uint8Array(k * 20).map((_, i) => rng.int(120) + (Math.floor((i % 20) / 7) === y[Math.floor(i / 20)] ? 100 : 0));
+    return toTensorPart({ x, y }, 3);
+  };
+  const data = { train: mk(240), val: mk(120), test: mk(120), input: 20, classes: 3 };
+  try {
+    const full = DEFAULT_VARIANTS.find((v) => v.name === "log-heldout-acc")!;
+    const variants = [full, { ...full, name: "top-2", top: 2 }, { ...full, name: "top-all", top: 50 }];
+    const settings = {
+      space: SearchSpace.parse({ maxLayers: 1, maxNeurons: 6 }),
+      training: TrainOptions.parse({ epochs: 1, batchSize: 32, learningRate: 0.01 }),
+      hls: HlsOptions.parse({ tMin: 1e-2, tMax: 3, points: 4 }),
+      hlsMode: "lamarckian" as const,
+      budget: 6,
+      ga: MicroGaOptions.parse({}),
+    };
+    const r = await ablationSeed({ data, settings, seed: 2, variants });
+    assertEquals([r.variants["log-heldout-acc"].models, r.variants["top-2"].models, r.variants["top-all"].models], [6, 2, 6]);
+    assertEquals(r.variants["top-all"].chosen, r.variants["log-heldout-acc"].chosen, "k ≥ budget changes nothing");
+    assertEquals(r.variants["top-all"].meanModelTestAccDelta, r.variants["log-heldout-acc"].meanModelTestAccDelta);
+    // the chosen model's scores are on held-out ranking data, fine-tuned or not
+    const c = r.variants["top-2"].chosen;
+    assert(Number.isFinite(c.valLoss) && c.testAcc >= 0 && c.testAcc <= 1);
+  } finally {
+    disposeStudyData(data);
+  }
+});
