@@ -7,6 +7,7 @@ import { genomeKey } from "./space.ts";
 import {
   applyHls,
   type HlsRecord,
+  lowestLoss,
   microGaStudy,
   rankingMetrics,
   type StudyData,
@@ -132,7 +133,7 @@ async function oneShotVariant(a: {
 }): Promise<VariantSeed> {
   const opts = HlsOptions.parse({ ...a.settings.hls, ...a.variant.hls });
   const t0 = performance.now();
-  const tuned = tunedIndices(a.trained, a.variant.top);
+  const tuned = lowestLoss(a.trained, a.variant.top);
   // every model is ranked on the variant's ranking data: fine-tuned at its chosen t, the others as trained
   const asTrained = tuned.size < a.trained.length ? rankingMetrics(a.trained, a.data, opts) : [];
   const recs: HlsRecord[] = [];
@@ -147,7 +148,7 @@ async function oneShotVariant(a: {
     scored.push({ i, val: h.val, test: h.test });
   }
   const best = bestBy(scored, (x) => x.val.loss);
-  const tunedList = [...tuned];
+  const tunedList = [...tuned].sort((x, y) => x - y);
   return {
     chosen: chosenOf(a.keyOf(best.i), best.val, best.test),
     // over the models fine-tuned
@@ -156,12 +157,6 @@ async function oneShotVariant(a: {
     seconds: a.trainSeconds + (performance.now() - t0) / 1000,
     referenceSeconds: a.trainSeconds,
   };
-}
-
-/** The models a one-shot variant fine-tunes: all, or the `top` of lowest validation loss as trained (in index order). */
-function tunedIndices(trained: TrainedGenome[], top?: number): Set<number> {
-  const order = trained.map((t, i) => ({ i, loss: t.base.val.loss })).sort((x, y) => x.loss - y.loss || x.i - y.i);
-  return new Set(order.slice(0, top ?? trained.length).map((x) => x.i).sort((x, y) => x - y));
 }
 
 /** One variant's paired effects over seeds. */

@@ -98,6 +98,11 @@ export interface StudySettings {
   hlsMode: "lamarckian" | "baldwinian";
   budget: number;
   ga: MicroGaOptions;
+  /**
+   * Grid and random search only: fine-tune just the `hlsTop` models of lowest validation loss as trained;
+   * the others are ranked as trained, on the same ranking data. Default: every model (the paper's way).
+   */
+  hlsTop?: number;
 }
 
 /** A genome's trained model and its scores before any fine-tuning. */
@@ -178,6 +183,12 @@ export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScal
     : { scale, min: Math.pow(10, space.log10LambdaMin), max: Math.pow(10, space.log10LambdaMax) };
 }
 
+/** Indices of the `k` trained models of lowest validation loss (all when k is absent), ties by index. */
+export function lowestLoss(trained: TrainedGenome[], k?: number): Set<number> {
+  const order = trained.map((t, i) => ({ i, loss: t.base.val.loss })).sort((x, y) => x.loss - y.loss || x.i - y.i);
+  return new Set(order.slice(0, k ?? trained.length).map((x) => x.i));
+}
+
 /**
  * Trained models' scores as trained (t = 0) on the data HLS with `opts` ranks models on: the ranking half
  * of the validation set for held-out selection, the whole of it in sample.
@@ -220,8 +231,19 @@ export async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptio
   };
 }
 
-function record(index: number, generation: number, g: Genome, t: TrainedGenome, hls?: HlsRecord): TrialRecord {
-  const final = hls ? { val: hls.val, test: hls.test } : { val: t.base.val, test: t.base.test };
+/**
+ * A trial's record: scored as trained, or after HLS, or (`rankedAs`) as trained on HLS's ranking data, for
+ * a model the run with HLS did not fine-tune.
+ */
+function record(
+  index: number,
+  generation: number,
+  g: Genome,
+  t: TrainedGenome,
+  after: { hls?: HlsRecord; rankedAs?: Metrics } = {},
+): TrialRecord {
+  const { hls, rankedAs } = after;
+  const final = hls ? { val: hls.val, test: hls.test } : { val: rankedAs ?? t.base.val, test: t.base.test };
   return {
     index,
     generation,
@@ -314,16 +336,24 @@ export async function oneShotStudies(args: StudyArgs & { method: "grid" | "rando
       batchRng,
       onStep: (label) => onTrial(first, label),
     });
+    // HLS on the hlsTop best as trained (all by default); the rest scored as trained on HLS's ranking data
+    const tuned = lowestLoss(trained, s.hlsTop);
+    const r0 = performance.now();
+    const asTrained = tuned.size < trained.length ? rankingMetrics(trained, data, s.hls) : [];
+    const rankingSeconds = (performance.now() - r0) / 1000;
     const observed = [];
     for (const [j, g] of genomes.entries()) {
       const t = trained[j], i = first + j;
       without.push(record(i, 0, g, t));
-      const { hls } = await hlsStep(g, t, { data, s, withHls: true });
-      hlsSeconds += hls!.seconds;
-      withHls.push(record(i, 0, g, t, hls));
+      if (tuned.has(j)) {
+        const { hls } = await hlsStep(g, t, { data, s, withHls: true });
+        hlsSeconds += hls!.seconds;
+        withHls.push(record(i, 0, g, t, { hls }));
+      } else withHls.push(record(i, 0, g, t, { rankedAs: asTrained[j] }));
       observed.push({ genome: g, fitness: withHls[i].fitness });
       onTrial(i + 1);
     }
+    hlsSeconds += rankingSeconds;
     return observed;
   });
   const a = summarise(method, false, seed, without, t0);
@@ -357,7 +387,7 @@ export async function microGaStudy(args: StudyArgs & { withHls: boolean }): Prom
     const observed = [];
     for (const [j, g] of batch.entries()) {
       const step = await hlsStep(g, trained[j], { data, s, withHls });
-      const rec = record(trials.length, generation, g, trained[j], step.hls);
+      const rec = record(trials.length, generation, g, trained[j], { hls: step.hls });
       trials.push(rec);
       observed.push({ genome: step.genome, fitness: rec.fitness });
       onTrial(trials.length);

@@ -24,6 +24,12 @@ export const SearchParams = z.strictObject({
   /** HLS as the ablation settled it (docs/hls.md): log10 λ, held-out selection, t by accuracy; `preset: "paper"` is the paper's. */
   hls: HlsOptions.prefault({ tMin: 1e-3, tMax: 10, points: 20, criterion: "accuracy" }),
   hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
+  /**
+   * Grid and random search: HLS on only this many models, those of lowest validation loss as trained (the
+   * ablation's log-heldout-acc-top5: the chosen model's gain kept at a third of the cost, docs/results.md).
+   * Absent: every model. The micro-GA fine-tunes every model.
+   */
+  hlsTop: z.number().int().min(1).optional(),
   ga: MicroGaOptions.default({
     population: 10,
     generations: 15,
@@ -63,7 +69,15 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
     params,
     async run({ params: p, inputs, progress }) {
       const { searchSeed, withStudyData } = await loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED);
-      const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
+      const settings = {
+        space: p.space,
+        training: p.training,
+        hls: p.hls,
+        hlsMode: p.hlsMode,
+        budget: p.budget,
+        ga: p.ga,
+        hlsTop: p.hlsTop,
+      };
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const results = await withStudyData(
           split,

@@ -134,6 +134,33 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
     assert(t.hls!.lambda >= 1e-5 * (1 - 1e-12) && t.hls!.lambda <= 0.1 * (1 + 1e-12), `λ ${t.hls!.lambda} left [1e-5, 0.1]`);
   }
   assert(h.trials.some((t) => t.hls!.val.loss !== t.hls!.selectionVal.loss), "ranking and selection data differ");
+  // hlsTop: HLS on the 5 of lowest validation loss as trained, the others scored as trained on the same ranking half
+  const [w5, top] = await oneShotStudies({
+    method: "random",
+    data,
+    settings: { ...settings, hlsTop: 5 },
+    seed: 1,
+    rng: new Rng(1),
+    onTrial: () => {},
+  });
+  const byBase = [...w5.trials].sort((x, y) => x.base.val.loss - y.base.val.loss || x.index - y.index).slice(0, 5).map((t) => t.index);
+  assertEquals(top.trials.filter((t) => t.hls).map((t) => t.index).sort((x, y) => x - y), byBase.sort((x, y) => x - y));
+  for (const t of top.trials.filter((t) => t.hls)) {
+    assertEquals([t.fitness, t.final, t.hls!.lambda], [h.trials[t.index].fitness, h.trials[t.index].final, h.trials[t.index].hls!.lambda]);
+  }
+  assert(
+    top.trials.filter((t) => !t.hls).every((t) => t.final.val.loss !== t.base.val.loss),
+    "untuned models are ranked on the ranking half",
+  );
+  const [, all] = await oneShotStudies({
+    method: "random",
+    data,
+    settings: { ...settings, hlsTop: 40 },
+    seed: 1,
+    rng: new Rng(1),
+    onTrial: () => {},
+  });
+  assertEquals(all.trials.map((t) => t.fitness), h.trials.map((t) => t.fitness), "hlsTop ≥ budget is HLS on every model");
   const g1 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
   const g2 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
   assertEquals(g1.trials.length, 40);
