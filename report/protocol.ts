@@ -1,7 +1,7 @@
 /** Whether a search followed the main paper's protocol, so that the paper's numbers may stand beside it. */
 import { count } from "./format.ts";
 import { PAPER_PROTOCOL } from "./paper_numbers.ts";
-import type { SplitFacts } from "./types.ts";
+import type { HlsProtocol, SplitFacts } from "./types.ts";
 
 /** Official test-set sizes (a split without nTest uses the whole official test set). */
 const OFFICIAL_TEST: Record<string, number> = { mnist: 10000, cifar10: 10000, "fashion-mnist": 10000 };
@@ -15,6 +15,8 @@ export interface RunProtocol {
   models?: number;
   /** Training epochs per model. */
   epochs?: number;
+  /** How HLS was run, where the search recorded it. */
+  hls?: HlsProtocol;
 }
 
 /** A split's sizes as the config gives them, with the subsample stage's defaults filled in. */
@@ -43,5 +45,15 @@ export function protocolDifferences(p: RunProtocol): string[] {
   }
   if (p.models !== P.models) out.push(`${p.models ?? "?"} models per run (paper ${P.models})`);
   if (p.epochs !== P.epochs) out.push(`${p.epochs ?? "?"} epochs per model (paper: a short budget, about ${P.epochs} epoch)`);
+  const h = p.hls;
+  if (h && (h.lambdaScale !== "linear" || h.selection !== "in-sample" || h.criterion !== "loss" || h.top !== undefined)) {
+    const how = [
+      h.lambdaScale === "linear" ? "raw λ" : "log10 λ",
+      h.selection === "in-sample" ? "t chosen in sample" : "t chosen on a held-out half",
+      `by ${h.criterion}`,
+      h.top === undefined ? "every model" : `the ${h.top} best models only`,
+    ];
+    out.push(`HLS with ${how.join(", ")} (paper: raw λ, t chosen in sample by loss, every model)`);
+  }
   return out;
 }

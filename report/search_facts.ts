@@ -49,6 +49,7 @@ export function searchFacts(inp: ReportInput): SearchFacts[] {
       ...splitSizes(inp.splits, s.split, s.dataset),
       models: modelsPerRun(input, inp.searchBudget),
       epochs: epochsOf(s.training),
+      hls: s.hls,
     };
     const differences = protocolDifferences(protocol);
     const p = PAPER_TABLES[s.dataset]?.[s.method];

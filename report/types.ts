@@ -10,7 +10,18 @@ export type SearchSummary = MethodSummary & {
   budget: string;
   backend: string;
   training: Record<string, unknown>;
+  /** How the run with HLS fine-tuned (absent in summaries written before it was recorded). */
+  hls?: HlsProtocol;
 };
+
+/** The choices of an HLS run that the paper's protocol fixes. */
+export interface HlsProtocol {
+  lambdaScale: string;
+  selection: string;
+  criterion: string;
+  /** Fine-tuned only this many models (absent: every model). */
+  top?: number;
+}
 
 type Metrics = { loss: number; acc: number };
 type LinePoint = { t: number; train: Metrics; val: Metrics; test?: Metrics };

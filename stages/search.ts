@@ -111,6 +111,13 @@ function searchMergeStage(split: string, budget: string, params: z.input<typeof 
           split,
           budget,
           training: p.training,
+          // what the paper's protocol fixes about HLS, so that the report can tell a run of it from another
+          hls: {
+            lambdaScale: p.hls.lambdaScale,
+            selection: p.hls.selection,
+            criterion: p.hls.criterion,
+            ...(p.method !== "microga" && p.hlsTop !== undefined ? { top: p.hlsTop } : {}),
+          },
           ...summariseMethod(p.method, results),
         }),
       };

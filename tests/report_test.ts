@@ -77,6 +77,18 @@ Deno.test("the paper's numbers stand only beside runs of its protocol, labelled 
   assert(f.includes("the paper&#39;s: without / with"), "findings table has the paper's column");
   assert(f.includes("0.736 / 0.779 (Table II)"), "micro-GA beside the paper's Table II test accuracies");
   assert(sectionHtml(on.html, "search").includes("0.7368 / 0.7361"), "Section IV shows the paper's val / test accuracy");
+  // the same sizes, but HLS run otherwise than the paper (held-out half, t by accuracy, the 5 best only): not its protocol
+  const honest = protocolFixture();
+  for (const s of honest.searches) s.summary.hls = { lambdaScale: "log10", selection: "held-out", criterion: "accuracy", top: 5 };
+  const h = await buildReport(honest);
+  assert(!h.html.includes("0.7361"), "the paper's numbers do not stand beside another HLS");
+  assertMatch(
+    sectionHtml(h.html, "findings"),
+    /HLS with log10 λ, t chosen on a held-out half, by accuracy, the 5 best models only \(paper: raw λ, t chosen in sample by loss, every model\)/,
+  );
+  // the paper's HLS on the paper's sizes is its protocol again
+  for (const s of honest.searches) s.summary.hls = { lambdaScale: "linear", selection: "in-sample", criterion: "loss" };
+  assert((await buildReport(honest)).html.includes("0.7361"));
 });
 
 Deno.test("not run: one row per missing input, its stages compact, the fix once, Table III listed", async () => {
