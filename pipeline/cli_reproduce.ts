@@ -35,7 +35,8 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
   const { exp, values, storeRoot, configPath } = c;
   const { raw, config } = await exp.loadConfig(configPath, c.overrides);
   const t0 = performance.now();
-  const parallel = await parallelOptions(c, exp.buildStages(config), exp.cluster?.(config) ?? {});
+  const stages = exp.buildStages(config);
+  const parallel = await parallelOptions(c, stages, exp.cluster?.(config) ?? {});
   const runOptions = async (): Promise<RunOptions> => ({
     storeRoot,
     projectRoot: exp.projectRoot,
@@ -46,7 +47,7 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
     quiet: values.quiet,
     ...parallel,
   });
-  const r = await runPipeline(exp.buildStages(config), {
+  const r = await runPipeline(stages, {
     ...(await runOptions()),
     only: list(values.only),
     from: values.from,
@@ -65,7 +66,7 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
       if (!(e instanceof DamagedObject)) throw e;
       // An exported output was damaged on disk (and has now been removed): one more pass recomputes it.
       console.error(`${e.message.split(";")[0]}; recomputing it`);
-      const again = await runPipeline(exp.buildStages(config), await runOptions());
+      const again = await runPipeline(stages, await runOptions());
       await exportOutputs(exp, again.manifest, storeRoot, configPath);
     }
   }

@@ -45,12 +45,9 @@ interface UnknownKeysParams {
  * A custom issue for unknown keys at `path` of `schema`, for a schema that validates a part of its input by
  * another schema (zod would otherwise lose which keys were allowed there). describeZodError formats it.
  */
-export function unknownKeysIssue(schema: z.ZodType, path: PropertyKey[], keys: readonly string[]) {
-  const valid = keysAt(schema, path);
-  const unknownKeys = keys.map((key) => ({
-    key,
-    hint: didYouMean(key, valid) || (valid.length ? `; valid keys here: ${valid.join(", ")}` : ""),
-  }));
+export function unknownKeysIssue(a: { valid: readonly string[]; path: PropertyKey[]; keys: readonly string[] }) {
+  const { valid, path, keys } = a;
+  const unknownKeys = keys.map((key) => ({ key, hint: keyHint(key, valid) }));
   return {
     code: "custom" as const,
     path,
@@ -59,14 +56,15 @@ export function unknownKeysIssue(schema: z.ZodType, path: PropertyKey[], keys: r
   };
 }
 
+/** " (did you mean 'budget'?)", else the keys allowed there, else "". */
+function keyHint(key: string, valid: readonly string[]): string {
+  return didYouMean(key, [...valid]) || (valid.length ? `; valid keys here: ${valid.join(", ")}` : "");
+}
+
 /** "unknown key 'search.budgt' (did you mean 'budget'?)", naming the keys allowed there when none is close. */
 export function unknownKeyMessage(schema: z.ZodType, path: readonly PropertyKey[], keys: readonly string[]): string {
   const valid = keysAt(schema, path);
-  return keys.map((k) => {
-    const full = [...path, k].join(".");
-    const hint = didYouMean(k, valid);
-    return `unknown key '${full}'${hint || (valid.length ? `; valid keys here: ${valid.join(", ")}` : "")}`;
-  }).join("; ");
+  return keys.map((k) => `unknown key '${[...path, k].join(".")}'${keyHint(k, valid)}`).join("; ");
 }
 
 /**

@@ -1,8 +1,11 @@
 import { Rng } from "../data/rng.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
-import { disposeStudyData, microGaStudy, oneShotStudies, type StudyData, type StudyResult, type StudySettings } from "./study.ts";
+import { microGaStudy, oneShotStudies, releaseHeldOut, type StudyData, type StudyResult, type StudySettings } from "./study.ts";
 
-/** A split's parts as a study's data for `body`; the held-out splits a study makes are freed afterwards. */
+/**
+ * A split's parts as a study's data for `body`; the held-out splits a study makes are freed afterwards (the
+ * parts are the caller's: stages/_load.ts withSplit frees them).
+ */
 export async function withStudyData<T>(
   split: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number },
   body: (data: StudyData) => Promise<T>,
@@ -11,7 +14,7 @@ export async function withStudyData<T>(
   try {
     return await body(data);
   } finally {
-    disposeStudyData(data);
+    releaseHeldOut(data);
   }
 }
 

@@ -71,7 +71,7 @@ export interface StudyData {
   test: TensorPart;
   input: number;
   classes: number;
-  /** Held-out splits of `val` by fraction, made once per study (see heldOutOf); released by disposeStudyData. */
+  /** Held-out splits of `val` by fraction, made once per study (see heldOutOf); released by disposeStudyData or releaseHeldOut. */
   heldOutCache?: Map<number, [TensorPart, TensorPart]>;
 }
 
@@ -85,7 +85,13 @@ function heldOutOf(data: StudyData, fraction: number): [TensorPart, TensorPart] 
 
 /** Releases the tensors of a study's data, including its held-out splits. */
 export function disposeStudyData(data: StudyData): void {
-  [data.train, data.val, data.test, ...[...(data.heldOutCache?.values() ?? [])].flat()].forEach(disposePart);
+  [data.train, data.val, data.test].forEach(disposePart);
+  releaseHeldOut(data);
+}
+
+/** Releases only the held-out splits a study made (for a caller that owns the parts themselves). */
+export function releaseHeldOut(data: StudyData): void {
+  [...(data.heldOutCache?.values() ?? [])].flat().forEach(disposePart);
   data.heldOutCache?.clear();
 }
 

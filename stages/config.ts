@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { unknownKeysIssue } from "../pipeline/config.ts";
+import { keysAt, unknownKeysIssue } from "../pipeline/config.ts";
 import { DatasetNameSchema, SourceSchema } from "../data/datasets.ts";
 import { TrainOptions } from "../nn/train_options.ts";
 import { SubsampleParams } from "./subsample.ts";
@@ -61,7 +61,7 @@ function runsSection<S extends z.ZodObject>(run: S, nested: string) {
   return JsonObject.transform((section, ctx) => {
     const { runs, ...shared } = section;
     const unknown = Object.keys(shared).filter((k) => !allowed.includes(k));
-    if (unknown.length) ctx.addIssue(unknownKeysIssue(z.strictObject(Object.fromEntries(allowed.map((k) => [k, z.any()]))), [], unknown));
+    if (unknown.length) ctx.addIssue(unknownKeysIssue({ valid: allowed, path: [], keys: unknown }));
     const named = z.record(PartName, JsonObject).safeParse(runs);
     if (!named.success) {
       ctx.addIssue({ code: "custom", path: ["runs"], message: 'expected an object of named runs, e.g. {"run1": {...}}' });
@@ -85,7 +85,7 @@ function runsSection<S extends z.ZodObject>(run: S, nested: string) {
         // unknown shared keys are reported once, above
         if (keys.length && !inRun && issue.path.length === 0) continue;
         const path = inRun ? ["runs", name, ...issue.path] : issue.path;
-        if (keys.length) ctx.addIssue({ ...unknownKeysIssue(run, issue.path, keys), path });
+        if (keys.length) ctx.addIssue({ ...unknownKeysIssue({ valid: keysAt(run, issue.path), path: issue.path, keys }), path });
         else ctx.addIssue({ ...issue, path } as z.core.$ZodRawIssue);
       }
     }

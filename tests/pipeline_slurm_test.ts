@@ -41,6 +41,28 @@ const stable = (store: string) =>
   );
 const slurm = (toy: ParallelToy, ...args: string[]) =>
   toy.cliEnv({ TOY_TRACE: toy.traceFile, SLURM_CONF }, "reproduce", "--executor", "slurm", "--slurm-mem", "200", ...args);
+/** Starts a two-job Slurm run of the toy into `<toy>/s`, without waiting. */
+const spawnSlurm = (toy: ParallelToy) =>
+  toy.spawnEnv(
+    { TOY_TRACE: toy.traceFile, SLURM_CONF },
+    "reproduce",
+    "--executor",
+    "slurm",
+    "--slurm-mem",
+    "200",
+    "-j",
+    "2",
+    "--store",
+    `${toy.dir}/s`,
+  );
+/** Waits (up to a minute) until the toy's trace has `n` stage starts. */
+async function startsSeen(toy: ParallelToy, n: number, what: string): Promise<void> {
+  const end = Date.now() + 60000;
+  while (toy.trace().filter((t) => t.event === "start").length < n) {
+    assert(Date.now() < end, what);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 /** Jobs of this store's runs that are queued or running ("id name state"); a finished job may linger as COMPLETING. */
 const queue = (store: string) =>
   sh("squeue", ["-h", "-o", "%i %j %T %o"]).out.trim().split("\n").filter((l) => l.includes(store) && !/ COMPLETING /.test(l));
@@ -97,23 +119,8 @@ Deno.test({
     const toy = makeParallelToy();
     try {
       toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 30000 }`);
-      const run = toy.spawnEnv(
-        { TOY_TRACE: toy.traceFile, SLURM_CONF },
-        "reproduce",
-        "--executor",
-        "slurm",
-        "--slurm-mem",
-        "200",
-        "-j",
-        "2",
-        "--store",
-        `${toy.dir}/s`,
-      );
-      const end = Date.now() + 60000;
-      while (toy.trace().filter((t) => t.event === "start").length < 2) {
-        assert(Date.now() < end, "two units started");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const run = spawnSlurm(toy);
+      await startsSeen(toy, 2, "two units started");
       assertEquals(queue(`${toy.dir}/s/`).length, 2, queue(`${toy.dir}/s/`).join("; "));
       run.kill("SIGTERM");
       const st = await run.status;
@@ -125,23 +132,8 @@ Deno.test({
       assertEquals(manifest(`${toy.dir}/s`).state, "interrupted");
       // someone else cancels a job: the run reports it, with its log, and the rest goes on
       toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 6000 }`);
-      const run2 = toy.spawnEnv(
-        { TOY_TRACE: toy.traceFile, SLURM_CONF },
-        "reproduce",
-        "--executor",
-        "slurm",
-        "--slurm-mem",
-        "200",
-        "-j",
-        "2",
-        "--store",
-        `${toy.dir}/s`,
-      );
-      const end2 = Date.now() + 60000;
-      while (toy.trace().filter((t) => t.event === "start").length < 4) {
-        assert(Date.now() < end2, "two units started again");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const run2 = spawnSlurm(toy);
+      await startsSeen(toy, 4, "two units started again");
       const victim = queue(`${toy.dir}/s/`).find((l) => l.includes("unit:1"))!.split(" ")[0];
       sh("scancel", [victim]);
       const out = await run2.output();
