@@ -4,6 +4,7 @@ import { disposePart, splitPart, type TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
 import { MlpDerivatives } from "./hvp.ts";
 import { type Direction, solveDirection } from "./hls_direction.ts";
+import { preloadLpSolver } from "./lp.ts";
 import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
 import {
   coordinateBox,
@@ -84,6 +85,11 @@ export interface HlsData {
 /** The held-out selection's split of the validation set: [selection part, ranking part]. */
 export function heldOutSplit(val: TensorPart, opts: Pick<HlsOptions, "heldOutFraction">): [TensorPart, TensorPart] {
   return splitPart(val, Math.max(1, Math.min(val.n - 1, Math.round(val.n * opts.heldOutFraction))));
+}
+
+/** Starts loading the LP solver HLS with these options will use, so that loading it overlaps the caller's training. */
+export function warmUpHls(opts: Pick<HlsOptions, "solver">): void {
+  if (opts.solver === "highs" || opts.solver === "auto") preloadLpSolver();
 }
 
 /** Optional extras: progress, and `trace` to evaluate train/test/rank at every t (for figures). */

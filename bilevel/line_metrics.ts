@@ -23,13 +23,13 @@ export function outputLayerOnly(sizes: number[], dw: ArrayLike<number>): boolean
  * Then the hidden activations A do not depend on t and the logits are affine in t:
  * Z(t) = A(W_L + t·dW_L) + b_L + t·db_L = Z0 + t·dZ, so one forward pass serves the whole line search
  * (exact in real arithmetic; float32 rounding differs from a forward pass per t by ~1e-7 relative).
- * Processes rows in chunks to bound memory.
+ * Processes rows in chunks to bound memory (defaultChunk).
  */
 export function outputLineMetrics(
   { sizes, weights, dw }: { sizes: number[]; weights: Weights; dw: ArrayLike<number> },
   ts: number[],
   part: TensorPart,
-  chunk = 5000,
+  chunk = defaultChunk(ts.length, sizes),
 ): Metrics[] {
   if (!outputLayerOnly(sizes, dw)) throw new Error("outputLineMetrics needs a direction confined to the output layer");
   const shapes = mlpShapes(sizes);
@@ -37,20 +37,35 @@ export function outputLineMetrics(
   const outputStart = outputLayerStart(sizes);
   const [fi, fo] = [sizes[L - 1], sizes[L]];
   const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
-  const [dW, db] = tf.tidy(() => [
-    tf.tensor2d(Float32Array.from({ length: fi * fo }, (_, j) => dw[outputStart + j]), [fi, fo]),
-    tf.tensor1d(Float32Array.from({ length: fo }, (_, j) => dw[outputStart + fi * fo + j])),
-  ]);
+  // [W_L | dW_L] and [b_L | db_L]: Z0 and dZ from one product of the hidden activations
+  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
+  const [wL, bL] = [weights[2 * L - 2], weights[2 * L - 1]];
+  for (let i = 0; i < fi; i++) {
+    for (let c = 0; c < fo; c++) {
+      wd[i * 2 * fo + c] = wL[i * fo + c];
+      wd[i * 2 * fo + fo + c] = dw[outputStart + i * fo + c];
+    }
+  }
+  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [bL[c], dw[outputStart + fi * fo + c]];
+  const both = [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
   const tCol = tf.tensor3d(Float32Array.from(ts), [ts.length, 1, 1]);
   try {
     return chunkedStackMetrics(part, ts.length, (x) => {
       const a = forward(params, x, { layers: L - 1 });
-      // Z0 and dZ are each one affine layer of the hidden activations
-      const z0 = forward(params.slice(2 * L - 2), a);
-      const dz = forward([dW, db], a);
+      const z = forward(both, a);
+      const [z0, dz] = tf.split(z, 2, 1);
       return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
     }, chunk);
   } finally {
-    tf.dispose([...params, dW, db, tCol]);
+    tf.dispose([...params, ...both, tCol]);
   }
+}
+
+/**
+ * Rows per chunk: as many as keep the [t, rows, classes] logits and the widest activation under ~2^22 floats
+ * (16 MB), at least 5,000: the 10,000 test rows at two t are one chunk, with no copy of the inputs.
+ */
+function defaultChunk(points: number, sizes: number[]): number {
+  const perRow = points * sizes[sizes.length - 1] + Math.max(...sizes.slice(1));
+  return Math.max(5000, Math.floor(2 ** 22 / perRow));
 }

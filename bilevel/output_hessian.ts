@@ -1,5 +1,5 @@
 import { tf, tidyRead } from "../nn/backend.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
+import { type TensorPart, transposedInputs } from "../nn/data_tensors.ts";
 import { forward, mlpShapes } from "../nn/mlp.ts";
 
 /** An MLP's weights [W1, b1, …] (float32) and layer widths [input, hidden…, classes]. */
@@ -148,10 +148,11 @@ function diagonalBlocks(H: Float64Array, h: number, C: number): void {
  * [W_L row-major, b_L]), for output layers too large for the full block (e.g. 784×10 without a hidden
  * layer). For chosen entries r = (i_r, c_r), with V[n, r] = A[n, i_r]:
  * H[r, s] = (1/N) Σ_n V_nr V_ns S_n[c_r, c_s], S = diag(p) − ppᵀ. Two Gram matrices, each a sum of
- * like-signed terms (V ≥ 0): GᵀG with G[n, r] = V_nr·√(p_c(1 − p_c)) (c = c_r; 1 − p_c formed as Σ_{d≠c} p_d
- * in float64) gives the same-class entries, UᵀU with U[n, r] = V_nr·p_{n,c_r} the others (negated). Why
- * not [c_r = c_s]·UᵀV − UᵀU (the earlier form): it cancels when p is confident. Same cost: two k × N × k
- * products.
+ * like-signed terms (V ≥ 0): UᵀU with U[n, r] = V_nr·p_{n,c_r} gives the entries of different classes
+ * (negated), and, class by class, G_cᵀG_c with G_c[n, r] = V_nr·√(p_c(1 − p_c)) (1 − p_c formed as
+ * Σ_{d≠c} p_d in float64) the entries of the same class. Why not [c_r = c_s]·UᵀV − UᵀU (an earlier form):
+ * it cancels when p is confident. Uᵀ and G_cᵀ are built on the host from the activations transposed (each
+ * row a contiguous run over examples); the same-class products cost about 1/C of a full k × N × k product.
  */
 export function outputLayerHessianSubset(
   { weights, sizes }: OutputLayerModel,
@@ -163,18 +164,74 @@ export function outputLayerHessianSubset(
   const h = sizes[L - 1];
   const C = sizes[L];
   const n = part.n;
-  const act = outputInputs(weights, sizes, part);
-  const a = act.a.dataSync() as Float32Array; // N × h
-  if (act.owned) act.a.dispose();
-  const { logits } = act;
   const k = indices.length;
+  const { aT, logits } = transposedOutputInputs(weights, sizes, part);
+  const { p, sq } = classWeights(logits, n, C);
   // flat index → (input i, or h for the bias; class c)
   const inputOf = indices.map((q) => (q < h * C ? Math.floor(q / C) : h));
   const classOf = indices.map((q) => (q < h * C ? q % C : q - h * C));
-  // U and G built on the host row by row (each example's activations are contiguous: ~20x faster than
-  // column by column for N × 784 inputs); only Uᵀ and Gᵀ are transposed on the device
-  const u = new Float32Array(n * k), g = new Float32Array(n * k);
-  const e = new Float64Array(C), p = new Float64Array(C), sq = new Float64Array(C);
+  const ones = new Float32Array(n).fill(1);
+  const inputRow = (r: number) => (inputOf[r] === h ? ones : aT.subarray(inputOf[r] * n, (inputOf[r] + 1) * n));
+  /** Rows r of Mᵀ (k_rows × N): Mᵀ[r, s] = V_{s, r}·w_{c_r}[s]. */
+  const weightedRows = (rows: number[], w: Float64Array[]) => {
+    const out = new Float32Array(rows.length * n);
+    rows.forEach((r, q) => {
+      const v = inputRow(r), wc = w[classOf[r]], o = q * n;
+      for (let e = 0; e < n; e++) out[o + e] = v[e] * wc[e];
+    });
+    return out;
+  };
+  const all = indices.map((_, r) => r);
+  const utu = gram(weightedRows(all, p), k, n);
+  const H = new Float64Array(k * k);
+  for (let r = 0; r < k; r++) {
+    for (let s = 0; s < r; s++) {
+      if (classOf[r] === classOf[s]) continue;
+      // average the two computed halves so that H is exactly symmetric
+      H[r * k + s] = H[s * k + r] = -(utu[r * k + s] + utu[s * k + r]) / (2 * n);
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    const rows = all.filter((r) => classOf[r] === c);
+    if (!rows.length) continue;
+    const kc = rows.length;
+    const gtg = gram(weightedRows(rows, sq), kc, n);
+    for (let a = 0; a < kc; a++) {
+      for (let b = 0; b <= a; b++) H[rows[a] * k + rows[b]] = H[rows[b] * k + rows[a]] = (gtg[a * kc + b] + gtg[b * kc + a]) / (2 * n);
+    }
+  }
+  for (let r = 0; r < k; r++) if (inputOf[r] < h) H[r * k + r] += 2 * lambdaOut;
+  return H;
+}
+
+/** MᵀM (k × k, float32 products summed on the device) from Mᵀ given row-major (k × N). */
+function gram(mT: Float32Array, k: number, n: number): Float32Array {
+  return tidyRead(() => {
+    const Mt = tf.tensor2d(mT, [k, n]);
+    // an explicit transpose then a plain product: wasm's transposed matMul is ~10× slower (fast_matmul.ts)
+    return { g: tf.matMul(Mt, tf.transpose(Mt)) };
+  }).g as Float32Array;
+}
+
+/**
+ * The output layer's inputs transposed (h × N, host) and the logits. Without a hidden layer these are the
+ * data's inputs: their transpose is the one the part keeps for backward passes (transposedInputs).
+ */
+function transposedOutputInputs(weights: Float32Array[], sizes: number[], part: TensorPart): { aT: Float32Array; logits: Float32Array } {
+  const act = outputInputs(weights, sizes, part);
+  try {
+    if (!act.owned) return { aT: transposedInputs(part).dataSync() as Float32Array, logits: act.logits };
+    return { aT: tidyRead(() => ({ t: tf.transpose(act.a) })).t as Float32Array, logits: act.logits };
+  } finally {
+    if (act.owned) act.a.dispose();
+  }
+}
+
+/** Per class c (class-major, each of length N): p_c and √(p_c(1 − p_c)), from a float64 softmax, 1 − p_c as Σ_{d≠c} p_d. */
+function classWeights(logits: Float32Array, n: number, C: number): { p: Float64Array[]; sq: Float64Array[] } {
+  const p = Array.from({ length: C }, () => new Float64Array(n));
+  const sq = Array.from({ length: C }, () => new Float64Array(n));
+  const e = new Float64Array(C);
   for (let s = 0; s < n; s++) {
     let m = -Infinity;
     for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
@@ -183,29 +240,9 @@ export function outputLayerHessianSubset(
     for (let c = 0; c < C; c++) {
       let rest = 0;
       for (let d = 0; d < C; d++) if (d !== c) rest += e[d];
-      p[c] = e[c] / sum;
-      sq[c] = Math.sqrt(p[c] * (rest / sum));
-    }
-    for (let r = 0; r < k; r++) {
-      const i = inputOf[r];
-      const v = i === h ? 1 : a[s * h + i];
-      u[s * k + r] = v * p[classOf[r]];
-      g[s * k + r] = v * sq[classOf[r]];
+      p[c][s] = e[c] / sum;
+      sq[c][s] = Math.sqrt(p[c][s] * (rest / sum));
     }
   }
-  const { utu, gtg } = tidyRead(() => {
-    const U = tf.tensor2d(u, [n, k]), G = tf.tensor2d(g, [n, k]);
-    return { utu: tf.matMul(tf.transpose(U), U), gtg: tf.matMul(tf.transpose(G), G) };
-  });
-  const H = new Float64Array(k * k);
-  for (let r = 0; r < k; r++) {
-    for (let s = 0; s <= r; s++) {
-      const q1 = r * k + s, q2 = s * k + r;
-      // average the two computed halves so that H is exactly symmetric
-      const v = classOf[r] === classOf[s] ? (gtg[q1] + gtg[q2]) / (2 * n) : -(utu[q1] + utu[q2]) / (2 * n);
-      H[q1] = H[q2] = v;
-    }
-    if (inputOf[r] < h) H[r * k + r] += 2 * lambdaOut;
-  }
-  return H;
+  return { p, sq };
 }

@@ -81,6 +81,22 @@ export const DEFAULT_VARIANTS: AblationVariant[] = [
     top: 5,
   },
   {
+    name: "log-heldout-acc-top3",
+    description: "as log-heldout-acc-top5, with the 3 models of lowest validation loss",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
+    top: 3,
+  },
+  {
+    name: "log-heldout-acc-top1",
+    description: "as log-heldout-acc-top5, with only the model of lowest validation loss fine-tuned",
+    kind: "one-shot",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
+    top: 1,
+  },
+  {
     name: "microga-lamarckian",
     description: "micro-GA with log-heldout HLS, fine-tuned λ written back",
     kind: "microga",

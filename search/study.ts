@@ -2,7 +2,7 @@ import { disposePart, type TensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import type { Metrics, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
-import { heldOutSplit, HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { heldOutSplit, HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
 import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
@@ -76,7 +76,7 @@ export interface StudyData {
 }
 
 /** The held-out split of the study's validation set for `fraction`, made on first use and kept. */
-function heldOutOf(data: StudyData, fraction: number): [TensorPart, TensorPart] {
+export function heldOutOf(data: StudyData, fraction: number): [TensorPart, TensorPart] {
   data.heldOutCache ??= new Map();
   let parts = data.heldOutCache.get(fraction);
   if (!parts) data.heldOutCache.set(fraction, parts = heldOutSplit(data.val, { heldOutFraction: fraction }));
@@ -120,6 +120,8 @@ export interface TrainedGenome {
   /** The model's share of its stack's training wall time (models trained together split it evenly). */
   trainSeconds: number;
   base: { train: Metrics; val: Metrics; test: Metrics };
+  /** The validation scores part by part, when trained with a held-out split (TrainGenomesArgs.heldOut). */
+  heldOutVal?: { fraction: number; selection: Metrics; ranking: Metrics };
   parameters: number;
 }
 
@@ -137,6 +139,12 @@ export interface TrainGenomesArgs {
   /** Draws the batch order all the models share. */
   batchRng: Rng;
   onStep?: (label: string) => void;
+  /**
+   * The held-out split of `data.val` HLS will use (heldOutFraction): the validation set is then evaluated
+   * part by part, and `val` combined from the parts, so that the ranking part's scores as trained cost no
+   * pass of their own.
+   */
+  heldOutFraction?: number;
 }
 
 /**
@@ -170,7 +178,12 @@ export function trainGenomes(genomes: Genome[], a: TrainGenomesArgs): TrainedGen
   });
   const trainSeconds = (performance.now() - t0) / 1000 / genomes.length;
   const sizesList = members.map((m) => m.sizes);
-  const [train, val, test] = [data.train, data.val, data.test].map((part) => evaluateMlps(sizesList, out.weights, part));
+  const evaluate = (part: TensorPart) => evaluateMlps(sizesList, out.weights, part);
+  const [train, test] = [evaluate(data.train), evaluate(data.test)];
+  const fraction = a.heldOutFraction;
+  const parts = fraction === undefined ? undefined : heldOutOf(data, fraction);
+  const halves = parts?.map(evaluate);
+  const val = halves ? halves[0].map((m, j) => pooledMetrics([[m, parts![0].n], [halves[1][j], parts![1].n]])) : evaluate(data.val);
   return members.map((m, j) => ({
     sizes: m.sizes,
     groups: new Array(m.sizes.length - 1).fill(0),
@@ -178,8 +191,17 @@ export function trainGenomes(genomes: Genome[], a: TrainGenomesArgs): TrainedGen
     weights: out.weights[j],
     trainSeconds,
     base: { train: train[j], val: val[j], test: test[j] },
+    heldOutVal: halves && { fraction: fraction!, selection: halves[0][j], ranking: halves[1][j] },
     parameters: out.weights[j].reduce((a, w) => a + w.length, 0),
   }));
+}
+
+/** The scores on the union of disjoint parts from each part's scores and size (correct counts kept whole). */
+export function pooledMetrics(parts: [Metrics, number][]): Metrics {
+  const n = parts.reduce((a, [, k]) => a + k, 0);
+  const loss = parts.reduce((a, [m, k]) => a + m.loss * k, 0) / n;
+  const right = parts.reduce((a, [m, k]) => a + Math.round(m.acc * k), 0);
+  return { loss, acc: right / n };
 }
 
 /** The λ space HLS may move in: the search space's range, in the scale HLS steps in. */
@@ -197,10 +219,12 @@ export function lowestLoss(trained: TrainedGenome[], k?: number): Set<number> {
 
 /**
  * Trained models' scores as trained (t = 0) on the data HLS with `opts` ranks models on: the ranking half
- * of the validation set for held-out selection, the whole of it in sample.
+ * of the validation set for held-out selection (from training's evaluation when it was split there), the
+ * whole of it in sample.
  */
 export function rankingMetrics(ts: TrainedGenome[], data: StudyData, opts: HlsOptions): Metrics[] {
   if (opts.selection !== "held-out") return ts.map((t) => t.base.val);
+  if (ts.every((t) => t.heldOutVal?.fraction === opts.heldOutFraction)) return ts.map((t) => t.heldOutVal!.ranking);
   const [, rank] = heldOutOf(data, opts.heldOutFraction);
   return evaluateMlps(ts.map((t) => t.sizes), ts.map((t) => t.weights), rank);
 }
@@ -331,9 +355,11 @@ export async function oneShotStudies(args: StudyArgs & { method: "grid" | "rando
     : new RandomSampler(s.space, s.budget, rng.fork("sampler"));
   const without: TrialRecord[] = [], withHls: TrialRecord[] = [];
   let hlsSeconds = 0;
+  warmUpHls(s.hls);
   await runStudy(sampler, async (genomes, round) => {
     const first = without.length;
     const batchRng = rng.fork(round === 0 ? "batches" : `batches-${round}`);
+    const someAsTrained = s.hls.selection === "held-out" && (s.hlsTop ?? genomes.length) < genomes.length;
     const trained = trainGenomes(genomes, {
       firstIndex: first,
       data,
@@ -341,6 +367,7 @@ export async function oneShotStudies(args: StudyArgs & { method: "grid" | "rando
       rng,
       batchRng,
       onStep: (label) => onTrial(first, label),
+      heldOutFraction: someAsTrained ? s.hls.heldOutFraction : undefined,
     });
     // HLS on the hlsTop best as trained (all by default); the rest scored as trained on HLS's ranking data
     const tuned = lowestLoss(trained, s.hlsTop);
@@ -379,6 +406,7 @@ export async function microGaStudy(args: StudyArgs & { withHls: boolean }): Prom
   const t0 = performance.now();
   const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
   const trials: TrialRecord[] = [];
+  if (withHls) warmUpHls(s.hls);
   await runStudy(ga, async (batch, round) => {
     const generation = ga.generation + (ga.population.length ? 1 : 0);
     const batchRng = rng.fork(`batches-${round}`);

@@ -10,26 +10,14 @@ import {
   type DirectionLp,
   formatLpNumber,
   HIGHS_LIMITS,
+  HIGHS_SETTINGS,
+  type HighsModel,
+  highsModelData,
   LpCoefficientError,
+  scaleLp,
   solveDirectionLp,
 } from "../bilevel/lp.ts";
 
-interface ReadBack {
-  colCost: Float64Array;
-  colLower: Float64Array;
-  colUpper: Float64Array;
-  matrix: { starts: Int32Array; indices: Int32Array; values: Float64Array };
-}
-interface HighsModel {
-  options: { set(o: Record<string, unknown>): unknown };
-  readModel(src: { format: "lp"; data: string }): unknown;
-  run(): unknown;
-  getSolution(): { colValue: Float64Array };
-  getDimensions(): { numCols: number };
-  getColName(i: number): string;
-  getLp(format: "csr"): ReadBack;
-  dispose(): void;
-}
 const highs = await (highsLoader as unknown as () => Promise<{ createModel(): HighsModel }>)();
 
 /** Reads LP text into a HiGHS model (small_matrix_value at its minimum, as solveDirectionLp sets it). */
@@ -167,17 +155,17 @@ Deno.test("HiGHS returns a bound as the solution exactly: min Σx_i, x_i ≥ v_i
   });
 });
 
-Deno.test("buildLp: matrix coefficients reach HiGHS exactly up to each row's power-of-two scale; only < 1e-12 of a row's largest is dropped", () => {
+/** LP (11) with rows of wildly different scales (1e-25 .. 1e300), entries spread over 1e-14 .. 1 of their row's scale. */
+function wildLp(): DirectionLp {
   const rng = new Rng(17);
   const m = 40, n = 2;
-  // rows of wildly different scales (1e-25 .. 1e300), entries spread over 1e-14 .. 1 of their row's scale
   const rowMag = Array.from({ length: m }, () => 10 ** rng.uniform(-25, 300));
   const hWW = Float64Array.from(
     { length: m * m },
     (_, q) => (rng.int(5) ? rowMag[Math.floor(q / m)] * 10 ** rng.uniform(-14, 0) * (rng.int(2) ? 1 : -1) : 0),
   );
   const hWL = Float64Array.from({ length: m * n }, (_, q) => rowMag[Math.floor(q / n)] * rng.normal());
-  const p: DirectionLp = {
+  return {
     gradF: Float64Array.from({ length: m }, () => 10 ** rng.uniform(-15, 5) * rng.normal()),
     gradLambdaF: Float64Array.of(0, 1e-9),
     hWL,
@@ -186,6 +174,12 @@ Deno.test("buildLp: matrix coefficients reach HiGHS exactly up to each row's pow
     epsilon: 1e-3,
     delta: 0.5,
   };
+}
+
+Deno.test("buildLp: matrix coefficients reach HiGHS exactly up to each row's power-of-two scale; only < 1e-12 of a row's largest is dropped", () => {
+  const p = wildLp();
+  const { hWW, hWL } = p;
+  const m = p.gradF.length, n = p.gradLambdaF.length;
   const lp = buildLp(p);
   let kept = 0, dropped = 0;
   withRead(lp.text, (model, names) => {
@@ -226,6 +220,52 @@ Deno.test("buildLp: matrix coefficients reach HiGHS exactly up to each row's pow
   });
   assertEquals(dropped, lp.dropped, "the writer counts what HiGHS drops");
   assert(kept > 1000 && dropped > 0, `${kept} kept, ${dropped} dropped`);
+});
+
+Deno.test("the model solveDirectionLp passes to HiGHS holds LP (11)'s float64s exactly, up to each row's power of two; the same LP as the text", async () => {
+  const p = wildLp();
+  const m = p.gradF.length, n = p.gradLambdaF.length;
+  const s = scaleLp(p);
+  const model = highs.createModel();
+  let read: ReturnType<HighsModel["getLp"]>;
+  try {
+    model.options.set(HIGHS_SETTINGS(10));
+    model.passModel(highsModelData(s));
+    read = model.getLp("csr");
+  } finally {
+    model.dispose();
+  }
+  let kept = 0, dropped = 0;
+  s.rowOf.forEach((j, r) => {
+    const scale = 2 ** -s.rowScale[j];
+    const got = new Map<number, number>();
+    for (let q = read.matrix.starts[r]; q < read.matrix.starts[r + 1]; q++) got.set(read.matrix.indices[q], read.matrix.values[q]);
+    const check = (c: number, col: number) => {
+      const v = got.get(col);
+      if (c === 0) return assert(v === undefined, `row ${j} col ${col}: zero passed`);
+      if (Math.abs(c / scale) <= HIGHS_LIMITS.smallMatrix) {
+        assert(v === undefined, `row ${j} col ${col}: ${c / scale} is at most small_matrix_value, HiGHS holds ${v}`);
+        return dropped++;
+      }
+      assert(v !== undefined && v * scale === c, `row ${j} col ${col}: ${c} held as ${v} × 2^${-s.rowScale[j]}`);
+      kept++;
+    };
+    for (let k = 0; k < n; k++) check(p.hWL[j * n + k], k);
+    for (let i = 0; i < m; i++) check(p.hWW[j * m + i], n + i);
+    assert(read.rowUpper[r] * scale === p.epsilon && read.rowLower[r] * scale === -p.epsilon, `row ${j}: bounds ±2^e·ε`);
+  });
+  for (let i = 0; i < m; i++) assert(read.colCost[n + i] * 2 ** -s.objectiveScale === p.gradF[i], `cost w${i}`);
+  assert(read.colCost[1] * 2 ** -s.objectiveScale === 1e-9, "cost l1");
+  assert(read.colLower[0] === -1 && read.colUpper[0] === 1 && read.colLower[1] === 0, "dλ bounds (0 below where λ = 0)");
+  for (let i = 0; i < m; i++) assert(read.colLower[n + i] === -0.5 && read.colUpper[n + i] === 0.5, `|dw${i}| ≤ δ`);
+  assertEquals(dropped, s.dropped, "scaleLp counts what HiGHS drops");
+  assert(kept > 1000 && dropped > 0, `${kept} kept, ${dropped} dropped`);
+  // the solve (passModel) and the text (LP reader) are the same LP: the same optimum
+  const sol = await solveDirectionLp(p);
+  const viaText = withRead(buildLp(p).text, (mdl) => (mdl.run(), mdl.getObjectiveValue()));
+  assertEquals(sol.status, "optimal");
+  const textObjective = viaText * 2 ** -s.objectiveScale;
+  assert(Math.abs(sol.objective! - textObjective) <= 1e-9 * Math.abs(textObjective), `objective ${sol.objective} vs text ${textObjective}`);
 });
 
 Deno.test("NaN and ±∞ are refused with the coefficient named; solveDirectionLp answers 'error' instead of throwing", async () => {

@@ -6,7 +6,8 @@ import { fromBits, hiddenOf, SearchSpace, toBits } from "../search/space.ts";
 import { meanStd } from "../search/summary.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { microGaStudy, oneShotStudies } from "../search/study.ts";
+import { disposeStudyData, heldOutOf, microGaStudy, oneShotStudies, pooledMetrics, rankingMetrics, trainGenomes } from "../search/study.ts";
+import { evaluateMlps } from "../nn/train_mlps.ts";
 import { TrainOptions } from "../nn/train.ts";
 import { HlsOptions } from "../bilevel/hls.ts";
 
@@ -166,4 +167,35 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
   assertEquals(g1.trials.length, 40);
   assertEquals(g1.trials.map((t) => t.fitness), g2.trials.map((t) => t.fitness));
   [data.train, data.val, data.test].forEach(disposePart);
+});
+
+Deno.test("trained with the held-out split: the ranking half's scores are a plain evaluation of it, the pooled validation score the whole set's", async () => {
+  await useBackend("cpu");
+  const rng = new Rng(11);
+  const mk = (n: number) =>
+    toTensorPart({ x: new Uint8Array(n * 8).map(() => rng.int(256)), y: new Uint8Array(n).map(() => rng.int(3)) }, 3);
+  const data = { train: mk(90), val: mk(61), test: mk(30), input: 8, classes: 3 };
+  const genomes = new RandomSampler(SearchSpace.parse({ maxNeurons: 5 }), 6, new Rng(2)).ask();
+  const training = TrainOptions.parse({ epochs: 1, batchSize: 30, learningRate: 0.01 });
+  const args = () => ({ firstIndex: 0, data, training, rng: new Rng(3), batchRng: new Rng(4) });
+  const plain = trainGenomes(genomes, args());
+  const split = trainGenomes(genomes, { ...args(), heldOutFraction: 0.5 });
+  const [sel, rank] = heldOutOf(data, 0.5);
+  const direct = evaluateMlps(split.map((t) => t.sizes), split.map((t) => t.weights), rank);
+  const opts = HlsOptions.parse({});
+  assertEquals(rankingMetrics(split, data, opts), direct, "the ranking half's scores as trained");
+  split.forEach((t, j) => {
+    assertEquals(t.weights, plain[j].weights, "the split changes no training");
+    assertClose(t.base.val.loss, plain[j].base.val.loss, 1e-6);
+    assertEquals(t.base.val.acc, plain[j].base.val.acc, "pooled accuracy is exact (correct counts)");
+    assertEquals(t.heldOutVal!.selection, evaluateMlps([t.sizes], [t.weights], sel)[0]);
+  });
+  // another fraction than the one trained with: evaluated afresh
+  const other = HlsOptions.parse({ heldOutFraction: 0.25 });
+  assertEquals(
+    rankingMetrics(split, data, other),
+    evaluateMlps(split.map((t) => t.sizes), split.map((t) => t.weights), heldOutOf(data, 0.25)[1]),
+  );
+  assertEquals(pooledMetrics([[{ loss: 1, acc: 0.5 }, 2], [{ loss: 4, acc: 1 }, 1]]), { loss: 2, acc: 2 / 3 });
+  disposeStudyData(data);
 });
