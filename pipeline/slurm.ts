@@ -59,6 +59,12 @@ const ACTIVE = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSP
 export class SlurmExecutor implements StageExecutor {
   readonly name = "slurm";
   #count = 0;
+  /**
+   * Names this executor's job files apart from every earlier run's in the same `jobDir`: a job's output file
+   * is read from its start, so a file left by an earlier run under the same name would hand this run the
+   * earlier job's report until Slurm truncates it (and then hide the new one past the old file's length).
+   */
+  readonly #run = `${new Date().toISOString().replace(/[:.]/g, "-")}-${Deno.pid}`;
   #last?: { at: number; states: Promise<Map<string, string>> };
   constructor(readonly cmd: ChildCommand, readonly o: SlurmOptions) {}
 
@@ -91,8 +97,9 @@ export class SlurmExecutor implements StageExecutor {
   async start(job: StageJobStart, sink: JobSink): Promise<JobHandle> {
     const n = this.#count++;
     const safe = job.stage.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
-    const script = `${this.o.jobDir}/${safe}-${n}.sh`;
-    const output = new JobOutput(`${this.o.jobDir}/${safe}-${n}.out`, job.stage, sink, this.#names.protocol);
+    const script = `${this.o.jobDir}/${safe}-${this.#run}-${n}.sh`;
+    const output = new JobOutput(`${this.o.jobDir}/${safe}-${this.#run}-${n}.out`, job.stage, sink, this.#names.protocol);
+    await Deno.remove(output.path).catch(() => {}); // never another job's report, whatever made the name
     const res = this.#resources(job.stage);
     const argv = [Deno.execPath(), ...runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot)];
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

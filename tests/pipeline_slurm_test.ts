@@ -94,6 +94,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "--executor slurm: a second run in the same store reads its own jobs' output, not the files of the first run's jobs",
+  ignore: !!skip,
+  async fn() {
+    const toy = makeParallelToy();
+    try {
+      toy.write("config.json", `{ "a": 3, "units": [1, 2], "ms": 300 }`);
+      const first = await slurm(toy, "-j", "2", "--store", `${toy.dir}/s`);
+      assertEquals(first.code, 0, first.stderr);
+      const before = manifest(`${toy.dir}/s`).stages.find((r) => r.stage === "unit:1")!.outputs["t.volatile.json"].digest;
+      // forced: the same keys, new jobs, new volatile outputs; the job files of the first run are still there
+      const second = await slurm(toy, "-j", "2", "--force", "unit:", "--store", `${toy.dir}/s`);
+      assertEquals(second.code, 0, second.stderr);
+      const rec = manifest(`${toy.dir}/s`).stages.find((r) => r.stage === "unit:1")!;
+      assertEquals(rec.status, "computed");
+      assert(rec.outputs["t.volatile.json"].digest !== before, "the second run's own output, not the first run's report");
+      const outs = [...Deno.readDirSync(`${toy.dir}/s/logs/slurm`)].filter((e) => e.name.endsWith(".out")).map((e) => e.name);
+      const submitted = [...Deno.readDirSync(`${toy.dir}/s/logs`)].filter((e) => e.name.endsWith(".jsonl") && e.name !== "errors.jsonl")
+        .flatMap((e) => Deno.readTextFileSync(`${toy.dir}/s/logs/${e.name}`).trim().split("\n")).map((l) => JSON.parse(l))
+        .filter((e) => e.event === "slurm-submitted");
+      assertEquals(outs.length, submitted.length, `one output file per job of either run: ${outs.join(", ")}`);
+      assertEquals(new Set(submitted.map((e) => e.output)).size, submitted.length, "no two jobs share an output file");
+    } finally {
+      toy.cleanup();
+    }
+  },
+});
+
+Deno.test({
   name: "--executor slurm: a failing job is reported with its log; the others finish",
   ignore: !!skip,
   async fn() {
@@ -147,29 +175,15 @@ Deno.test({
   },
 });
 
-// The real pipeline on a tiny config (that of tests/determinism_test.ts): every stage a Slurm job.
-const TINY = {
-  description: "slurm test",
-  backend: "wasm",
-  // where jobs go, from the config (the fixture's only partition; a comment to find in the submissions)
+// The real pipeline on configs/smoke.json (issue 16's test): every stage a Slurm job, where jobs go from the
+// config's own `slurm` section (the fixture's only partition; a comment to find in the submissions).
+const SMOKE = {
+  ...JSON.parse(Deno.readTextFileSync(new URL("../configs/smoke.json", import.meta.url))),
   slurm: { partition: "debug", sbatchArgs: ["--comment=from-the-config"] },
-  splits: { m: { dataset: "mnist", nTrain: 200, nVal: 100, nTest: 200, seed: 3 } },
-  baseline: { split: "m", hidden: [8, 8], training: { optimizer: "sgd", learningRate: 0.1, momentum: 0.9, epochs: 2, batchSize: 50 } },
-  lpFinetune: { groupings: ["1HP", "perLayer"], hls: { block: "topk", k: 12, points: 4 } },
-  search: {
-    splits: ["m"],
-    methods: ["grid", "random"],
-    seeds: [1, 2],
-    budget: 4,
-    budgets: { short: { epochs: 1, batchSize: 50 } },
-    ga: { population: 2, generations: 1, offspring: 2 },
-    hls: { points: 4 },
-  },
-  report: {},
 };
 
 Deno.test({
-  name: "--executor slurm on the real pipeline (tiny config): the same artifact digests as a sequential local run",
+  name: "--executor slurm on the real pipeline (configs/smoke.json): the same artifact digests as a sequential local run",
   ignore: !!skip,
   async fn() {
     const dir = Deno.makeTempDirSync({ prefix: "hpo-slurm-real-" });
@@ -184,7 +198,7 @@ Deno.test({
       return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
     };
     try {
-      Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify(TINY));
+      Deno.writeTextFileSync(`${dir}/c.json`, JSON.stringify(SMOKE));
       const viaSlurm = await cli("--executor", "slurm", "--slurm-mem", "1024", "--store", `${dir}/slurm`);
       assertEquals(viaSlurm.code, 0, viaSlurm.stderr);
       const local = await cli("--jobs", "1", "--store", `${dir}/local`);
