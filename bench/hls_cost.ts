@@ -1,7 +1,8 @@
 // What HLS costs: a 40-model grid study on MNIST (5,000 / 2,500 / 10,000) without and with HLS, on the
 // short (1 epoch) and long (10 epochs) budgets of configs/default.json, with the HLS time split into
 // building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
-// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only]
+// With --microga, also the micro-GA, which fine-tunes every offspring: its study with and without HLS.
+// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga]
 import { useBackend } from "../nn/backend.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
@@ -9,9 +10,18 @@ import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
 import { HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
-import { GridSampler } from "../search/samplers.ts";
+import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
-import { disposeStudyData, heldOutOf, hlsLambdaSpace, lowestLoss, rankingMetrics, type StudyData, trainGenomes } from "../search/study.ts";
+import {
+  disposeStudyData,
+  heldOutOf,
+  hlsLambdaSpace,
+  lowestLoss,
+  microGaStudy,
+  rankingMetrics,
+  type StudyData,
+  trainGenomes,
+} from "../search/study.ts";
 import { median, printTable } from "./_util.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -88,4 +98,20 @@ for (const [name, training] of Object.entries(budgets)) {
   }
 }
 printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block, HiGHS)`, rows);
+if (Deno.args.includes("--microga")) {
+  // the default config's micro-GA (population 10, 15 generations of 2 offspring), the same seed with and without HLS
+  const ga = MicroGaOptions.parse(defaults.ga ?? {});
+  const gaRows: Record<string, string | number>[] = [];
+  for (const [name, training] of Object.entries(budgets)) {
+    const settings = { space, training, hls: configHls, hlsMode: "lamarckian" as const, budget, ga };
+    const wall = async (withHls: boolean) => {
+      const t0 = performance.now();
+      await microGaStudy({ data, settings, seed: 1, withHls, rng: new Rng(5), onTrial: () => {} });
+      return (performance.now() - t0) / 1000;
+    };
+    const [without, withHls] = [await wall(false), await wall(true)];
+    gaRows.push({ budget: name, "study without HLS s": without, "with HLS s": withHls, "with HLS ÷ without": withHls / without, goal: 1.2 });
+  }
+  printTable(`The micro-GA (${budget} models, HLS on every offspring) without and with HLS`, gaRows);
+}
 disposeStudyData(data);
