@@ -98,7 +98,7 @@ export async function ablationSeed(a: {
       report(`variant ${v.name}`, true);
       const r = await microGaStudy({
         data,
-        settings: { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode },
+        settings: { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode, gaHlsTop: v.top },
         seed,
         withHls: true,
         rng: rng.fork("ablation-microga"),
@@ -106,7 +106,7 @@ export async function ablationSeed(a: {
       });
       out.variants[v.name] = {
         chosen: chosenOf(r.best.key, r.best.final.val, r.best.final.test),
-        ...movedCounts(r.trials.map((t) => t.hls!)),
+        ...movedCounts(r.trials.flatMap((t) => (t.hls ? [t.hls] : []))),
         seconds: r.seconds.total,
         referenceSeconds: none.seconds.total,
       };

@@ -16,9 +16,10 @@ export const AblationVariant = z.object({
   /** Overrides of the base HLS options. */
   hls: HlsOptionsFields.partial().default({}),
   /**
-   * One-shot only: fine-tune just the `top` models with the lowest validation loss as trained (the others
-   * are ranked as trained, on the same ranking data): HLS at a fraction of the cost, if the winner is
-   * almost always among the best few anyway.
+   * One-shot: fine-tune just the `top` models with the lowest validation loss as trained (the others are
+   * ranked as trained, on the same ranking data): HLS at a fraction of the cost, if the winner is almost
+   * always among the best few anyway. Micro-GA: fine-tune just the offspring that as trained rank among the
+   * `top` best of the population and their batch (StudySettings.gaHlsTop).
    */
   top: z.number().int().min(1).optional(),
 }).strict();
@@ -102,6 +103,21 @@ export const DEFAULT_VARIANTS: AblationVariant[] = [
     kind: "microga",
     hlsMode: "lamarckian",
     hls: HONEST,
+  },
+  {
+    name: "microga-lamarckian-top3",
+    description: "as microga-lamarckian, HLS only on the models that as trained rank among the population's 3 best",
+    kind: "microga",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
+    top: 3,
+  },
+  {
+    name: "microga-lamarckian-acc",
+    description: "as microga-lamarckian, t chosen by accuracy (the searches' HLS), on every model",
+    kind: "microga",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
   },
   {
     name: "microga-baldwinian",

@@ -109,6 +109,12 @@ export interface StudySettings {
    * the others are ranked as trained, on the same ranking data. Default: every model (the paper's way).
    */
   hlsTop?: number;
+  /**
+   * The micro-GA only: fine-tune just the offspring that, as trained, rank among the `gaHlsTop` best of the
+   * population and their batch (scored on HLS's ranking data, as the population's fitness is); the others
+   * enter as trained. Default: every model.
+   */
+  gaHlsTop?: number;
 }
 
 /** A genome's trained model and its scores before any fine-tuning. */
@@ -215,6 +221,16 @@ export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScal
 export function lowestLoss(trained: TrainedGenome[], k?: number): Set<number> {
   const order = trained.map((t, i) => ({ i, loss: t.base.val.loss })).sort((x, y) => x.loss - y.loss || x.i - y.i);
   return new Set(order.slice(0, k ?? trained.length).map((x) => x.i));
+}
+
+/**
+ * Indices of the batch's scores that rank among the `k` lowest of the batch and the population's fitnesses
+ * together (ties: the population first, then batch order). With an empty population: the batch's k best.
+ */
+export function amongBest(batch: number[], population: number[], k: number): Set<number> {
+  const all = [...population.map((f) => ({ f, j: -1 })), ...batch.map((f, j) => ({ f, j }))];
+  const order = all.map((x, i) => ({ ...x, i })).sort((a, b) => a.f - b.f || a.i - b.i);
+  return new Set(order.slice(0, k).filter((x) => x.j >= 0).map((x) => x.j));
 }
 
 /**
@@ -407,6 +423,7 @@ export async function microGaStudy(args: StudyArgs & { withHls: boolean }): Prom
   const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
   const trials: TrialRecord[] = [];
   if (withHls) warmUpHls(s.hls);
+  const topK = withHls ? s.gaHlsTop : undefined;
   await runStudy(ga, async (batch, round) => {
     const generation = ga.generation + (ga.population.length ? 1 : 0);
     const batchRng = rng.fork(`batches-${round}`);
@@ -417,11 +434,17 @@ export async function microGaStudy(args: StudyArgs & { withHls: boolean }): Prom
       rng,
       batchRng,
       onStep: (label) => onTrial(trials.length, label),
+      heldOutFraction: topK !== undefined && s.hls.selection === "held-out" ? s.hls.heldOutFraction : undefined,
     });
+    // with gaHlsTop, HLS only for the batch's models that as trained rank among the k best so far
+    const asTrained = topK === undefined ? [] : rankingMetrics(trained, data, s.hls);
+    const tuned = topK === undefined
+      ? new Set(batch.keys())
+      : amongBest(asTrained.map((m) => m.loss), ga.population.map((o) => o.fitness), topK);
     const observed = [];
     for (const [j, g] of batch.entries()) {
-      const step = await hlsStep(g, trained[j], { data, s, withHls });
-      const rec = record(trials.length, generation, g, trained[j], { hls: step.hls });
+      const step = tuned.has(j) ? await hlsStep(g, trained[j], { data, s, withHls }) : { genome: g };
+      const rec = record(trials.length, generation, g, trained[j], step.hls ? { hls: step.hls } : { rankedAs: asTrained[j] });
       trials.push(rec);
       observed.push({ genome: step.genome, fitness: rec.fitness });
       onTrial(trials.length);

@@ -30,6 +30,11 @@ export const SearchParams = z.strictObject({
    * Absent: every model. The micro-GA fine-tunes every model.
    */
   hlsTop: z.number().int().min(1).optional(),
+  /**
+   * The micro-GA: HLS only on the offspring that as trained rank among this many best of the population and
+   * their batch (the others enter as trained). Absent: every model.
+   */
+  gaHlsTop: z.number().int().min(1).optional(),
   ga: MicroGaOptions.default({
     population: 10,
     generations: 15,
@@ -77,6 +82,7 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
         budget: p.budget,
         ga: p.ga,
         hlsTop: p.hlsTop,
+        gaHlsTop: p.gaHlsTop,
       };
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const results = await withStudyData(
@@ -117,6 +123,7 @@ function searchMergeStage(split: string, budget: string, params: z.input<typeof 
             selection: p.hls.selection,
             criterion: p.hls.criterion,
             ...(p.method !== "microga" && p.hlsTop !== undefined ? { top: p.hlsTop } : {}),
+            ...(p.method === "microga" && p.gaHlsTop !== undefined ? { top: p.gaHlsTop } : {}),
           },
           ...summariseMethod(p.method, results),
         }),

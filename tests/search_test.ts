@@ -6,7 +6,16 @@ import { fromBits, hiddenOf, SearchSpace, toBits } from "../search/space.ts";
 import { meanStd } from "../search/summary.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { disposeStudyData, heldOutOf, microGaStudy, oneShotStudies, pooledMetrics, rankingMetrics, trainGenomes } from "../search/study.ts";
+import {
+  amongBest,
+  disposeStudyData,
+  heldOutOf,
+  microGaStudy,
+  oneShotStudies,
+  pooledMetrics,
+  rankingMetrics,
+  trainGenomes,
+} from "../search/study.ts";
 import { evaluateMlps } from "../nn/train_mlps.ts";
 import { TrainOptions } from "../nn/train.ts";
 import { HlsOptions } from "../bilevel/hls.ts";
@@ -162,6 +171,22 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
     onTrial: () => {},
   });
   assertEquals(all.trials.map((t) => t.fitness), h.trials.map((t) => t.fitness), "hlsTop ≥ budget is HLS on every model");
+  // gaHlsTop: HLS only on the models that as trained rank among the k best of the population and their batch
+  const gaTop = await microGaStudy({
+    data,
+    settings: { ...settings, gaHlsTop: 2 },
+    seed: 1,
+    withHls: true,
+    rng: new Rng(9),
+    onTrial: () => {},
+  });
+  assertEquals(gaTop.trials.length, 40);
+  assertEquals(gaTop.trials.filter((t) => t.generation === 0 && t.hls).length, 2, "the initial population's 2 best as trained");
+  const tunedLater = gaTop.trials.filter((t) => t.generation > 0 && t.hls).length;
+  assert(tunedLater < 30, `${tunedLater} of 30 offspring fine-tuned`);
+  for (const t of gaTop.trials.filter((t) => !t.hls)) {
+    assert(t.fitness !== t.base.val.loss, "the rest ranked as trained on the ranking half");
+  }
   const g1 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
   const g2 = await microGaStudy({ data, settings, seed: 1, withHls: true, rng: new Rng(9), onTrial: () => {} });
   assertEquals(g1.trials.length, 40);
@@ -198,4 +223,13 @@ Deno.test("trained with the held-out split: the ranking half's scores are a plai
   );
   assertEquals(pooledMetrics([[{ loss: 1, acc: 0.5 }, 2], [{ loss: 4, acc: 1 }, 1]]), { loss: 2, acc: 2 / 3 });
   disposeStudyData(data);
+});
+
+Deno.test("amongBest: the batch's scores among the k lowest of population and batch; ties go to the population, then batch order", () => {
+  assertEquals([...amongBest([5, 1, 3], [2, 4], 2)], [1]);
+  assertEquals([...amongBest([5, 1, 3], [2, 4], 4)].sort(), [1, 2]);
+  assertEquals([...amongBest([3, 1, 2], [], 2)].sort(), [1, 2]);
+  assertEquals([...amongBest([2], [2], 1)], []);
+  assertEquals([...amongBest([2, 2], [], 1)], [0]);
+  assertEquals([...amongBest([9, 8], [1, 2, 3], 3)], []);
 });
