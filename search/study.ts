@@ -219,16 +219,22 @@ export function hlsLambdaSpace(space: SearchSpace, scale: HlsOptions["lambdaScal
 
 /** Indices of the `k` trained models of lowest validation loss (all when k is absent), ties by index. */
 export function lowestLoss(trained: TrainedGenome[], k?: number): Set<number> {
-  const order = trained.map((t, i) => ({ i, loss: t.base.val.loss })).sort((x, y) => x.loss - y.loss || x.i - y.i);
+  const order = trained.map((t, i) => ({ i, loss: orderable(t.base.val.loss) })).sort((x, y) => x.loss - y.loss || x.i - y.i);
   return new Set(order.slice(0, k ?? trained.length).map((x) => x.i));
+}
+
+/** A loss to sort by: NaN (a diverged model) as the worst, so that comparisons stay a total order. */
+function orderable(loss: number): number {
+  return Number.isNaN(loss) ? Infinity : loss;
 }
 
 /**
  * Indices of the batch's scores that rank among the `k` lowest of the batch and the population's fitnesses
- * together (ties: the population first, then batch order). With an empty population: the batch's k best.
+ * together (ties: the population first, then batch order; NaN ranks last). With an empty population: the
+ * batch's k best.
  */
 export function amongBest(batch: number[], population: number[], k: number): Set<number> {
-  const all = [...population.map((f) => ({ f, j: -1 })), ...batch.map((f, j) => ({ f, j }))];
+  const all = [...population.map((f) => ({ f: orderable(f), j: -1 })), ...batch.map((f, j) => ({ f: orderable(f), j }))];
   const order = all.map((x, i) => ({ ...x, i })).sort((a, b) => a.f - b.f || a.i - b.i);
   return new Set(order.slice(0, k).filter((x) => x.j >= 0).map((x) => x.j));
 }

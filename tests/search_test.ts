@@ -232,4 +232,7 @@ Deno.test("amongBest: the batch's scores among the k lowest of population and ba
   assertEquals([...amongBest([2], [2], 1)], []);
   assertEquals([...amongBest([2, 2], [], 1)], [0]);
   assertEquals([...amongBest([9, 8], [1, 2, 3], 3)], []);
+  // a diverged model (NaN loss) ranks last instead of breaking the order
+  assertEquals([...amongBest([NaN, 5, NaN, 1], [3], 2)].sort(), [3]);
+  assertEquals([...amongBest([NaN, 5, NaN, 1], [], 3)].sort(), [1, 3, 0].sort());
 });
