@@ -63,6 +63,11 @@ async function startsSeen(toy: ParallelToy, n: number, what: string): Promise<vo
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+/** Every "slurm-submitted" event in a store's run logs (all runs). */
+const submissions = (store: string): { output: string; sbatch: string[]; resources: { timeMin: number } }[] =>
+  [...Deno.readDirSync(`${store}/logs`)].filter((e) => e.name.endsWith(".jsonl") && e.name !== "errors.jsonl")
+    .flatMap((e) => Deno.readTextFileSync(`${store}/logs/${e.name}`).trim().split("\n")).map((l) => JSON.parse(l))
+    .filter((e) => e.event === "slurm-submitted");
 /** Jobs of this store's runs that are queued or running ("id name state"); a finished job may linger as COMPLETING. */
 const queue = (store: string) =>
   sh("squeue", ["-h", "-o", "%i %j %T %o"]).out.trim().split("\n").filter((l) => l.includes(store) && !/ COMPLETING /.test(l));
@@ -110,9 +115,7 @@ Deno.test({
       assertEquals(rec.status, "computed");
       assert(rec.outputs["t.volatile.json"].digest !== before, "the second run's own output, not the first run's report");
       const outs = [...Deno.readDirSync(`${toy.dir}/s/logs/slurm`)].filter((e) => e.name.endsWith(".out")).map((e) => e.name);
-      const submitted = [...Deno.readDirSync(`${toy.dir}/s/logs`)].filter((e) => e.name.endsWith(".jsonl") && e.name !== "errors.jsonl")
-        .flatMap((e) => Deno.readTextFileSync(`${toy.dir}/s/logs/${e.name}`).trim().split("\n")).map((l) => JSON.parse(l))
-        .filter((e) => e.event === "slurm-submitted");
+      const submitted = submissions(`${toy.dir}/s`);
       assertEquals(outs.length, submitted.length, `one output file per job of either run: ${outs.join(", ")}`);
       assertEquals(new Set(submitted.map((e) => e.output)).size, submitted.length, "no two jobs share an output file");
     } finally {
@@ -209,9 +212,7 @@ Deno.test({
       const m = manifest(`${dir}/slurm`);
       assert(m.stages.filter((s) => s.status === "computed").every((s) => /^slurm job \d+$/.test(s.job ?? "")));
       // the config's partition and sbatch arguments reached every submission; stages declare their own time limits
-      const logs = [...Deno.readDirSync(`${dir}/slurm/logs`)].filter((e) => e.name.endsWith(".jsonl") && e.name !== "errors.jsonl");
-      const submitted = logs.flatMap((e) => Deno.readTextFileSync(`${dir}/slurm/logs/${e.name}`).trim().split("\n"))
-        .map((l) => JSON.parse(l)).filter((e) => e.event === "slurm-submitted");
+      const submitted = submissions(`${dir}/slurm`);
       assert(submitted.length > 5, `${submitted.length} submissions logged`);
       for (const e of submitted) {
         assert(e.sbatch.includes("--partition=debug") && e.sbatch.includes("--comment=from-the-config"), JSON.stringify(e.sbatch));
