@@ -101,7 +101,7 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
     type: "quantitative",
     title: null,
     scale: { domain: [-0.6, names.length - 0.4], reverse: true, nice: false, zero: false },
-    axis: { values: names.map((_, i) => i), labelExpr: `${JSON.stringify(names)}[datum.value]`, grid: false, labelLimit: 180 },
+    axis: { values: names.map((_, i) => i), labelExpr: `${JSON.stringify(names)}[datum.value]`, grid: false, labelLimit: 260 },
   };
   const ci = { filter: "datum.layer === 'ci'" };
   const seedOrder = [...new Set(values.filter((v) => v.layer === "seed").map((v) => String(v.seed)))].sort((a, b) => Number(a) - Number(b));
