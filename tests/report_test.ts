@@ -448,3 +448,15 @@ Deno.test("findings read correctly for a config with only the other seeds' exper
   assert(!f.includes("No experiment"), f);
   assert(!r.html.includes('id="not-run"') && !r.html.includes('id="search"'), "no empty sections");
 });
+
+Deno.test("the ablation figure labels every default variant by its whole name (none cut to an ellipsis)", async () => {
+  const { DEFAULT_VARIANTS } = await import("../search/hls_variants.ts");
+  const { pairedDifferenceSpec } = await import("../report/ablation_section.ts");
+  const { renderSvg } = await import("../report/charts.ts");
+  const names = DEFAULT_VARIANTS.map((v) => v.name);
+  const svg = await renderSvg(
+    pairedDifferenceSpec([ablationInput({ dataset: "mnist", budget: "short", seeds: 3, models: 4, variants: names })]),
+  );
+  for (const n of names) assert(svg.includes(`>${n}</text>`), `label '${n}' is not shown whole`);
+  assert(!svg.includes("…"), "a label was cut");
+});
