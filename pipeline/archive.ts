@@ -55,6 +55,14 @@ export async function createArchive(
 async function codeMembers(manifest: Manifest, projectRoot: string): Promise<TarFile[]> {
   const codeFiles = new Map<string, string>();
   for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
+  const outside = [...codeFiles.keys()].filter((f) => f.startsWith("../") || f === ".." || f.startsWith("/")).sort();
+  if (outside.length) {
+    throw new UserError(
+      `cannot archive run ${manifest.runId}: its stages' code imports ${outside.length} file(s) from outside the project root ` +
+        `${projectRoot} (${outside.slice(0, 3).join(", ")}${outside.length > 3 ? ", ..." : ""}), which an archive cannot hold; ` +
+        `move them into the project, rerun 'reproduce', then 'archive'`,
+    );
+  }
   const code: TarFile[] = [];
   const drift: string[] = [];
   for (const [f, h] of [...codeFiles].sort()) {

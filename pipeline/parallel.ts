@@ -112,10 +112,19 @@ class ParallelRun {
       await this.#settleWhatNeedsNoComputing();
       if (this.#stopping) return await new Promise(() => {}); // the signal handler ends the process
       if (!ready.length && !running.size) break;
-      const light = this.#ctx.opts.isolateAll ? -1 : ready.findIndex((j) => j.stage.light);
-      if (light >= 0) {
-        // a merge: computed here, between the children's work, without taking one of the job slots
-        await this.#settle(await this.#execute(ready.splice(light, 1)[0], true));
+      const here = ready.findIndex((j) => outsideCode(j).length > 0 || (!this.#ctx.opts.isolateAll && j.stage.light));
+      if (here >= 0) {
+        // a merge, or a stage whose code lies partly outside the project (a child runs from a snapshot of the
+        // project, which cannot carry it): computed here, between the children's work, without a job slot
+        const job = ready.splice(here, 1)[0];
+        const outside = outsideCode(job);
+        if (outside.length) {
+          this.#ctx.log.say(
+            `[${job.stage.name}] computed in this process: its code imports ${outside.join(", ")} from outside the project root, ` +
+              `which a child's copy of the project cannot carry`,
+          );
+        }
+        await this.#settle(await this.#execute(job, true));
         continue schedule;
       }
       while (ready.length && running.size < this.#jobs) {
@@ -285,4 +294,9 @@ class ParallelRun {
     await Deno.remove(this.#specDir, { recursive: true }).catch(() => {});
     await Deno.remove(this.#dispatch.codeRoot, { recursive: true }).catch(() => {});
   }
+}
+
+/** The files of a stage's code that lie outside the project root (code digests name them relative to it). */
+function outsideCode(job: PreparedJob): string[] {
+  return Object.keys(job.base.codeFiles ?? {}).filter((f) => f === ".." || f.startsWith("../") || f.startsWith("/"));
 }

@@ -715,3 +715,28 @@ Deno.test("adversarial archive suite: summary", () => {
   console.log(`archive adversarial cases tried: ${cases}`);
   assert(cases >= 40, `only ${cases} cases ran (run the whole file)`);
 });
+
+Deno.test("code from outside the project: computed in the scheduling process, not a child; archive refuses the run in one line (exit 2), writes nothing", async () => {
+  const toy = makeToyProject();
+  try {
+    // the toy's data stage imports the engine's SkipStage by an absolute URL: outside the toy project. With two
+    // jobs it is computed in the scheduling process (a child's copy of the project cannot carry the file),
+    // not failed as "code changed since the run started"
+    toy.write("config.json", `{ "a": 3, "b": 1, "missing": "no data here" }`);
+    const r = await toy.cli("reproduce", "-j", "2");
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stderr, /\[data\] computed in this process: its code imports \S*pipeline\/errors\.ts from outside the project root/);
+    assertMatch(r.stderr, /not run \(2 stages: data, uses-data\): no data here/);
+    const out = `${toy.dir}/a.tar.gz`;
+    const a = await toy.cli("archive", "--out", out);
+    assertEquals(a.code, 2, a.stderr);
+    assertMatch(
+      a.stderr,
+      /cannot archive run .*: its stages' code imports 1 file\(s\) from outside the project root .*pipeline\/errors\.ts/,
+    );
+    assertEquals(a.stderr.trim().split("\n").length, 1, a.stderr);
+    assert(!(await Deno.stat(out).then(() => true, () => false)), "no archive written");
+  } finally {
+    toy.cleanup();
+  }
+});
