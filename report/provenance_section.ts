@@ -1,4 +1,4 @@
-/** The provenance section: the run (filled in on export), the machine and libraries, every artifact's digest, the config. */
+/** The provenance section: the run and its machine (filled in on export), the libraries, every artifact's digest, the config. */
 import { esc, mdText } from "./format.ts";
 import { runFactsTable } from "./run_facts.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
@@ -16,7 +16,7 @@ export function provenanceSection(w: ReportWriter, inp: ReportInput): SectionPar
   sec.md.push(runFactsTable("md"));
   w.table(sec, {
     id: "environment",
-    caption: "The machine and libraries that rendered this report",
+    caption: "The libraries and config behind this report (the machine is in the run's facts above)",
     head: ["what", "value"],
     rows: Object.entries(inp.environment).map(([k, v]) => [k, v]),
   });

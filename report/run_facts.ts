@@ -1,5 +1,5 @@
 /**
- * Facts about one run (run id, start and end, command, git commit, config path) that are not inputs of the
+ * Facts about one run (run id, start and end, command, git commit, config path, machine) that are not inputs of the
  * report stage: the cached report holds a marked placeholder, and whoever exports it fills the marks in
  * (`fillRunFacts`), from the run's manifest. The report stage itself stays a pure function of its inputs.
  */
@@ -19,6 +19,12 @@ export interface RunFacts {
   gitDirty?: boolean;
   /** The artifact store, relative to the project when inside it. */
   store?: string;
+  /**
+   * The machine that ran this command (Deno, V8, OS, CPU model and cores): facts of the run, not of the
+   * cached report, which another machine may have rendered. Stages reused from the cache may have been
+   * computed elsewhere.
+   */
+  machine?: Record<string, string>;
 }
 
 const MARKS = {
@@ -27,7 +33,7 @@ const MARKS = {
 } as const;
 
 const UNFILLED =
-  "The run's id, times, command, config path and git commit are added when 'reproduce' exports this report (the run manifest in the store holds them).";
+  "The run's id, times, command, config path, git commit and machine are added when 'reproduce' exports this report (the run manifest in the store holds them).";
 
 /** The rows of the run-facts table. */
 function rows(f: RunFacts): [string, string][] {
@@ -40,6 +46,7 @@ function rows(f: RunFacts): [string, string][] {
     ["config file", f.configPath ?? "–"],
     ["git commit", commit],
     ["artifact store", f.store ?? "–"],
+    ...Object.entries(f.machine ?? {}).map(([k, v]) => [`machine: ${k}`, v] as [string, string]),
   ];
 }
 
@@ -78,6 +85,27 @@ export function fillRunFacts(text: string, facts: RunFacts, format: "html" | "md
     return i < 0 || j < 0 ? s : s.slice(0, i) + by + s.slice(j + e.length);
   };
   return swap(swap(text, MARKS.line, runFactsLine(format, facts)), MARKS.table, runFactsTable(format, facts));
+}
+
+/** The CPU model of this machine (Linux), or "unknown". */
+function cpuModel(): string {
+  try {
+    return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1].trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** This machine and runtime, for the run facts. */
+export function machineFacts(): Record<string, string> {
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpu: cpuModel(),
+    "cpu cores": String(navigator.hardwareConcurrency),
+  };
 }
 
 /** The git commit of a checkout and whether its tree is dirty (undefined outside git or without git). */
@@ -124,5 +152,6 @@ export async function runFactsFromManifest(
     gitCommit: git?.commit,
     gitDirty: git?.dirty,
     store: o.storeRoot ? relativeTo(o.projectRoot, o.storeRoot) : undefined,
+    machine: machineFacts(),
   };
 }

@@ -10,28 +10,14 @@ export function environmentInfo(backend: string): Record<string, string> {
   };
 }
 
-/** The CPU model of this machine (Linux), or "unknown". */
-function cpuModel(): string {
-  try {
-    return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1].trim() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
 /**
- * Facts about the machine and libraries that render the report, the same on every run on this machine: the
- * run's own facts (id, time, command, git commit) are not inputs of this stage; the exporter fills them in.
+ * The libraries and config behind the report: what its cache key covers. The machine (Deno, CPU, cores) and
+ * the run's own facts (id, time, command, git commit) are not inputs of this stage: a report reused from the
+ * cache must not show the machine that first rendered it, so the exporter fills them in (report/run_facts.ts).
  */
 export function reportEnvironment(backend: string, config: unknown): Record<string, string> {
   return {
     ...environmentInfo(backend),
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    typescript: Deno.version.typescript,
-    os: `${Deno.build.os} ${Deno.build.arch}`,
-    cpu: cpuModel(),
-    "cpu cores": String(navigator.hardwareConcurrency),
     "config sha256 (canonical JSON, after --set, defaults filled in)": sha256(canonicalJson(config)),
   };
 }

@@ -422,6 +422,14 @@ Deno.test("run facts from a manifest: paths relative to the project, the command
   assertEquals([f.configPath, f.store, f.command], ["configs/smoke.json", "artifacts", "deno task reproduce --set 'search.seeds=[1, 2]'"]);
   if (f.gitCommit !== undefined) assertMatch(f.gitCommit, /^[0-9a-f]{40}$/);
   assertEquals(relativeTo("/a/b", "/a/bc/x"), "/a/bc/x");
+  // the machine is this run's (filled at export), not the cached report's: the report stage carries none
+  assertEquals(f.machine?.["cpu cores"], String(navigator.hardwareConcurrency));
+  assertEquals(f.machine?.deno, Deno.version.deno);
+  const { reportEnvironment } = await import("../stages/environment.ts");
+  const env = reportEnvironment("wasm", {});
+  for (const k of ["cpu", "cpu cores", "deno", "os"]) assert(!(k in env), `the report stage's input names the machine: ${k}`);
+  const table = fillRunFacts("<!--run-facts-table:begin--><!--run-facts-table:end-->", f, "html");
+  assert(table.includes("<th>machine: cpu cores</th>"), "the run facts show the machine");
 });
 
 Deno.test("findings read correctly for a config with only the other seeds' experiments", async () => {
