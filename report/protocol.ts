@@ -51,7 +51,7 @@ export function protocolDifferences(p: RunProtocol): string[] {
       h.lambdaScale === "linear" ? "raw λ" : "log10 λ",
       h.selection === "in-sample" ? "t chosen in sample" : "t chosen on a held-out half",
       `by ${h.criterion}`,
-      h.top === undefined ? "every model" : `the ${h.top} best models only`,
+      h.top === undefined ? "every model" : `only models that as trained rank among the ${h.top} best`,
     ];
     out.push(`HLS with ${how.join(", ")} (paper: raw λ, t chosen in sample by loss, every model)`);
   }
