@@ -27,7 +27,7 @@ export const SearchParams = z.strictObject({
   /**
    * Grid and random search: HLS on only this many models, those of lowest validation loss as trained (the
    * ablation's log-heldout-acc-top3/-top5: the chosen model's gain kept at a fraction of the cost, docs/hls.md).
-   * Absent: every model. The micro-GA fine-tunes every model.
+   * Absent: every model. The micro-GA has its own rule (gaHlsTop).
    */
   hlsTop: z.number().int().min(1).optional(),
   /**
