@@ -1,5 +1,5 @@
 import { tf, tidyRead } from "../nn/backend.ts";
-import { type TensorPart, transposedInputs } from "../nn/data_tensors.ts";
+import { hostTransposedInputs, type TensorPart } from "../nn/data_tensors.ts";
 import { forward, mlpShapes } from "../nn/mlp.ts";
 
 /** An MLP's weights [W1, b1, …] (float32) and layer widths [input, hidden…, classes]. */
@@ -215,12 +215,12 @@ function gram(mT: Float32Array, k: number, n: number): Float32Array {
 
 /**
  * The output layer's inputs transposed (h × N, host) and the logits. Without a hidden layer these are the
- * data's inputs: their transpose is the one the part keeps for backward passes (transposedInputs).
+ * data's inputs, whose transpose the part keeps on the host (hostTransposedInputs).
  */
 function transposedOutputInputs(weights: Float32Array[], sizes: number[], part: TensorPart): { aT: Float32Array; logits: Float32Array } {
   const act = outputInputs(weights, sizes, part);
   try {
-    if (!act.owned) return { aT: transposedInputs(part).dataSync() as Float32Array, logits: act.logits };
+    if (!act.owned) return { aT: hostTransposedInputs(part), logits: act.logits };
     return { aT: tidyRead(() => ({ t: tf.transpose(act.a) })).t as Float32Array, logits: act.logits };
   } finally {
     if (act.owned) act.a.dispose();

@@ -10,6 +10,8 @@ export interface TensorPart {
   n: number;
   /** xᵀ, made on first use by transposedInputs and released with the part. */
   xT?: tf.Tensor2D;
+  /** xᵀ read back to the host, made on first use by hostTransposedInputs and released with the part. */
+  xTHost?: Float32Array;
 }
 
 /**
@@ -20,6 +22,15 @@ export function transposedInputs(p: TensorPart): tf.Tensor2D {
   // created outside any enclosing tf.tidy scope's ownership: kept until disposePart
   if (!p.xT) p.xT = tf.keep(tf.transpose(p.x));
   return p.xT;
+}
+
+/**
+ * The part's inputs transposed ([features, n], row-major) on the host, read back once and kept with the part:
+ * every model HLS fine-tunes without a hidden layer reads them (a readback of 5,000 × 784 takes ~10 ms).
+ */
+export function hostTransposedInputs(p: TensorPart): Float32Array {
+  p.xTHost ??= transposedInputs(p).dataSync() as Float32Array;
+  return p.xTHost;
 }
 
 /** Converts uint8 pixels to float32 in [0, 1] (the normalisation happens here, at load) and labels to one-hot. */
@@ -35,7 +46,7 @@ export function toTensorPart(p: DataPart, classes: number): TensorPart {
 /** Releases a part's tensors. */
 export function disposePart(p: TensorPart): void {
   tf.dispose([p.x, p.y, p.oneHot, ...(p.xT ? [p.xT] : [])]);
-  p.xT = undefined;
+  p.xT = p.xTHost = undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import { type Manifest, ManifestSchema, manifestState, readManifest } from "./ma
 import { ArtifactStore } from "./store.ts";
 import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
-import { codeDigestOf } from "./code_digest.ts";
+import { codeDigestOf, outsideProjectRoot } from "./code_digest.ts";
 import { topoSort } from "./dag.ts";
 import { cacheKey, inputRecord, validateParams, volatileTest } from "./keys.ts";
 import type { Stage } from "./stage.ts";
@@ -55,7 +55,7 @@ export async function createArchive(
 async function codeMembers(manifest: Manifest, projectRoot: string): Promise<TarFile[]> {
   const codeFiles = new Map<string, string>();
   for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
-  const outside = [...codeFiles.keys()].filter((f) => f.startsWith("../") || f === ".." || f.startsWith("/")).sort();
+  const outside = outsideProjectRoot(codeFiles.keys());
   if (outside.length) {
     throw new UserError(
       `cannot archive run ${manifest.runId}: its stages' code imports ${outside.length} file(s) from outside the project root ` +

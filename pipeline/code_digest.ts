@@ -27,6 +27,14 @@ export function importSpecifiers(source: string): string[] {
   return [...out];
 }
 
+/**
+ * The files of a code digest (paths relative to the project root) that lie outside the root: a child's copy
+ * of the project cannot carry them, nor can an archive.
+ */
+export function outsideProjectRoot(files: Iterable<string>): string[] {
+  return [...files].filter((f) => f === ".." || f.startsWith("../") || f.startsWith("/")).sort();
+}
+
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

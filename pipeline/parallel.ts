@@ -9,6 +9,7 @@ import { RunBoard } from "./board.ts";
 import { type Attempt, attemptElsewhere, type Dispatch } from "./elsewhere.ts";
 import { asUserFsError, StagesFailed, UserError } from "./errors.ts";
 import type { JobHandle, StageExecutor } from "./executor.ts";
+import { outsideProjectRoot } from "./code_digest.ts";
 import { computeInline, StageFailed } from "./inline.ts";
 import { type Manifest, type StageRecord, writeManifest } from "./manifest.ts";
 import { type PreparedJob, prepareStage } from "./prepare.ts";
@@ -296,7 +297,7 @@ class ParallelRun {
   }
 }
 
-/** The files of a stage's code that lie outside the project root (code digests name them relative to it). */
+/** The files of a stage's code that lie outside the project root. */
 function outsideCode(job: PreparedJob): string[] {
-  return Object.keys(job.base.codeFiles ?? {}).filter((f) => f === ".." || f.startsWith("../") || f.startsWith("/"));
+  return outsideProjectRoot(Object.keys(job.base.codeFiles ?? {}));
 }

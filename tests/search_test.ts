@@ -14,6 +14,7 @@ import {
   oneShotStudies,
   pooledMetrics,
   rankingMetrics,
+  type StudySettings,
   trainGenomes,
 } from "../search/study.ts";
 import { evaluateMlps } from "../nn/train_mlps.ts";
@@ -134,25 +135,20 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
   };
   // the paper's in-sample selection ranks on the data that chose t: never worse there, by construction
   const inSample = { ...settings, hls: HlsOptions.parse({ points: 5, selection: "in-sample" }) };
-  const [a, b] = await oneShotStudies({ method: "random", data, settings: inSample, seed: 1, rng: new Rng(1), onTrial: () => {} });
+  const oneShot = (st: StudySettings) =>
+    oneShotStudies({ method: "random", data, settings: st, seed: 1, rng: new Rng(1), onTrial: () => {} });
+  const [a, b] = await oneShot(inSample);
   assertEquals(a.trials.length, 40);
   for (let i = 0; i < 40; i++) assert(b.trials[i].fitness <= a.trials[i].fitness + 1e-12, "HLS is paired and never worse");
   // held-out selection: the fitness is the ranking half's loss, which HLS may worsen; λ stays in the space
-  const [, h] = await oneShotStudies({ method: "random", data, settings, seed: 1, rng: new Rng(1), onTrial: () => {} });
+  const [, h] = await oneShot(settings);
   for (const t of h.trials) {
     assertEquals(t.fitness, t.hls!.val.loss);
     assert(t.hls!.lambda >= 1e-5 * (1 - 1e-12) && t.hls!.lambda <= 0.1 * (1 + 1e-12), `λ ${t.hls!.lambda} left [1e-5, 0.1]`);
   }
   assert(h.trials.some((t) => t.hls!.val.loss !== t.hls!.selectionVal.loss), "ranking and selection data differ");
   // hlsTop: HLS on the 5 of lowest validation loss as trained, the others scored as trained on the same ranking half
-  const [w5, top] = await oneShotStudies({
-    method: "random",
-    data,
-    settings: { ...settings, hlsTop: 5 },
-    seed: 1,
-    rng: new Rng(1),
-    onTrial: () => {},
-  });
+  const [w5, top] = await oneShot({ ...settings, hlsTop: 5 });
   const byBase = [...w5.trials].sort((x, y) => x.base.val.loss - y.base.val.loss || x.index - y.index).slice(0, 5).map((t) => t.index);
   assertEquals(top.trials.filter((t) => t.hls).map((t) => t.index).sort((x, y) => x - y), byBase.sort((x, y) => x - y));
   for (const t of top.trials.filter((t) => t.hls)) {
@@ -162,14 +158,7 @@ Deno.test("end to end on tiny data: 40-model budgets, seeded determinism, in-sam
     top.trials.filter((t) => !t.hls).every((t) => t.final.val.loss !== t.base.val.loss),
     "untuned models are ranked on the ranking half",
   );
-  const [, all] = await oneShotStudies({
-    method: "random",
-    data,
-    settings: { ...settings, hlsTop: 40 },
-    seed: 1,
-    rng: new Rng(1),
-    onTrial: () => {},
-  });
+  const [, all] = await oneShot({ ...settings, hlsTop: 40 });
   assertEquals(all.trials.map((t) => t.fitness), h.trials.map((t) => t.fitness), "hlsTop ≥ budget is HLS on every model");
   // gaHlsTop: HLS only on the models that as trained rank among the k best of the population and their batch
   const gaTop = await microGaStudy({
