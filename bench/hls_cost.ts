@@ -14,8 +14,8 @@ import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
 import {
   disposeStudyData,
-  heldOutOf,
-  hlsLambdaSpace,
+  hlsDataOf,
+  hlsModelOf,
   lowestLoss,
   microGaStudy,
   rankingMetrics,
@@ -52,7 +52,6 @@ const variants: Record<string, { opts: ReturnType<typeof HlsOptions.parse>; top?
   [`default config's HLS, top ${defaults.hlsTop} only`]: { opts: configHls, top: defaults.hlsTop },
   ...(defaults.hlsTop === 5 ? {} : { "default config's HLS, top 5 only": { opts: configHls, top: 5 } }),
 };
-const heldOut = heldOutOf(data, configHls.heldOutFraction);
 const rows: Record<string, string | number>[] = [];
 for (const [name, training] of Object.entries(budgets)) {
   warmUpHls(configHls); // as a study does: HiGHS loads while the models train
@@ -75,11 +74,8 @@ for (const [name, training] of Object.entries(budgets)) {
     const tuned = lowestLoss(trained, top);
     if (top !== undefined) rankingMetrics(trained, data, opts);
     for (const t of trained.filter((_, i) => tuned.has(i))) {
-      const r = await hyperLocalSearch(
-        { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) },
-        { ...data, heldOut },
-        opts,
-      );
+      // exactly what a study's applyHls passes (the held-out halves, the scores as trained)
+      const r = await hyperLocalSearch(hlsModelOf(t, space, opts), hlsDataOf(t, data, opts), opts);
       costs.push(r.cost);
     }
     const hlsS = (performance.now() - t1) / 1000;

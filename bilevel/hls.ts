@@ -2,7 +2,7 @@ import type { Weights } from "../nn/mlp.ts";
 import type { HlsOptions } from "./hls_options.ts";
 import { disposePart, splitPart, type TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
-import { MlpDerivatives } from "./hvp.ts";
+import { MlpDerivatives, objectiveGradient } from "./hvp.ts";
 import { type Direction, solveDirection } from "./hls_direction.ts";
 import { preloadLpSolver } from "./lp.ts";
 import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
@@ -80,6 +80,11 @@ export interface HlsData {
   test?: TensorPart;
   /** heldOutSplit(val, opts), when the caller fine-tunes many models on the same data (saves a gather each). */
   heldOut?: [TensorPart, TensorPart];
+  /**
+   * The model's scores as given (t = 0) on the ranking part and the test set, when the caller has them from
+   * training's own evaluation: the line search then scores those data at the chosen t only.
+   */
+  asGiven?: { rank?: Metrics; test?: Metrics };
 }
 
 /** The held-out selection's split of the validation set: [selection part, ranking part]. */
@@ -87,7 +92,11 @@ export function heldOutSplit(val: TensorPart, opts: Pick<HlsOptions, "heldOutFra
   return splitPart(val, Math.max(1, Math.min(val.n - 1, Math.round(val.n * opts.heldOutFraction))));
 }
 
-/** Starts loading the LP solver HLS with these options will use, so that loading it overlaps the caller's training. */
+/**
+ * Starts loading HiGHS when HLS with these options solves its LPs by HiGHS, so that loading it overlaps the
+ * caller's training. Not for 'simplex', which needs HiGHS only as a fallback (loading it costs the main
+ * thread 60-90 ms that most studies then never use).
+ */
 export function warmUpHls(opts: Pick<HlsOptions, "solver">): void {
   if (opts.solver === "highs" || opts.solver === "auto") preloadLpSolver();
 }
@@ -116,12 +125,7 @@ function norm(v: ArrayLike<number>): number {
 
 /** ‖∇_w f(w, λ)‖ on `part`, f = L + Σ λ_k ||W_(k)||². */
 function lowerLevelGradNorm(model: HlsModel, weights: Weights, lambdas: number[], part: TensorPart): number {
-  const d = new MlpDerivatives({ ...model, weights, lambdas }, part);
-  try {
-    return norm(d.gradient(true).grad);
-  } finally {
-    d.dispose();
-  }
+  return norm(objectiveGradient({ ...model, weights, lambdas }, part, true));
 }
 
 /** The λ space actually used: log10 cannot start from λ = 0, which falls back to the linear scale. */
@@ -151,7 +155,8 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
   const dTrain = new MlpDerivatives(model, data.train);
   try {
     const w0 = flatten(model.weights);
-    const gradNormBefore = norm(dTrain.gradient(true).grad);
+    // not dTrain.gradient: that builds the cache Hessian-vector products need, which output blocks never use
+    const gradNormBefore = lowerLevelGradNorm(model, model.weights, model.lambdas, data.train);
     const c0 = model.lambdas.map((l) => toCoordinate(space, l));
     const dir = await directionAt({ model, space, c0, w0, select, dTrain, train: data.train, opts, onProgress: extras.onProgress });
     notes.push(...dir.notes);
@@ -164,7 +169,7 @@ export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: Hls
     const chosen = chooseStep({ grid, sel, opts, gradNormBefore, gradNormAt });
     notes.push(...chosen.notes);
     const parts = { rank: heldOut ? rank : undefined, train: data.train, test: data.test };
-    const line = traceLine({ lm, grid, iBest: chosen.index, sel, lambdasAt, parts, trace: !!extras.trace });
+    const line = traceLine({ lm, grid, iBest: chosen.index, sel, lambdasAt, parts, asGiven: data.asGiven, trace: !!extras.trace });
     const best = line[chosen.index];
     const improved = best.t > 0;
     if (dir.solved && !improved) notes.push(`no t > 0 improved the ${opts.criterion} on the selection data: model unchanged`);
@@ -214,13 +219,7 @@ async function directionAt(a: {
   onProgress?: HlsExtras["onProgress"];
 }): Promise<Direction> {
   const { model, space, opts } = a;
-  const dSel = new MlpDerivatives(model, a.select);
-  let gradF: Float64Array;
-  try {
-    gradF = Float64Array.from(dSel.gradient(false).grad);
-  } finally {
-    dSel.dispose();
-  }
+  const gradF = Float64Array.from(objectiveGradient(model, a.select, false));
   const boxes = a.c0.map((c) => coordinateBox(space, c, opts.lambdaBox));
   return await solveDirection(
     {
@@ -264,7 +263,10 @@ function chooseStep(a: {
   return { index: 0, notes: refused ? [`${refused} t refused: ‖∇_w f‖ beyond ${limit}× its value at t = 0`] : [] };
 }
 
-/** Line points: selection metrics everywhere; ranking/train/test everywhere when traced, else at t = 0 and the chosen t. */
+/**
+ * Line points: selection metrics everywhere; ranking/train/test everywhere when traced, else at t = 0 and
+ * the chosen t, where scores the caller gave for t = 0 (`asGiven`) are taken as they are.
+ */
 function traceLine(a: {
   lm: LineModel;
   grid: number[];
@@ -272,13 +274,19 @@ function traceLine(a: {
   sel: Metrics[];
   lambdasAt: (t: number) => number[];
   parts: { rank?: TensorPart; train: TensorPart; test?: TensorPart };
+  asGiven?: HlsData["asGiven"];
   trace: boolean;
 }): LinePoint[] {
   const at = a.trace ? a.grid.map((_, i) => i) : [...new Set([0, a.iBest])];
-  const ts = at.map((i) => a.grid[i]);
-  const along = (part?: TensorPart) => (part ? metricsAlong(a.lm, ts, part) : undefined);
-  const rank = along(a.parts.rank);
-  const test = along(a.parts.test);
+  /** Scores on `part` at the points `at`, those at t = 0 from `given` when there is one. */
+  const along = (part: TensorPart | undefined, given?: Metrics): (Metrics | undefined)[] | undefined => {
+    if (!part) return undefined;
+    const needed = at.filter((i) => !(given && a.grid[i] === 0));
+    const scored = needed.length ? metricsAlong(a.lm, needed.map((i) => a.grid[i]), part) : [];
+    return at.map((i) => (needed.includes(i) ? scored[needed.indexOf(i)] : given));
+  };
+  const rank = along(a.parts.rank, a.trace ? undefined : a.asGiven?.rank);
+  const test = along(a.parts.test, a.trace ? undefined : a.asGiven?.test);
   const train = a.trace ? along(a.parts.train) : undefined;
   return a.grid.map((t, i) => {
     const j = at.indexOf(i);

@@ -3,6 +3,7 @@ import type { TensorPart } from "../nn/data_tensors.ts";
 import type { MlpDerivatives } from "./hvp.ts";
 import { parameterOffsets } from "./hvp.ts";
 import { type LpSolution, solveDirectionLp } from "./lp.ts";
+import { solveBlockLp } from "./lp_block.ts";
 import { solvePdlp } from "./pdlp.ts";
 import { closedFormDirection } from "./closed_form.ts";
 import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
@@ -12,7 +13,7 @@ export interface DirectionOptions {
   block: "all" | "output" | "topk";
   k: number;
   maxLpWeights: number;
-  solver: "highs" | "closed-form" | "pdlp" | "auto";
+  solver: "simplex" | "highs" | "closed-form" | "pdlp" | "auto";
   /** Relative tolerance of the matrix-free solver (row violation × ε, duality gap). */
   pdlpTolerance: number;
   epsilon: number;
@@ -41,7 +42,7 @@ export interface DirectionInput {
 /** The direction (dc, dw) over all parameters, or zeros with the reason. */
 export interface Direction {
   solved: boolean;
-  path: "highs" | "closed-form" | "pdlp" | "none";
+  path: "simplex" | "highs" | "closed-form" | "pdlp" | "none";
   /** The matrix-free solver's certificate, when it solved the LP. */
   certificate?: { relativeGap: number; primalResidual: number; dualResidual: number; iterations: number; hvps: number };
   dc: Float64Array;
@@ -63,7 +64,7 @@ function groupOfParameters(inp: DirectionInput): Int32Array {
 
 /**
  * Solves LP (11) for the steepest-descent direction at (λ, w): the closed form over all weights where its
- * assumptions hold (solver closed-form or auto), else HiGHS on a block of weights. Never throws for a
+ * assumptions hold (solver closed-form or auto), else an exact LP solver on a block of weights. Never throws for a
  * solver failure: the direction is then zero and `notes` says why.
  */
 export async function solveDirection(
@@ -142,7 +143,10 @@ function closedFormFirst(inp: DirectionInput, opts: DirectionOptions, cols: Colu
   return undefined;
 }
 
-/** LP (11) on the block by HiGHS, with H_ww formed (output-layer closed form, or HVP columns). */
+/**
+ * LP (11) on the block with H_ww formed (output-layer closed form, or HVP columns): by HiGHS for solver
+ * 'highs', else first by the certified dense dual simplex (lp_block.ts), HiGHS where it cannot certify.
+ */
 async function highsDirection(a: {
   inp: DirectionInput;
   opts: DirectionOptions;
@@ -159,7 +163,8 @@ async function highsDirection(a: {
   block.indices.forEach((j, r) => {
     if (a.cols.groupOf[j] >= 0) hWL[r * n + a.cols.groupOf[j]] = a.cols.colScale(j);
   });
-  const sol = await solveDirectionLp({
+  const solve = opts.solver === "highs" ? solveDirectionLp : solveBlockLp;
+  const sol = await solve({
     gradF: Float64Array.from(block.indices, (j) => inp.gradF[j]),
     gradLambdaF: new Float64Array(n),
     hWL,
@@ -171,6 +176,10 @@ async function highsDirection(a: {
     delta: opts.delta,
   }, { timeLimitS: opts.timeLimitS });
   Object.assign(out, { lpSeconds: sol.seconds, lpStatus: sol.status, boxActive: sol.boxActive });
+  if (sol.solver === "dense-simplex") {
+    out.notes.push(`LP by the dense dual simplex from the closed-form basis: ${sol.pivots} pivots, certified`);
+  }
+  if (sol.fallback) out.notes.push(`LP by HiGHS: ${sol.fallback}`);
   if (sol.status !== "optimal") {
     out.notes.push(`LP ${sol.status} (${sol.solverStatus}): model unchanged`);
     return out;
@@ -178,7 +187,7 @@ async function highsDirection(a: {
   block.indices.forEach((j, r) => (out.dw[j] = sol.dw![r]));
   if (sol.boxActive > 0) out.notes.push(`trust-region box binds on ${sol.boxActive} of ${bm} weights`);
   if (sol.dropped) out.notes.push(`HiGHS held ${sol.dropped} matrix coefficients below 1e-12 of their row's largest as 0`);
-  return { ...out, solved: true, path: "highs", dc: sol.dLambda! };
+  return { ...out, solved: true, path: sol.solver === "dense-simplex" ? "simplex" : "highs", dc: sol.dLambda! };
 }
 
 /**

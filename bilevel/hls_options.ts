@@ -20,11 +20,13 @@ const HlsOptionsObject = z.object({
   /** Refuse an LP over more weights than this (dense LP cost grows ~m³). */
   maxLpWeights: z.number().int().min(1).default(1500),
   /**
-   * highs: dense LP on the block (up to maxLpWeights); pdlp: matrix-free PDLP over exact HVPs, any block
-   * size; auto: the closed form over all weights when its assumptions hold, else HiGHS up to maxLpWeights
-   * and PDLP above.
+   * simplex: the dense LP on the block (up to maxLpWeights) by a dense dual simplex started at the block's
+   * closed-form basis, answering only with a certificate of optimality, and by HiGHS where it cannot (H_ww
+   * not positive definite, no certificate); highs: the same LP by HiGHS alone; pdlp: matrix-free PDLP over
+   * exact HVPs, any block size; auto: the closed form over all weights when its assumptions hold, else
+   * the block as by simplex up to maxLpWeights and PDLP above.
    */
-  solver: z.enum(["highs", "closed-form", "pdlp", "auto"]).default("highs"),
+  solver: z.enum(["simplex", "highs", "closed-form", "pdlp", "auto"]).default("simplex"),
   /** PDLP's relative tolerance (row violation × ε and duality gap). */
   pdlpTolerance: z.number().positive().max(0.1).default(1e-4),
   epsilon: z.number().positive().default(1e-3),

@@ -127,10 +127,9 @@ export class MlpDerivatives {
       const others = tf.sum(tf.mul(tf.exp(tf.sub(logits, m)), tf.sub(1, top)), 1, true);
       const perExample = tf.add(tf.sub(m, tf.sum(tf.mul(y, logits), 1, true)), tf.log1p(others));
       const loss = tf.div(tf.sum(perExample), n);
-      const pNotY = tf.mul(p, tf.sub(1, y));
       // deltas[l] = dL/dz_l (mean over n)
       const deltas: tf.Tensor2D[] = new Array(L);
-      deltas[L - 1] = tf.div(tf.sub(pNotY, tf.mul(y, tf.sum(pNotY, 1, true))), n) as tf.Tensor2D;
+      deltas[L - 1] = outputDelta(p, y, n);
       const pRest = tf.mul(p, tf.sub(1, top)) as tf.Tensor2D;
       const WT = this.#W.map((w) => tf.transpose(w) as tf.Tensor2D);
       for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
@@ -254,6 +253,60 @@ export class MlpDerivatives {
     }
     this.#cache = undefined;
   }
+}
+
+/**
+ * dL/dlogits for the mean softmax cross-entropy: (p − y)/n, with p_y − 1 formed as −Σ_{c≠y} p_c, since
+ * 1 − p_y rounds away in float32 on a confident model.
+ */
+function outputDelta(p: tf.Tensor2D, y: tf.Tensor2D, n: number): tf.Tensor2D {
+  const pNotY = tf.mul(p, tf.sub(1, y));
+  return tf.div(tf.sub(pNotY, tf.mul(y, tf.sum(pNotY, 1, true))), n) as tf.Tensor2D;
+}
+
+/**
+ * ∇_w f(w, λ) on `part` (with the penalty unless told otherwise) by one forward and one backward pass that
+ * keep nothing: what MlpDerivatives.gradient returns, without the cache its Hessian-vector products need
+ * (3× cheaper for a model without a hidden layer, where HLS only wants the gradient's norm).
+ */
+export function objectiveGradient(model: MlpObjective, part: TensorPart, withPenalty = true): Float32Array {
+  const shapes = mlpShapes(model.sizes);
+  const L = model.sizes.length - 1;
+  return tf.tidy(() => {
+    const W = model.weights.filter((_, i) => i % 2 === 0).map((w, l) => tf.tensor2d(w, shapes[2 * l] as [number, number]));
+    const b = model.weights.filter((_, i) => i % 2 === 1).map((w) => tf.tensor1d(w));
+    const acts: tf.Tensor2D[] = [part.x];
+    const masks: tf.Tensor2D[] = [];
+    let logits!: tf.Tensor2D;
+    for (let l = 0; l < L; l++) {
+      const z = tf.add(tf.matMul(acts[l], W[l]), b[l]) as tf.Tensor2D;
+      if (l < L - 1) {
+        const mask = tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D;
+        masks.push(mask);
+        acts.push(tf.mul(z, mask) as tf.Tensor2D);
+      } else logits = z;
+    }
+    let delta = outputDelta(tf.softmax(logits), part.oneHot, part.n);
+    const grads: tf.Tensor[] = new Array(2 * L);
+    for (let l = L - 1; l >= 0; l--) {
+      // explicit transposes: the wasm backend's transposed matMul is ~10× slower (nn/fast_matmul.ts)
+      const aT = l === 0 ? transposedInputs(part) : tf.transpose(acts[l]) as tf.Tensor2D;
+      let gW: tf.Tensor = tf.matMul(aT, delta);
+      const lam = model.lambdas[model.groups[l]] ?? 0;
+      if (withPenalty && lam !== 0) gW = tf.add(gW, tf.mul(2 * lam, W[l]));
+      grads[2 * l] = gW;
+      grads[2 * l + 1] = tf.sum(delta, 0);
+      if (l > 0) delta = tf.mul(tf.matMul(delta, tf.transpose(W[l])), masks[l - 1]) as tf.Tensor2D;
+    }
+    const arrays = grads.map((g) => g.dataSync() as Float32Array);
+    const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+    let off = 0;
+    for (const a of arrays) {
+      out.set(a, off);
+      off += a.length;
+    }
+    return out;
+  });
 }
 
 /** Index ranges of each parameter array in the flat vector [W1, b1, W2, b2, ...]. */

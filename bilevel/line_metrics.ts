@@ -37,6 +37,7 @@ export function outputLineMetrics(
   const outputStart = outputLayerStart(sizes);
   const [fi, fo] = [sizes[L - 1], sizes[L]];
   const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
+  if (ts.length === 1) return singleStep(params, { L, outputStart, dw, t: ts[0] }, part, chunk);
   // [W_L | dW_L] and [b_L | db_L]: Z0 and dZ from one product of the hidden activations
   const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
   const [wL, bL] = [weights[2 * L - 2], weights[2 * L - 1]];
@@ -58,6 +59,35 @@ export function outputLineMetrics(
     }, chunk);
   } finally {
     tf.dispose([...params, ...both, tCol]);
+  }
+}
+
+/**
+ * One t: the output layer W_L + t·dW_L, b_L + t·db_L formed first, so the pass costs one product of the
+ * hidden activations, half of the fused [W_L | dW_L] product that serves many t. Disposes `params`.
+ */
+function singleStep(
+  params: tf.Tensor[],
+  a: { L: number; outputStart: number; dw: ArrayLike<number>; t: number },
+  part: TensorPart,
+  chunk: number,
+): Metrics[] {
+  const { L, outputStart, dw, t } = a;
+  const [wL, bL] = [params[2 * L - 2], params[2 * L - 1]];
+  const [fi, fo] = wL.shape as [number, number];
+  const w = wL.dataSync().slice(), b = bL.dataSync().slice();
+  for (let q = 0; q < fi * fo; q++) w[q] += t * dw[outputStart + q];
+  for (let c = 0; c < fo; c++) b[c] += t * dw[outputStart + fi * fo + c];
+  const last = [tf.tensor2d(w, [fi, fo]), tf.tensor1d(b)];
+  try {
+    return chunkedStackMetrics(
+      part,
+      1,
+      (x) => tf.expandDims(forward(last, forward(params, x, { layers: L - 1 })), 0) as tf.Tensor3D,
+      chunk,
+    );
+  } finally {
+    tf.dispose([...params, ...last]);
   }
 }
 

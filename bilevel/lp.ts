@@ -35,6 +35,11 @@ export interface LpSolution {
   message?: string;
   /** Matrix coefficients HiGHS holds as 0 (below 1e-12 of their row's largest; see buildLp). */
   dropped?: number;
+  /** Which solver answered: HiGHS, or the certified dense dual simplex (lp_block.ts) with its pivots. */
+  solver?: "highs" | "dense-simplex";
+  pivots?: number;
+  /** Why the dense simplex handed the LP to HiGHS, when it did. */
+  fallback?: string;
 }
 
 /** What HiGHS's passModel takes (the highs package's ModelData, with the matrix in CSR). */
@@ -132,7 +137,7 @@ export function formatLpNumber(x: number, where = "value"): string {
 }
 
 /** x·2^e, exact whenever the result is a normal float64 (split so that 2^e itself never overflows). */
-function scale2(x: number, e: number): number {
+export function scale2(x: number, e: number): number {
   while (e > 1000) {
     x *= 2 ** 1000;
     e -= 1000;
@@ -418,8 +423,20 @@ export async function solveDirectionLp(p: DirectionLp, opts: { timeLimitS?: numb
   }
   const dLambda = x.slice(0, n);
   const dw = x.slice(n, n + m);
-  const boxActive = p.delta === undefined
-    ? 0
-    : dw.reduce((a, v) => a + (Math.abs(Math.abs(v) - p.delta!) <= 1e-9 * Math.max(1, p.delta!) ? 1 : 0), 0);
-  return done({ status: "optimal", solverStatus, dLambda, dw, objective, boxActive, dropped: lp.dropped });
+  return done({
+    status: "optimal",
+    solverStatus,
+    dLambda,
+    dw,
+    objective,
+    boxActive: countBoxActive(dw, p.delta),
+    dropped: lp.dropped,
+    solver: "highs",
+  });
+}
+
+/** How many dw entries sit on the trust-region box |dw_j| = δ (0 without a box). */
+export function countBoxActive(dw: Float64Array, delta: number | undefined): number {
+  if (delta === undefined) return 0;
+  return dw.reduce((a, v) => a + (Math.abs(Math.abs(v) - delta) <= 1e-9 * Math.max(1, delta) ? 1 : 0), 0);
 }

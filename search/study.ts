@@ -2,7 +2,7 @@ import { disposePart, type TensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import type { Metrics, TrainOptions } from "../nn/train.ts";
 import { evaluateMlps, trainMlps } from "../nn/train_mlps.ts";
-import { heldOutSplit, HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
+import { heldOutSplit, type HlsData, type HlsModel, HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
 import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import { type Genome, genomeKey, hiddenOf, type SearchSpace } from "./space.ts";
@@ -246,23 +246,35 @@ export function amongBest(batch: number[], population: number[], k: number): Set
  */
 export function rankingMetrics(ts: TrainedGenome[], data: StudyData, opts: HlsOptions): Metrics[] {
   if (opts.selection !== "held-out") return ts.map((t) => t.base.val);
-  if (ts.every((t) => t.heldOutVal?.fraction === opts.heldOutFraction)) return ts.map((t) => t.heldOutVal!.ranking);
+  if (ts.every((t) => rankedAsTrained(t, opts))) return ts.map((t) => rankedAsTrained(t, opts)!);
   const [, rank] = heldOutOf(data, opts.heldOutFraction);
   return evaluateMlps(ts.map((t) => t.sizes), ts.map((t) => t.weights), rank);
 }
 
+/** The model's score on HLS's ranking half as training's evaluation gave it, when it split the same way. */
+function rankedAsTrained(t: TrainedGenome, opts: HlsOptions): Metrics | undefined {
+  return t.heldOutVal?.fraction === opts.heldOutFraction ? t.heldOutVal.ranking : undefined;
+}
+
+/** A trained genome as the model HLS starts from, λ free within the search space. */
+export function hlsModelOf(t: TrainedGenome, space: SearchSpace, opts: HlsOptions): HlsModel {
+  return { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) };
+}
+
+/** The study's data as HLS on a trained genome takes it: the held-out halves, and its scores as trained. */
+export function hlsDataOf(t: TrainedGenome, data: StudyData, opts: HlsOptions): HlsData {
+  return {
+    train: data.train,
+    val: data.val,
+    test: data.test,
+    heldOut: opts.selection === "held-out" ? heldOutOf(data, opts.heldOutFraction) : undefined,
+    asGiven: { rank: opts.selection === "held-out" ? rankedAsTrained(t, opts) : undefined, test: t.base.test },
+  };
+}
+
 /** Hyper local search on one trained genome, summarised for its trial record. */
 export async function applyHls(t: TrainedGenome, data: StudyData, opts: HlsOptions, space: SearchSpace): Promise<HlsRecord> {
-  const r = await hyperLocalSearch(
-    { sizes: t.sizes, weights: t.weights, groups: t.groups, lambdas: [t.lambda], space: hlsLambdaSpace(space, opts.lambdaScale) },
-    {
-      train: data.train,
-      val: data.val,
-      test: data.test,
-      heldOut: opts.selection === "held-out" ? heldOutOf(data, opts.heldOutFraction) : undefined,
-    },
-    opts,
-  );
+  const r = await hyperLocalSearch(hlsModelOf(t, space, opts), hlsDataOf(t, data, opts), opts);
   return {
     improved: r.improved,
     path: r.path,

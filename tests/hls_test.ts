@@ -154,6 +154,21 @@ Deno.test("held-out selection: t is the best on the selection half; the ranking 
       val: m.val,
     }, { ...opts, criterion: "accuracy" });
     assertEquals(acc.best.val.acc, Math.max(...acc.line.map((p) => p.val.acc)));
+    // scores as given for t = 0 are taken as they are; the chosen t is scored afresh and the choice unchanged
+    const given = { rank: { loss: 123, acc: 0.5 }, test: { loss: 456, acc: 0.25 } };
+    const withGiven = await hyperLocalSearch({ sizes: m.sizes, weights: m.weights, groups: [0, 0], lambdas: [1e-3], space: LOG }, {
+      train: m.train,
+      val: m.val,
+      test: m.test,
+      asGiven: given,
+    }, opts);
+    assertEquals(withGiven.before.rank, given.rank);
+    assertEquals(withGiven.before.test, given.test);
+    assertEquals(withGiven.best.t, r.best.t);
+    if (r.best.t > 0) {
+      assertClose(withGiven.best.rank!.loss, r.best.rank!.loss, 1e-6, "the chosen t's ranking loss");
+      assertClose(withGiven.best.test!.acc, r.best.test!.acc, 1e-12, "the chosen t's test accuracy");
+    }
   } finally {
     m.dispose();
   }

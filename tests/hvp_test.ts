@@ -2,7 +2,7 @@ import { assert, assertClose } from "./assert.ts";
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { MlpDerivatives } from "../bilevel/hvp.ts";
+import { MlpDerivatives, objectiveGradient } from "../bilevel/hvp.ts";
 import { lossGrad64 } from "./ref/mlp64.ts";
 import { referenceCases } from "./ref/models.ts";
 
@@ -64,6 +64,16 @@ for (const [groups, lambdas] of [[[0, 0, 0], [0]], [[0, 0, 1], [0.01, 0.05]], [[
       const g = d.gradient();
       assertClose(g.loss, ref.loss, 1e-5, "loss");
       assert(relErr(g.grad, ref.grad) < 1e-4, `gradient rel err ${relErr(g.grad, ref.grad)}`);
+      // the cache-free gradient HLS takes norms of: the same float64 reference, with and without the penalty
+      const model = { weights: toWeights(p.theta, p.sizes), sizes: p.sizes, groups: [...groups], lambdas: [...lambdas] };
+      const lean = objectiveGradient(model, part);
+      assert(relErr(lean, ref.grad) < 1e-4, `objectiveGradient rel err ${relErr(lean, ref.grad)}`);
+      const refNoPenalty = lossGrad64(p.theta, p.sizes, p.x64, p.labels, [...groups], lambdas.map(() => 0)).grad;
+      const leanNoPenalty = objectiveGradient(model, part, false);
+      assert(
+        relErr(leanNoPenalty, refNoPenalty) < 1e-4,
+        `objectiveGradient without penalty rel err ${relErr(leanNoPenalty, refNoPenalty)}`,
+      );
       // H v against central differences of the float64 gradient, for several directions
       for (let k = 0; k < 3; k++) {
         const v = Float64Array.from({ length: p.theta.length }, () => p.rng.normal());
@@ -129,6 +139,8 @@ for (const lambdas of [[1e-4, 1e-5], [0, 0]]) {
         const g = d.gradient();
         assert(Math.abs(g.loss - ref.loss) <= 1e-5 * ref.loss, `loss ${g.loss} vs ${ref.loss}`);
         assert(relErr(g.grad, ref.grad) < 1e-5, `gradient rel err ${relErr(g.grad, ref.grad)}`);
+        const lean = objectiveGradient({ weights: c.weights, sizes: c.sizes, groups, lambdas }, c.part);
+        assert(relErr(lean, ref.grad) < 1e-5, `objectiveGradient rel err ${relErr(lean, ref.grad)}`);
         const rng = new Rng(3);
         for (let k = 0; k < 3; k++) {
           const v = Float64Array.from({ length: c.theta.length }, () => rng.normal());

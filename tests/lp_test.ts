@@ -163,7 +163,7 @@ Deno.test("hyper local search never worsens validation loss, keeps λ ≥ 0, and
   disposePart(val);
 });
 
-Deno.test("line search along an output-layer direction: the affine-logits shortcut equals a forward pass per t; tidyRead", async () => {
+Deno.test("line search along an output-layer direction: the affine-logits shortcut (and one t alone) equals a forward pass per t; tidyRead", async () => {
   await useBackend("wasm");
   const rng = new Rng(11);
   const part = toTensorPart({ x: new Uint8Array(90 * 7).map(() => rng.int(256)), y: new Uint8Array(90).map(() => rng.int(4)) }, 4);
@@ -190,6 +190,10 @@ Deno.test("line search along an output-layer direction: the affine-logits shortc
       tf.dispose(params);
       assertClose(fast[i].loss, ref.loss, 1e-5 * Math.max(1, ref.loss), `t = ${t} loss`);
       assertClose(fast[i].acc, ref.acc, 1e-12, `t = ${t} accuracy`);
+      // one t alone takes the other route (the output layer at t formed first): the same model, scored alike
+      const [one] = outputLineMetrics({ sizes, weights: w, dw }, [t], part, 40);
+      assertClose(one.loss, ref.loss, 1e-6 * Math.max(1, ref.loss), `t = ${t} alone: loss`);
+      assertClose(one.acc, ref.acc, 1e-12, `t = ${t} alone: accuracy`);
     });
   }
   // tidyRead reads results without disposing a returned input tensor
