@@ -2,13 +2,13 @@
 // short (1 epoch) and long (10 epochs) budgets of configs/default.json, with the HLS time split into
 // building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
 // With --microga, also the micro-GA's study without HLS, with HLS on every model, and on the promising ones only.
-// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga]
+// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--repeat R]
 import { useBackend } from "../nn/backend.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import { HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
+import { HlsOptions, type HlsResult, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
@@ -52,40 +52,55 @@ const variants: Record<string, { opts: ReturnType<typeof HlsOptions.parse>; top?
   [`default config's HLS, top ${defaults.hlsTop} only`]: { opts: configHls, top: defaults.hlsTop },
   ...(defaults.hlsTop === 5 ? {} : { "default config's HLS, top 5 only": { opts: configHls, top: 5 } }),
 };
+// --repeat R (default 3): each row is measured R times in this process; the first repetition is also shown
+// apart, since it pays one-off costs (the JIT compiling the LP and Hessian code, tfjs kernels for new shapes,
+// HiGHS's loading if a model needs it) that a pipeline run pays once, not per study.
+const repeatAt = Deno.args.indexOf("--repeat");
+const repeat = repeatAt >= 0 ? Number(Deno.args[repeatAt + 1]) : 3;
+if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat needs a whole number ≥ 1, got ${Deno.args[repeatAt + 1]}`);
 const rows: Record<string, string | number>[] = [];
 for (const [name, training] of Object.entries(budgets)) {
-  warmUpHls(configHls); // as a study does: HiGHS loads while the models train
-  const t0 = performance.now();
-  // as a study with hlsTop does: the validation set evaluated as its two held-out parts, so that ranking
-  // the models not fine-tuned costs no pass of its own
-  const trained = trainGenomes(genomes, {
-    firstIndex: 0,
-    data,
-    training,
-    rng: new Rng(1),
-    batchRng: new Rng(2),
-    heldOutFraction: configHls.heldOutFraction,
-  });
-  const trainS = (performance.now() - t0) / 1000;
-  for (const [vname, { opts, top }] of Object.entries(variants)) {
-    if (topOnly && top === undefined) continue;
-    const costs = [];
-    const t1 = performance.now();
-    const tuned = lowestLoss(trained, top);
-    if (top !== undefined) rankingMetrics(trained, data, opts);
-    for (const t of trained.filter((_, i) => tuned.has(i))) {
-      // exactly what a study's applyHls passes (the held-out halves, the scores as trained)
-      const r = await hyperLocalSearch(hlsModelOf(t, space, opts), hlsDataOf(t, data, opts), opts);
-      costs.push(r.cost);
+  const perVariant = new Map<string, { trainS: number; hlsS: number; costs: HlsResult["cost"][] }[]>();
+  for (let rep = 0; rep < repeat; rep++) {
+    warmUpHls(configHls); // as a study does: HiGHS (when the solver wants it) loads while the models train
+    const t0 = performance.now();
+    // as a study with hlsTop does: the validation set evaluated as its two held-out parts, so that ranking
+    // the models not fine-tuned costs no pass of its own
+    const trained = trainGenomes(genomes, {
+      firstIndex: 0,
+      data,
+      training,
+      rng: new Rng(1),
+      batchRng: new Rng(2),
+      heldOutFraction: configHls.heldOutFraction,
+    });
+    const trainS = (performance.now() - t0) / 1000;
+    for (const [vname, { opts, top }] of Object.entries(variants)) {
+      if (topOnly && top === undefined) continue;
+      const costs = [];
+      const t1 = performance.now();
+      const tuned = lowestLoss(trained, top);
+      if (top !== undefined) rankingMetrics(trained, data, opts);
+      for (const t of trained.filter((_, i) => tuned.has(i))) {
+        // exactly what a study's applyHls passes (the held-out halves, the scores as trained)
+        const r = await hyperLocalSearch(hlsModelOf(t, space, opts), hlsDataOf(t, data, opts), opts);
+        costs.push(r.cost);
+      }
+      const runs = perVariant.get(vname) ?? [];
+      runs.push({ trainS, hlsS: (performance.now() - t1) / 1000, costs });
+      perVariant.set(vname, runs);
     }
-    const hlsS = (performance.now() - t1) / 1000;
+  }
+  for (const [vname, runs] of perVariant) {
+    const costs = runs.slice(1).flatMap((r) => r.costs);
     rows.push({
       budget: name,
       HLS: vname,
       models: budget,
-      "training s": trainS,
-      "HLS s": hlsS,
-      "with HLS ÷ without": (trainS + hlsS) / trainS,
+      "training s (median)": median(runs.map((r) => r.trainS)),
+      "HLS s (median)": median(runs.map((r) => r.hlsS)),
+      "with HLS ÷ without (median)": median(runs.map((r) => (r.trainS + r.hlsS) / r.trainS)),
+      "first repetition": (runs[0].trainS + runs[0].hlsS) / runs[0].trainS,
       "goal": 1.2,
       "median build LP ms": 1000 * median(costs.map((c) => c.buildSeconds)),
       "median solve LP ms": 1000 * median(costs.map((c) => c.lpSeconds)),
@@ -93,10 +108,11 @@ for (const [name, training] of Object.entries(budgets)) {
     });
   }
 }
-printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block, HiGHS)`, rows);
+printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block), ${repeat} repetitions`, rows);
 if (Deno.args.includes("--microga")) {
   // the default config's micro-GA (population 10, 15 generations of 2 offspring), the same seed without HLS,
-  // with HLS on every model, and with HLS only on models that rank among the best k as trained (gaHlsTop)
+  // with HLS on every model, and with HLS only on models that rank among the best k as trained (gaHlsTop);
+  // repeated, the three alternating, since the machine's speed drifts over a minute
   const ga = MicroGaOptions.parse(defaults.ga ?? {});
   const k = defaults.gaHlsTop ?? 3;
   const gaRows: Record<string, string | number>[] = [];
@@ -107,19 +123,24 @@ if (Deno.args.includes("--microga")) {
       await microGaStudy({ data, settings: { ...settings, gaHlsTop }, seed: 1, withHls, rng: new Rng(5), onTrial: () => {} });
       return (performance.now() - t0) / 1000;
     };
-    const without = await wall(false);
-    for (const [what, top] of [["every model", undefined], [`the ${k} best so far (gaHlsTop)`, k]] as const) {
-      const withHls = await wall(true, top);
+    const runs = { without: [] as number[], every: [] as number[], top: [] as number[] };
+    for (let rep = 0; rep < repeat; rep++) {
+      runs.without.push(await wall(false));
+      runs.every.push(await wall(true));
+      runs.top.push(await wall(true, k));
+    }
+    for (const [what, times] of [["every model", runs.every], [`the ${k} best so far (gaHlsTop)`, runs.top]] as const) {
       gaRows.push({
         budget: name,
         "HLS on": what,
-        "study without HLS s": without,
-        "with HLS s": withHls,
-        "with HLS ÷ without": withHls / without,
+        "study without HLS s (median)": median(runs.without),
+        "with HLS s (median)": median(times),
+        "with HLS ÷ without (median of pairs)": median(times.map((t, i) => t / runs.without[i])),
+        "first repetition": times[0] / runs.without[0],
         goal: 1.2,
       });
     }
   }
-  printTable(`The micro-GA (${budget} models) without and with HLS`, gaRows);
+  printTable(`The micro-GA (${budget} models) without and with HLS, ${repeat} repetitions`, gaRows);
 }
 disposeStudyData(data);

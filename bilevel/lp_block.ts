@@ -7,8 +7,8 @@
 // 60-90 ms of loading. The basis whose basic variables are all of dw is the closed form's (dw = H⁻¹(u −
 // H_wλ dλ), every row on a bound, dλ on a bound): it is optimal outright when the δ box does not bind,
 // and dual feasible always, so a dual simplex from it needs about one to three pivots per weight the box clips.
-// It needs H_ww positive definite (Cholesky), which the ridge 2λ makes the output weights' block whenever
-// it leaves out some of the biases (always so for the 200-weight subset of a model without a hidden layer).
+// With H_ww positive definite (the ridge 2λ makes an output block so unless it holds every bias) B⁻¹ comes
+// from a Cholesky inverse; a singular H_ww has its dependent columns replaced by their rows' activities.
 
 import { type BoxedLp, denseDualSimplex } from "./dense_simplex.ts";
 import {
@@ -42,18 +42,22 @@ function boxedFromScaled(s: ScaledLp): BoxedLp {
 }
 
 /**
- * H⁻¹ of a symmetric matrix by Cholesky (H = LLᵀ, H⁻¹ = L⁻ᵀL⁻¹; about m³/2 multiply-adds, a quarter of
- * Gauss-Jordan's), or undefined when a pivot is not positive beyond 1e-12 of the largest diagonal entry:
- * H is then not (numerically) positive definite.
+ * Cholesky factor L of a symmetric positive semidefinite H (row-major, lower), skipping every column whose
+ * pivot is not positive beyond 1e-12 of H's largest diagonal entry: such a column is (numerically) a
+ * combination of earlier ones, its column of L stays 0, and L is the factor of H on the other columns.
  */
-export function choleskyInverse(h: Float64Array, m: number): Float64Array | undefined {
+function choleskyFactor(h: Float64Array, m: number): { l: Float64Array; dependent: number[] } {
   const l = new Float64Array(m * m);
+  const dependent: number[] = [];
   let maxDiag = 0;
   for (let i = 0; i < m; i++) maxDiag = Math.max(maxDiag, h[i * m + i]);
   for (let j = 0; j < m; j++) {
     let d = h[j * m + j];
     for (let k = 0; k < j; k++) d -= l[j * m + k] * l[j * m + k];
-    if (!(d > 1e-12 * maxDiag)) return undefined;
+    if (!(d > 1e-12 * maxDiag)) {
+      dependent.push(j);
+      continue;
+    }
     const ljj = Math.sqrt(d);
     l[j * m + j] = ljj;
     for (let i = j + 1; i < m; i++) {
@@ -62,6 +66,17 @@ export function choleskyInverse(h: Float64Array, m: number): Float64Array | unde
       l[i * m + j] = v / ljj;
     }
   }
+  return { l, dependent };
+}
+
+/**
+ * H⁻¹ of a symmetric matrix by Cholesky (H = LLᵀ, H⁻¹ = L⁻ᵀL⁻¹; about m³/2 multiply-adds, a quarter of
+ * Gauss-Jordan's), or undefined when a pivot is not positive beyond 1e-12 of the largest diagonal entry:
+ * H is then not (numerically) positive definite.
+ */
+export function choleskyInverse(h: Float64Array, m: number): Float64Array | undefined {
+  const { l, dependent } = choleskyFactor(h, m);
+  if (dependent.length) return undefined;
   // X = L⁻¹ (lower triangular), row by row: X[i, :] = (e_i − Σ_{k<i} L[i, k] X[k, :]) / L[i, i]
   const x = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
@@ -91,11 +106,33 @@ export function choleskyInverse(h: Float64Array, m: number): Float64Array | unde
 }
 
 /**
+ * The first basis of the dense simplex: every dw column, with its B⁻¹ when H_ww is positive definite; where
+ * H_ww is singular (an output block holding every bias: their common shift is an exact null direction),
+ * each dependent column's row activity takes its place, which keeps the basis nonsingular (its determinant
+ * is ± that of H_ww on the other columns) and, like any basis of this boxed LP, dual feasible. Undefined
+ * when more than a quarter of the columns are dependent (then HiGHS, from its own start).
+ */
+function closedFormBasis(p: DirectionLp, s: ScaledLp): { basis: Int32Array; inverse?: Float64Array } | undefined {
+  const m = s.m;
+  const basis = Int32Array.from({ length: m }, (_, j) => s.n + j);
+  const inverse = choleskyInverse(p.hWW, m);
+  if (inverse) {
+    // B = S·H_ww with S the rows' powers of two, so B⁻¹[q, i] = H⁻¹[q, i]·2^(−e_i)
+    for (let q = 0; q < m; q++) for (let i = 0; i < m; i++) inverse[q * m + i] = scale2(inverse[q * m + i], -s.rowScale[i]);
+    return { basis, inverse };
+  }
+  const { dependent } = choleskyFactor(p.hWW, m);
+  if (dependent.length > m / 4) return undefined;
+  for (const j of dependent) basis[j] = s.n + m + j; // row j's activity (every row is kept: checked by the caller)
+  return { basis };
+}
+
+/**
  * Solves LP (11) on the block exactly: the dense dual simplex from the closed-form basis (all of dw
  * basic) when the LP has a δ box and no empty rows, answering only with a certificate (bound violation
  * ≤ 1e-9, duality gap ≤ 1e-9 of the objective's scale, on the same power-of-two-scaled numbers HiGHS
- * gets); otherwise, or when the basis is singular (H_ww not invertible, as for an output block holding
- * every bias) or the certificate fails, HiGHS (solveDirectionLp), with the reason in `fallback`.
+ * gets); otherwise (no δ box, an empty row, H_ww far from positive definite) or when the dense simplex
+ * cannot certify an optimum, HiGHS (solveDirectionLp), with the reason in `fallback`.
  */
 export async function solveBlockLp(p: DirectionLp, opts: { timeLimitS?: number } = {}): Promise<LpSolution> {
   const t0 = performance.now();
@@ -109,13 +146,9 @@ export async function solveBlockLp(p: DirectionLp, opts: { timeLimitS?: number }
   const fallback = (why: string) => solveDirectionLp(p, opts).then((r) => ({ ...r, fallback: why }));
   if (p.delta === undefined) return await fallback("no δ box: the dual simplex needs every variable boxed");
   if (scaled.rowOf.length !== scaled.m) return await fallback("a row of H_ww is zero: the closed-form basis is singular");
-  const m = scaled.m;
-  const hInv = choleskyInverse(p.hWW, m);
-  if (!hInv) return await fallback("H_ww is not positive definite: the closed-form basis does not exist");
-  // the basis is all of dw: B = S·H_ww with S the rows' powers of two, so B⁻¹[p, i] = H⁻¹[p, i]·2^(−e_i)
-  for (let q = 0; q < m; q++) for (let i = 0; i < m; i++) hInv[q * m + i] = scale2(hInv[q * m + i], -scaled.rowScale[i]);
-  const basis = Int32Array.from({ length: m }, (_, j) => scaled.n + j);
-  const r = denseDualSimplex(boxedFromScaled(scaled), { basis, inverse: hInv });
+  const start = closedFormBasis(p, scaled);
+  if (!start) return await fallback("H_ww is far from positive definite (over a quarter of its columns dependent)");
+  const r = denseDualSimplex(boxedFromScaled(scaled), start);
   if (r.status !== "optimal") return await fallback(`dense dual simplex ${r.status}: ${r.reason}`);
   const dLambda = r.x.slice(0, scaled.n);
   const dw = r.x.slice(scaled.n);

@@ -7,6 +7,12 @@ import { Rng } from "../data/rng.ts";
 import { type BoxedLp, denseDualSimplex } from "../bilevel/dense_simplex.ts";
 import { choleskyInverse, solveBlockLp } from "../bilevel/lp_block.ts";
 import { type DirectionLp, HIGHS_SETTINGS, type HighsModel, solveDirectionLp } from "../bilevel/lp.ts";
+import { useBackend } from "../nn/backend.ts";
+import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
+import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
+import { trainMlp, TrainOptions } from "../nn/train.ts";
+import { objectiveGradient } from "../bilevel/hvp.ts";
+import { outputLayerHessian } from "../bilevel/output_hessian.ts";
 
 const highs =
   await (highsLoader as unknown as () => Promise<{ createModel(): HighsModel; constants: { modelStatus: Record<string, number> } }>)();
@@ -182,20 +188,31 @@ Deno.test("LP (11) on a block: the dense simplex from the closed-form basis answ
   );
 });
 
-Deno.test("LP (11) on a block: a singular H_ww (every bias of an output block), no δ box, or a NaN go to HiGHS's route and say why", async () => {
+Deno.test("LP (11) on a block: a singular H_ww (every bias of an output block) starts from row activities in its dependent columns' places; far from definite, no δ box, or a NaN go to HiGHS's route and say why", async () => {
   const rng = new Rng(31);
-  const p = blockLp(rng, 12, { n: 1, delta: 1, ridge: 1e-3 });
-  // a null direction: rows and columns 10 and 11 equal to minus each other's (H v = 0 for v = e10 + e11)
-  const m = 12;
-  for (let i = 0; i < m; i++) {
-    p.hWW[i * m + 11] = -p.hWW[i * m + 10];
-    p.hWW[11 * m + i] = -p.hWW[10 * m + i];
+  for (let trial = 0; trial < 6; trial++) {
+    const m = 12 + rng.int(20);
+    const p = blockLp(rng, m, { n: 1, delta: [1, 0.05][trial % 2], ridge: 1e-3 });
+    // a null direction as the biases' common shift has: column and row m−1 minus those of m−2 (H v = 0 for v = e_{m−2} + e_{m−1})
+    for (let i = 0; i < m; i++) {
+      p.hWW[i * m + m - 1] = -p.hWW[i * m + m - 2];
+      p.hWW[(m - 1) * m + i] = -p.hWW[(m - 2) * m + i];
+    }
+    p.hWW[(m - 1) * m + m - 1] = p.hWW[(m - 2) * m + m - 2];
+    p.hWL[m - 1] = -p.hWL[m - 2];
+    assertEquals(choleskyInverse(p.hWW, m), undefined, "H_ww is singular");
+    const ref = await solveDirectionLp(p);
+    const fast = await solveBlockLp(p);
+    assertEquals(fast.solver, "dense-simplex", fast.fallback ?? "");
+    assertClose(fast.objective!, ref.objective!, 1e-7 * Math.abs(ref.objective!), `trial ${trial}: the optimum HiGHS finds`);
   }
-  p.hWW[11 * m + 11] = p.hWW[10 * m + 10];
-  const singular = await solveBlockLp(p);
-  assertEquals(singular.solver, "highs");
-  assertMatch(singular.fallback!, /not positive definite/);
-  assertEquals(singular.status, (await solveDirectionLp(p)).status);
+  // rank one: 7 of 8 columns dependent
+  const rankOne = blockLp(rng, 8, { n: 1, delta: 1, ridge: 0 });
+  const v = Float64Array.from({ length: 8 }, () => 0.5 + rng.next());
+  rankOne.hWW = Float64Array.from({ length: 64 }, (_, k) => v[Math.floor(k / 8)] * v[k % 8]);
+  const far = await solveBlockLp(rankOne);
+  assertEquals(far.solver, "highs");
+  assertMatch(far.fallback!, /far from positive definite/);
   const unboxed = await solveBlockLp({ ...blockLp(rng, 8, { n: 1, delta: 1, ridge: 1e-2 }), delta: undefined });
   assertEquals(unboxed.solver, "highs");
   assertMatch(unboxed.fallback!, /no δ box/);
@@ -221,4 +238,56 @@ Deno.test("choleskyInverse: H·H⁻¹ = I on positive definite matrices; undefin
   }
   assertEquals(choleskyInverse(Float64Array.of(1, 2, 2, 1), 2), undefined);
   assertEquals(choleskyInverse(Float64Array.of(1, 1, 1, 1), 2), undefined);
+});
+
+Deno.test("LP (11) on trained models' output blocks (every bias in, so H_ww singular; and a 60-weight subset of a model without a hidden layer): the dense simplex's optimum is HiGHS's", async () => {
+  await useBackend("cpu");
+  const rng = new Rng(41);
+  const mk = (k: number) =>
+    toTensorPart({ x: new Uint8Array(k * 30).map(() => rng.int(256)), y: new Uint8Array(k).map(() => rng.int(4)) }, 4);
+  const train = mk(240), val = mk(120);
+  try {
+    for (const [hidden, lambda, delta] of [[[9], 1e-3, 1], [[9], 1e-5, 0.05], [[], 1e-4, 0.2]] as const) {
+      const spec = { input: 30, hidden: [...hidden], classes: 4 };
+      const sizes = layerSizes(spec);
+      const t = trainMlp({
+        init: initWeights(spec, new Rng(1)),
+        shapes: mlpShapes(sizes),
+        train,
+        objective: { groups: sizes.slice(1).map(() => 0), lambdas: [lambda] },
+        training: TrainOptions.parse({ epochs: 8, batchSize: 32, learningRate: 0.02 }),
+        rng: new Rng(3),
+      });
+      const model = { sizes, weights: t.weights, groups: sizes.slice(1).map(() => 0), lambdas: [lambda] };
+      const gradF = objectiveGradient(model, val, false);
+      const h = sizes.at(-2)!, C = 4, outStart = gradF.length - (h + 1) * C;
+      // with a hidden layer the whole output block; without, the 60 output weights of largest |∇F| (as HLS picks)
+      const local = hidden.length
+        ? Array.from({ length: (h + 1) * C }, (_, i) => i)
+        : Array.from({ length: (h + 1) * C }, (_, i) => i).sort((a, b) => Math.abs(gradF[outStart + b]) - Math.abs(gradF[outStart + a]))
+          .slice(0, 60).sort((a, b) => a - b);
+      const full = outputLayerHessian(model, train, lambda);
+      const dim = (h + 1) * C, m = local.length;
+      const hWW = Float64Array.from({ length: m * m }, (_, k) => full[local[Math.floor(k / m)] * dim + local[k % m]]);
+      const hWL = Float64Array.from(local, (q) => (q < h * C ? 2 * t.weights.at(-2)![q] * lambda * Math.LN10 : 0));
+      const p: DirectionLp = {
+        gradF: Float64Array.from(local, (q) => gradF[outStart + q]),
+        gradLambdaF: new Float64Array(1),
+        hWL,
+        hWW,
+        lambdas: [lambda],
+        dLambdaLower: [-1],
+        dLambdaUpper: [1],
+        epsilon: 1e-3,
+        delta,
+      };
+      const ref = await solveDirectionLp(p);
+      const fast = await solveBlockLp(p);
+      assertEquals(fast.solver, "dense-simplex", fast.fallback ?? "");
+      assertClose(fast.objective!, ref.objective!, 1e-7 * Math.abs(ref.objective!), `hidden ${hidden}, λ ${lambda}, δ ${delta}`);
+    }
+  } finally {
+    disposePart(train);
+    disposePart(val);
+  }
 });
