@@ -73,14 +73,7 @@ export class MlpDerivatives {
   }
 
   #flatten(parts: tf.Tensor[]): Float32Array {
-    const arrays = parts.map((t) => t.dataSync() as Float32Array);
-    const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-    let off = 0;
-    for (const a of arrays) {
-      out.set(a, off);
-      off += a.length;
-    }
-    return out;
+    return readFlat(parts);
   }
 
   /** Forward activations, ReLU masks and backward deltas at the current weights, computed once and kept. */
@@ -298,15 +291,20 @@ export function objectiveGradient(model: MlpObjective, part: TensorPart, withPen
       grads[2 * l + 1] = tf.sum(delta, 0);
       if (l > 0) delta = tf.mul(tf.matMul(delta, tf.transpose(W[l])), masks[l - 1]) as tf.Tensor2D;
     }
-    const arrays = grads.map((g) => g.dataSync() as Float32Array);
-    const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-    let off = 0;
-    for (const a of arrays) {
-      out.set(a, off);
-      off += a.length;
-    }
-    return out;
+    return readFlat(grads);
   });
+}
+
+/** The tensors' values one after the other in one flat float32 array. */
+function readFlat(parts: tf.Tensor[]): Float32Array {
+  const arrays = parts.map((t) => t.dataSync() as Float32Array);
+  const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+  let off = 0;
+  for (const a of arrays) {
+    out.set(a, off);
+    off += a.length;
+  }
+  return out;
 }
 
 /** Index ranges of each parameter array in the flat vector [W1, b1, W2, b2, ...]. */
