@@ -44,6 +44,8 @@ export type DenseSimplexResult =
     /** Largest bound violation of x and of its row activities, each relative to max(1, |bound|). */
     primalViolation: number;
     iterations: number;
+    /** Nonbasic variables moved to their other bound by the ratio test (pivots they saved). */
+    boundFlips: number;
   }
   | { status: "infeasible" | "iteration-limit" | "singular" | "uncertified"; iterations: number; reason: string };
 
@@ -203,8 +205,8 @@ const violation = (v: number, lo: number, hi: number) => Math.max(lo - v, v - hi
 /**
  * Solves a boxed LP by the dual simplex from the given basis. Every variable is boxed, so placing each
  * nonbasic variable on the bound its reduced cost points to makes any basis dual feasible; the iterations
- * then remove primal infeasibility (largest violation leaves; a Harris ratio test with the largest pivot
- * among near-ties enters). The result is only called optimal when the certificate holds: x within
+ * then remove primal infeasibility (largest violation leaves; a bound-flipping ratio test picks what
+ * enters). The result is only called optimal when the certificate holds: x within
  * primalTolerance of every bound (its row activities computed from A afresh) and its objective within
  * gapTolerance of the Lagrangian lower bound of the final duals, a bound that holds for any duals.
  */
@@ -217,7 +219,7 @@ export function denseDualSimplex(lp: BoxedLp, opts: DenseSimplexOptions): DenseS
   const s = new SimplexState(lp, opts.basis);
   const { n, m } = s;
   const alpha = new Float64Array(n + m), col = new Float64Array(m), w = new Float64Array(m);
-  let iterations = 0, first = true;
+  let iterations = 0, boundFlips = 0, first = true;
   for (let sinceRefactor = refactorEvery;; sinceRefactor++) {
     if (sinceRefactor >= refactorEvery) {
       if (first && opts.inverse) s.binv.set(opts.inverse);
@@ -236,7 +238,7 @@ export function denseDualSimplex(lp: BoxedLp, opts: DenseSimplexOptions): DenseS
       if (v > worst) [worst, p] = [v, q];
     }
     if (p < 0) {
-      const result = certify(s, { primalTol, gapTol, iterations });
+      const result = certify(s, { primalTol, gapTol, iterations, boundFlips });
       // a certificate that fails on drifted updates gets one fresh inversion before it counts
       if (result.status === "optimal" || sinceRefactor === 0) return result;
       sinceRefactor = refactorEvery - 1;
@@ -250,10 +252,17 @@ export function denseDualSimplex(lp: BoxedLp, opts: DenseSimplexOptions): DenseS
     pivotRow(s, row, alpha);
     let pivotScale = 0;
     for (let j = 0; j < n + m; j++) pivotScale = Math.max(pivotScale, Math.abs(alpha[j]));
-    const entering = ratioTest(s, alpha, toLower, 1e-9 * pivotScale);
+    const target = toLower ? s.lower[leaving] : s.upper[leaving];
+    const { entering, flips } = ratioTest(s, alpha, {
+      toLower,
+      infeasibility: Math.abs(s.x[leaving] - target),
+      pivotTol: 1e-9 * pivotScale,
+    });
     if (entering < 0) {
       return { status: "infeasible", iterations, reason: `row ${p} of the basis cannot be brought inside its box (dual unbounded)` };
     }
+    if (flips.length) flipBounds(s, flips, col, w);
+    boundFlips += flips.length;
     // dual update: d_j ← d_j − θ α_j with θ = d_q / α_q; the leaving variable's reduced cost is −θ
     const theta = s.d[entering] / alpha[entering];
     for (let j = 0; j < n + m; j++) if (s.posOf[j] < 0) s.d[j] -= theta * alpha[j];
@@ -266,7 +275,6 @@ export function denseDualSimplex(lp: BoxedLp, opts: DenseSimplexOptions): DenseS
       for (let i = 0; i < m; i++) v += s.binv[q * m + i] * col[i];
       w[q] = v;
     }
-    const target = toLower ? s.lower[leaving] : s.upper[leaving];
     const step = (s.x[leaving] - target) / w[p];
     for (let q = 0; q < m; q++) s.x[s.head[q]] -= step * w[q];
     s.x[entering] += step;
@@ -301,31 +309,69 @@ function pivotRow(s: SimplexState, row: Float64Array, alpha: Float64Array): void
 }
 
 /**
- * The entering variable for a leaving one below its lower bound (toLower) or above its upper: among the
- * nonbasic j whose move in its feasible direction pushes the leaving variable inwards, the smallest
- * |d_j / α_j| keeps every reduced cost's sign. Harris's two passes: the bound widened by a small dual
- * tolerance, then the largest |α_j| within it (a stabler pivot among near-ties). −1 when none qualifies.
+ * The entering variable for a leaving one below its lower bound (toLower) or above its upper, with the
+ * bound-flipping (long-step) rule: the candidates are the nonbasic j whose move in its feasible direction
+ * pushes the leaving variable inwards, each with a breakpoint |d_j / α_j| where its reduced cost would
+ * change sign. Passing a breakpoint keeps dual feasibility if j flips to its other bound, which takes
+ * |α_j|·(u_j − l_j) off the leaving variable's infeasibility; the dual step goes on while infeasibility is
+ * left, and the candidate at which none is left enters (the largest |α_j| among near-ties there, for a
+ * stable pivot). Every variable is boxed, so one pivot can do the work of many. entering −1: none
+ * qualifies (the LP is infeasible).
  */
-function ratioTest(s: SimplexState, alpha: Float64Array, toLower: boolean, pivotTol: number): number {
-  const dualTol = 1e-12;
-  const eligible = (j: number) => {
-    const a = alpha[j];
-    if (s.posOf[j] >= 0 || Math.abs(a) <= pivotTol || s.lower[j] === s.upper[j]) return false;
+function ratioTest(
+  s: SimplexState,
+  alpha: Float64Array,
+  a: { toLower: boolean; infeasibility: number; pivotTol: number },
+): { entering: number; flips: number[] } {
+  const candidates: { j: number; t: number }[] = [];
+  for (let j = 0; j < alpha.length; j++) {
+    const aj = alpha[j];
+    if (s.posOf[j] >= 0 || Math.abs(aj) <= a.pivotTol || s.lower[j] === s.upper[j]) continue;
     const atUpper = s.x[j] === s.upper[j];
     // below its lower bound the leaving variable must rise: x_B,p = −Σ α_j x_j
-    return toLower ? (atUpper ? a > 0 : a < 0) : (atUpper ? a < 0 : a > 0);
-  };
-  let bound = Infinity;
-  for (let j = 0; j < alpha.length; j++) {
-    if (eligible(j)) bound = Math.min(bound, (Math.abs(s.d[j]) + dualTol) / Math.abs(alpha[j]));
+    if (a.toLower ? (atUpper ? aj > 0 : aj < 0) : (atUpper ? aj < 0 : aj > 0)) {
+      // a reduced cost of the wrong sign by rounding counts as 0
+      const dj = atUpper ? Math.max(0, -s.d[j]) : Math.max(0, s.d[j]);
+      candidates.push({ j, t: dj / Math.abs(aj) });
+    }
   }
-  if (bound === Infinity) return -1;
-  let best = -1;
-  for (let j = 0; j < alpha.length; j++) {
-    if (!eligible(j) || Math.abs(s.d[j]) / Math.abs(alpha[j]) > bound) continue;
-    if (best < 0 || Math.abs(alpha[j]) > Math.abs(alpha[best])) best = j;
+  if (!candidates.length) return { entering: -1, flips: [] };
+  candidates.sort((x, y) => x.t - y.t || x.j - y.j);
+  let slope = a.infeasibility;
+  let e = 0;
+  for (; e < candidates.length - 1; e++) {
+    const { j } = candidates[e];
+    const next = slope - Math.abs(alpha[j]) * (s.upper[j] - s.lower[j]);
+    if (next <= 0) break;
+    slope = next;
   }
-  return best;
+  // Harris: among the breakpoints within a small dual tolerance of the chosen one, the largest pivot
+  const limit = candidates[e].t + 1e-12 / Math.max(1e-300, Math.abs(alpha[candidates[e].j]));
+  let best = e;
+  for (let q = e + 1; q < candidates.length && candidates[q].t <= limit; q++) {
+    if (Math.abs(alpha[candidates[q].j]) > Math.abs(alpha[candidates[best].j])) best = q;
+  }
+  const flips = candidates.slice(0, e).map((c) => c.j);
+  return { entering: candidates[best].j, flips };
+}
+
+/** Moves each flipped nonbasic variable to its other bound and the basic values with it (x_B −= B⁻¹ Σ a_j Δx_j). */
+function flipBounds(s: SimplexState, flips: number[], col: Float64Array, w: Float64Array): void {
+  const { m } = s;
+  const delta = new Float64Array(m);
+  for (const j of flips) {
+    const to = s.x[j] === s.upper[j] ? s.lower[j] : s.upper[j];
+    const dx = to - s.x[j];
+    s.column(j, col);
+    for (let i = 0; i < m; i++) delta[i] += col[i] * dx;
+    s.x[j] = to;
+  }
+  for (let q = 0; q < m; q++) {
+    let v = 0;
+    for (let i = 0; i < m; i++) v += s.binv[q * m + i] * delta[i];
+    w[q] = v;
+  }
+  for (let q = 0; q < m; q++) s.x[s.head[q]] -= w[q];
 }
 
 /**
@@ -334,7 +380,7 @@ function ratioTest(s: SimplexState, alpha: Float64Array, toLower: boolean, pivot
  * lower bound whatever y's rounding: cᵀx ≥ Σ_j min over [l_j, u_j] of (c − Aᵀy)_j x_j + Σ_i min over
  * [rl_i, ru_i] of y_i r_i. The gap is measured against Σ_j |c_j| max(|l_j|, |u_j|), the largest |cᵀx|.
  */
-function certify(s: SimplexState, a: { primalTol: number; gapTol: number; iterations: number }): DenseSimplexResult {
+function certify(s: SimplexState, a: { primalTol: number; gapTol: number; iterations: number; boundFlips: number }): DenseSimplexResult {
   const { lp, n, m } = s;
   s.basicValues();
   const y = s.duals();
@@ -362,5 +408,5 @@ function certify(s: SimplexState, a: { primalTol: number; gapTol: number; iterat
       reason: `certificate failed: bound violation ${violationMax.toExponential(2)}, duality gap ${gap.toExponential(2)}`,
     };
   }
-  return { status: "optimal", x, objective, lowerBound, primalViolation: violationMax, iterations: a.iterations };
+  return { status: "optimal", x, objective, lowerBound, primalViolation: violationMax, iterations: a.iterations, boundFlips: a.boundFlips };
 }

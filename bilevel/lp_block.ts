@@ -109,7 +109,8 @@ export function choleskyInverse(h: Float64Array, m: number): Float64Array | unde
  * The first basis of the dense simplex: every dw column, with its B⁻¹ when H_ww is positive definite; where
  * H_ww is singular (an output block holding every bias: their common shift is an exact null direction),
  * each dependent column's row activity takes its place, which keeps the basis nonsingular (its determinant
- * is ± that of H_ww on the other columns) and, like any basis of this boxed LP, dual feasible. Undefined
+ * is ± that of H_ww on the other columns; its inverse by singularStartInverse) and, like any basis of this
+ * boxed LP, dual feasible. Undefined
  * when more than a quarter of the columns are dependent (then HiGHS, from its own start).
  */
 function closedFormBasis(p: DirectionLp, s: ScaledLp): { basis: Int32Array; inverse?: Float64Array } | undefined {
@@ -124,7 +125,36 @@ function closedFormBasis(p: DirectionLp, s: ScaledLp): { basis: Int32Array; inve
   const { dependent } = choleskyFactor(p.hWW, m);
   if (dependent.length > m / 4) return undefined;
   for (const j of dependent) basis[j] = s.n + m + j; // row j's activity (every row is kept: checked by the caller)
-  return { basis };
+  return { basis, inverse: singularStartInverse(p.hWW, m, dependent, s.rowScale) };
+}
+
+/**
+ * B⁻¹ of the basis above when H_ww is singular, without inverting B: with I the independent positions and D
+ * the dependent ones (holding −e_j), B z = r gives z_I = H_II⁻¹ S_I⁻¹ r_I and z_j = 2^(e_j)·(H_jI z_I) − r_j
+ * for j in D. So B⁻¹'s row q in I is H_II⁻¹'s row scaled by 2^(−e_i) on I (0 on D), and row j in D is
+ * 2^(e_j)·H_jI H_II⁻¹ scaled the same on I and −1 at j. Undefined (the simplex then inverts B itself) if
+ * H_II is not positive definite after all.
+ */
+function singularStartInverse(h: Float64Array, m: number, dependent: number[], rowScale: Int32Array): Float64Array | undefined {
+  const isDep = new Uint8Array(m);
+  for (const j of dependent) isDep[j] = 1;
+  const I = Array.from({ length: m }, (_, i) => i).filter((i) => !isDep[i]);
+  const k = I.length;
+  const hII = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) hII[a * k + b] = h[I[a] * m + I[b]];
+  const inv = choleskyInverse(hII, k);
+  if (!inv) return undefined;
+  const out = new Float64Array(m * m);
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) out[I[a] * m + I[b]] = scale2(inv[a * k + b], -rowScale[I[b]]);
+  for (const j of dependent) {
+    for (let b = 0; b < k; b++) {
+      let v = 0;
+      for (let a = 0; a < k; a++) v += h[j * m + I[a]] * inv[a * k + b];
+      out[j * m + I[b]] = scale2(v, rowScale[j] - rowScale[I[b]]);
+    }
+    out[j * m + j] = -1;
+  }
+  return out;
 }
 
 /**

@@ -73,9 +73,9 @@ function checkFeasible(lp: BoxedLp, x: Float64Array, tol: number): void {
   }
 }
 
-Deno.test("dense dual simplex: the optimum of 120 random boxed LPs equals HiGHS's, from the slack basis and from mixed bases, degenerate ones included", () => {
+Deno.test("dense dual simplex: the optimum of 120 random boxed LPs equals HiGHS's, from the slack basis and from mixed bases, degenerate ones included; bound flips taken", () => {
   const rng = new Rng(17);
-  let solved = 0;
+  let solved = 0, flipped = 0;
   for (let trial = 0; trial < 120; trial++) {
     const m = 1 + rng.int(25), n = 1 + rng.int(30);
     const lp = randomLp(rng, m, n, trial % 3 === 0);
@@ -89,11 +89,13 @@ Deno.test("dense dual simplex: the optimum of 120 random boxed LPs equals HiGHS'
     assertEquals(r.status, "optimal", `trial ${trial}: ${r.status !== "optimal" ? r.reason : ""}`);
     if (r.status !== "optimal") continue;
     solved++;
+    if (r.boundFlips > 0) flipped++;
     assertClose(r.objective, expected, 1e-7 * Math.max(1, Math.abs(expected)), `trial ${trial} (m=${m}, n=${n}) objective`);
     checkFeasible(lp, r.x, 1e-9);
     assert(r.objective - r.lowerBound <= 1e-8 * Math.max(1, Math.abs(r.objective)), "the certified gap is closed");
   }
   assert(solved >= 100, `${solved} of 120 solved`);
+  assert(flipped >= 10, `bound flips in ${flipped} of ${solved}: the test must exercise the long-step ratio test`);
 });
 
 Deno.test("dense dual simplex: a primal infeasible LP is called infeasible, never optimal", () => {
