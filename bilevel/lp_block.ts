@@ -6,7 +6,7 @@
 // LU; warm-started at the optimal basis it still took 65 ms for 0 pivots), and its first use costs
 // 60-90 ms of loading. The basis whose basic variables are all of dw is the closed form's (dw = H⁻¹(u −
 // H_wλ dλ), every row on a bound, dλ on a bound): it is optimal outright when the δ box does not bind,
-// and dual feasible always, so a dual simplex from it needs about one to three pivots per weight the box clips.
+// and dual feasible always, so a dual simplex from it needs one to three pivots per weight the box clips.
 // With H_ww positive definite (the ridge 2λ makes an output block so unless it holds every bias) B⁻¹ comes
 // from a Cholesky inverse; a singular H_ww has its dependent columns replaced by their rows' activities.
 
