@@ -2,7 +2,7 @@
 // short (1 epoch) and long (10 epochs) budgets of configs/default.json, with the HLS time split into
 // building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
 // With --microga, also the micro-GA's study without HLS, with HLS on every model, and on the promising ones only.
-// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--repeat R]
+// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--ga-only] [--only short|long] [--repeat R]
 import { useBackend } from "../nn/backend.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
@@ -23,6 +23,7 @@ import {
   trainGenomes,
 } from "../search/study.ts";
 import { median, printTable } from "./_util.ts";
+import { pairedEffect } from "../search/paired_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 // --top-only: only the rows of HLS on the top k (what the default config runs), not on all 40
@@ -58,8 +59,13 @@ const variants: Record<string, { opts: ReturnType<typeof HlsOptions.parse>; top?
 const repeatAt = Deno.args.indexOf("--repeat");
 const repeat = repeatAt >= 0 ? Number(Deno.args[repeatAt + 1]) : 3;
 if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat needs a whole number ≥ 1, got ${Deno.args[repeatAt + 1]}`);
+// --only short|long: that budget alone; --ga-only: the micro-GA's rows alone
+const onlyAt = Deno.args.indexOf("--only");
+const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
+if (only !== undefined && !(only in budgets)) throw new Error(`--only needs one of ${Object.keys(budgets).join(", ")}, got ${only}`);
 const rows: Record<string, string | number>[] = [];
 for (const [name, training] of Object.entries(budgets)) {
+  if ((only && only !== name) || Deno.args.includes("--ga-only")) continue;
   const perVariant = new Map<string, { trainS: number; hlsS: number; costs: HlsResult["cost"][] }[]>();
   for (let rep = 0; rep < repeat; rep++) {
     warmUpHls(configHls); // as a study does: HiGHS (when the solver wants it) loads while the models train
@@ -108,7 +114,7 @@ for (const [name, training] of Object.entries(budgets)) {
     });
   }
 }
-printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block), ${repeat} repetitions`, rows);
+if (rows.length) printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block), ${repeat} repetitions`, rows);
 if (Deno.args.includes("--microga")) {
   // the default config's micro-GA (population 10, 15 generations of 2 offspring), the same seed without HLS,
   // with HLS on every model, and with HLS only on models that rank among the best k as trained (gaHlsTop);
@@ -117,6 +123,7 @@ if (Deno.args.includes("--microga")) {
   const k = defaults.gaHlsTop ?? 3;
   const gaRows: Record<string, string | number>[] = [];
   for (const [name, training] of Object.entries(budgets)) {
+    if (only && only !== name) continue;
     const settings = { space, training, hls: configHls, hlsMode: "lamarckian" as const, budget, ga };
     const wall = async (withHls: boolean, gaHlsTop?: number) => {
       const t0 = performance.now();
@@ -130,13 +137,17 @@ if (Deno.args.includes("--microga")) {
       runs.top.push(await wall(true, k));
     }
     for (const [what, times] of [["every model", runs.every], [`the ${k} best so far (gaHlsTop)`, runs.top]] as const) {
+      // the GA's study time swings by up to a second between identical runs: the mean ratio with its interval
+      const ratios = times.map((t, i) => t / runs.without[i]);
+      const e = pairedEffect(ratios.map((r) => r - 1));
       gaRows.push({
         budget: name,
         "HLS on": what,
         "study without HLS s (median)": median(runs.without),
         "with HLS s (median)": median(times),
-        "with HLS ÷ without (median of pairs)": median(times.map((t, i) => t / runs.without[i])),
-        "first repetition": times[0] / runs.without[0],
+        "with HLS ÷ without (median of pairs)": median(ratios),
+        "mean of pairs [95% t interval]": `${(1 + e.mean).toFixed(3)} [${(1 + e.lo).toFixed(3)}, ${(1 + e.hi).toFixed(3)}]`,
+        "first repetition": ratios[0],
         goal: 1.2,
       });
     }
