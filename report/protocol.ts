@@ -51,7 +51,11 @@ export function protocolDifferences(p: RunProtocol): string[] {
       h.lambdaScale === "linear" ? "raw λ" : "log10 λ",
       h.selection === "in-sample" ? "t chosen in sample" : "t chosen on a held-out half",
       `by ${h.criterion}`,
-      h.top === undefined ? "every model" : `only models that as trained rank among the ${h.top} best`,
+      h.top === undefined
+        ? "every model"
+        : h.top === 1
+        ? "only models that as trained rank best"
+        : `only models that as trained rank among the ${h.top} best`,
     ];
     out.push(`HLS with ${how.join(", ")} (paper: raw λ, t chosen in sample by loss, every model)`);
   }

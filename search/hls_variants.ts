@@ -113,6 +113,14 @@ export const DEFAULT_VARIANTS: AblationVariant[] = [
     top: 3,
   },
   {
+    name: "microga-lamarckian-top1",
+    description: "as microga-lamarckian-top3, HLS only on the models that as trained would be the population's best",
+    kind: "microga",
+    hlsMode: "lamarckian",
+    hls: { ...HONEST, criterion: "accuracy" },
+    top: 1,
+  },
+  {
     name: "microga-lamarckian-acc",
     description: "as microga-lamarckian, t chosen by accuracy (the searches' HLS), on every model",
     kind: "microga",

@@ -6,6 +6,8 @@ import { lossAlongDirectionSpec } from "../report/charts.ts";
 import { fillRunFacts, relativeTo, runFactsFromManifest } from "../report/run_facts.ts";
 import { mdText, tableCsv, tableMd } from "../report/format.ts";
 import { ablationInput, blockedBy, cifarNotRun, defaultScaleInput, finetuneInput, searchInput } from "./report_fixtures.ts";
+import { protocolDifferences } from "../report/protocol.ts";
+import { PAPER_PROTOCOL } from "../report/paper_numbers.ts";
 
 /** A small run: MNIST, one budget, the micro-GA over 2 seeds of 6 models, a 3-seed ablation, CIFAR-10 not run. */
 function fixture(): ReportInput {
@@ -86,6 +88,12 @@ Deno.test("the paper's numbers stand only beside runs of its protocol, labelled 
     sectionHtml(h.html, "findings"),
     /HLS with log10 λ, t chosen on a held-out half, by accuracy, only models that as trained rank among the 5 best \(paper: raw λ, t chosen in sample by loss, every model\)/,
   );
+  // k = 1 (the micro-GA's default) reads as one best, not "among the 1 best"
+  const one = protocolDifferences({
+    ...PAPER_PROTOCOL,
+    hls: { lambdaScale: "log10", selection: "held-out", criterion: "accuracy", top: 1 },
+  });
+  assert(one.some((l) => l.includes("only models that as trained rank best (paper:")), one.join(" | "));
   // the paper's HLS on the paper's sizes is its protocol again
   for (const s of honest.searches) s.summary.hls = { lambdaScale: "linear", selection: "in-sample", criterion: "loss" };
   assert((await buildReport(honest)).html.includes("0.7361"));
