@@ -37,7 +37,7 @@ export function outputLineMetrics(
   const outputStart = outputLayerStart(sizes);
   const [fi, fo] = [sizes[L - 1], sizes[L]];
   const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
-  if (ts.length === 1) return singleStep(params, { L, outputStart, dw, t: ts[0] }, part, chunk);
+  if (ts.length === 1) return singleStep(params, { L, weights, outputStart, dw, t: ts[0] }, part, chunk);
   // [W_L | dW_L] and [b_L | db_L]: Z0 and dZ from one product of the hidden activations
   const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
   const [wL, bL] = [weights[2 * L - 2], weights[2 * L - 1]];
@@ -68,14 +68,14 @@ export function outputLineMetrics(
  */
 function singleStep(
   params: tf.Tensor[],
-  a: { L: number; outputStart: number; dw: ArrayLike<number>; t: number },
+  a: { L: number; weights: Weights; outputStart: number; dw: ArrayLike<number>; t: number },
   part: TensorPart,
   chunk: number,
 ): Metrics[] {
   const { L, outputStart, dw, t } = a;
-  const [wL, bL] = [params[2 * L - 2], params[2 * L - 1]];
-  const [fi, fo] = wL.shape as [number, number];
-  const w = wL.dataSync().slice(), b = bL.dataSync().slice();
+  const [fi, fo] = params[2 * L - 2].shape as [number, number];
+  // from the host copies, not read back from the tensors made of them
+  const w = a.weights[2 * L - 2].slice(), b = a.weights[2 * L - 1].slice();
   for (let q = 0; q < fi * fo; q++) w[q] += t * dw[outputStart + q];
   for (let c = 0; c < fo; c++) b[c] += t * dw[outputStart + fi * fo + c];
   const last = [tf.tensor2d(w, [fi, fo]), tf.tensor1d(b)];

@@ -375,7 +375,10 @@ export function buildLpText(p: DirectionLp): string {
  * HiGHS model as float64 arrays (passModel; no text to write and parse: 2-3× faster than the LP text on
  * output blocks), after `small_matrix_value` is lowered to HiGHS's minimum.
  */
-export async function solveDirectionLp(p: DirectionLp, opts: { timeLimitS?: number } = {}): Promise<LpSolution> {
+export async function solveDirectionLp(
+  p: DirectionLp,
+  opts: { timeLimitS?: number; /** scaleLp(p), when the caller has already made it. */ scaled?: ScaledLp } = {},
+): Promise<LpSolution> {
   const t0 = performance.now();
   const m = p.gradF.length;
   const n = p.gradLambdaF.length;
@@ -386,7 +389,7 @@ export async function solveDirectionLp(p: DirectionLp, opts: { timeLimitS?: numb
   });
   let lp: ScaledLp;
   try {
-    lp = scaleLp(p);
+    lp = opts.scaled ?? scaleLp(p);
   } catch (e) {
     if (e instanceof LpCoefficientError) return done({ status: "error", solverStatus: "not written", message: e.message });
     throw e;

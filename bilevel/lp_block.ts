@@ -76,7 +76,11 @@ function choleskyFactor(h: Float64Array, m: number): { l: Float64Array; dependen
  */
 export function choleskyInverse(h: Float64Array, m: number): Float64Array | undefined {
   const { l, dependent } = choleskyFactor(h, m);
-  if (dependent.length) return undefined;
+  return dependent.length ? undefined : inverseFromFactor(l, m);
+}
+
+/** (LLᵀ)⁻¹ = L⁻ᵀL⁻¹ from a lower-triangular L with a positive diagonal (row-major m × m). */
+function inverseFromFactor(l: Float64Array, m: number): Float64Array {
   // X = L⁻¹ (lower triangular), row by row: X[i, :] = (e_i − Σ_{k<i} L[i, k] X[k, :]) / L[i, i]
   const x = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
@@ -110,40 +114,42 @@ export function choleskyInverse(h: Float64Array, m: number): Float64Array | unde
  * H_ww is singular (an output block holding every bias: their common shift is an exact null direction),
  * each dependent column's row activity takes its place, which keeps the basis nonsingular (its determinant
  * is ± that of H_ww on the other columns; its inverse by singularStartInverse) and, like any basis of this
- * boxed LP, dual feasible. Undefined
- * when more than a quarter of the columns are dependent (then HiGHS, from its own start).
+ * boxed LP, dual feasible. One Cholesky factorisation serves both cases. Undefined when more than a
+ * quarter of the columns are dependent (then HiGHS, from its own start).
  */
-function closedFormBasis(p: DirectionLp, s: ScaledLp): { basis: Int32Array; inverse?: Float64Array } | undefined {
+function closedFormBasis(p: DirectionLp, s: ScaledLp): { basis: Int32Array; inverse: Float64Array } | undefined {
   const m = s.m;
   const basis = Int32Array.from({ length: m }, (_, j) => s.n + j);
-  const inverse = choleskyInverse(p.hWW, m);
-  if (inverse) {
+  const { l, dependent } = choleskyFactor(p.hWW, m);
+  if (!dependent.length) {
     // B = S·H_ww with S the rows' powers of two, so B⁻¹[q, i] = H⁻¹[q, i]·2^(−e_i)
+    const inverse = inverseFromFactor(l, m);
     for (let q = 0; q < m; q++) for (let i = 0; i < m; i++) inverse[q * m + i] = scale2(inverse[q * m + i], -s.rowScale[i]);
     return { basis, inverse };
   }
-  const { dependent } = choleskyFactor(p.hWW, m);
   if (dependent.length > m / 4) return undefined;
   for (const j of dependent) basis[j] = s.n + m + j; // row j's activity (every row is kept: checked by the caller)
-  return { basis, inverse: singularStartInverse(p.hWW, m, dependent, s.rowScale) };
+  return { basis, inverse: singularStartInverse({ h: p.hWW, l, m, dependent, rowScale: s.rowScale }) };
 }
 
 /**
  * B⁻¹ of the basis above when H_ww is singular, without inverting B: with I the independent positions and D
  * the dependent ones (holding −e_j), B z = r gives z_I = H_II⁻¹ S_I⁻¹ r_I and z_j = 2^(e_j)·(H_jI z_I) − r_j
  * for j in D. So B⁻¹'s row q in I is H_II⁻¹'s row scaled by 2^(−e_i) on I (0 on D), and row j in D is
- * 2^(e_j)·H_jI H_II⁻¹ scaled the same on I and −1 at j. Undefined (the simplex then inverts B itself) if
- * H_II is not positive definite after all.
+ * 2^(e_j)·H_jI H_II⁻¹ scaled the same on I and −1 at j. H_II⁻¹ comes from L on I: the skipped columns
+ * added nothing to it, so L restricted to I is H_II's Cholesky factor.
  */
-function singularStartInverse(h: Float64Array, m: number, dependent: number[], rowScale: Int32Array): Float64Array | undefined {
+function singularStartInverse(
+  args: { h: Float64Array; l: Float64Array; m: number; dependent: number[]; rowScale: Int32Array },
+): Float64Array {
+  const { h, l, m, dependent, rowScale } = args;
   const isDep = new Uint8Array(m);
   for (const j of dependent) isDep[j] = 1;
   const I = Array.from({ length: m }, (_, i) => i).filter((i) => !isDep[i]);
   const k = I.length;
-  const hII = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) hII[a * k + b] = h[I[a] * m + I[b]];
-  const inv = choleskyInverse(hII, k);
-  if (!inv) return undefined;
+  const lII = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) for (let b = 0; b <= a; b++) lII[a * k + b] = l[I[a] * m + I[b]];
+  const inv = inverseFromFactor(lII, k);
   const out = new Float64Array(m * m);
   for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) out[I[a] * m + I[b]] = scale2(inv[a * k + b], -rowScale[I[b]]);
   for (const j of dependent) {
@@ -173,7 +179,7 @@ export async function solveBlockLp(p: DirectionLp, opts: { timeLimitS?: number }
     if (e instanceof LpCoefficientError) return await solveDirectionLp(p, opts); // HiGHS's route names it
     throw e;
   }
-  const fallback = (why: string) => solveDirectionLp(p, opts).then((r) => ({ ...r, fallback: why }));
+  const fallback = (why: string) => solveDirectionLp(p, { ...opts, scaled }).then((r) => ({ ...r, fallback: why }));
   if (p.delta === undefined) return await fallback("no δ box: the dual simplex needs every variable boxed");
   if (scaled.rowOf.length !== scaled.m) return await fallback("a row of H_ww is zero: the closed-form basis is singular");
   const start = closedFormBasis(p, scaled);
