@@ -6,8 +6,10 @@ import { DamagedObject, UserError } from "./errors.ts";
 import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "./executor.ts";
 import type { ClusterSettings, Experiment } from "./experiment.ts";
 import { exists, writeFileAtomic } from "./fs_atomic.ts";
+import { gitEnvironment } from "./git_state.ts";
 import type { Manifest } from "./manifest.ts";
 import type { EngineNames } from "./names.ts";
+import { rootCause } from "./not_run.ts";
 import { formatDuration } from "./progress.ts";
 import { type RunOptions, runPipeline } from "./runner.ts";
 import { SlurmExecutor } from "./slurm.ts";
@@ -21,7 +23,7 @@ import { ArtifactStore } from "./store.ts";
 export function notRunLines(notRun: { stage: string; reason: string }[]): string[] {
   const byCause = new Map<string, string[]>();
   for (const n of notRun) {
-    const cause = n.reason.replace(/^(needs '[^']+', which did not run: )+/, "");
+    const cause = rootCause(n.reason);
     byCause.set(cause, [...(byCause.get(cause) ?? []), n.stage]);
   }
   return [...byCause].map(([cause, stages]) => {
@@ -43,7 +45,7 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
     importMap: exp.importMap,
     config: raw,
     configPath,
-    environment: await exp.environment?.(config),
+    environment: { ...(await exp.environment?.(config)), ...(await gitEnvironment(exp.projectRoot)) },
     quiet: values.quiet,
     ...parallel,
   });

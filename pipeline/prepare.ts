@@ -4,6 +4,7 @@
 import { artifactSet } from "./compute.ts";
 import { cacheKey, inputRecord, volatileTest } from "./keys.ts";
 import type { StageRecord } from "./manifest.ts";
+import { notRunBecause } from "./not_run.ts";
 import type { RunContext } from "./run_context.ts";
 import type { ArtifactSet, NotRun, Stage } from "./stage.ts";
 
@@ -77,7 +78,7 @@ function gatherInputs(
     inputs[dep.stage] = inputRecord(up);
     if (up.status === "not-run") {
       if (!dep.optional) {
-        const reason = `needs '${dep.stage}', which did not run: ${up.reason}`;
+        const reason = notRunBecause(dep.stage, up.reason ?? "");
         ctx.log.say(`[${stage.name}] not run: ${reason}`);
         ctx.log.event({ event: "stage-not-run", stage: stage.name, reason });
         ctx.result.notRun.push({ stage: stage.name, reason });

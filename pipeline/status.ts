@@ -2,6 +2,7 @@ import { topoSort } from "./dag.ts";
 import { CodeDigester } from "./code_digest.ts";
 import { listManifests, type StageRecord } from "./manifest.ts";
 import { cacheKey, validateParams } from "./keys.ts";
+import { notRunBecause, shortNotRunReason } from "./not_run.ts";
 import { ArtifactStore } from "./store.ts";
 import type { Stage } from "./stage.ts";
 
@@ -79,7 +80,8 @@ async function lastRecords(storeRoot: string, configPath?: string) {
 
 /**
  * For each stage: cached, stale (and why: which parameter, code file, package or input changed since the
- * last recorded run), or not run (and why). Reads only; takes no lock.
+ * last recorded run), or not run (and why). A stage that needs one that does not run is not run, as
+ * `reproduce` would record it, with the stage it waits on and the root cause. Reads only; takes no lock.
  */
 export async function pipelineStatus(
   stages: readonly Stage[],
@@ -100,10 +102,19 @@ export async function pipelineStatus(
     const code = digester.digest(s.module);
     const inputs: Record<string, Record<string, string>> = {};
     const waiting: string[] = [];
+    let blocked: string | undefined;
     for (const d of s.deps) {
       const k = known.get(d.stage)!;
       if (k === "unknown") waiting.push(d.stage);
       else inputs[d.stage] = k;
+      // the runner's own rule (prepare.ts): the first needed input that did not run decides, in the
+      // words the runner records, whatever the rest of the inputs are
+      if (blocked === undefined && k !== "unknown" && !d.optional && "#not-run" in k) blocked = notRunBecause(d.stage, k["#not-run"]);
+    }
+    if (blocked !== undefined) {
+      known.set(s.name, { "#not-run": blocked });
+      out.push({ stage: s.name, state: "not-run", reasons: [shortNotRunReason(blocked)] });
+      continue;
     }
     if (waiting.length) {
       known.set(s.name, "unknown");
@@ -124,7 +135,7 @@ export async function pipelineStatus(
     const nr = lastNotRun.get(s.name);
     if (nr && nr.key === key || nr && nr.key === undefined && JSON.stringify(nr.inputs) === JSON.stringify(inputs)) {
       known.set(s.name, { "#not-run": nr.reason ?? "" });
-      out.push({ stage: s.name, state: "not-run", reasons: [nr.reason ?? ""], key });
+      out.push({ stage: s.name, state: "not-run", reasons: [shortNotRunReason(nr.reason ?? "")], key });
       continue;
     }
     known.set(s.name, "unknown");
