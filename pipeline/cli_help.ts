@@ -56,13 +56,19 @@ example:
   main.ts archive --out run.tar.gz`,
   },
   verify: {
-    options: ["rerun", "allow-net"],
+    options: ["rerun", "allow-net", "sample", "budget", "stage", "nonce", "jobs"],
     positionals: [1, 1],
-    help: `usage: main.ts verify ARCHIVE [--rerun] [--allow-net]
-Checks an archive without trusting it; --rerun recomputes it in a sandbox and compares every digest.
+    help: `usage: main.ts verify ARCHIVE [--rerun [--sample K | --budget MINUTES] [--stage NAME]... [--nonce HEX] [-j N]] [--allow-net]
+Checks an archive without trusting it, and says where its code differs from this checkout's. --rerun recomputes
+it in a sandbox and compares every digest. A spot check recomputes only some stages, each from its archived
+inputs: --sample K draws K at random (seeded by a printed nonce; --nonce repeats a draw), --budget picks as many
+as the archived wall times fit in MINUTES, --stage adds named stages (or prefixes ending in ':'); it prints the
+probability that it would have caught a given fraction of forged stages.
 examples:
   main.ts verify run.tar.gz
-  main.ts verify run.tar.gz --rerun`,
+  main.ts verify run.tar.gz --rerun
+  main.ts verify run.tar.gz --rerun --sample 20
+  main.ts verify run.tar.gz --rerun --stage report --stage hls-ablation:mnist:`,
   },
   gc: {
     options: ["dry-run", "keep-runs", "force-gc"],
