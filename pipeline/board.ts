@@ -1,6 +1,7 @@
 // The progress board of a parallel run: every running stage (its job, step k of n, ETA) and the whole
 // run (stages settled k of N, elapsed, ETA), printed as plain lines (logs and pipes read them as well as a
 // terminal does).
+import { type EtaModel, formatEtaRange, type Remaining } from "./eta.ts";
 import { formatDuration } from "./progress.ts";
 
 interface Running {
@@ -24,21 +25,20 @@ export interface BoardOptions {
   stages: string[];
   /** How many run at once. */
   jobs: number;
-  /** Wall times from the store's last manifest, by stage: the first estimates. */
-  previousMs: Map<string, number>;
+  /** The stages' estimated durations (from the store's history) and the run's simulation (pipeline/eta.ts). */
+  eta: EtaModel;
   /** How often the run's line is printed while stages run (default 15 s). */
   summaryEveryMs?: number;
 }
 
 /**
- * Tracks a parallel run. The ETA of the run is the estimated work left (running stages from their
- * progress, waiting ones from their wall time in the store's last manifest, else the mean of the stages
- * computed so far) over the number of jobs, and never less than the longest running stage's ETA.
+ * Tracks a parallel run. The ETA of the run is a range: the remaining DAG scheduled on the run's jobs with
+ * each stage's estimated duration (its family's recorded wall times in this store, scaled by its work;
+ * running stages less their elapsed time, blended with their progress), see pipeline/eta.ts.
  */
 export class RunBoard {
   readonly #running = new Map<string, Running>();
   readonly #settled = new Map<string, string>();
-  readonly #computedMs: number[] = [];
   readonly #t0 = performance.now();
   #lastSummary = -Infinity;
   readonly #timer: ReturnType<typeof setInterval>;
@@ -46,13 +46,13 @@ export class RunBoard {
   readonly out: BoardOut;
   readonly stages: string[];
   readonly jobs: number;
-  readonly previousMs: Map<string, number>;
+  readonly model: EtaModel;
 
   constructor(o: BoardOptions) {
     this.out = o.out;
     this.stages = o.stages;
     this.jobs = o.jobs;
-    this.previousMs = o.previousMs;
+    this.model = o.eta;
     this.#timer = setInterval(() => {
       if (this.#running.size) this.summary(true);
     }, o.summaryEveryMs ?? 15000);
@@ -89,27 +89,18 @@ export class RunBoard {
     const r = this.#running.get(stage);
     this.#running.delete(stage);
     this.#settled.set(stage, status);
-    if (r && status === "computed") this.#computedMs.push(performance.now() - r.start);
+    if (r && status === "computed") this.model.observe(stage, performance.now() - r.start);
     if (announce && status !== "cached") this.summary(true);
   }
 
-  /** Estimated seconds left for the whole run. */
-  eta(): number {
+  /** The estimated time left for the whole run (milliseconds, with a range). */
+  remaining(): Remaining {
     const now = performance.now();
-    const mean = this.#computedMs.length
-      ? this.#computedMs.reduce((a, b) => a + b, 0) / this.#computedMs.length
-      : [...this.previousMs.values()].reduce((a, b) => a + b, 0) / Math.max(1, this.previousMs.size);
-    const guess = (s: string) => this.previousMs.get(s) ?? mean;
-    let work = 0;
-    let longest = 0;
+    const running = new Map<string, { elapsedMs: number; fraction?: number }>();
     for (const [s, r] of this.#running) {
-      const elapsed = now - r.start;
-      const left = r.step && r.total ? (elapsed * (r.total - r.step)) / r.step : Math.max(0, guess(s) - elapsed);
-      work += left;
-      longest = Math.max(longest, left);
+      running.set(s, { elapsedMs: now - r.start, fraction: r.step !== undefined && r.total ? r.step / r.total : undefined });
     }
-    for (const s of this.stages) if (!this.#settled.has(s) && !this.#running.has(s)) work += guess(s);
-    return Math.max(longest, work / this.jobs) / 1000;
+    return this.model.remaining({ settled: this.#settled, running }, this.jobs);
   }
 
   /** Prints the run's line: settled k/N, what runs (job, %), elapsed, ETA. Throttled unless forced. */
@@ -122,10 +113,12 @@ export class RunBoard {
       return `${s} (${r.job}${pct})`;
     });
     const failed = [...this.#settled.values()].filter((v) => v === "failed").length;
+    const left = this.remaining();
+    this.out.event({ event: "eta", lowMs: Math.round(left.lowMs), ms: Math.round(left.ms), highMs: Math.round(left.highMs) });
     this.out.say(
       `[run] ${this.#settled.size}/${this.stages.length} stages settled${failed ? `, ${failed} failed` : ""}; ` +
         `running ${running.length}/${this.jobs}${running.length ? ": " + running.join(", ") : ""}; ` +
-        `elapsed ${formatDuration((now - this.#t0) / 1000)}, ETA ${formatDuration(this.eta())}`,
+        `elapsed ${formatDuration((now - this.#t0) / 1000)}, ETA ${formatEtaRange(left.lowMs, left.highMs)}`,
     );
   }
 

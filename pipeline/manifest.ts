@@ -17,6 +17,8 @@ export const StageRecordSchema = z.object({
   /** Outputs that differ between identical runs by nature (timings). */
   volatile: z.array(z.string()).default([]),
   wallMs: z.number().optional(),
+  /** The stage's declared work (Stage.work): the ETA scales its family's recorded wall times by it. */
+  work: z.number().optional(),
   reason: z.string().optional(),
   /** Where a parallel run computed the stage: e.g. "pid 1234" (a child process) or "slurm job 56". */
   job: z.string().optional(),

@@ -1,7 +1,8 @@
 // The parallel scheduler (`--jobs N`, `--executor slurm`, `--isolate`): stages whose inputs are all
 // settled are prepared here (cache hits and not-run verdicts cost nothing); the rest go to the executor, at
-// most `jobs` at a time, in topological order. A stage that is the only one that can run while nothing
-// runs is computed in this process, unless `isolateAll`: no other stage could have run beside it. A failing
+// most `jobs` at a time, the longest remaining critical path first (pipeline/eta.ts). A stage that is the
+// only one that can run while nothing runs is computed in this process, unless `isolateAll`: no other
+// stage could have run beside it. A failing
 // stage does not stop the run: everything that does not need it finishes first, then the run throws the
 // first failure, as a sequential run would have. While children run, SIGINT and SIGTERM stop every one of
 // them, record the run as interrupted and release the lock.
@@ -11,26 +12,30 @@ import { asUserFsError, StagesFailed, UserError } from "./errors.ts";
 import type { JobHandle, StageExecutor } from "./executor.ts";
 import { outsideProjectRoot } from "./code_digest.ts";
 import { computeInline, StageFailed } from "./inline.ts";
-import { type Manifest, type StageRecord, writeManifest } from "./manifest.ts";
+import { type EtaModel, etaModelForRun } from "./eta.ts";
+import { type StageRecord, writeManifest } from "./manifest.ts";
 import { type PreparedJob, prepareStage } from "./prepare.ts";
 import { producerOf, type RunContext } from "./run_context.ts";
 import { snapshotSources } from "./snapshot.ts";
 
 /** Runs the visited stages through the executor; throws the first failure once everything else settled. */
 export async function runParallel(ctx: RunContext, executor: StageExecutor, jobs: number): Promise<void> {
-  const previousMs = await previousWallTimes(ctx.opts.storeRoot);
-  await new ParallelRun(ctx, { executor, jobs, previousMs }).run();
+  const eta = await etaModelForRun(ctx.order, ctx.visit, ctx.opts.storeRoot);
+  await new ParallelRun(ctx, { executor, jobs, eta }).run();
   if (ctx.failed.length) throw firstFailure(ctx);
 }
 
-/** Wall times of the stages in the store's last manifest: the board's first estimates. */
-async function previousWallTimes(storeRoot: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  try {
-    const text = await Deno.readTextFile(`${storeRoot}/manifests/latest.json`);
-    for (const r of (JSON.parse(text) as Manifest).stages ?? []) if (typeof r.wallMs === "number") out.set(r.stage, r.wallMs);
-  } catch { /* no earlier run: the board learns as stages finish */ }
-  return out;
+/**
+ * Takes the ready job to start next: the one with the longest remaining critical path (its estimated
+ * duration plus the longest chain of estimated durations that waits on it), as Snakemake and HEFT order
+ * jobs; ties go to the topological order.
+ */
+export function takeByPriority<T extends { stage: { name: string } }>(ready: T[], priority: ReadonlyMap<string, number>): T {
+  let best = 0;
+  for (let i = 1; i < ready.length; i++) {
+    if ((priority.get(ready[i].stage.name) ?? 0) > (priority.get(ready[best].stage.name) ?? 0)) best = i;
+  }
+  return ready.splice(best, 1)[0];
 }
 
 /**
@@ -74,11 +79,11 @@ class ParallelRun {
   #manifestWrite: Promise<void> = Promise.resolve();
   #manifestWarned = false;
 
-  constructor(ctx: RunContext, o: { executor: StageExecutor; jobs: number; previousMs: Map<string, number> }) {
+  constructor(ctx: RunContext, o: { executor: StageExecutor; jobs: number; eta: EtaModel }) {
     this.#ctx = ctx;
     this.#jobs = o.jobs;
     this.#pending = ctx.order.filter((s) => ctx.visit.has(s.name));
-    this.#board = new RunBoard({ out: ctx.log, stages: this.#pending.map((s) => s.name), jobs: o.jobs, previousMs: o.previousMs });
+    this.#board = new RunBoard({ out: ctx.log, stages: this.#pending.map((s) => s.name), jobs: o.jobs, eta: o.eta });
     this.#specDir = `${ctx.store.tmpDir}/jobs-${ctx.runId}`;
     this.#dispatch = {
       executor: o.executor,
@@ -129,7 +134,8 @@ class ParallelRun {
         continue schedule;
       }
       while (ready.length && running.size < this.#jobs) {
-        const job = ready.shift()!;
+        // longest remaining critical path first, by the estimates as they stand (they learn as stages finish)
+        const job = takeByPriority(ready, this.#board.model.priorities());
         if (!this.#ctx.opts.isolateAll && running.size === 0 && ready.length === 0) {
           await this.#settle(await this.#execute(job, true));
           continue schedule;

@@ -2,6 +2,7 @@
 // records; what needs no computing (an upstream that failed or did not run, a cache hit) ends here as a
 // finished record, and the rest becomes a job to compute.
 import { artifactSet } from "./compute.ts";
+import { declaredWork } from "./eta.ts";
 import { cacheKey, inputRecord, volatileTest } from "./keys.ts";
 import type { StageRecord } from "./manifest.ts";
 import { notRunBecause } from "./not_run.ts";
@@ -39,6 +40,7 @@ export async function prepareStage(ctx: RunContext, stage: Stage, force: boolean
     codeFiles: code.files,
     packages: code.packages,
     volatile: [] as string[],
+    ...(declaredWork(stage) !== undefined ? { work: declaredWork(stage) } : {}),
   };
   const gathered = gatherInputs(ctx, stage, base);
   if ("record" in gathered) return gathered;

@@ -6,6 +6,7 @@
 // once; that is safe because every write is atomic and the lock of a dead process is taken over. A
 // manifest left in state "running" by a dead process is reported as interrupted (see manifestState).
 import { SkipStage, StagesFailed, UserError } from "./errors.ts";
+import { etaModelForRun, formatEtaRange } from "./eta.ts";
 import { computeInline, StageFailed } from "./inline.ts";
 import { type StageRecord, writeManifest } from "./manifest.ts";
 import { prepareStage } from "./prepare.ts";
@@ -18,9 +19,12 @@ export async function runSequential(ctx: RunContext): Promise<void> {
   const { order, visit, manifest } = ctx;
   const total = order.filter((s) => visit.has(s.name)).length;
   const t0 = performance.now();
+  const eta = await etaModelForRun(order, visit, ctx.opts.storeRoot);
+  const statuses = new Map<string, string>();
   let settled = 0;
   for (const stage of order) {
     if (!visit.has(stage.name)) continue;
+    const started = performance.now();
     let rec: StageRecord;
     try {
       rec = await runRepairing(ctx, stage, ctx.forced.has(stage.name));
@@ -32,16 +36,16 @@ export async function runSequential(ctx: RunContext): Promise<void> {
     ctx.records.set(stage.name, rec);
     manifest.stages.push(rec);
     settled++;
+    statuses.set(stage.name, rec.status);
+    if (rec.status === "computed") eta.observe(stage.name, performance.now() - started);
     // A cache hit changes nothing in the store: persisting progress is only needed after real work.
     if (rec.status !== "cached") {
       await writeManifest(ctx.opts.storeRoot, manifest);
-      // the whole run's progress (ETA from the mean time per settled stage: rough, stages differ)
+      // the whole run's progress: what is left, one stage after another, at each stage's estimated duration
       const elapsed = (performance.now() - t0) / 1000;
-      ctx.log.say(
-        `[run] stage ${settled}/${total} elapsed ${formatDuration(elapsed)} ETA ~${
-          formatDuration((elapsed * (total - settled)) / settled)
-        }`,
-      );
+      const left = eta.remaining({ settled: statuses, running: new Map() }, 1);
+      ctx.log.event({ event: "eta", lowMs: Math.round(left.lowMs), ms: Math.round(left.ms), highMs: Math.round(left.highMs) });
+      ctx.log.say(`[run] stage ${settled}/${total} elapsed ${formatDuration(elapsed)} ETA ${formatEtaRange(left.lowMs, left.highMs)}`);
     }
   }
 }
