@@ -13,6 +13,8 @@ import type { Experiment } from "./experiment.ts";
 import { EngineNames } from "./names.ts";
 import { runStageChild } from "./run_stage.ts";
 import { checkStoreRoot } from "./store.ts";
+import { recogniseStore } from "./store_root.ts";
+import { printable } from "./printable.ts";
 
 export type { Experiment, ExportRule } from "./experiment.ts";
 
@@ -33,29 +35,34 @@ export async function cliMain<C>(exp: Experiment<C>, argv: string[]): Promise<nu
     return await dispatch(exp, names, argv);
   } catch (e) {
     if (e instanceof UserError) {
-      console.error(`error: ${e.message}`);
+      console.error(`error: ${shown(e.message)}`);
       return 2;
     }
     if (e instanceof StagesFailed) {
       // a stage's own failure: the stack is the stage's, worth keeping in the log
       const stack = fullStack(e.cause);
-      console.error(`error: ${e.message}` + (debug ? `\n${stack}` : " (rerun with --debug for the stack trace)"));
+      console.error(`error: ${shown(e.message)}` + (debug ? `\n${stack}` : " (rerun with --debug for the stack trace)"));
       await logInternalError(exp, names, argv, stack);
       return 1;
     }
     const fs = describeFsFault(e);
     if (fs) {
-      console.error(`error: ${fs}`);
+      console.error(`error: ${shown(fs)}`);
       return 2;
     }
     const stack = fullStack(e);
     console.error(
-      `internal error: ${e instanceof Error ? e.message : String(e)}` +
+      `internal error: ${shown(e instanceof Error ? e.message : String(e))}` +
         (debug ? `\n${stack}` : " (rerun with --debug for the stack trace)"),
     );
     await logInternalError(exp, names, argv, stack);
     return 3;
   }
+}
+
+/** A message as printed: names from configs and stores may hold control characters, shown escaped (lines kept). */
+function shown(message: string): string {
+  return message.split("\n").map(printable).join("\n");
 }
 
 /** An error's stack, followed by those of its causes. */
@@ -71,7 +78,7 @@ async function logInternalError<C>(exp: Experiment<C>, names: EngineNames, argv:
   const i = argv.indexOf("--store");
   const root = resolve(i >= 0 && argv[i + 1] ? argv[i + 1] : names.getEnv("STORE") ?? `${exp.projectRoot}/artifacts`);
   try {
-    if (!(await Deno.stat(root)).isDirectory) return;
+    if (recogniseStore(root) !== "store") return; // never a byte into a directory that is not a store
     await Deno.mkdir(`${root}/logs`, { recursive: true });
     const line = JSON.stringify({ t: new Date().toISOString(), event: "internal-error", argv, stack }) + "\n";
     await Deno.writeTextFile(`${root}/logs/errors.jsonl`, line, { append: true });
@@ -106,7 +113,8 @@ async function dispatch<C>(exp: Experiment<C>, names: EngineNames, argv: string[
   const storeVar = names.env("STORE");
   const via = values.store ? "--store" : Deno.env.get(storeVar) ? `$${storeVar}` : "the default store";
   const storeRoot = resolve(values.store ?? Deno.env.get(storeVar) ?? `${exp.projectRoot}/artifacts`);
-  await checkStoreRoot(storeRoot, via);
+  // every command that touches the store refuses a directory that is not one, before writing anything
+  if (command !== "verify") await checkStoreRoot(storeRoot, via);
   const configPath = resolve(values.config ?? `${exp.projectRoot}/${exp.defaultConfig}`);
   const overrides = (values.set ?? []).map(parseOverride);
   const handler = HANDLERS[command];

@@ -15,6 +15,8 @@ import { type RunOptions, runPipeline } from "./runner.ts";
 import { SlurmExecutor } from "./slurm.ts";
 import type { Stage } from "./stage.ts";
 import { ArtifactStore } from "./store.ts";
+import { printable } from "./printable.ts";
+import { insideOrRefuse, safeSegment } from "./safe_names.ts";
 
 /**
  * The stages not run, one line per root cause (a stage not run because what it needs did not run has the
@@ -36,6 +38,7 @@ export function notRunLines(notRun: { stage: string; reason: string }[]): string
 export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number> {
   const { exp, values, storeRoot, configPath } = c;
   const { raw, config } = await exp.loadConfig(configPath, c.overrides);
+  if (!values["no-export"] && exp.exports?.length) configFolderName(configPath); // refused before the run, not after it
   const t0 = performance.now();
   const stages = exp.buildStages(config);
   const parallel = await parallelOptions(c, stages, exp.cluster?.(config) ?? {});
@@ -159,21 +162,40 @@ function slurmNumber(values: CliValues, names: EngineNames, flag: "slurm-cpus" |
 
 /** Copies declared outputs of the run out of the store (atomically, beside the destination), e.g. the report. */
 async function exportOutputs<C>(exp: Experiment<C>, manifest: Manifest, storeRoot: string, configPath: string): Promise<void> {
-  const configName = configPath.split("/").pop()!.replace(/\.json$/, "");
+  const configName = configFolderName(configPath);
   const store = new ArtifactStore(storeRoot);
   for (const e of exp.exports ?? []) {
     const rec = manifest.stages.find((s) => s.stage === e.stage);
     const names = Object.keys(rec?.outputs ?? {}).filter((n) => (typeof e.output === "string" ? n === e.output : e.output.test(n)));
+    // the folder the rule names (what comes before the first placeholder): every file it writes stays inside
+    const base = resolve(exp.projectRoot, e.to.slice(0, e.to.indexOf("{") < 0 ? e.to.length : e.to.indexOf("{")).replace(/[^/]*$/, ""));
     for (const name of names.sort()) {
-      const to = resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replaceAll("{output}", name));
+      safeSegment(name, `the output name of stage '${printable(e.stage)}'`, "rename the output in the stage's code");
+      const rel = e.to.replaceAll("{config}", configName).replaceAll("{output}", name);
+      const to = insideOrRefuse(base, resolve(exp.projectRoot, rel), `the exported file`);
       const bytes = await store.getObject(rec!.outputs[name].digest);
       await writeFileAtomic(to, e.transform ? await e.transform(bytes, { manifest, storeRoot }) : bytes);
-      if (typeof e.output === "string") console.error(`wrote ${to}`);
+      if (typeof e.output === "string") console.error(`wrote ${printable(to)}`);
     }
     if (typeof e.output !== "string" && names.length) {
       console.error(
-        `wrote ${names.length} file(s) to ${resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replace(/\/[^/]*$/, ""))}`,
+        `wrote ${names.length} file(s) to ${
+          printable(resolve(exp.projectRoot, e.to.replaceAll("{config}", configName).replace(/\/[^/]*$/, "")))
+        }`,
       );
     }
   }
+}
+
+/**
+ * The name a config file gives its report folder (its file name without .json): one plain path segment,
+ * else a UserError (a config named '...json' would otherwise write its report into the project root).
+ */
+function configFolderName(configPath: string): string {
+  const file = configPath.split("/").pop()!;
+  return safeSegment(
+    file.replace(/\.json$/, ""),
+    `the report folder name from the config file '${printable(file)}'`,
+    "rename the config file",
+  );
 }

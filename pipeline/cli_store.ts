@@ -4,9 +4,10 @@ import { resolve } from "node:path";
 import type { CommandContext } from "./cli_args.ts";
 import { UserError } from "./errors.ts";
 import { collectGarbage, DEFAULT_KEEP_RUNS } from "./gc.ts";
-import { ManifestSchema } from "./manifest.ts";
+import { ManifestSchema, scanManifests } from "./manifest.ts";
 import { pipelineStatus } from "./status.ts";
 import { ArtifactStore } from "./store.ts";
+import { printable } from "./printable.ts";
 
 /** Runs `status`: 0, or 1 when --verify finds damage. */
 export async function statusCommand<C>(c: CommandContext<C>): Promise<number> {
@@ -19,16 +20,41 @@ export async function statusCommand<C>(c: CommandContext<C>): Promise<number> {
     configPath: c.configPath,
   });
   for (const r of rows) {
-    console.log(`${r.state.padEnd(8)} ${r.stage}${r.reasons.length ? "  (" + r.reasons.join("; ") + ")" : ""}`);
+    console.log(printable(`${r.state.padEnd(8)} ${r.stage}${r.reasons.length ? "  (" + r.reasons.join("; ") + ")" : ""}`));
   }
   if (!c.values.verify) return 0;
   const { checked, damage } = await new ArtifactStore(storeRoot).verify({ manifestSchema: ManifestSchema });
-  for (const d of damage) console.log(`DAMAGED ${d.path}: ${d.problem}`);
+  const whose = await artifactNames(storeRoot);
+  for (const d of damage) console.log(printable(`DAMAGED ${d.path}${whose(d.path)}: ${d.problem}`));
   console.log(
     `status --verify: ${checked} store file(s) rehashed, ${damage.length} damaged` +
-      (damage.length ? "; 'reproduce' recomputes damaged artifacts as they are read (or remove them and rerun)" : ""),
+      (damage.length
+        ? "; remove the damaged artifacts and cache entries listed and rerun 'reproduce': it recomputes them (anything the store did not write, inspect first)"
+        : ""),
   );
   return damage.length ? 1 : 0;
+}
+
+/**
+ * What a damaged store file is, from the store's manifests: " (output 'x' of stage 's')" for an object,
+ * " (cache entry of stage 's')" for a cache entry, "" when no manifest names it.
+ */
+async function artifactNames(storeRoot: string): Promise<(path: string) => string> {
+  const scan = await scanManifests(storeRoot).catch(() => undefined);
+  const objects = new Map<string, string>();
+  const entries = new Map<string, string>();
+  const manifests = [...(scan?.readable ?? []).map((m) => m.manifest), ...(scan?.latest?.manifest ? [scan.latest.manifest] : [])];
+  for (const m of manifests) {
+    for (const r of m.stages) {
+      for (const [n, ref] of Object.entries(r.outputs)) objects.set(ref.digest, `output '${n}' of stage '${r.stage}'`);
+      if (r.key) entries.set(r.key, `cache entry of stage '${r.stage}'`);
+    }
+  }
+  return (path) => {
+    const name = path.split("/").pop()!.replace(/\.json$/, "");
+    const what = path.includes("/objects/") ? objects.get(name) : path.includes("/runs/") ? entries.get(name) : undefined;
+    return what ? ` (${what})` : "";
+  };
 }
 
 /** Runs `archive`: the last complete run into --out (default <prefix>-archive-<date>.tar.gz). */

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import { UserError } from "./errors.ts";
 import { didYouMean } from "./cli_help.ts";
+import { printable } from "./printable.ts";
+import { overridePathProblem } from "./safe_names.ts";
 
 /** A zod schema's internals, as far as finding the keys an object accepts needs them. */
 interface SchemaDef {
@@ -98,7 +100,15 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 /** Parses "a.b=value" (value as JSON, or as a plain string when it is not JSON). */
 export function parseOverride(text: string): [string, unknown] {
   const eq = text.indexOf("=");
-  if (eq <= 0) throw new UserError(`--set expects path=value, got '${text}'`);
+  if (eq <= 0) throw new UserError(`--set expects path=value, got '${printable(text)}'`);
+  const problem = overridePathProblem(text.slice(0, eq));
+  if (problem) {
+    throw new UserError(
+      `--set ${
+        printable(text.slice(0, 80))
+      }: the path cannot be used: ${problem}; give a dotted path of config keys, e.g. search.budget=20`,
+    );
+  }
   const raw = text.slice(eq + 1);
   let value: unknown = raw;
   try {

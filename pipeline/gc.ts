@@ -1,7 +1,8 @@
 import { UserError } from "./errors.ts";
 import { acquireStoreLock } from "./lock.ts";
 import { type Manifest, scanManifests } from "./manifest.ts";
-import { ArtifactStore, readJson, RunEntrySchema, type StoreInventory } from "./store.ts";
+import { ArtifactStore, readJson, removeOwnFile, RunEntrySchema, type StoreInventory } from "./store.ts";
+import { recogniseStore } from "./store_root.ts";
 
 type ManifestScan = Awaited<ReturnType<typeof scanManifests>>;
 
@@ -42,6 +43,9 @@ export interface GcReport {
  */
 export async function collectGarbage(opts: GcOptions | string): Promise<GcReport> {
   const o: GcOptions = typeof opts === "string" ? { storeRoot: opts } : opts;
+  // a directory that is not a store is refused before anything (--force included); an absent or empty one holds nothing
+  const state = recogniseStore(o.storeRoot);
+  if (state === "absent" || state === "empty") return emptyReport(!!o.dryRun);
   const lock = await acquireStoreLock(o.storeRoot, "gc");
   try {
     const store = new ArtifactStore(o.storeRoot);
@@ -60,16 +64,23 @@ export async function collectGarbage(opts: GcOptions | string): Promise<GcReport
           }; inspect or remove them, or rerun with --force to keep them and collect the rest`,
       );
     }
-    const { kept, old } = keptRuns(scan, o.keepRuns ?? DEFAULT_KEEP_RUNS);
+    const { kept, old: oldAll } = keptRuns(scan, o.keepRuns ?? DEFAULT_KEEP_RUNS);
+    // only manifests the store wrote (regular files): a link under manifests/ is left alone
+    const files = new Set(inv.manifests);
+    const old = oldAll.filter((p) => files.has(p));
     const report = await sweep({ inv, kept, old, dryRun: !!o.dryRun, leftAlone: doubts });
     if (!o.dryRun) {
-      for (const t of inv.temps) await Deno.remove(t).catch(() => {});
+      for (const t of inv.temps) await removeOwnFile(t);
       await store.cleanTmp();
     }
     return report;
   } finally {
     lock.release();
   }
+}
+
+function emptyReport(dryRun: boolean): GcReport {
+  return { dryRun, objectsRemoved: 0, bytesFreed: 0, entriesRemoved: 0, objectsKept: 0, manifestsRemoved: [], removed: [], leftAlone: [] };
 }
 
 /** The manifests gc keeps (latest.json's run and the last `keepRuns`), and the paths of the older ones. */

@@ -1,4 +1,5 @@
-import { asUserFsError, UserError } from "./errors.ts";
+import { asUserFsError, describeFsFault, UserError } from "./errors.ts";
+import { claimStore, recogniseStore } from "./store_root.ts";
 
 /** What the LOCK file says: who holds it, since when. */
 export interface LockHolder {
@@ -23,6 +24,8 @@ export interface StoreLock {
   readonly holder: LockHolder;
   /** True when the lock was taken over from a process that died holding it (its writes may be half done). */
   readonly tookOver: boolean;
+  /** True when the store could not be written and no lock was taken (acquireStoreLock's readOnlyOk). */
+  readonly readOnly?: boolean;
   release(): void;
 }
 
@@ -48,23 +51,40 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Options of acquireStoreLock. */
+export interface LockOptions {
+  /** Where the store path came from, for messages (--store, $X_STORE). */
+  via?: string;
+  /**
+   * For a command that only reads (archive): a store this process cannot write (a read-only file system,
+   * no write permission) is read without the lock; nobody can change it through this process either.
+   */
+  readOnlyOk?: boolean;
+}
+
 /**
  * Takes the store's exclusive lock (a file created with O_EXCL holding our pid). A second process gets a
  * clear error naming the holder. A lock left by a process that no longer exists (kill -9) is taken over.
+ * First the directory must be a store, or empty, or absent (see claimStore): a directory that is not a
+ * store is refused before a byte is written there.
  */
-export async function acquireStoreLock(root: string, command: string): Promise<StoreLock> {
+export async function acquireStoreLock(root: string, command: string, o: LockOptions = {}): Promise<StoreLock> {
   const path = `${root}/LOCK`;
   try {
-    Deno.mkdirSync(root, { recursive: true });
+    await claimStore(root, { via: o.via });
   } catch (e) {
-    throw asUserFsError(e, `cannot create the artifact store ${root}`);
+    // a store that cannot be written (read-only, no permission) may still be read, when recognised as one
+    if (o.readOnlyOk && describeFsFault(e)) return readOnlyLock(root, command, o.via);
+    throw e instanceof UserError ? e : asUserFsError(e, `cannot create the artifact store ${root}`);
   }
   let tookOver = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       return createLock(path, command, tookOver);
     } catch (e) {
+      if (o.readOnlyOk && !(e instanceof Deno.errors.AlreadyExists) && describeFsFault(e)) return readOnlyLock(root, command, o.via);
       if (!(e instanceof Deno.errors.AlreadyExists)) throw asUserFsError(e, `cannot take the lock ${path}`);
+      refuseIfNotFile(root, path);
       const holder = readHolder(path);
       refuseIfHeld(root, path, holder);
       // Stale (holder dead) or unreadable after a moment: take it over.
@@ -79,6 +99,33 @@ export async function acquireStoreLock(root: string, command: string): Promise<S
     }
   }
   throw new UserError(`could not take the lock ${path}; another process keeps taking it`);
+}
+
+/** The "lock" of a store this process cannot write: recognised (never a foreign directory), nothing to release. */
+function readOnlyLock(root: string, command: string, via?: string): StoreLock {
+  recogniseStore(root, via); // the one-line refusal for a directory that is not a store; writes nothing
+  return {
+    holder: { pid: Deno.pid, command, since: new Date().toISOString(), host: hostname() },
+    tookOver: false,
+    readOnly: true,
+    release() {},
+  };
+}
+
+/** A LOCK that is not a file (a directory, a link) was not made by this program: say what it is and the fix. */
+function refuseIfNotFile(root: string, path: string): void {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(path);
+  } catch {
+    return; // gone meanwhile: the next attempt takes it
+  }
+  if (st.isFile) return;
+  const what = st.isDirectory ? "a directory" : st.isSymlink ? "a symbolic link" : "not a regular file";
+  throw new UserError(
+    `the artifact store ${root} cannot be locked: ${path} is ${what}, not the lock file this program writes; ` +
+      `nothing of this program made it: inspect it and move it away, then rerun`,
+  );
 }
 
 /** Creates the LOCK file (O_EXCL: AlreadyExists when someone holds it) and writes this process into it. */

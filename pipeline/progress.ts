@@ -1,3 +1,5 @@
+import { printable } from "./printable.ts";
+
 /** Formats a duration in seconds as e.g. "4.2s", "3m05s", "1h02m". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
@@ -25,7 +27,7 @@ export class RunLog {
 
   /** Prints a line to stderr (unless quiet). */
   say(line: string): void {
-    if (!this.#quiet) Deno.stderr.writeSync(this.#enc.encode(line + "\n"));
+    if (!this.#quiet) Deno.stderr.writeSync(this.#enc.encode(line.split("\n").map(printable).join("\n") + "\n")); // names from configs: escaped
   }
 
   /**

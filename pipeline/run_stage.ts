@@ -85,11 +85,19 @@ export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
 let parentPid: number | undefined;
 
 /**
- * Ends this process when its parent dies (it is then re-parented): an orphan must not keep computing. The
- * timer only fires between a stage's awaits; the check before the commit covers the rest.
+ * Ends this process when its parent dies (it is then re-parented): an orphan must not keep computing. A
+ * worker thread watches (parent_watch_worker.ts), so that a stage's synchronous computation, which holds
+ * the main thread, cannot delay it; the timer here and the check before the commit are the fallback.
  */
 function watchParent(): number {
   const parent = Deno.ppid;
+  try {
+    const w = new Worker(new URL("./parent_watch_worker.ts", import.meta.url).href, { type: "module" });
+    w.onmessage = () => Deno.exit(1);
+    w.postMessage({ parent, pollMs: 200 });
+    // deno-lint-ignore no-explicit-any
+    (w as any).unref?.(); // the watchdog never keeps the process alive by itself
+  } catch { /* no worker: the timer below still watches between awaits */ }
   const id = setInterval(() => {
     if (Deno.ppid !== parent) Deno.exit(1);
   }, 200);

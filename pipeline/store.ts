@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { sha256, sha256File } from "./hash.ts";
 import { exists, isTempName, writeFileAtomic } from "./fs_atomic.ts";
-import { DamagedObject, UserError } from "./errors.ts";
+import { DamagedObject } from "./errors.ts";
+import { isStoreTmpEntry, recogniseStore, STORE_MARKER } from "./store_root.ts";
 
 /** One output file of a stage, as recorded in a cache entry. */
 export const OutputRefSchema = z.object({ digest: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) });
@@ -103,7 +104,7 @@ export class ArtifactStore {
     }
     const actual = sha256(bytes);
     if (actual !== digest) {
-      await Deno.remove(path).catch(() => {});
+      await removeOwnFile(path);
       this.#damaged.add(digest);
       this.warnings.push(`damaged object ${path} (content hashes to ${actual}) removed`);
       throw new DamagedObject(
@@ -159,13 +160,13 @@ export class ArtifactStore {
     }
     if (!parsed.success || parsed.data.key !== key) {
       this.warnings.push(`corrupt cache entry ${path} removed (not valid JSON of the expected shape)`);
-      await Deno.remove(path).catch(() => {});
+      await removeOwnFile(path);
       return undefined;
     }
     for (const [name, ref] of Object.entries(parsed.data.outputs)) {
       if (!(await this.hasObject(ref))) {
         this.warnings.push(`cache entry ${path} dropped: its output '${name}' (${ref.digest}) is missing or truncated`);
-        await Deno.remove(path).catch(() => {});
+        await removeOwnFile(path);
         return undefined;
       }
     }
@@ -174,7 +175,7 @@ export class ArtifactStore {
 
   /** Removes a cache entry (absent is fine): its stage recomputes on the next lookup. */
   async dropRun(key: string): Promise<void> {
-    await Deno.remove(this.runPath(key)).catch(() => {});
+    await removeOwnFile(this.runPath(key));
   }
 
   /** Writes a cache entry atomically (after its objects are in place). */
@@ -202,8 +203,17 @@ export class ArtifactStore {
     if (!(await exists(this.root))) return inv;
     for (const top of await listDir(this.root)) {
       const p = `${this.root}/${top.name}`;
-      if (top.name === "LOCK" && top.isFile) continue;
-      if ((top.name === "logs" || top.name === "tmp") && top.isDirectory) continue;
+      if ((top.name === "LOCK" || top.name === STORE_MARKER) && top.isFile) continue;
+      if (top.isFile && isTempName(top.name)) {
+        inv.temps.push(p);
+        continue;
+      }
+      if (top.name === "logs" && top.isDirectory) continue;
+      if (top.name === "tmp" && top.isDirectory) {
+        // what an interrupted run left is swept by cleanTmp; anything else there is not the store's
+        for (const f of await listDir(p)) if (!isStoreTmpEntry(f.name, f)) inv.unknown.push(`${p}/${f.name}`);
+        continue;
+      }
       if (top.name === "manifests" && top.isDirectory) {
         for (const f of await listDir(p)) {
           const fp = `${p}/${f.name}`;
@@ -278,25 +288,41 @@ export class ArtifactStore {
   }
 
   /**
-   * Removes leftovers of interrupted writes (call under the store lock): the store's tmp/ always; with
-   * `everywhere`, also temporary files beside their destination (written there only when tmp/ is on another
-   * file system), which needs a walk of the whole store: for a run that took over the lock of a dead one.
+   * Removes leftovers of interrupted writes (call under the store lock): in the store's tmp/, the entries
+   * the store made and names (temporary files with its prefix, a run's scratch, job and code directories;
+   * see isStoreTmpEntry), never anything else, and never through a link; with `everywhere`, also temporary
+   * files beside their destination (written there only when tmp/ is on another file system), which needs a
+   * walk of the whole store: for a run that took over the lock of a dead one.
    */
   async cleanTmp(opts: { everywhere?: boolean } = {}): Promise<number> {
     let n = 0;
-    if (await exists(this.tmpDir)) {
-      for await (const f of Deno.readDir(this.tmpDir)) {
-        await Deno.remove(`${this.tmpDir}/${f.name}`, { recursive: true }).catch(() => {});
+    let st: Deno.FileInfo | undefined;
+    try {
+      st = await Deno.lstat(this.tmpDir);
+    } catch { /* no tmp/ */ }
+    if (st?.isDirectory) {
+      for (const f of await listDir(this.tmpDir)) {
+        if (!isStoreTmpEntry(f.name, f)) continue;
+        // (a directory's removal does not follow the links inside it: a code snapshot links to the project)
+        await Deno.remove(`${this.tmpDir}/${f.name}`, { recursive: f.isDirectory }).catch(() => {});
         n++;
       }
     }
     if (!opts.everywhere) return n;
     for (const t of (await this.inventory()).temps) {
-      await Deno.remove(t).catch(() => {});
+      await removeOwnFile(t);
       n++;
     }
     return n;
   }
+}
+
+/** Removes a file the store wrote (absent is fine); a link or a directory under that name is never the store's: left alone. */
+export async function removeOwnFile(path: string): Promise<void> {
+  try {
+    if (!(await Deno.lstat(path)).isFile) return;
+    await Deno.remove(path);
+  } catch { /* gone already */ }
 }
 
 async function listDir(path: string): Promise<Deno.DirEntry[]> {
@@ -328,18 +354,11 @@ export async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<{
 }
 
 /**
- * Checks a store root can be used: absent (it will be created) or a directory. A file there is a
- * UserError naming the path and the fix.
+ * Checks a store root can be used, writing nothing: absent or empty (a store will be created there), a
+ * store, or a store of an earlier version. A file, or a directory that is not a store, is a UserError
+ * naming the path and the fix (see recogniseStore).
  */
-export async function checkStoreRoot(root: string, via: string): Promise<void> {
-  try {
-    const st = await Deno.stat(root);
-    if (!st.isDirectory) {
-      throw new UserError(`the artifact store ${root} (from ${via}) is a file, not a directory; point ${via} at a directory`);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    if (e instanceof UserError) throw e;
-    throw new UserError(`the artifact store ${root} (from ${via}) cannot be used: ${(e as Error).message}`);
-  }
+export function checkStoreRoot(root: string, via: string): Promise<void> {
+  recogniseStore(root, via);
+  return Promise.resolve();
 }

@@ -14,6 +14,17 @@ import { ExperimentConfig } from "../stages/config.ts";
 import { encodeData } from "../data/codec.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
+import { collectGarbage } from "../pipeline/gc.ts";
+import { STORE_MARKER } from "../pipeline/store_root.ts";
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let cases = 0;
 
@@ -378,7 +389,7 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
       const before = listTree(store);
       assert(new Deno.Command("mount", { args: ["-o", "remount,ro", mnt] }).outputSync().success);
       toy.write("config.json", `{ "a": 7, "b": 1 }`);
-      for (const args of [["reproduce"], ["gc"], ["archive", "--out", `${toy.dir}/a.tar.gz`]]) {
+      for (const args of [["reproduce"], ["gc"]]) {
         r = await toy.cli(...args, "--store", store);
         assertEquals(r.code, 2, `${args[0]}: ${r.stderr}`);
         oneLine(r.stderr);
@@ -386,6 +397,13 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
         cases++;
       }
       assertEquals(listTree(store), before);
+      // archive only reads: a read-only store is archived without the lock, and the archive verifies
+      r = await toy.cli("archive", "--out", `${toy.dir}/a.tar.gz`, "--store", store);
+      assertEquals(r.code, 0, `archive of a read-only store: ${r.stderr}`);
+      assertEquals(listTree(store), before);
+      r = await toy.cli("verify", `${toy.dir}/a.tar.gz`);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      cases++;
       r = await toy.cli("status", "--store", store);
       assertEquals(r.code, 0, "status only reads");
     } finally {
@@ -536,6 +554,180 @@ Deno.test("data sources: a CIFAR-10 directory is digest-checked like every other
     cases += 3;
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** Every entry under a directory, with what it is: a file's sha256, a link's target, or "dir"; links are not followed. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of Deno.readDirSync(rel ? `${root}/${rel}` : root)) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const full = `${root}/${p}`;
+      if (e.isSymlink) out[p] = `link:${Deno.readLinkSync(full)}`;
+      else if (e.isDirectory) {
+        out[p] = "dir";
+        walk(p);
+      } else out[p] = `file:${sha256(Deno.readFileSync(full))}`;
+    }
+  };
+  walk("");
+  return out;
+}
+
+/** Writes a tree of files (relative path -> content) under `root`. */
+function plant(root: string, files: Record<string, string>): void {
+  for (const [rel, text] of Object.entries(files)) {
+    Deno.mkdirSync(`${root}/${rel}`.replace(/\/[^/]+$/, ""), { recursive: true });
+    Deno.writeTextFileSync(`${root}/${rel}`, text);
+  }
+}
+
+Deno.test("the store touches only what is its own: a directory that is not a store is refused by every command", async (t) => {
+  const toy = makeToyProject();
+  const scratch = Deno.makeTempDirSync({ prefix: "hpo-foreign-" });
+  try {
+    // targets a careless --store could name: a directory with a tmp/, a home, a root, one holding only a tmp/
+    const targets: Record<string, Record<string, string>> = {
+      "a directory with a tmp/": { "tmp/a.txt": "a", "tmp/deep/b.txt": "b", "tmp/deep/er/c.bin": "c", "notes.txt": "mine" },
+      "a home (~)": { "tmp/x": "x", ".bashrc": "alias ll='ls -l'", ".ssh/id_ed25519": "secret", "Documents/thesis.tex": "\\section{}" },
+      "a root (/)": {
+        "tmp/.X11-unix/X0": "",
+        "tmp/.pipeline-tmp-1-2-3.tmp": "looks like ours",
+        "etc/passwd": "root:x:0:0",
+        "usr/bin/sh": "#!",
+      },
+      "only a tmp/ with foreign files": { "tmp/report.pdf": "%PDF", "tmp/sub/dir/f": "f" },
+      "a store look-alike with a foreign file": { "objects/.keep": "", "runs/x": "", "manifests/notes.md": "#" },
+    };
+    const commands: string[][] = [
+      ["reproduce"],
+      ["reproduce", "--jobs", "2"],
+      ["status"],
+      ["status", "--verify"],
+      ["archive", "--out", `${scratch}/out.tar.gz`],
+      ["gc"],
+      ["gc", "--force"],
+      ["gc", "--dry-run"],
+      ["run-stage", "--spec", `${scratch}/spec.json`],
+    ];
+    for (const [what, files] of Object.entries(targets)) {
+      await t.step(`${what}: every command exits 2 in one line, and every byte is still there`, async () => {
+        const dir = `${scratch}/${what.replace(/[^a-z]+/g, "-")}`;
+        plant(dir, files);
+        const before = snapshot(dir);
+        for (const args of commands) {
+          const r = await toy.cli(...args, "--store", dir);
+          assertEquals(r.code, 2, `${args.join(" ")} on ${what}: ${r.stderr}`);
+          oneLine(r.stderr);
+          assertMatch(r.stderr, /is not an artifact store.*point --store at a store or at an empty or new directory/);
+          assertEquals(snapshot(dir), before, `${args.join(" ")} changed ${what}`);
+          cases++;
+        }
+        // the store's variable is refused the same way
+        const r = await toy.cliEnv({ HPO_STORE: dir }, "reproduce");
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /from \$HPO_STORE\) is not an artifact store/);
+        assertEquals(snapshot(dir), before);
+        // and the functions themselves, below the CLI
+        for (
+          const call of [
+            () => collectGarbage({ storeRoot: dir, force: true }),
+            () => runPipeline([], { storeRoot: dir, projectRoot: toy.dir }),
+          ]
+        ) {
+          const e = await call().then(() => undefined, (e) => e);
+          assert(e instanceof UserError, `a UserError, got ${e}`);
+        }
+        assertEquals(snapshot(dir), before);
+        assertEquals(existsSync(`${scratch}/out.tar.gz`), false, "no archive written");
+        cases += 2;
+      });
+    }
+
+    await t.step("a real store whose tmp/ holds a foreign file and a link leading outside: nothing foreign is touched", async () => {
+      const store = `${scratch}/real`;
+      let r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      assert(existsSync(`${store}/${STORE_MARKER}`), "the store made its marker");
+      plant(`${scratch}/outside`, { "precious.txt": "do not delete", "sub/more.txt": "nor this" });
+      plant(store, { "tmp/foreign.txt": "not the store's", "tmp/foreign-dir/f": "f" });
+      Deno.symlinkSync(`${scratch}/outside`, `${store}/tmp/scratch-0123456789abcdef-1`); // a link under a name the store uses
+      Deno.symlinkSync(`${scratch}/outside`, `${store}/tmp/link-out`);
+      // leftovers the store did make are swept
+      plant(store, { "tmp/.pipeline-tmp-77-1-0.tmp": "half", "tmp/scratch-fedcba9876543210-77/part": "p" });
+      const outside = snapshot(`${scratch}/outside`);
+      const foreign = () => ["tmp/foreign.txt", "tmp/foreign-dir/f"].map((p) => Deno.readTextFileSync(`${store}/${p}`));
+      toy.write("config.json", `{ "a": 4, "b": 1 }`);
+      r = await toy.cli("reproduce", "--store", store);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(existsSync(`${store}/tmp/.pipeline-tmp-77-1-0.tmp`), false, "the store's own temporary file is swept");
+      assertEquals(existsSync(`${store}/tmp/scratch-fedcba9876543210-77`), false, "the store's own scratch directory is swept");
+      for (const args of [["status"], ["archive", "--out", `${scratch}/real.tar.gz`], ["gc", "--force"], ["gc", "--dry-run", "--force"]]) {
+        r = await toy.cli(...args, "--store", store);
+        assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        assertEquals(foreign(), ["not the store's", "f"]);
+        assert(Deno.lstatSync(`${store}/tmp/link-out`).isSymlink && Deno.lstatSync(`${store}/tmp/scratch-0123456789abcdef-1`).isSymlink);
+        assertEquals(snapshot(`${scratch}/outside`), outside, `${args.join(" ")} touched what the link leads to`);
+        cases++;
+      }
+      // gc without --force refuses, naming what it cannot account for
+      r = await toy.cli("gc", "--store", store);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, /tmp\/foreign\.txt \(not something the store wrote\)/);
+      r = await toy.cli("status", "--verify", "--store", store);
+      assertMatch(r.stdout, /DAMAGED .*tmp\/link-out: not something the store wrote/);
+      // the functions: cleanTmp sweeps only what the store named
+      await new ArtifactStore(store).cleanTmp({ everywhere: true });
+      assertEquals(foreign(), ["not the store's", "f"]);
+      assertEquals(snapshot(`${scratch}/outside`), outside);
+      cases += 3;
+    });
+
+    await t.step(
+      "a store of an earlier version (no marker, only the store's own entries) is adopted; one with a stray entry is not",
+      async () => {
+        const store = `${scratch}/legacy`;
+        let r = await toy.cli("reproduce", "--store", store);
+        assertEquals(r.code, 0, r.stderr);
+        Deno.removeSync(`${store}/${STORE_MARKER}`);
+        plant(store, { "tmp/.hpo-tmp-5-6-7.tmp": "an old leftover", "tmp/12-34-5.tmp": "an older one" });
+        r = await toy.cli("status", "--store", store);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(existsSync(`${store}/${STORE_MARKER}`), false, "status only reads: it adopts nothing");
+        r = await toy.cli("reproduce", "--store", store);
+        assertEquals(r.code, 0, r.stderr);
+        const marker = JSON.parse(Deno.readTextFileSync(`${store}/${STORE_MARKER}`));
+        assertEquals([marker.kind, marker.formatVersion, marker.adopted], ["artifact-store", 1, true]);
+        // the same store without its marker but with a note at the top: not a store this program made
+        Deno.removeSync(`${store}/${STORE_MARKER}`);
+        plant(store, { "README.txt": "my notes" });
+        const before = snapshot(store);
+        r = await toy.cli("reproduce", "--store", store);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /holds .*README\.txt, which no store makes/);
+        assertEquals(snapshot(store), before);
+        // a marker from a newer format, or a damaged one: refused, naming it
+        Deno.removeSync(`${store}/README.txt`);
+        Deno.writeTextFileSync(`${store}/${STORE_MARKER}`, JSON.stringify({ kind: "artifact-store", formatVersion: 99, createdAt: "x" }));
+        r = await toy.cli("gc", "--store", store);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /format version 99, newer than this program's 1/);
+        Deno.writeTextFileSync(`${store}/${STORE_MARKER}`, "{ not json");
+        r = await toy.cli("status", "--store", store);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /store marker .* is damaged/);
+        // an empty directory becomes a store; a file is refused
+        Deno.mkdirSync(`${scratch}/empty`);
+        r = await toy.cli("reproduce", "--store", `${scratch}/empty`);
+        assertEquals(r.code, 0, r.stderr);
+        assert(existsSync(`${scratch}/empty/${STORE_MARKER}`));
+        cases += 5;
+      },
+    );
+  } finally {
+    toy.cleanup();
+    Deno.removeSync(scratch, { recursive: true });
   }
 });
 
