@@ -63,6 +63,10 @@ const code = await cliMain({
     { stage: "report", output: "report.md", to: "reports/{config}/report.md", transform: withRunFacts("md") },
     // the Markdown report links its figures and every table's CSV beside it
     { stage: "report", output: /^(figure-.+\.svg|table-.+\.csv)$/, to: "reports/{config}/{output}" },
+    // the timing appendix (wall times, volatile), linked from the report; its page gets the run's facts too
+    { stage: "report", output: "timing.html", to: "reports/{config}/timing.html", transform: withRunFacts("html") },
+    { stage: "report", output: "timing.md", to: "reports/{config}/timing.md", transform: withRunFacts("md") },
+    { stage: "report", output: /^timing-(figure-.+\.svg|table-.+\.csv)$/, to: "reports/{config}/{output}" },
   ],
   rerunConfig: pinnedSourcesOnly,
   sandbox: { read: pinnedDirs, denoConfig: `${projectRoot}/deno.json` },

@@ -1,8 +1,9 @@
 import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
-import type { PairedEffect } from "../search/paired_stats.ts";
 import { base, SHAPES, type VlSpec } from "./charts.ts";
 import { effectCi, fmt, type Table } from "./format.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
+import type { ReportInput } from "./types.ts";
+import { ablationKey, judge, MIN_SEEDS, pCell, type Verdict, verdictCell, type Verdicts, verdictsOf } from "./verdicts.ts";
 
 /** What an hls-ablation stage writes (ablation.json, timings merged back in). */
 export interface AblationOutput {
@@ -17,48 +18,64 @@ export interface AblationOutput {
 }
 
 const ci = effectCi;
+const MIN_SEEDS_TEXT = String(MIN_SEEDS);
 
-/** The table of one ablation stage: each variant's paired effect against no HLS, with 95% paired t intervals. */
-export function ablationTable(a: AblationOutput): Table {
+/** The verdicts of one ablation judged as a family of its own (for a table shown without the rest of a report). */
+function alone(a: AblationOutput): Verdicts {
+  return judge(a.summary.map((s) => ({ key: ablationKey(a.dataset, a.budget, s.name), label: s.name, effect: s.testAcc })));
+}
+
+/** The table of one ablation stage: each variant's paired effect against no HLS, its Holm-adjusted p-value and verdict. */
+export function ablationTable(a: AblationOutput, v: Verdicts = alone(a)): Table {
+  const of = (name: string) => v.get(ablationKey(a.dataset, a.budget, name));
   return {
     id: `ablation-${a.dataset}-${a.budget}`,
     caption:
       `HLS ablation, ${a.dataset} · budget '${a.budget}': best of ${a.models} models, variant − no HLS, paired by seed (${a.seeds.length} seeds); mean [95% paired t interval]`,
     head: [
       "variant",
-      "Δ test acc",
-      "verdict (test acc)",
+      "Δ test acc [95% CI]",
+      "verdict (test acc, Holm)",
+      "p (Holm)",
       "Δ val acc",
       "Δ val loss",
       "per-model Δ test acc",
       "λ moved / on a bound / models",
-      "time × no HLS",
     ],
-    rows: a.summary.map((v) => [
-      `${v.name}: ${v.description}`,
-      ci(v.testAcc),
-      v.testAcc.verdict === "unclear" ? "cannot tell apart" : v.testAcc.verdict,
-      ci(v.valAcc),
-      ci(v.valLoss),
-      fmt(v.meanModelTestAccDelta),
-      `${v.moved} / ${v.onBound} / ${v.models}`,
-      fmt(v.seconds / v.referenceSeconds, 2),
+    rows: a.summary.map((s) => [
+      `${s.name}: ${s.description}`,
+      ci(s.testAcc),
+      verdictCell(of(s.name)),
+      pCell(of(s.name)?.pHolm),
+      ci(s.valAcc),
+      ci(s.valLoss),
+      fmt(s.meanModelTestAccDelta),
+      `${s.moved} / ${s.onBound} / ${s.models}`,
     ]),
     note:
       `Training budget: ${
         JSON.stringify(a.training)
       }. one-shot variants fine-tune the same ${a.models} random models of each seed; micro-GA variants are compared with the micro-GA without HLS from the same initial population. ` +
       "Validation metrics are on each run's own ranking data: the held-out half for held-out variants, the whole validation set otherwise, so Δ val compares different data and only test accuracy is comparable across all rows. " +
-      "'per-model Δ test acc' is the mean change over all models before selection. Time: the variant's wall time over its reference's (training only, for one-shot).",
+      "'per-model Δ test acc' is the mean change over all models before selection. Verdicts and p-values are corrected for the whole family of comparisons (see the findings); 'detectable' is the minimal detectable effect at 80% power. " +
+      "Each variant's time against no HLS is in the timing appendix.",
   };
 }
 
-/** One sentence per ablation: which variants help, hurt, or cannot be told apart on test accuracy. */
-export function ablationVerdict(a: AblationOutput): string {
-  const by = (v: PairedEffect["verdict"]) => a.summary.filter((s) => s.testAcc.verdict === v).map((s) => `${s.name} ${ci(s.testAcc, 3)}`);
-  const parts: [string, string[]][] = [["helps", by("helps")], ["hurts", by("hurts")], ["cannot be told apart from no HLS", by("unclear")]];
+/** One sentence per ablation: which variants help, hurt, or cannot be told apart on test accuracy (Holm-corrected). */
+export function ablationVerdict(a: AblationOutput, v: Verdicts = alone(a)): string {
+  const judged = a.summary.map((s) => ({ s, j: v.get(ablationKey(a.dataset, a.budget, s.name)) }));
+  const by = (w: Verdict["verdict"]) => judged.filter(({ j }) => j?.verdict === w).map(({ s }) => `${s.name} ${ci(s.testAcc, 3)}`);
+  const parts: [string, string[]][] = [
+    ["helps", by("helps")],
+    ["hurts", by("hurts")],
+    ["cannot be told apart from no HLS", by("cannot tell apart")],
+    [`no verdict (fewer than ${MIN_SEEDS_TEXT} seeds)`, by("no verdict")],
+  ];
   const said = parts.filter(([, xs]) => xs.length).map(([w, xs]) => `${w}: ${xs.join(", ")}`);
-  return `${a.dataset}, budget '${a.budget}', ${a.seeds.length} seeds, Δ test accuracy of the chosen model [95% CI]. ${said.join("; ")}.`;
+  return `${a.dataset}, budget '${a.budget}', ${a.seeds.length} seeds, Δ test accuracy of the chosen model [95% CI], verdicts corrected by Holm. ${
+    said.join("; ")
+  }.`;
 }
 
 /** The plot's rows: each seed's paired difference (spread a little within its variant's row) and each variant's interval. */
@@ -140,11 +157,18 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
 }
 
 /** The report section of the HLS ablation: a verdict per data set and budget, the tables, and the plot. */
-export async function ablationSection(w: ReportWriter, ablations: AblationOutput[] | undefined): Promise<SectionParts | undefined> {
+export async function ablationSection(w: ReportWriter, inp: ReportInput): Promise<SectionParts | undefined> {
+  const ablations = inp.ablations;
   if (!ablations?.length) return undefined;
+  const v = verdictsOf(inp);
   const sec = section("Does hyper local search help? The paired ablation", "ablation");
-  w.list(sec, ablations.map(ablationVerdict));
-  for (const a of ablations) w.table(sec, ablationTable(a));
+  w.list(sec, ablations.map((a) => ablationVerdict(a, v)));
+  w.text(
+    sec,
+    `Verdicts are Holm-corrected over the report's one family of ${v.m} tested comparisons (stated under the findings); "detectable" is the smallest effect the test would catch with 80% power.`,
+    "note",
+  );
+  for (const a of ablations) w.table(sec, ablationTable(a, v));
   await w.figure(
     sec,
     "hls-ablation",

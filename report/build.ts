@@ -8,7 +8,7 @@ import { pageHtml, pageMd } from "./page.ts";
 import { provenanceSection } from "./provenance_section.ts";
 import { searchSection } from "./search_section.ts";
 import { ReportWriter, type SectionParts } from "./section.ts";
-import { timingSection } from "./timing_section.ts";
+import { timingLinkSection } from "./timing_section.ts";
 import type { Report, ReportInput } from "./types.ts";
 
 export type { FinetuneOutput, Report, ReportInput, SearchSummary } from "./types.ts";
@@ -33,12 +33,12 @@ export async function buildReport(inp: ReportInput, roots: Record<string, string
   const parts = [
     findingsSection(w, inp),
     notRunSection(w, inp),
-    await ablationSection(w, inp.ablations),
+    await ablationSection(w, inp),
     await finetuneSection(w, inp.finetune),
     await searchSection(w, inp),
     await seed001Section(w, inp.gaLrMomWd),
     await seed003Section(w, inp.cpmlho),
-    await timingSection(w, inp),
+    timingLinkSection(inp),
     provenanceSection(w, inp),
   ];
   const sections = parts.filter((s): s is SectionParts => s !== undefined);

@@ -59,7 +59,7 @@ export function polyline(d: string): string {
  * several SVGs in one page do not share clip paths.
  */
 export function compactSvg(svg: string, idPrefix: string): string {
-  return svg
+  return renumberIds(svg)
     .replace(/<path class="(background|foreground)"[^>]*\/>/g, "")
     .replace(/\s(class|role|aria-roledescription|aria-label|aria-hidden|pointer-events)="[^"]*"/g, "")
     .replace(/\s(opacity|fill-opacity|stroke-opacity)="1"/g, "")
@@ -76,6 +76,19 @@ export function compactSvg(svg: string, idPrefix: string): string {
     .replace(/<g>\s*<\/g>/g, "")
     .replace(/<\/?g\b[^>]*>/g, unwrapBareGroups())
     .replace(/^[\s\S]*$/, (all) => shareSymbols(all, idPrefix));
+}
+
+/**
+ * Vega numbers clip paths from a counter global to the process (clip1, then clip10 in the next figure), so the
+ * same figure drawn twice in one process would differ; ids renumbered in order of appearance make the SVG a
+ * function of the spec alone (the report is verified byte for byte).
+ */
+function renumberIds(svg: string): string {
+  const ids = new Map<string, string>();
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) if (!ids.has(m[1])) ids.set(m[1], `c${ids.size}`);
+  return svg
+    .replace(/\sid="([^"]+)"/g, (_m, id) => ` id="${ids.get(id)}"`)
+    .replace(/url\(#([^)]+)\)/g, (all, id) => (ids.has(id) ? `url(#${ids.get(id)})` : all));
 }
 
 const SYMBOL = /<path transform="translate\(([^,()]+),([^,()]+)\)" d="([^"]{1,160})"([^>]*)\/>/g;

@@ -7,9 +7,10 @@ import { splitLabel } from "./protocol.ts";
 import { budgetLabel, type SearchFacts, searchFacts } from "./search_facts.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
 import { methodName, type ReportInput } from "./types.ts";
+import { ablationKey, familyStatement, MIN_SEEDS, searchKey, type Verdict, verdictCell, type Verdicts, verdictsOf } from "./verdicts.ts";
 
 /** The compact findings table: per data set, budget and method, test accuracy without and with HLS and the paired effect. */
-export function findingsTable(facts: SearchFacts[]): Table {
+export function findingsTable(facts: SearchFacts[], v?: Verdicts): Table {
   const withPaper = facts.some((f) => f.paper);
   return {
     id: "findings",
@@ -23,6 +24,7 @@ export function findingsTable(facts: SearchFacts[]): Table {
       "without HLS",
       "with HLS",
       "Δ with − without [95% CI]",
+      ...(v ? ["verdict (Holm)"] : []),
       ...(withPaper ? ["the paper's: without / with"] : []),
     ],
     rows: facts.map((f) => [
@@ -34,9 +36,11 @@ export function findingsTable(facts: SearchFacts[]): Table {
       pm(f.input.summary.without.testAcc, 3),
       pm(f.input.summary.with.testAcc, 3),
       effectCi(f.testAcc, 3),
+      ...(v ? [verdictCell(v.get(searchKey(f.dataset, f.budget, f.method)))] : []),
       ...(withPaper ? [f.paper ? `${fmt(f.paper.without[1], 3)} / ${fmt(f.paper.with[1], 3)} (${f.paper.table})` : "–"] : []),
     ]),
-    note: "95% paired t intervals over seeds (no interval with one seed). " +
+    note:
+      "95% paired t intervals over seeds (no interval with one seed); verdicts corrected for the whole family of comparisons (above). " +
       (withPaper
         ? `The paper's numbers (test accuracy) stand only beside runs of its protocol (${
           splitLabel(PAPER_PROTOCOL)
@@ -70,31 +74,39 @@ function whatRan(facts: SearchFacts[]): string {
     }.`;
 }
 
-/** One sentence on the paired HLS effect in the searches: where its 95% interval lies (the numbers are in the table). */
-function searchEffect(facts: SearchFacts[]): string {
+/** One sentence on the paired HLS effect in the searches, by the Holm-corrected verdicts (the numbers are in the table). */
+function searchEffect(facts: SearchFacts[], v: Verdicts): string {
   const name = (f: SearchFacts) => `${methodName(f.method)} on ${f.group}`;
-  const by = (v: string) => facts.filter((f) => f.testAcc.n > 1 && f.testAcc.verdict === v);
-  const helps = by("helps"), hurts = by("hurts"), unclear = by("unclear");
-  const single = facts.filter((f) => f.testAcc.n <= 1);
+  const of = (f: SearchFacts) => v.get(searchKey(f.dataset, f.budget, f.method));
+  const by = (w: Verdict["verdict"]) => facts.filter((f) => of(f)?.verdict === w);
+  const helps = by("helps"), hurts = by("hurts"), unclear = by("cannot tell apart"), none = by("no verdict");
   const parts = [
-    helps.length ? `raised it (95% paired t interval above 0) for ${joinAnd(helps.map(name))}` : "",
-    hurts.length ? `lowered it (interval below 0) for ${joinAnd(hurts.map(name))}` : "",
+    helps.length ? `raised it for ${joinAnd(helps.map(name))}` : "",
+    hurts.length ? `lowered it for ${joinAnd(hurts.map(name))}` : "",
     unclear.length ? `could not be told apart from no HLS in ${unclear.length} of ${plural(facts.length, "search", "searches")}` : "",
-    single.length ? `has no interval in ${plural(single.length, "search", "searches")} with a single seed` : "",
+    none.length
+      ? `has no verdict in ${plural(none.length, "search", "searches")} run with fewer than ${MIN_SEEDS} seeds (numbers in the table)`
+      : "",
   ].filter(Boolean);
   return `On the chosen model's test accuracy, HLS ${joinAnd(parts)}.`;
 }
 
-/** One short sentence per ablation: which variants help, hurt, or cannot be told apart (the intervals are in its section). */
-export function ablationFinding(a: AblationOutput): string {
-  const by = (v: string) => a.summary.filter((s) => s.testAcc.n > 1 && s.testAcc.verdict === v).map((s) => s.name);
-  const [helps, hurts] = [by("helps"), by("hurts")];
-  const rest = a.summary.length - helps.length - hurts.length;
-  return `HLS ablation, ${a.dataset} · ${a.budget} (${
+/** One short sentence per ablation: which variants help, hurt, or cannot be told apart (Holm-corrected; the intervals are in its section). */
+export function ablationFinding(a: AblationOutput, v: Verdicts): string {
+  const by = (w: Verdict["verdict"]) =>
+    a.summary.filter((s) => v.get(ablationKey(a.dataset, a.budget, s.name))?.verdict === w).map((s) => s.name);
+  const head = `HLS ablation, ${a.dataset} · ${a.budget} (${
     plural(a.seeds.length, "seed")
-  }, best of ${a.models} models), 95% paired t intervals of Δ test accuracy: ` +
-    `helps: ${helps.length ? helps.join(", ") : "none"}; hurts: ${hurts.length ? hurts.join(", ") : "none"}; ` +
-    `cannot be told apart from no HLS: ${rest} of ${plural(a.summary.length, "variant")}.`;
+  }, best of ${a.models} models), Δ test accuracy: `;
+  const none = by("no verdict");
+  if (none.length === a.summary.length) {
+    return head +
+      `no verdicts: ${plural(a.seeds.length, "seed")} are fewer than the ${MIN_SEEDS} a verdict needs (numbers in its section).`;
+  }
+  const [helps, hurts] = [by("helps"), by("hurts")];
+  return head + `helps: ${helps.length ? helps.join(", ") : "none"}; hurts: ${hurts.length ? hurts.join(", ") : "none"}; ` +
+    `cannot be told apart from no HLS: ${by("cannot tell apart").length} of ${plural(a.summary.length, "variant")}` +
+    (none.length ? `; no verdict (fewer than ${MIN_SEEDS} seeds): ${none.length}` : "") + " (Holm-corrected).";
 }
 
 /** One sentence on Section II: what LP fine-tuning did to the base model. */
@@ -137,11 +149,12 @@ export function notRunLine(g: NotRunGroup): string {
 export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts {
   const sec = section("Findings", "findings");
   const facts = searchFacts(inp);
+  const v = verdictsOf(inp);
   if (facts.length) {
-    w.list(sec, [whatRan(facts), searchEffect(facts)]);
-    w.table(sec, findingsTable(facts));
+    w.list(sec, [whatRan(facts), searchEffect(facts, v)]);
+    w.table(sec, findingsTable(facts, v));
   }
-  const lines = (inp.ablations ?? []).map(ablationFinding);
+  const lines = (inp.ablations ?? []).map((a) => ablationFinding(a, v));
   const ft = finetuneFinding(inp);
   if (ft) lines.push(ft);
   lines.push(...otherSeedFindings(inp));
@@ -155,5 +168,6 @@ export function findingsSection(w: ReportWriter, inp: ReportInput): SectionParts
   }
   if (!facts.length && !lines.length) lines.push("No experiment of this run produced results.");
   w.list(sec, [...lines, ...groupNotRun(inp.stages).map(notRunLine)]);
+  if (v.all.length) w.text(sec, familyStatement(v), "note");
   return sec;
 }

@@ -25,7 +25,6 @@ export function finetuneTable(ft: FinetuneOutput): Table {
       "chosen t",
       "λ after",
       "solver",
-      "seconds",
       "verdict",
     ],
     rows: ft.cases.map((c) => [
@@ -39,7 +38,6 @@ export function finetuneTable(ft: FinetuneOutput): Table {
       fmt(c.best.t, 4),
       c.lambdas.map((l) => l.toExponential(2)).join(", "),
       `${c.path}${c.lpStatus ? ` (${c.lpStatus})` : ""}, block ${c.blockSize}, box binds on ${c.boxActive}`,
-      c.cost.seconds.toFixed(1),
       c.verdict,
     ]),
     note: base

@@ -115,7 +115,6 @@ export function trialsTable(facts: SearchFacts[]): Table {
       "hls_t",
       "hls_lambda_before",
       "hls_improved",
-      "train_seconds",
     ],
     rows: facts.flatMap((f) =>
       (f.input.studies?.results ?? []).flatMap((r) =>
@@ -139,7 +138,6 @@ export function trialsTable(facts: SearchFacts[]): Table {
           num(t.hls?.t),
           num(t.hls?.lambdaBefore),
           t.hls ? String(t.hls.improved) : "",
-          num(t.trainSeconds),
         ])
       )
     ),

@@ -104,8 +104,6 @@ function perSeedTable(k: string, list: SearchFacts[]): Table {
       "test acc",
       "val loss",
       "λ moved / on a bound",
-      "wall s",
-      "HLS s",
     ],
     rows: list.flatMap(({ input: { summary: s } }) =>
       s.perSeed.map((p) => [
@@ -117,8 +115,6 @@ function perSeedTable(k: string, list: SearchFacts[]): Table {
         fmt(p.testAcc),
         fmt(p.valLoss),
         p.lambdaMoved === undefined ? "–" : `${p.lambdaMoved} / ${p.lambdaOnBound}`,
-        p.seconds.toFixed(1),
-        p.hlsSeconds.toFixed(1),
       ])
     ),
   };

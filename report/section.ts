@@ -24,6 +24,12 @@ export class ReportWriter {
   readonly figures: Record<string, string> = {};
   /** Table id → CSV. */
   readonly tables: Record<string, string> = {};
+  /** Prefix of the file names the Markdown links ("timing-" for the timing appendix's files). */
+  readonly prefix: string;
+
+  constructor(opts: { prefix?: string } = {}) {
+    this.prefix = opts.prefix ?? "";
+  }
 
   /** Adds a table to the CSV files only (too long for the page); returns the id it was given. */
   csv(t: Table): string {
@@ -41,7 +47,8 @@ export class ReportWriter {
       return "";
     }
     const id = this.csv(t);
-    sec.md.push(tableMd(t) + `[${mdText(`CSV: table-${id}.csv`)}](table-${id}.csv)\n`);
+    const file = `${this.prefix}table-${id}.csv`;
+    sec.md.push(tableMd(t) + `[${mdText(`CSV: ${file}`)}](${file})\n`);
     return id;
   }
 
@@ -50,7 +57,9 @@ export class ReportWriter {
     const svg = compactSvg(await renderSvg(spec), `f${Object.keys(this.figures).length}`);
     this.figures[name] = svg;
     sec.html.push(`<figure id="fig-${esc(name)}">${svg}<figcaption>${esc(caption)}</figcaption></figure>`);
-    sec.md.push(`![${mdText(`Figure ${name}`)}](figure-${encodeURIComponent(name)}.svg)\n\n*${mdText(`Figure ${name}: ${caption}`)}*\n`);
+    sec.md.push(
+      `![${mdText(`Figure ${name}`)}](${this.prefix}figure-${encodeURIComponent(name)}.svg)\n\n*${mdText(`Figure ${name}: ${caption}`)}*\n`,
+    );
   }
 
   /** Adds a paragraph of plain text to a section. */

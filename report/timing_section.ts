@@ -1,45 +1,26 @@
-/** Where the time went: seconds per stage, training against hyper local search. */
-import { timingSpec } from "./charts.ts";
-import { type ReportWriter, section, type SectionParts } from "./section.ts";
+/**
+ * Where the time went. Wall times differ from run to run, so they live in a timing appendix of their own
+ * (timing.html, timing.md and their figure and tables: the report stage's only volatile outputs); the page a
+ * reader reads, verified byte for byte by `verify --rerun`, holds only a link to it.
+ */
+import { esc, mdText } from "./format.ts";
+import { section, type SectionParts } from "./section.ts";
+import { TIMING_HTML, TIMING_MD } from "./timing_names.ts";
 import type { ReportInput } from "./types.ts";
 
-/** Seconds per stage and part, from the timings recorded in each artifact. */
-export function timingRows(inp: ReportInput): { stage: string; part: string; seconds: number }[] {
-  const rows: { stage: string; part: string; seconds: number }[] = [];
-  if (inp.baseline) rows.push({ stage: "baseline-train", part: "training and evaluation", seconds: inp.baseline.seconds });
-  if (inp.finetune) {
-    const lp = inp.finetune.cases.reduce((a, c) => a + c.cost.lpSeconds, 0);
-    const all = inp.finetune.cases.reduce((a, c) => a + c.cost.seconds, 0);
-    rows.push({ stage: "lp-finetune", part: "HLS: LP solve", seconds: lp }, {
-      stage: "lp-finetune",
-      part: "HLS: derivatives and line search",
-      seconds: all - lp,
-    });
-  }
-  for (const { stage, summary: s } of inp.searches) {
-    const train = s.perSeed.filter((p) => !p.hls || s.method === "microga").reduce((a, p) => a + p.seconds - p.hlsSeconds, 0);
-    const hls = s.perSeed.reduce((a, p) => a + p.hlsSeconds, 0);
-    rows.push({ stage, part: "training and evaluation", seconds: train }, { stage, part: "HLS", seconds: hls });
-  }
-  return rows;
+/** Whether any experiment ran whose artifacts record time (decided from the results' shape, not their timings). */
+export function hasTimings(inp: ReportInput): boolean {
+  return !!(inp.baseline || inp.finetune || inp.searches.length || inp.ablations?.length || inp.gaLrMomWd?.length);
 }
 
-/** The timing section, or undefined when nothing recorded time. */
-export async function timingSection(w: ReportWriter, inp: ReportInput): Promise<SectionParts | undefined> {
-  const rows = timingRows(inp);
-  if (!rows.length) return undefined;
+const TEXT =
+  "Wall times differ from one run of the same config to the next (other work on the machine, the number of parallel jobs, cache hits), so they are kept out of this page: the timing appendix beside it holds the seconds per stage and part, per seed, per fine-tuning, each ablation variant's time against no HLS and every trial's training time. 'verify --rerun' compares every byte of this page, its figures and its tables; the appendix holds nothing but measured times.";
+
+/** The section that links the timing appendix, or undefined when nothing recorded time. */
+export function timingLinkSection(inp: ReportInput): SectionParts | undefined {
+  if (!hasTimings(inp)) return undefined;
   const sec = section("Where the time went", "timing");
-  await w.figure(
-    sec,
-    "timing",
-    timingSpec(rows),
-    "Seconds per stage, training versus hyper local search (from the timings recorded in each artifact)",
-  );
-  w.table(sec, {
-    id: "timing",
-    caption: "Seconds per stage",
-    head: ["stage", "part", "seconds"],
-    rows: rows.map((t) => [t.stage, t.part, t.seconds.toFixed(1)]),
-  });
+  sec.html.push(`<p>${esc(TEXT)}</p><p><a href="${TIMING_HTML}">Timing appendix (${TIMING_HTML})</a></p>`);
+  sec.md.push(`${mdText(TEXT)}\n\n[${mdText(`Timing appendix (${TIMING_MD})`)}](${TIMING_MD})\n`);
   return sec;
 }

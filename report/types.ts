@@ -74,10 +74,14 @@ export interface ReportInput {
   searchBudget?: number;
   /** Facts about the machine and libraries that rendered the report (versions, backend, CPU, config digest). */
   environment: Record<string, string>;
-  /** Every upstream stage: its output digests, or why it did not run. */
-  stages: { name: string; notRun?: string; digests: Record<string, string> }[];
+  /**
+   * Every upstream stage: its output digests, or why it did not run. `digests` holds the results (verified
+   * by a rerun); `volatileDigests` its timing outputs, shown only in the timing appendix.
+   */
+  stages: { name: string; notRun?: string; digests: Record<string, string>; volatileDigests?: Record<string, string> }[];
   baseline?: {
-    seconds: number;
+    /** Absent from the stable part the report's page is made from. */
+    seconds?: number;
     backend: string;
     history: {
       epoch: number;

@@ -1,14 +1,16 @@
 import { z } from "zod";
 import type { ArtifactSet, Stage } from "../pipeline/stage.ts";
-import { isNotRun } from "../pipeline/stage.ts";
+import { isNotRun, type NotRun } from "../pipeline/stage.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import type { ReportInput } from "../report/build.ts";
 import { reportEnvironment } from "./environment.ts";
 import { loadModule, readWithVolatile } from "./_load.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
+import { isTimingOutput, TIMING_HTML, TIMING_MD, TIMING_PREFIX } from "../report/timing_names.ts";
 
 const REPORT_BUILD = new URL("../report/build.ts", import.meta.url);
+const TIMING_APPENDIX = new URL("../report/timing_appendix.ts", import.meta.url);
 
 /** The config's report section. */
 export const ReportSection = z.strictObject({
@@ -40,9 +42,21 @@ function pathRoots(): Record<string, string> {
   return roots;
 }
 
+/** Upstream outputs that hold timings (the engine's default volatile names): read only by the timing appendix. */
+const isUpstreamVolatile = (name: string) => name.includes(".volatile.");
+
+/** What the report stage computes from: the results alone (for the page) and the results with their timings (for the appendix). */
+interface ReportInputs {
+  stable: ReportInput;
+  withTimings: ReportInput;
+}
+
 /**
- * report: one self-contained HTML file and a Markdown report made from the artifacts only, each figure as
- * figure-<name>.svg and each table as table-<id>.csv (every trial in table-trials.csv).
+ * report: one self-contained HTML file and a Markdown report made from the artifacts' results only, each
+ * figure as figure-<name>.svg and each table as table-<id>.csv (every trial in table-trials.csv); and a timing
+ * appendix (timing.html, timing.md, timing-figure-*.svg, timing-table-*.csv) made from their timings. The page
+ * never sees a timing, so it is a function of verified results and comes back byte for byte on a rerun; the
+ * appendix is the stage's only volatile output.
  */
 export function reportStage(params: z.input<typeof ReportParams>, upstream: string[]): Stage<ReportParams> {
   return {
@@ -52,50 +66,74 @@ export function reportStage(params: z.input<typeof ReportParams>, upstream: stri
     deps: upstream.map((stage) => ({ stage, optional: true })),
     schema: ReportParams,
     params,
-    // the report embeds timings (its timing section and figure): a view, verified through its inputs
-    isVolatileOutput: () => true,
+    // wall times, and only they, may differ on a rerun: they live in the timing appendix alone
+    isVolatileOutput: isTimingOutput,
     async run({ params: p, inputs, progress }) {
       progress(0, 2, "reading artifacts");
-      const { description, backend, splits, searchBudget, config } = p.facts;
-      const inp: ReportInput = {
-        title: p.title,
-        description,
-        config,
-        splits,
-        searchBudget,
-        environment: reportEnvironment(backend, config),
-        stages: [],
-        searches: [],
-        gaLrMomWd: [],
-        ablations: [],
-        cpmlho: [],
-      };
-      for (const name of upstream) {
-        const a = inputs[name];
-        if (!a) continue;
-        if (isNotRun(a)) {
-          inp.stages.push({ name, notRun: a.notRun, digests: {} });
-          continue;
-        }
-        inp.stages.push({ name, digests: Object.fromEntries(a.names().map((n) => [n, a.digest(n)])) });
-        await collect(name, a, inp, p.includeTrials);
-      }
+      const { stable, withTimings } = await readInputs(p, upstream, inputs);
       progress(1, 2, "rendering");
       const { buildReport } = await loadModule<typeof import("../report/build.ts")>(REPORT_BUILD);
-      const r = await buildReport(inp, pathRoots());
+      const { buildTimingAppendix } = await loadModule<typeof import("../report/timing_appendix.ts")>(TIMING_APPENDIX);
+      const roots = pathRoots();
+      const r = await buildReport(stable, roots);
+      const t = await buildTimingAppendix(withTimings, roots);
       progress(2, 2);
       const enc = new TextEncoder();
       const out: Record<string, Uint8Array> = { "report.html": enc.encode(r.html), "report.md": enc.encode(r.markdown) };
       for (const [k, svg] of Object.entries(r.figures)) out[`figure-${k}.svg`] = enc.encode(svg);
       for (const [k, csv] of Object.entries(r.tables)) out[`table-${k}.csv`] = enc.encode(csv);
+      const clash = Object.keys(out).filter(isTimingOutput);
+      if (clash.length) throw new Error(`report outputs named like the timing appendix (would be unverified): ${clash.join(", ")}`);
+      out[TIMING_HTML] = enc.encode(t.html);
+      out[TIMING_MD] = enc.encode(t.markdown);
+      for (const [k, svg] of Object.entries(t.figures)) out[`${TIMING_PREFIX}figure-${k}.svg`] = enc.encode(svg);
+      for (const [k, csv] of Object.entries(t.tables)) out[`${TIMING_PREFIX}table-${k}.csv`] = enc.encode(csv);
       return out;
     },
   };
 }
 
-async function collect(name: string, a: ArtifactSet, inp: ReportInput, includeTrials: boolean): Promise<void> {
-  // results and their timings are stored apart (timings vary between identical runs); the report shows both
-  const read = <T>(file: string): Promise<T> => readWithVolatile<T>(a, file);
+/** The report's two inputs from the upstream artifacts: results only, and results with timings merged back in. */
+export async function readInputs(
+  p: ReportParams,
+  upstream: string[],
+  inputs: Record<string, ArtifactSet | NotRun | undefined>,
+): Promise<ReportInputs> {
+  const { description, backend, splits, searchBudget, config } = p.facts;
+  const empty = (): ReportInput => ({
+    title: p.title,
+    description,
+    config,
+    splits,
+    searchBudget,
+    environment: reportEnvironment(backend, config),
+    stages: [],
+    searches: [],
+    gaLrMomWd: [],
+    ablations: [],
+    cpmlho: [],
+  });
+  const stable = empty(), withTimings = empty();
+  for (const name of upstream) {
+    const a = inputs[name];
+    if (!a) continue;
+    if (isNotRun(a)) {
+      for (const inp of [stable, withTimings]) inp.stages.push({ name, notRun: a.notRun, digests: {} });
+      continue;
+    }
+    const digests = (keep: (n: string) => boolean) => Object.fromEntries(a.names().filter(keep).map((n) => [n, a.digest(n)]));
+    const results = digests((n) => !isUpstreamVolatile(n));
+    stable.stages.push({ name, digests: results });
+    withTimings.stages.push({ name, digests: results, volatileDigests: digests(isUpstreamVolatile) });
+    await collect(name, (file) => a.json(file), stable, p.includeTrials);
+    await collect(name, (file) => readWithVolatile(a, file), withTimings, p.includeTrials);
+  }
+  return { stable, withTimings };
+}
+
+type Read = <T>(file: string) => Promise<T>;
+
+async function collect(name: string, read: Read, inp: ReportInput, includeTrials: boolean): Promise<void> {
   if (name === "baseline-train") inp.baseline = await read("history.json");
   else if (name === "lp-finetune") inp.finetune = await read("finetune.json");
   else if (name.startsWith("search:")) {
