@@ -1,5 +1,5 @@
 import { asUserFsError, UserError } from "./errors.ts";
-import { canonicalJson, sha256 } from "./hash.ts";
+import { canonicalJson, sha256, sha256File } from "./hash.ts";
 import { type Manifest, ManifestSchema, manifestState, readManifest } from "./manifest.ts";
 import { ArtifactStore } from "./store.ts";
 import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../util/tar.ts";
@@ -37,21 +37,85 @@ export async function createArchive(
   if (manifest.state !== "complete") {
     throw new UserError(`the run ${manifest.runId} is ${manifestState(manifest)}, not complete: rerun 'reproduce' first`);
   }
-  const lock = await acquireStoreLock(opts.storeRoot, "archive");
+  // Archive only reads: it takes the lock where it can (so that no gc removes an artifact mid-archive), and
+  // reads a store it cannot write (read-only file system, another user's) without one.
+  const lock = await acquireStoreLock(opts.storeRoot, "archive", { readOnlyOk: true });
   try {
     const store = new ArtifactStore(opts.storeRoot);
     const code = await codeMembers(manifest, opts.projectRoot);
-    const digests = new Set<string>();
-    for (const s of manifest.stages) for (const r of Object.values(s.outputs)) digests.add(r.digest);
-    const members = archiveMembers({ manifest, store, digests: [...digests].sort(), code });
-    await writeArchive(opts.out, members);
-    return { path: opts.out, files: members.count(), bytes: (await Deno.stat(opts.out)).size, objects: digests.size };
+    const sizes = new Map<string, number>();
+    for (const s of manifest.stages) for (const r of Object.values(s.outputs)) sizes.set(r.digest, r.size);
+    const members = archiveMembers({ manifest, store, digests: [...sizes.keys()].sort(), sizes, code });
+    try {
+      await writeArchive(opts.out, members);
+    } catch (e) {
+      // An artifact that does not hash to its name, or has the wrong size, stops the packing (and the
+      // partial archive is removed): every artifact is then checked, as verify would, and each damaged one
+      // named, with the fix; never the stream's own "premature close".
+      if (members.failure() === undefined) throw e;
+      await checkObjects({ manifest, store, removeDamaged: !lock.readOnly });
+      throw members.failure();
+    }
+    return { path: opts.out, files: members.count(), bytes: (await Deno.stat(opts.out)).size, objects: sizes.size };
   } finally {
     lock.release();
   }
 }
 
-/** The source files the run's keys cover, as members; a UserError when one changed since the run. */
+/** "output 'x' of stage 's'" for each output of the run stored under a digest. */
+function producersOf(manifest: Manifest, digest: string): string {
+  const who = manifest.stages.flatMap((s) =>
+    Object.entries(s.outputs).filter(([, r]) => r.digest === digest).map(([n]) => `output '${n}' of stage '${s.stage}'`)
+  );
+  return who.join(" and ") || "an artifact";
+}
+
+/**
+ * Rehashes every artifact the run names and checks its size, as verify will: a missing or damaged one is a
+ * UserError naming the stage and output it is, the path, both full digests and the fix. A damaged object is
+ * removed first when the store is writable (it is the store's own, and content-addressed: its bytes are
+ * worthless), so that 'reproduce' sees it missing and recomputes it.
+ */
+async function checkObjects(a: { manifest: Manifest; store: ArtifactStore; removeDamaged: boolean }): Promise<void> {
+  const sizes = new Map<string, number>();
+  for (const s of a.manifest.stages) for (const r of Object.values(s.outputs)) sizes.set(r.digest, r.size);
+  const damaged: string[] = [];
+  for (const [digest, size] of [...sizes].sort()) {
+    const path = a.store.objectPath(digest);
+    let problem: string | undefined;
+    try {
+      const st = await Deno.lstat(path);
+      if (!st.isFile) problem = `${path} is not a regular file`;
+      else {
+        const actual = await sha256File(path);
+        if (actual !== digest) problem = `its content hashes to ${actual}, not ${digest} (bit flip, truncation or overwrite)`;
+        else if (st.size !== size) problem = `${st.size} bytes, the manifest says ${size}`;
+        if (problem && a.removeDamaged) {
+          await Deno.remove(path).catch(() => {});
+          problem += "; it has been removed";
+        }
+      }
+    } catch (e) {
+      problem = e instanceof Deno.errors.NotFound ? `missing from the store (${path})` : `unreadable (${(e as Error).message})`;
+    }
+    if (problem) damaged.push(`${producersOf(a.manifest, digest)} (${digest}): ${problem}`);
+  }
+  if (!damaged.length) return;
+  throw new UserError(
+    `cannot archive run ${a.manifest.runId}: ${damaged.length} artifact(s) damaged in the store: ${damaged.slice(0, 3).join("; ")}` +
+      `${damaged.length > 3 ? `; and ${damaged.length - 3} more` : ""}; ` +
+      (a.removeDamaged
+        ? `rerun 'reproduce' (it recomputes them), then 'archive'; 'status --verify' lists every damaged file`
+        : `the store is read-only here: from a writable copy, remove them and rerun 'reproduce', then 'archive'; 'status --verify' lists every damaged file`),
+  );
+}
+
+/**
+ * The source files the run's keys cover, as members. Every stage's record is checked, as verify checks it:
+ * each code file it names must hash to the digest that stage recorded (not only the last stage's), and
+ * each stage's code digest must follow from its files and packages. A UserError otherwise, naming the
+ * stage, the file and both full digests.
+ */
 async function codeMembers(manifest: Manifest, projectRoot: string): Promise<TarFile[]> {
   const codeFiles = new Map<string, string>();
   for (const s of manifest.stages) for (const [f, h] of Object.entries(s.codeFiles)) codeFiles.set(f, h);
@@ -64,16 +128,35 @@ async function codeMembers(manifest: Manifest, projectRoot: string): Promise<Tar
     );
   }
   const code: TarFile[] = [];
-  const drift: string[] = [];
-  for (const [f, h] of [...codeFiles].sort()) {
+  const actual = new Map<string, string | undefined>();
+  for (const f of [...codeFiles.keys()].sort()) {
     const bytes = await Deno.readFile(`${projectRoot}/${f}`).catch(() => undefined);
-    if (!bytes || sha256(bytes) !== h) drift.push(f);
-    else code.push({ name: `code/${f}`, bytes });
+    actual.set(f, bytes && sha256(bytes));
+    if (bytes) code.push({ name: `code/${f}`, bytes });
+  }
+  const drift: string[] = [];
+  const forged: string[] = [];
+  for (const s of manifest.stages) {
+    for (const [f, h] of Object.entries(s.codeFiles)) {
+      const now = actual.get(f);
+      if (now === undefined) drift.push(`${f} (missing; stage '${s.stage}' recorded ${h})`);
+      else if (now !== h) drift.push(`${f} (sha256 ${now}; stage '${s.stage}' recorded ${h})`);
+    }
+    if ((s.status === "computed" || s.status === "cached") && s.codeDigest !== codeDigestOf(s.codeFiles, s.packages)) {
+      forged.push(`stage '${s.stage}'`);
+    }
   }
   if (drift.length) {
     throw new UserError(
-      `cannot archive run ${manifest.runId}: ${drift.length} code file(s) changed since it ran (${drift.slice(0, 5).join(", ")}` +
-        `${drift.length > 5 ? ", ..." : ""}), so a reviewer could not check its code; rerun 'reproduce', then 'archive'`,
+      `cannot archive run ${manifest.runId}: ${drift.length} code file record(s) do not match the project's files ` +
+        `(${drift.slice(0, 3).join(", ")}${drift.length > 3 ? ", ..." : ""}): the code changed since the run, or the ` +
+        `manifest was altered, so a reviewer could not check its code; rerun 'reproduce', then 'archive'`,
+    );
+  }
+  if (forged.length) {
+    throw new UserError(
+      `cannot archive run ${manifest.runId}: the code digest of ${forged.slice(0, 3).join(", ")}${forged.length > 3 ? ", ..." : ""} ` +
+        `does not follow from its code files and packages (the manifest is damaged); rerun 'reproduce', then 'archive'`,
     );
   }
   return code;
@@ -83,11 +166,12 @@ async function codeMembers(manifest: Manifest, projectRoot: string): Promise<Tar
  * The archive's members in order (manifest first, checksums last), artifacts read one at a time as the
  * archive is written; `count()` is the number of files once they have all been yielded.
  */
-function archiveMembers(a: { manifest: Manifest; store: ArtifactStore; digests: string[]; code: TarFile[] }) {
+function archiveMembers(a: { manifest: Manifest; store: ArtifactStore; digests: string[]; sizes: Map<string, number>; code: TarFile[] }) {
   const { manifest, store } = a;
   const enc = new TextEncoder();
   const sums: string[] = [];
   let count = 0;
+  let failure: unknown;
   const emit = (f: TarFile) => {
     sums.push(`${sha256(f.bytes)}  ${f.name}`);
     count++;
@@ -97,7 +181,24 @@ function archiveMembers(a: { manifest: Manifest; store: ArtifactStore; digests: 
     yield emit({ name: "manifest.json", bytes: enc.encode(JSON.stringify(manifest, null, 1)) });
     yield emit({ name: "config.json", bytes: enc.encode(JSON.stringify(manifest.config, null, 1)) });
     yield emit({ name: "environment.json", bytes: enc.encode(JSON.stringify(manifest.environment, null, 1)) });
-    for (const d of a.digests) yield emit({ name: `objects/${d}`, bytes: await store.getObject(d) });
+    for (const d of a.digests) {
+      const bytes = await Deno.readFile(store.objectPath(d)).catch((e) => e as Error);
+      const bad = bytes instanceof Error
+        ? `unreadable (${bytes.message})`
+        : sha256(bytes) !== d
+        ? "damaged (its content does not hash to its name)"
+        : bytes.length !== a.sizes.get(d)
+        ? `of the wrong size (${bytes.length} bytes, the manifest says ${a.sizes.get(d)})`
+        : "";
+      if (bad || bytes instanceof Error) {
+        failure = new UserError(
+          `cannot archive run ${manifest.runId}: ${producersOf(manifest, d)} (${d}) is ${bad}; ` +
+            `rerun 'reproduce', then 'archive'; 'status --verify' lists every damaged file`,
+        );
+        throw failure;
+      }
+      yield emit({ name: `objects/${d}`, bytes });
+    }
     for (const f of a.code) yield emit(f);
     yield emit({
       name: "README.txt",
@@ -110,7 +211,7 @@ function archiveMembers(a: { manifest: Manifest; store: ArtifactStore; digests: 
     count++;
     yield { name: "checksums.sha256", bytes: enc.encode(sums.join("\n") + "\n") };
   };
-  return Object.assign(members(), { count: () => count });
+  return Object.assign(members(), { count: () => count, failure: () => failure });
 }
 
 /** Writes the archive; a missing directory, a directory in the way or a full disk is a UserError naming --out. */
@@ -266,7 +367,7 @@ class Expectations {
       for (const [f, h] of Object.entries(s.codeFiles)) {
         const prev = this.code.get(f);
         if (prev !== undefined && prev !== h) {
-          this.codeConflicts.push(`code file ${f}: stages record different digests (${prev.slice(0, 12)}, ${h.slice(0, 12)})`);
+          this.codeConflicts.push(`code file ${f}: stages record different digests (${prev}, ${h})`);
         }
         this.code.set(f, h);
       }
@@ -481,7 +582,7 @@ export function compareRerun(archived: Manifest, rerun: Manifest, stages: readon
         out.volatileDiffs++;
         continue;
       }
-      out.mismatches.push(`${stage.name}/${name}: archived ${x?.slice(0, 12) ?? "missing"}, rerun ${y?.slice(0, 12) ?? "missing"}`);
+      out.mismatches.push(`${stage.name}/${name}: archived ${x ?? "missing"}, rerun ${y ?? "missing"}`);
     }
     if (a.codeDigest !== b.codeDigest) out.notes.push(`${stage.name}: this checkout's code differs from the archived run's`);
   }
