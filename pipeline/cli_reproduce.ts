@@ -34,6 +34,15 @@ export function notRunLines(notRun: { stage: string; reason: string }[]): string
   });
 }
 
+/** A list of stages from an option, refused when given but empty (`--only ,` must not mean "everything"). */
+function stageList(v: string | undefined, flag: string): string[] | undefined {
+  const names = list(v);
+  if (names && !names.length) {
+    throw new UserError(`${flag} expects stage names or prefixes ending in ':', comma-separated (e.g. 'search:'), got '${printable(v!)}'`);
+  }
+  return names;
+}
+
 /** Runs `reproduce`; its exit code (0, or 1 with --require-all when a stage was not run). */
 export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number> {
   const { exp, values, storeRoot, configPath } = c;
@@ -54,9 +63,9 @@ export async function reproduceCommand<C>(c: CommandContext<C>): Promise<number>
   });
   const r = await runPipeline(stages, {
     ...(await runOptions()),
-    only: list(values.only),
-    from: values.from,
-    force: list(values.force),
+    only: stageList(values.only, "--only"),
+    from: values.from === undefined ? undefined : stageList(values.from, "--from") && values.from.trim(),
+    force: stageList(values.force, "--force"),
   });
   for (const line of notRunLines(r.notRun)) console.error(line);
   console.error(

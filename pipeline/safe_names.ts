@@ -2,7 +2,7 @@
 // exported output's file name) and paths named by the user's overrides: each must be one plain path
 // segment, so that every path written stays inside the folder it names. Refused, never silently
 // rewritten: the user learns which name was wrong and why.
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { UserError } from "./errors.ts";
 import { printable } from "./printable.ts";
 
@@ -38,7 +38,8 @@ export function safeSegment(name: string, what: string, fix = "rename it"): stri
 /** True when `path` is `dir` or lies inside it (both resolved; no '..' step leads out). */
 export function isInside(dir: string, path: string): boolean {
   const rel = relative(resolve(dir), resolve(path));
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  // ('..x' is a name inside; only a '..' step leads out)
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** `path` resolved, when it lies inside `dir`; a UserError naming both otherwise (the last guard before a write). */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sha256, sha256File } from "./hash.ts";
 import { exists, isTempName, writeFileAtomic } from "./fs_atomic.ts";
-import { DamagedObject } from "./errors.ts";
+import { DamagedObject, describeFsFault, UserError } from "./errors.ts";
 import { isStoreTmpEntry, recogniseStore, STORE_MARKER } from "./store_root.ts";
 
 /** One output file of a stage, as recorded in a cache entry. */
@@ -98,7 +98,7 @@ export class ArtifactStore {
     try {
       bytes = await Deno.readFile(path);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (!(e instanceof Deno.errors.NotFound)) throw unreadable(path, "artifact", e);
       this.#damaged.add(digest);
       throw new DamagedObject(digest, `artifact ${digest} is missing from the store (${path}); rerun 'reproduce' to recompute it`);
     }
@@ -150,7 +150,7 @@ export class ArtifactStore {
       text = Deno.readTextFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
-      throw e;
+      throw unreadable(path, "cache entry", e);
     }
     let parsed: ReturnType<typeof RunEntrySchema.safeParse>;
     try {
@@ -315,6 +315,19 @@ export class ArtifactStore {
     }
     return n;
   }
+}
+
+/**
+ * A store file that exists but cannot be read (a directory or a device in its place, no permission): a
+ * UserError naming it and the fix; the store removes nothing it did not write, so the user moves it away.
+ */
+function unreadable(path: string, what: string, e: unknown): UserError {
+  const fs = describeFsFault(e, `cannot read the ${what} ${path}`);
+  return new UserError(
+    fs ?? `the ${what} ${path} cannot be read (${(e as Error).message}): it is not a file the store wrote; ` +
+        `move it out of the store and rerun (the stage that made it recomputes)`,
+    { cause: e },
+  );
 }
 
 /** Removes a file the store wrote (absent is fine); a link or a directory under that name is never the store's: left alone. */

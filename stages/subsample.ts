@@ -49,7 +49,14 @@ export function subsampleStage(splitName: string, params: z.input<typeof Subsamp
       }
       const idx = drawSplit(full.parts.train.y, { nTrain: p.nTrain, nVal: p.nVal, stratify: p.stratify }, new Rng(p.seed));
       progress(1, 2, "split drawn");
-      const nTest = Math.min(p.nTest ?? full.parts.test.y.length, full.parts.test.y.length);
+      const testPool = full.parts.test.y.length;
+      if (p.nTest !== undefined && p.nTest > testPool) {
+        throw new UserError(
+          `nTest = ${p.nTest} exceeds the ${testPool} examples of ${full.meta.name}'s test set; ` +
+            `give nTest between 1 and ${testPool} (or leave it out for all of them) in the split '${splitName}' of the config`,
+        );
+      }
+      const nTest = p.nTest ?? testPool;
       const testIdx = Uint32Array.from({ length: nTest }, (_, i) => i);
       const part = (ix: Uint32Array, from: typeof full.parts.train) => ({ x: gatherRows(from.x, pix, ix), y: gatherRows(from.y, 1, ix) });
       const files = encodeData({

@@ -711,6 +711,116 @@ Deno.test("hostile data sources in an archived config: only the verifier's own p
   cases += 4;
 });
 
+Deno.test("archive meets damage: each kind named (stage, output, full digests, the fix), exit 2, no partial archive; what it writes verifies", async (t) => {
+  const toy = makeToyProject();
+  const out = `${toy.dir}/a.tar.gz`;
+  const store = `${toy.dir}/artifacts`;
+  const latest = () => JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
+  const objectOf = (stage: string, output: string) => {
+    const d = latest().stages.find((s: { stage: string }) => s.stage === stage).outputs[output].digest as string;
+    return { digest: d, path: `${store}/objects/${d.slice(0, 2)}/${d}` };
+  };
+  const noArchive = () =>
+    assert(
+      !(() => {
+        try {
+          Deno.statSync(out);
+          return true;
+        } catch {
+          return false;
+        }
+      })() && ![...Deno.readDirSync(toy.dir)].some((e) => e.name.startsWith("a.tar.gz")),
+      "no archive, no partial file",
+    );
+  try {
+    assertEquals((await toy.cli("reproduce")).code, 0);
+    await t.step("a same-size bit flip in an artifact no stage reads again: exit 2 naming it, then 'reproduce' repairs it", async () => {
+      const { digest, path } = objectOf("slow", "z.json");
+      const b = Deno.readFileSync(path);
+      b[1] ^= 0x04; // same size: reproduce and status (no --verify) do not notice
+      Deno.writeFileSync(path, b);
+      let r = await toy.cli("archive", "--out", out);
+      assertEquals(r.code, 2, r.stderr);
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert(!/internal error|Premature close/i.test(r.stderr), r.stderr);
+      assertMatch(
+        r.stderr,
+        new RegExp(`output 'z\\.json' of stage 'slow' \\(${digest}\\): its content hashes to [0-9a-f]{64}, not ${digest}`),
+      );
+      assertMatch(r.stderr, /rerun 'reproduce' \(it recomputes them\), then 'archive'; 'status --verify' lists every damaged file/);
+      noArchive();
+      r = await toy.cli("reproduce");
+      assertEquals(r.code, 0, r.stderr);
+      r = await toy.cli("archive", "--out", out);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals((await toy.cli("verify", out)).code, 0);
+      Deno.removeSync(out);
+      cases += 2;
+    });
+    await t.step("a missing artifact and a truncated one: exit 2, both named", async () => {
+      const x = objectOf("gen", "x.json");
+      const y = objectOf("double", "y.json");
+      Deno.removeSync(x.path);
+      Deno.writeFileSync(y.path, Deno.readFileSync(y.path).subarray(0, 3));
+      const r = await toy.cli("archive", "--out", out);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, new RegExp(`output 'x\\.json' of stage 'gen' \\(${x.digest}\\): missing from the store`));
+      assertMatch(r.stderr, new RegExp(`output 'y\\.json' of stage 'double' \\(${y.digest}\\)`));
+      noArchive();
+      assertEquals((await toy.cli("reproduce")).code, 0);
+      cases++;
+    });
+    await t.step("an earlier stage's code-file digest altered in latest.json: archive refuses (exit 2) as verify would", async () => {
+      const m = latest();
+      const gen = m.stages.find((s: { stage: string }) => s.stage === "gen");
+      const file = Object.keys(gen.codeFiles).find((f) => f.endsWith("count.ts"))!;
+      const later = m.stages.filter((s: { stage: string; codeFiles: Record<string, string> }) => s.stage !== "gen" && s.codeFiles[file]);
+      assert(later.length >= 1, "a later stage records the same file: archive used to check only that one");
+      const good = gen.codeFiles[file];
+      gen.codeFiles[file] = "0".repeat(64);
+      Deno.writeTextFileSync(`${store}/manifests/latest.json`, JSON.stringify(m, null, 1));
+      const r = await toy.cli("archive", "--out", out);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, new RegExp(`${file.replace(".", "\\.")} \\(sha256 ${good}; stage 'gen' recorded ${"0".repeat(64)}\\)`));
+      noArchive();
+      // a code digest that does not follow from its files: refused too
+      gen.codeFiles[file] = good;
+      gen.codeDigest = "f".repeat(64);
+      Deno.writeTextFileSync(`${store}/manifests/latest.json`, JSON.stringify(m, null, 1));
+      const r2 = await toy.cli("archive", "--out", out);
+      assertEquals(r2.code, 2, r2.stderr);
+      assertMatch(r2.stderr, /the code digest of stage 'gen' does not follow from its code files and packages/);
+      noArchive();
+      assertEquals((await toy.cli("reproduce", "--force", "gen")).code, 0);
+      cases += 2;
+    });
+    await t.step("verify compares digests in full (64 hex), never cut to a prefix two digests could share", () => {
+      const m = latest() as Manifest;
+      const a = "ab".repeat(32);
+      const b = "ab".repeat(6) + "cd".repeat(26); // same first 12 characters
+      const rerun = structuredClone(m);
+      const double = rerun.stages.find((s) => s.stage === "double")!;
+      const arch = structuredClone(m);
+      arch.stages.find((s) => s.stage === "double")!.outputs["y.json"].digest = a;
+      double.outputs["y.json"].digest = b;
+      const stages = [{
+        name: "double",
+        deps: [],
+        module: "",
+        params: {},
+        schema: undefined,
+        run: () => Promise.resolve({}),
+      }] as unknown as Stage[];
+      const c = compareRerun(arch, rerun, stages);
+      assertEquals(c.mismatches.length, 1, JSON.stringify(c));
+      assertMatch(c.mismatches[0], new RegExp(`archived ${a}, rerun ${b}`));
+      cases++;
+    });
+  } finally {
+    toy.cleanup();
+  }
+});
+
 Deno.test("adversarial archive suite: summary", () => {
   console.log(`archive adversarial cases tried: ${cases}`);
   assert(cases >= 40, `only ${cases} cases ran (run the whole file)`);
