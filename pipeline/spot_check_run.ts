@@ -11,6 +11,7 @@ import type { Stage } from "./stage.ts";
 import { scanTar } from "../util/tar.ts";
 import { DEFAULT_NAMES, type EngineNames } from "./names.ts";
 import { printable } from "./printable.ts";
+import { claimStore } from "./store_root.ts";
 
 /** The outcome of recomputing one stage. */
 export interface SpotOutcome {
@@ -51,6 +52,7 @@ export interface RecomputeOptions {
 export async function recomputeStages(o: RecomputeOptions): Promise<SpotOutcome[]> {
   const records = new Map(o.manifest.stages.map((r) => [r.stage, r]));
   const storeRoot = `${o.scratch}/store`;
+  await claimStore(storeRoot, { via: "verify's scratch store" });
   await extractInputs(o, records, storeRoot);
   const outcomes: SpotOutcome[] = [];
   const queue = [...o.chosen];
