@@ -4,6 +4,7 @@ import { type Manifest, ManifestSchema, manifestState, readManifest } from "./ma
 import { ArtifactStore } from "./store.ts";
 import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
+import { junkAfterGzip } from "./gzip_tail.ts";
 import { codeDigestOf, outsideProjectRoot } from "./code_digest.ts";
 import { topoSort } from "./dag.ts";
 import { cacheKey, inputRecord, validateParams, volatileTest } from "./keys.ts";
@@ -323,6 +324,9 @@ export async function verifyArchive<C>(opts: VerifyOptions<C>): Promise<VerifyRe
   });
   report.peakRss = scan.peakRss;
   report.checked = scan.members.length;
+  // bytes after the gzip stream make gunzip fail, often before the last members: one line saying so instead
+  const junk = scan.cutOff || scan.problems.length || !scan.readAny ? await junkAfterGzip(opts.path) : undefined;
+  if (junk) return { ...report, problems: [junk] };
   if (!scan.readAny) return notArchive(scan.problems[0] ?? scan.cutOff ?? "empty archive");
   if (manifestProblem) return notArchive(`manifest.json ${manifestProblem}`);
   const manifest = expect.manifest!;

@@ -821,6 +821,32 @@ Deno.test("archive meets damage: each kind named (stage, output, full digests, t
   }
 });
 
+Deno.test("an archive with junk after its gzip stream: one line saying so, not members reported missing", async () => {
+  const toy = makeToyProject();
+  try {
+    assertEquals((await toy.cli("reproduce")).code, 0);
+    const out = `${toy.dir}/a.tar.gz`;
+    assertEquals((await toy.cli("archive", "--out", out)).code, 0);
+    const good = Deno.readFileSync(out);
+    for (const junk of [new TextEncoder().encode("appended text"), Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2]), good.subarray(0, 40)]) {
+      const bad = new Uint8Array(good.length + junk.length);
+      bad.set(good);
+      bad.set(junk, good.length);
+      Deno.writeFileSync(`${toy.dir}/j.tar.gz`, bad);
+      const r = await toy.cli("verify", `${toy.dir}/j.tar.gz`);
+      assertEquals(r.code, 1, r.stdout + r.stderr);
+      assertMatch(
+        r.stdout,
+        new RegExp(`the archive has ${junk.length} byte\\(s\\) after the end of its gzip stream \\(which ends at byte ${good.length} of`),
+      );
+      assert(!/missing|not an archive/.test(r.stdout + r.stderr), r.stdout + r.stderr);
+      cases++;
+    }
+  } finally {
+    toy.cleanup();
+  }
+});
+
 Deno.test("adversarial archive suite: summary", () => {
   console.log(`archive adversarial cases tried: ${cases}`);
   assert(cases >= 40, `only ${cases} cases ran (run the whole file)`);
