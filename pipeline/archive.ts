@@ -5,7 +5,9 @@ import { ArtifactStore } from "./store.ts";
 import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../util/tar.ts";
 import { acquireStoreLock } from "./lock.ts";
 import { junkAfterGzip } from "./gzip_tail.ts";
-import { codeDigestOf, outsideProjectRoot } from "./code_digest.ts";
+import { CodeDigester, codeDigestOf, outsideProjectRoot } from "./code_digest.ts";
+import { printable } from "./printable.ts";
+import { GIT_COMMIT } from "./git_state.ts";
 import { topoSort } from "./dag.ts";
 import { cacheKey, inputRecord, validateParams, volatileTest } from "./keys.ts";
 import type { Stage } from "./stage.ts";
@@ -234,6 +236,8 @@ async function writeArchive(out: string, members: AsyncIterable<TarFile>): Promi
 export interface VerifierCode<C = unknown> {
   /** Project root of the verifier's checkout (for notes on code that differs from the archived run's). */
   projectRoot?: string;
+  /** The checkout's import map (package versions reach code digests), with projectRoot. */
+  importMap?: Record<string, string>;
   /** Validates a config; throws (a UserError naming the field) when it does not validate. */
   parseConfig(raw: unknown): C;
   /** The stage DAG a config implies, built by the verifier's code, never read from the archive. */
@@ -261,6 +265,22 @@ export interface VerifyReport {
   stages?: Stage[];
   /** Peak resident memory during the scan, bytes. */
   peakRss: number;
+  /** The archived run's code against this checkout's (when the verifier gave its projectRoot). */
+  code?: CodeState;
+}
+
+/** The archived run's code state beside the verifier's checkout. */
+export interface CodeState {
+  /** The commit the archived run recorded (environment 'git commit'), when it ran in a git checkout. */
+  commit?: string;
+  /** Whether that checkout had uncommitted changes. */
+  dirty?: boolean;
+  /** Archived code files whose bytes differ in this checkout, or that it lacks. */
+  differingFiles: string[];
+  /** Stages whose code digest in this checkout differs from the archived one. */
+  differingStages: string[];
+  /** True when the archived config or DAG could not be judged by this checkout's code because that code differs. */
+  dagUnjudged: boolean;
 }
 
 const MB = 1 << 20;
@@ -336,6 +356,7 @@ export async function verifyArchive<C>(opts: VerifyOptions<C>): Promise<VerifyRe
   if (scan.cutOff) problems.push(`archive cut off: ${scan.cutOff}`);
   checkMembers(scan.members, expect, problems);
   if (manifest.state !== "complete") problems.push(`the archived run is ${manifest.state}, not complete`);
+  if (opts.projectRoot) report.code = await codeStateOf(manifest, expect.code, opts.projectRoot);
   checkStages(opts, manifest, report);
   report.ok = problems.length === 0;
   report.verdict = report.ok ? "ok" : "mismatch";
@@ -480,39 +501,70 @@ function checkChecksums(text: string, byName: Map<string, ScannedMember>, proble
   }
 }
 
+/** The archived code files against this checkout's bytes, and the commit the run recorded. */
+async function codeStateOf(manifest: Manifest, code: Map<string, string>, projectRoot: string): Promise<CodeState> {
+  const differingFiles: string[] = [];
+  for (const [f, h] of code) {
+    const bytes = await Deno.readFile(`${projectRoot}/${f}`).catch(() => undefined);
+    if (!bytes || sha256(bytes) !== h) differingFiles.push(f);
+  }
+  const rec = manifest.environment[GIT_COMMIT];
+  const commit = rec ? /^[0-9a-f]{7,64}/.exec(rec)?.[0] : undefined;
+  return { commit, dirty: rec?.includes("dirty"), differingFiles: differingFiles.sort(), differingStages: [], dagUnjudged: false };
+}
+
 /**
  * The stages must be exactly those the verifier's code derives from the archived config, each with the
  * parameters the config gives, the inputs its upstream produced, a key that follows from those parts, and
- * volatile claims equal to the verifier's own declarations.
+ * volatile claims equal to the verifier's own declarations. Where the archived run's code differs from this
+ * checkout's, what only that code can derive (the DAG, a stage's parameters, its volatile outputs) is not
+ * judged by this checkout's: it is listed in `report.code` and as notes, never as a forgery; what follows
+ * from the archive alone (inputs equal upstream outputs, keys from their parts) is still checked.
  */
 function checkStages<C>(code: VerifierCode<C>, manifest: Manifest, report: VerifyReport): void {
   const problems = report.problems;
+  const state = report.code;
+  const codeDiffers = !!state && state.differingFiles.length > 0;
+  const recs = new Map<string, Manifest["stages"][number]>();
+  for (const r of manifest.stages) {
+    if (recs.has(r.stage)) problems.push(`stage '${printable(r.stage)}' is recorded twice`);
+    recs.set(r.stage, r);
+  }
   let order: Stage[];
   let params: Map<string, unknown>;
   try {
     order = topoSort(code.buildStages(code.parseConfig(manifest.config)));
     params = validateParams(order);
   } catch (e) {
-    problems.push(`the archived config does not validate with this code: ${(e as Error).message}`);
+    const why = `the archived config does not validate with this code: ${(e as Error).message}`;
+    if (!codeDiffers) problems.push(why);
+    else {
+      state!.dagUnjudged = true;
+      report.notes.push(`${why} (the archive's code differs from this checkout's; see above)`);
+      checkRecordedInputs(recs, problems);
+    }
     return;
   }
   report.stages = order;
-  const recs = new Map<string, Manifest["stages"][number]>();
-  for (const r of manifest.stages) {
-    if (recs.has(r.stage)) problems.push(`stage '${r.stage}' is recorded twice`);
-    recs.set(r.stage, r);
-  }
+  const digester = code.projectRoot ? new CodeDigester(code.projectRoot, code.importMap) : undefined;
   const expected = new Set(order.map((s) => s.name));
   const missing = order.map((s) => s.name).filter((n) => !recs.has(n));
-  if (missing.length) problems.push(`stages the archived config implies but the archive lacks: ${missing.join(", ")}`);
   const extra = [...recs.keys()].filter((n) => !expected.has(n));
-  if (extra.length) problems.push(`stages in the manifest that the archived config does not imply: ${extra.join(", ")}`);
+  const dagProblem = (what: string, names: string[]) => {
+    const line = `${what}: ${names.map(printable).join(", ")}`;
+    if (codeDiffers) {
+      state!.dagUnjudged = true;
+      report.notes.push(`${line} (the archive's code differs from this checkout's)`);
+    } else problems.push(line);
+  };
+  if (missing.length) dagProblem("stages the archived config implies but the archive lacks", missing);
+  if (extra.length) dagProblem("stages in the manifest that the archived config does not imply", extra);
   for (const stage of order) {
     const r = recs.get(stage.name);
     if (!r) continue;
-    const where = `stage '${stage.name}'`;
+    const where = `stage '${printable(stage.name)}'`;
     if (r.status === "not-run") {
-      report.notes.push(`${where} did not run in the archived run (${r.reason ?? "no reason given"}): nothing of it to check`);
+      report.notes.push(`${where} did not run in the archived run (${printable(r.reason ?? "no reason given")}): nothing of it to check`);
       if (Object.keys(r.outputs).length) problems.push(`${where} is recorded as not run but lists outputs`);
       continue;
     }
@@ -520,13 +572,17 @@ function checkStages<C>(code: VerifierCode<C>, manifest: Manifest, report: Verif
       problems.push(`${where} is ${r.status}, not computed or cached`);
       continue;
     }
+    const ours = digester?.digest(stage.module).digest;
+    const sameCode = ours === undefined || ours === r.codeDigest;
+    if (!sameCode) state?.differingStages.push(stage.name);
+    const judge = (line: string) => (sameCode ? problems.push(line) : undefined);
     if (canonicalJson(r.params ?? null) !== canonicalJson(params.get(stage.name) ?? null)) {
-      problems.push(`${where}: its recorded parameters are not those the archived config gives it`);
+      judge(`${where}: its recorded parameters are not those the archived config gives it`);
     }
     const want: Record<string, Record<string, string>> = {};
-    for (const d of stage.deps) {
-      const up = recs.get(d.stage);
-      if (up) want[d.stage] = inputRecord(up);
+    for (const d of (sameCode ? stage.deps.map((d) => d.stage) : Object.keys(r.inputs))) {
+      const up = recs.get(d);
+      if (up) want[d] = inputRecord(up);
     }
     if (canonicalJson(r.inputs) !== canonicalJson(want)) {
       problems.push(`${where}: its recorded inputs are not its upstream stages' outputs`);
@@ -534,11 +590,27 @@ function checkStages<C>(code: VerifierCode<C>, manifest: Manifest, report: Verif
     const key = cacheKey({ stage: stage.name, params: r.params, inputs: r.inputs, code: r.codeDigest ?? "" });
     if (r.key !== key) problems.push(`${where}: its key does not follow from its parameters, inputs and code`);
     const isVolatile = volatileTest(stage);
-    const ours = Object.keys(r.outputs).filter(isVolatile).sort();
+    const volatileOurs = Object.keys(r.outputs).filter(isVolatile).sort();
     const claimed = [...r.volatile].sort();
-    if (canonicalJson(ours) !== canonicalJson(claimed)) {
-      problems.push(`${where}: claims volatile outputs [${claimed.join(", ")}], this code's declaration says [${ours.join(", ")}]`);
+    if (canonicalJson(volatileOurs) !== canonicalJson(claimed)) {
+      judge(`${where}: claims volatile outputs [${claimed.join(", ")}], this code's declaration says [${volatileOurs.join(", ")}]`);
     }
+  }
+}
+
+/** Without a DAG of our own: every recorded stage's inputs must still be its recorded upstreams' outputs. */
+function checkRecordedInputs(recs: Map<string, Manifest["stages"][number]>, problems: string[]): void {
+  for (const r of recs.values()) {
+    if (r.status !== "computed" && r.status !== "cached") continue;
+    for (const [up, digests] of Object.entries(r.inputs)) {
+      const u = recs.get(up);
+      if (!u || canonicalJson(inputRecord(u)) !== canonicalJson(digests)) {
+        problems.push(`stage '${printable(r.stage)}': its recorded inputs are not its upstream stages' outputs`);
+        break;
+      }
+    }
+    const key = cacheKey({ stage: r.stage, params: r.params, inputs: r.inputs, code: r.codeDigest ?? "" });
+    if (r.key !== key) problems.push(`stage '${printable(r.stage)}': its key does not follow from its parameters, inputs and code`);
   }
 }
 

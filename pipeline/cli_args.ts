@@ -15,7 +15,7 @@ export function usage(names: EngineNames): string {
   run-stage --spec FILE   (used by 'reproduce --jobs N': computes one stage of a run, in its own process)
   status    [--config FILE] [--verify]
   archive   [--out FILE]
-  verify    ARCHIVE [--rerun] [--allow-net]
+  verify    ARCHIVE [--rerun [--sample K | --budget MINUTES] [--stage NAME]... [--nonce HEX]] [--allow-net]
   gc        [--dry-run] [--keep-runs N|all] [--force]
 common options: --store DIR (default: ./artifacts or $${names.env("STORE")}), --quiet, --debug (stack traces of internal errors)
 STAGES is a comma-separated list of stage names or prefixes ending in ':' (e.g. 'search:').
@@ -34,6 +34,10 @@ const OPTIONS = {
   out: { type: "string" },
   rerun: { type: "boolean" },
   "allow-net": { type: "boolean" },
+  sample: { type: "string" },
+  budget: { type: "string" },
+  stage: { type: "string", multiple: true },
+  nonce: { type: "string" },
   verify: { type: "boolean" },
   "dry-run": { type: "boolean" },
   "keep-runs": { type: "string" },
