@@ -731,6 +731,43 @@ Deno.test("the store touches only what is its own: a directory that is not a sto
   }
 });
 
+Deno.test("damage is a user fault with a name: status, gc and reproduce name the stage and the fix; exit 2, never 3", async () => {
+  await withToy(async (toy) => {
+    const store = `${toy.dir}/artifacts`;
+    const m = JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
+    const dbl = m.stages.find((s: { stage: string }) => s.stage === "double");
+    // a same-size bit flip: status --verify names the artifact and the stage that made it, with the fix
+    const y = objectOf(toy, "double", "y.json");
+    const b = Deno.readFileSync(y);
+    b[0] ^= 1;
+    Deno.writeFileSync(y, b);
+    let r = await toy.cli("status", "--verify");
+    assertEquals(r.code, 1, r.stderr);
+    assertMatch(
+      r.stdout,
+      new RegExp(`DAMAGED \\S+${dbl.outputs["y.json"].digest} \\(output 'y\\.json' of stage 'double'\\): content hashes to [0-9a-f]{64}`),
+    );
+    assertMatch(r.stdout, /remove the damaged artifacts and cache entries listed and rerun 'reproduce'/);
+    Deno.removeSync(y);
+    assertEquals((await toy.cli("reproduce")).code, 0);
+    // a cache entry replaced by a directory: reproduce and status name it (exit 2), nothing removed; gc refuses
+    const entry = `${store}/runs/${dbl.key.slice(0, 2)}/${dbl.key}.json`;
+    Deno.removeSync(entry);
+    Deno.mkdirSync(`${entry}/inside`, { recursive: true });
+    for (const args of [["reproduce"], ["status"], ["gc"]]) {
+      r = await toy.cli(...args);
+      assertEquals(r.code, 2, `${args[0]}: ${r.stderr}`);
+      oneLine(r.stderr);
+      assertMatch(r.stderr, new RegExp(`${dbl.key}\\.json`));
+      assert(Deno.statSync(`${entry}/inside`).isDirectory, "left where it is");
+      cases++;
+    }
+    Deno.removeSync(entry, { recursive: true });
+    assertEquals((await toy.cli("reproduce")).code, 0);
+    cases++;
+  });
+});
+
 Deno.test("store damage suite: summary", () => {
   console.log(`store damage and user fault cases tried: ${cases}`);
   assert(cases >= 25, `only ${cases} cases ran (run the whole file)`);
