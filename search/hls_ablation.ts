@@ -1,23 +1,13 @@
 import { HlsOptions } from "../bilevel/hls_options.ts";
 import type { AblationVariant } from "./hls_variants.ts";
-import { Rng } from "../data/rng.ts";
 import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
-import { RandomSampler } from "./samplers.ts";
-import { genomeKey } from "./space.ts";
-import {
-  applyHls,
-  type HlsRecord,
-  lowestLoss,
-  microGaStudy,
-  rankingMetrics,
-  type StudyData,
-  type StudySettings,
-  type TrainedGenome,
-  trainGenomes,
-} from "./study.ts";
-import type { Metrics } from "../nn/train.ts";
+import type { HlsRecord, StudyResult } from "./records.ts";
+import { runSearch, type TrainedBatch } from "./population.ts";
+import { methodStream } from "./sampler_factory.ts";
+import { oneShotHls, searchStudy, type StudySettings } from "./study.ts";
+import type { StudyData } from "./train_genomes.ts";
 
-export { AblationVariant, DEFAULT_VARIANTS, HLS_PAPER } from "./hls_variants.ts";
+export { AblationVariant, DEFAULT_VARIANTS, HLS_PAPER, variantMethod } from "./hls_variants.ts";
 
 /** The model a run ends with: its scores on the run's ranking data and on test. */
 export interface Chosen {
@@ -47,72 +37,110 @@ export interface AblationSeed {
   variants: Record<string, VariantSeed>;
 }
 
-const chosenOf = (key: string, val: Metrics, test: Metrics): Chosen => ({ key, valAcc: val.acc, valLoss: val.loss, testAcc: test.acc });
+/**
+ * The settings of a variant's run: the base HLS options with the variant's overrides, its mode, and its
+ * `top` as the one-shot hlsTop or the micro-GA's gaHlsTop.
+ */
+export function variantSettings(base: StudySettings, v: AblationVariant): StudySettings {
+  const { hlsTop: _h, gaHlsTop: _g, ...rest } = base;
+  const top = v.top === undefined ? {} : v.kind === "one-shot" ? { hlsTop: v.top } : { gaHlsTop: v.top };
+  return { ...rest, hls: HlsOptions.parse({ ...base.hls, ...v.hls }), hlsMode: v.hlsMode, ...top };
+}
 
-function bestBy<T>(xs: T[], loss: (x: T) => number): T {
-  return xs.reduce((a, b) => (loss(b) < loss(a) ? b : a));
+const chosenOf = (r: StudyResult): Chosen => ({
+  key: r.best.key,
+  valAcc: r.best.final.val.acc,
+  valLoss: r.best.final.val.loss,
+  testAcc: r.best.final.test.acc,
+});
+
+/**
+ * A variant's outcome in one seed from its run with HLS and the reference run without HLS of the same
+ * kind (one-shot: the population ranked as trained; micro-GA: the micro-GA without HLS).
+ */
+export function variantSeedOf(v: AblationVariant, run: StudyResult, reference: StudyResult): VariantSeed {
+  const tuned = run.trials.filter((t) => t.hls);
+  const recs = tuned.map((t) => t.hls!);
+  return {
+    chosen: chosenOf(run),
+    // one-shot: over the models fine-tuned
+    ...(v.kind === "one-shot"
+      ? { meanModelTestAccDelta: tuned.reduce((s, t) => s + t.hls!.test.acc - t.base.test.acc, 0) / tuned.length }
+      : {}),
+    ...movedCounts(recs),
+    seconds: run.seconds.total,
+    referenceSeconds: reference.seconds.total,
+  };
+}
+
+/** One seed of the ablation from its references and its variants' runs (by variant name). */
+export function ablationSeedOf(a: {
+  seed: number;
+  variants: AblationVariant[];
+  oneShotReference: StudyResult;
+  microgaReference?: StudyResult;
+  runs: Record<string, StudyResult>;
+}): AblationSeed {
+  const out: AblationSeed = { seed: a.seed, reference: { "one-shot": chosenOf(a.oneShotReference) }, variants: {} };
+  if (a.microgaReference) out.reference.microga = chosenOf(a.microgaReference);
+  for (const v of a.variants) {
+    const ref = v.kind === "one-shot" ? a.oneShotReference : a.microgaReference;
+    if (!ref) throw new Error(`variant ${v.name}: no micro-GA reference run`);
+    const run = a.runs[v.name];
+    if (!run) throw new Error(`variant ${v.name}: no run`);
+    out.variants[v.name] = variantSeedOf(v, run, ref);
+  }
+  return out;
+}
+
+/** A trained batch whose models a run may annotate (HLS's held-out scores) without touching another run's. */
+function ownCopy(b: TrainedBatch): TrainedBatch {
+  return { genomes: b.genomes, trained: b.trained.map((t) => ({ ...t })) };
 }
 
 /**
- * One seed of the ablation: `budget` random models trained once and fine-tuned by every one-shot variant
- * (paired model by model), and, when asked, the micro-GA without HLS and with each microga variant.
+ * One seed of the ablation in one process, as the pipeline's stages compute it unit by unit: random search's
+ * `budget` models trained once and fine-tuned by every one-shot variant (paired model by model), and, when
+ * asked, the micro-GA without HLS and with each microga variant from the same initial population.
  */
 export async function ablationSeed(a: {
   data: StudyData;
   settings: StudySettings;
   seed: number;
   variants: AblationVariant[];
-  /** Parts done of the seed's total (training, each variant, the micro-GA reference), with a label. */
-  onProgress?: (done: number, total: number, label: string) => void;
 }): Promise<AblationSeed> {
   const { data, settings: s, seed } = a;
-  const rng = new Rng(seed);
-  const parts = a.variants.length + (a.variants.some((v) => v.kind === "microga") ? 2 : 1);
-  let done = 0;
-  const report = (label: string, next = false) => a.onProgress?.(next ? ++done : done, parts, label);
-  const oneShotRng = rng.fork("ablation-one-shot");
-  const genomes = new RandomSampler(s.space, s.budget, oneShotRng.fork("sampler")).ask();
-  const t0 = performance.now();
-  const trained = trainGenomes(genomes, {
-    firstIndex: 0,
-    data,
-    training: s.training,
-    rng: oneShotRng,
-    batchRng: oneShotRng.fork("batches"),
-    onStep: (l) => report(l),
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const keyOf = (i: number) => genomeKey(genomes[i]);
-  const ref = bestBy(trained.map((t, i) => ({ t, i })), (x) => x.t.base.val.loss);
-  const out: AblationSeed = { seed, reference: { "one-shot": chosenOf(keyOf(ref.i), ref.t.base.val, ref.t.base.test) }, variants: {} };
+  const none = () => {};
+  const population = (method: "random" | "microga") =>
+    runSearch({ data, method, seed, rng: methodStream(method, seed), settings: s, onTrial: none });
+  const oneShot = await population("random");
+  const runs: Record<string, StudyResult> = {};
   for (const v of a.variants.filter((v) => v.kind === "one-shot")) {
-    report(`variant ${v.name}`, true);
-    out.variants[v.name] = await oneShotVariant({ trained, keyOf, data, settings: s, variant: v, trainSeconds });
+    runs[v.name] = await oneShotHls({
+      method: "random",
+      seed,
+      population: ownCopy(oneShot.first),
+      data,
+      settings: variantSettings(s, v),
+      trainingSeconds: oneShot.result.seconds.total,
+      onTrial: none,
+    });
   }
   const gaVariants = a.variants.filter((v) => v.kind === "microga");
-  if (gaVariants.length) {
-    report("micro-GA without HLS", true);
-    const none = await microGaStudy({ data, settings: s, seed, withHls: false, rng: rng.fork("ablation-microga"), onTrial: () => {} });
-    out.reference.microga = chosenOf(none.best.key, none.best.final.val, none.best.final.test);
-    for (const v of gaVariants) {
-      report(`variant ${v.name}`, true);
-      const r = await microGaStudy({
-        data,
-        settings: { ...s, hls: HlsOptions.parse({ ...s.hls, ...v.hls }), hlsMode: v.hlsMode, gaHlsTop: v.top },
-        seed,
-        withHls: true,
-        rng: rng.fork("ablation-microga"),
-        onTrial: () => {},
-      });
-      out.variants[v.name] = {
-        chosen: chosenOf(r.best.key, r.best.final.val, r.best.final.test),
-        ...movedCounts(r.trials.flatMap((t) => (t.hls ? [t.hls] : []))),
-        seconds: r.seconds.total,
-        referenceSeconds: none.seconds.total,
-      };
-    }
+  const ga = gaVariants.length ? await population("microga") : undefined;
+  for (const v of gaVariants) {
+    runs[v.name] = await searchStudy({
+      data,
+      method: "microga",
+      settings: variantSettings(s, v),
+      seed,
+      withHls: true,
+      rng: methodStream("microga", seed),
+      reuse: ownCopy(ga!.first),
+      onTrial: none,
+    });
   }
-  return out;
+  return ablationSeedOf({ seed, variants: a.variants, oneShotReference: oneShot.result, microgaReference: ga?.result, runs });
 }
 
 function movedCounts(h: HlsRecord[]): { moved: number; onBound: number; models: number } {
@@ -120,42 +148,6 @@ function movedCounts(h: HlsRecord[]): { moved: number; onBound: number; models: 
     moved: h.filter((x) => x.improved && x.lambda !== x.lambdaBefore).length,
     onBound: h.filter((x) => x.improved && x.lambdaOnBound).length,
     models: h.length,
-  };
-}
-
-async function oneShotVariant(a: {
-  trained: TrainedGenome[];
-  keyOf: (i: number) => string;
-  data: StudyData;
-  settings: StudySettings;
-  variant: AblationVariant;
-  trainSeconds: number;
-}): Promise<VariantSeed> {
-  const opts = HlsOptions.parse({ ...a.settings.hls, ...a.variant.hls });
-  const t0 = performance.now();
-  const tuned = lowestLoss(a.trained, a.variant.top);
-  // every model is ranked on the variant's ranking data: fine-tuned at its chosen t, the others as trained
-  const asTrained = tuned.size < a.trained.length ? rankingMetrics(a.trained, a.data, opts) : [];
-  const recs: HlsRecord[] = [];
-  const scored: { i: number; val: Metrics; test: Metrics }[] = [];
-  for (const [i, t] of a.trained.entries()) {
-    if (!tuned.has(i)) {
-      scored.push({ i, val: asTrained[i], test: t.base.test });
-      continue;
-    }
-    const h = await applyHls(t, a.data, opts, a.settings.space);
-    recs.push(h);
-    scored.push({ i, val: h.val, test: h.test });
-  }
-  const best = bestBy(scored, (x) => x.val.loss);
-  const tunedList = [...tuned].sort((x, y) => x - y);
-  return {
-    chosen: chosenOf(a.keyOf(best.i), best.val, best.test),
-    // over the models fine-tuned
-    meanModelTestAccDelta: recs.reduce((s, h, j) => s + h.test.acc - a.trained[tunedList[j]].base.test.acc, 0) / recs.length,
-    ...movedCounts(recs),
-    seconds: a.trainSeconds + (performance.now() - t0) / 1000,
-    referenceSeconds: a.trainSeconds,
   };
 }
 

@@ -135,3 +135,8 @@ export const DEFAULT_VARIANTS: AblationVariant[] = [
     hls: HONEST,
   },
 ];
+
+/** The search method a variant's runs use: random search for one-shot variants, the micro-GA for the others. */
+export function variantMethod(v: Pick<AblationVariant, "kind">): "random" | "microga" {
+  return v.kind === "one-shot" ? "random" : "microga";
+}

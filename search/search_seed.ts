@@ -1,55 +1,34 @@
-import { Rng } from "../data/rng.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
-import { microGaStudy, oneShotStudies, releaseHeldOut, type StudyData, type StudyResult, type StudySettings } from "./study.ts";
+// One seed of a search with HLS (paper Section IV), on the models its population stage trained.
+import type { StudyResult } from "./records.ts";
+import type { TrainedBatch } from "./population.ts";
+import { makeSampler, methodStream, modelsOf, type SearchMethod } from "./sampler_factory.ts";
+import { oneShotHls, searchStudy, type StudySettings } from "./study.ts";
+import type { StudyData } from "./train_genomes.ts";
+
+export { withStudyData } from "./train_genomes.ts";
 
 /**
- * A split's parts as a study's data for `body`; the held-out splits a study makes are freed afterwards (the
- * parts are the caller's: stages/_load.ts withSplit frees them).
+ * The run with HLS of one seed of `method`. One-shot methods (grid, random): HLS on the population as
+ * trained (`population`: the population stage's models, `trainingSeconds` its training time). Methods whose
+ * HLS feeds back (the micro-GA): the whole search with HLS from the method's stream, its first batch taken
+ * from `population` (the run without HLS proposes and trains the same one).
  */
-export async function withStudyData<T>(
-  split: { train: TensorPart; val: TensorPart; test: TensorPart; classes: number },
-  body: (data: StudyData) => Promise<T>,
-): Promise<T> {
-  const data: StudyData = { train: split.train, val: split.val, test: split.test, input: split.train.x.shape[1], classes: split.classes };
-  try {
-    return await body(data);
-  } finally {
-    releaseHeldOut(data);
-  }
-}
-
-/**
- * One seed of a search (paper Section IV): the method without and with HLS on the same data. The micro-GA
- * runs twice from the same initial population; grid and random search fine-tune the same trained models.
- */
-export async function searchSeed(a: {
+export async function searchWithHls(a: {
   data: StudyData;
-  method: "grid" | "random" | "microga";
+  method: SearchMethod;
   seed: number;
   settings: StudySettings;
+  population: TrainedBatch;
+  trainingSeconds: number;
   onProgress: (step: number, total: number, label: string) => void;
-}): Promise<StudyResult[]> {
+}): Promise<StudyResult> {
   const { data, method, seed, settings: s } = a;
-  const perRun = method === "microga" ? s.ga.population + s.ga.generations * s.ga.offspring : s.budget;
-  const runs = method === "microga" ? 2 : 1;
-  let done = 0;
-  const tick = (label: string) => (k: number, what?: string) =>
-    a.onProgress(done + k, runs * perRun, `${label} model ${k}/${perRun}${what ? `, ${what}` : ""}`);
-  const rng = new Rng(seed);
-  if (method !== "microga") return await oneShotStudies({ method, data, settings: s, seed, rng: rng.fork(method), onTrial: tick("±HLS") });
-  const results: StudyResult[] = [];
-  for (const withHls of [false, true]) {
-    results.push(
-      await microGaStudy({
-        data,
-        settings: s,
-        seed,
-        withHls,
-        rng: rng.fork("microga"),
-        onTrial: tick(withHls ? "with HLS" : "without HLS"),
-      }),
-    );
-    done += perRun;
+  const rng = methodStream(method, seed);
+  const oneShot = makeSampler(method, s, rng).oneShot;
+  const total = oneShot ? a.population.genomes.length : modelsOf(method, s);
+  const onTrial = (k: number, what?: string) => a.onProgress(k, total, `with HLS model ${k}/${total}${what ? `, ${what}` : ""}`);
+  if (oneShot) {
+    return await oneShotHls({ method, seed, population: a.population, data, settings: s, trainingSeconds: a.trainingSeconds, onTrial });
   }
-  return results;
+  return await searchStudy({ data, method, settings: s, seed, withHls: true, rng, reuse: a.population, onTrial });
 }

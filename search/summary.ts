@@ -1,4 +1,4 @@
-import type { StudyResult } from "./study.ts";
+import type { StudyResult } from "./records.ts";
 
 /** Mean and sample standard deviation. */
 export function meanStd(xs: number[]): { mean: number; std: number; n: number } {

@@ -1,17 +1,19 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
+import { untyped } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
 import { HlsOptions } from "../bilevel/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
-import type { AblationSeed } from "../search/hls_ablation.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
-import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
-import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
+import { DEFAULT_VARIANTS, variantMethod } from "../search/hls_variants.ts";
+import type { StudyResult } from "../search/records.ts";
+import { jsonWithVolatile, loadModule } from "./_load.ts";
+import { LIGHT_RESOURCES } from "./_resources.ts";
+import type { StagePool } from "./_pool.ts";
+import { populationStage, readPopulationStudy } from "./population.ts";
+import { hlsRunStage, readUnit } from "./search.ts";
 
 const ABLATION = new URL("../search/hls_ablation.ts", import.meta.url);
-const SEARCH_SEED = new URL("../search/search_seed.ts", import.meta.url);
 
 export const HlsAblationParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -31,68 +33,56 @@ export const HlsAblationParams = z.strictObject({
 }).strict();
 export type HlsAblationParams = z.infer<typeof HlsAblationParams>;
 
-/** The parameters of one seed's unit: the ablation's, with one seed instead of the list. */
-export const HlsAblationSeedParams = HlsAblationParams.omit({ seeds: true }).extend({ seed: z.number().int() });
-export type HlsAblationSeedParams = z.infer<typeof HlsAblationSeedParams>;
-
-const unitPrefix = (split: string, budget: string) => `hls-ablation-seed:${split}:${budget}`;
-
-/**
- * hls-ablation-seed:<split>:<budget>:<seed>: one seed of the ablation, its own cache entry, so that seeds run
- * independently, a killed run keeps the seeds it finished, and adding seeds reuses those already computed.
- */
-export function hlsAblationSeedStage(
-  split: string,
-  budget: string,
-  params: z.input<typeof HlsAblationSeedParams>,
-): Stage<HlsAblationSeedParams> {
-  const dep = `subsample:${split}`;
-  return {
-    name: seedUnitName(unitPrefix(split, budget), params.seed),
-    module: import.meta.url,
-    deps: [{ stage: dep }],
-    // 40 models, then each of 8 variants' HLS and two micro-GA runs: 3-8 min per seed here
-    resources: trainingResources({ base: 30, perEpoch: 6, epochs: params.training?.epochs }),
-    schema: HlsAblationSeedParams,
-    params,
-    async run({ params: p, inputs, progress }) {
-      const [{ ablationSeed }, { withStudyData }] = await Promise.all([
-        loadModule<typeof import("../search/hls_ablation.ts")>(ABLATION),
-        loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED),
-      ]);
-      const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: "lamarckian" as const, budget: p.budget, ga: p.ga };
-      const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {
-        const seed = await withStudyData(split, (data) => ablationSeed({ data, settings, seed: p.seed, variants, onProgress: progress }));
-        return jsonWithVolatile("seed.json", { dataset: split.name, seed });
-      });
-    },
-  };
+/** The unit of a variant in one seed (when no search runs the same; see addHlsAblationStages). */
+export function variantUnitName(split: string, budget: string, variant: string, seed: number): string {
+  return `hls-ablation-variant:${split}:${budget}:${variant}:${seed}`;
 }
 
-/** hls-ablation:<split>:<budget>: merges the seeds' results into paired effects with their intervals. */
+/** Per seed: the populations the references are, and each variant's run with HLS, by stage name. */
+interface SeedUnits {
+  seed: number;
+  oneShot: string;
+  microga?: string;
+  runs: Record<string, string>;
+}
+
+/** hls-ablation:<split>:<budget>: merges the seeds' runs into paired effects with their intervals. */
 export function hlsAblationStage(
   split: string,
   budget: string,
   params: z.input<typeof HlsAblationParams>,
-  unitNames: string[],
+  units: SeedUnits[],
 ): Stage<HlsAblationParams> {
+  const names = [...new Set(units.flatMap((u) => [u.oneShot, ...(u.microga ? [u.microga] : []), ...Object.values(u.runs)]))];
   return {
     name: `hls-ablation:${split}:${budget}`,
     module: import.meta.url,
-    deps: unitNames.map((stage) => ({ stage })),
+    deps: names.map((stage) => ({ stage })),
     resources: LIGHT_RESOURCES,
     light: true,
     schema: HlsAblationParams,
     params,
     async run({ params: p, inputs }) {
-      const { summariseAblation } = await loadModule<typeof import("../search/hls_ablation.ts")>(ABLATION);
-      const units = await readSeedUnits<{ dataset: string; seed: AblationSeed }>(inputs, unitNames, "seed.json");
-      const results = units.map((u) => u.seed);
+      const { summariseAblation, ablationSeedOf } = await loadModule<typeof import("../search/hls_ablation.ts")>(ABLATION);
       const variants = DEFAULT_VARIANTS.filter((v) => p.variants.includes(v.name));
+      const results = [];
+      let dataset = "";
+      for (const u of units) {
+        const oneShot = await readPopulationStudy(inputs[u.oneShot]);
+        dataset ||= oneShot.dataset;
+        const runs: Record<string, StudyResult> = {};
+        for (const [v, name] of Object.entries(u.runs)) runs[v] = (await readUnit(inputs, name)).result;
+        results.push(ablationSeedOf({
+          seed: u.seed,
+          variants,
+          oneShotReference: oneShot.result,
+          microgaReference: u.microga ? (await readPopulationStudy(inputs[u.microga])).result : undefined,
+          runs,
+        }));
+      }
       return jsonWithVolatile("ablation.json", {
         backend: p.backend,
-        dataset: units[0]?.dataset ?? "",
+        dataset,
         split,
         budget,
         training: p.training,
@@ -105,14 +95,41 @@ export function hlsAblationStage(
   };
 }
 
-/** The ablation's stages for one split and budget: one per seed, then the merge. */
-export function hlsAblationStages(split: string, budget: string, params: z.input<typeof HlsAblationParams>): Stage[] {
-  const { seeds: given, ...rest } = params;
-  const seeds = HlsAblationParams.shape.seeds.safeParse(given);
-  return perSeedStages({
-    unitPrefix: unitPrefix(split, budget),
-    seeds: seeds.success ? seeds.data : [],
-    unit: (seed) => hlsAblationSeedStage(split, budget, { ...rest, seed }),
-    merge: (names) => hlsAblationStage(split, budget, params, names),
+/**
+ * The ablation's stages for one split and budget, added to `pool`: per seed the random search's and the
+ * micro-GA's populations (population:…, shared with the searches of the same seed and training), one run
+ * per variant (hls-ablation-variant:<split>:<budget>:<variant>:<seed>, or the search's own run where a
+ * search runs the very same), then the merge hls-ablation:<split>:<budget>.
+ */
+export function addHlsAblationStages(pool: StagePool, split: string, budget: string, params: z.input<typeof HlsAblationParams>): void {
+  const parsed = HlsAblationParams.safeParse(params);
+  if (!parsed.success) {
+    // the engine reports the config's error when it validates the merge's parameters
+    pool.add(untyped(hlsAblationStage(split, budget, params, [])));
+    return;
+  }
+  const { seeds, variants: chosen, hls, ...p } = parsed.data;
+  const variants = DEFAULT_VARIANTS.filter((v) => chosen.includes(v.name));
+  const base = { backend: p.backend, budget: p.budget, space: p.space, training: p.training, ga: p.ga };
+  const units = seeds.map((seed): SeedUnits => {
+    const population = (method: "random" | "microga") => pool.add(untyped(populationStage(split, budget, { ...base, method, seed })));
+    const oneShot = population("random");
+    const microga = variants.some((v) => v.kind === "microga") ? population("microga") : undefined;
+    const runs: Record<string, string> = {};
+    for (const v of variants) {
+      const method = variantMethod(v);
+      const params = {
+        ...base,
+        method,
+        seed,
+        hls: HlsOptions.parse({ ...hls, ...v.hls }),
+        hlsMode: v.hlsMode,
+        ...(v.top === undefined ? {} : { top: v.top }),
+      };
+      const name = variantUnitName(split, budget, v.name, seed);
+      runs[v.name] = pool.add(untyped(hlsRunStage({ name, split, population: method === "random" ? oneShot : microga!, params })));
+    }
+    return { seed, oneShot, microga, runs };
   });
+  pool.add(untyped(hlsAblationStage(split, budget, params, units)));
 }

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { isNotRun } from "../pipeline/stage.ts";
+import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls_options.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
-import { trainingResources } from "./_resources.ts";
+import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
+import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 
 const FINETUNE = new URL("../bilevel/finetune.ts", import.meta.url);
 const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
@@ -29,19 +29,36 @@ export const LpFinetuneParams = z.strictObject({
 });
 export type LpFinetuneParams = z.infer<typeof LpFinetuneParams>;
 
+/** The name of one grouping's unit. */
+export function lpFinetuneUnitName(grouping: string): string {
+  return `lp-finetune:${grouping}`;
+}
+
+/** One grouping's parameters: the fine-tune's, with one grouping instead of the list. */
+export const LpFinetuneUnitParams = LpFinetuneParams.omit({ groupings: true }).extend({ grouping: z.enum(["1HP", "2HP", "perLayer"]) });
+export type LpFinetuneUnitParams = z.infer<typeof LpFinetuneUnitParams>;
+
+/** What one grouping's unit writes in `case.json`. */
+interface UnitOutput {
+  base: { spec: unknown };
+  hls: unknown;
+  case: Record<string, unknown>;
+}
+
 /**
- * lp-finetune: LP fine-tuning of the base model with 1HP, 2HP and 6HP (paper Section II): the loss along
- * the descent direction (Figures 2-4) and validation/test accuracy by number of hyperparameters (Figure 5).
+ * lp-finetune:<grouping>: LP fine-tuning of the base model with one grouping of its weights (1HP, 2HP or
+ * 6HP, paper Section II): the loss along the descent direction and the accuracies before and after. One
+ * unit per grouping, so that an interruption loses at most one grouping's work.
  */
-export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split: string): Stage<LpFinetuneParams> {
+function lpFinetuneUnitStage(params: z.input<typeof LpFinetuneUnitParams>, split: string): Stage<LpFinetuneUnitParams> {
   const dep = `subsample:${split}`;
   return {
-    name: "lp-finetune",
+    name: lpFinetuneUnitName(params.grouping),
     module: import.meta.url,
-    // three LPs over 150 weights and traced line searches: about a minute here
-    resources: trainingResources({ base: 20, perEpoch: 0 }),
+    // one LP over 150 weights and a traced line search: about 20 s here
+    resources: trainingResources({ base: 10, perEpoch: 0 }),
     deps: [{ stage: dep }, { stage: "baseline-train" }],
-    schema: LpFinetuneParams,
+    schema: LpFinetuneUnitParams,
     params,
     async run({ params: p, inputs, progress }) {
       const base = inputs["baseline-train"];
@@ -52,9 +69,45 @@ export function lpFinetuneStage(params: z.input<typeof LpFinetuneParams>, split:
       ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {
-        const cases = await finetuneGroupings({ model, split, groupings: p.groupings, hls: p.hls, onProgress: progress });
-        return jsonWithVolatile("finetune.json", { base: { spec: model.spec }, hls: p.hls, cases });
+        const [c] = await finetuneGroupings({ model, split, groupings: [p.grouping], hls: p.hls, onProgress: progress });
+        return jsonWithVolatile("case.json", { base: { spec: model.spec }, hls: p.hls, case: c } satisfies UnitOutput);
       });
     },
   };
+}
+
+/**
+ * lp-finetune: the groupings' units merged (paper Section II): the loss along the descent direction
+ * (Figures 2-4) and validation/test accuracy by number of hyperparameters (Figure 5), as `finetune.json`.
+ */
+function lpFinetuneMergeStage(params: z.input<typeof LpFinetuneParams>, units: string[]): Stage<LpFinetuneParams> {
+  return {
+    name: "lp-finetune",
+    module: import.meta.url,
+    resources: LIGHT_RESOURCES,
+    light: true,
+    deps: units.map((stage) => ({ stage })),
+    schema: LpFinetuneParams,
+    params,
+    async run({ params: p, inputs }) {
+      const read = new Map<string, UnitOutput>();
+      for (const name of units) {
+        const a = inputs[name];
+        if (!a || isNotRun(a)) throw new Error(`unit ${name} has no output`);
+        read.set(name, await readWithVolatile<UnitOutput>(a, "case.json"));
+      }
+      // in the order the config lists the groupings, as one stage computing them in turn wrote them
+      const ordered = p.groupings.map((g) => read.get(lpFinetuneUnitName(g))!);
+      return jsonWithVolatile("finetune.json", { base: ordered[0]?.base, hls: ordered[0]?.hls, cases: ordered.map((u) => u.case) });
+    },
+  };
+}
+
+/** The LP fine-tune's stages: one per grouping (lp-finetune:<grouping>), then the merge lp-finetune. */
+export function lpFinetuneStages(params: z.input<typeof LpFinetuneParams>, split: string): Stage[] {
+  const parsed = LpFinetuneParams.shape.groupings.safeParse(params.groupings);
+  const groupings = parsed.success ? [...new Set(parsed.data)] : [];
+  const { groupings: _all, ...rest } = params;
+  const units = groupings.map((grouping) => lpFinetuneUnitStage({ ...rest, grouping }, split));
+  return [...units.map(untyped), untyped(lpFinetuneMergeStage(params, units.map((u) => u.name)))];
 }

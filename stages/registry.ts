@@ -3,9 +3,10 @@ import type { ExperimentConfig } from "./config.ts";
 import { fetchStage } from "./fetch.ts";
 import { subsampleStage } from "./subsample.ts";
 import { baselineStage } from "./baseline_train.ts";
-import { lpFinetuneStage } from "./lp_finetune.ts";
-import { searchStages } from "./search.ts";
-import { hlsAblationStages } from "./hls_ablation.ts";
+import { lpFinetuneStages } from "./lp_finetune.ts";
+import { addSearchStages } from "./search.ts";
+import { addHlsAblationStages } from "./hls_ablation.ts";
+import { StagePool } from "./_pool.ts";
 import { reportStage } from "./report.ts";
 import { gaLrMomWdStage } from "./ga_lr_mom_wd.ts";
 import { cpmlhoStage } from "./cpmlho.ts";
@@ -16,19 +17,21 @@ import { cpmlhoStage } from "./cpmlho.ts";
  */
 export function buildStages(config: ExperimentConfig): Stage[] {
   const { backend } = config;
-  const stages: Stage[] = [];
+  // identical work (a population the searches and the ablation both need) is one stage
+  const pool = new StagePool();
+  const add = (s: Stage) => void pool.add(s);
   const needed = new Set(Object.values(config.splits).map((s) => s.dataset));
-  for (const ds of needed) stages.push(untyped(fetchStage({ dataset: ds, sources: config.datasets[ds]?.sources })));
-  for (const [name, split] of Object.entries(config.splits)) stages.push(untyped(subsampleStage(name, split)));
+  for (const ds of needed) add(untyped(fetchStage({ dataset: ds, sources: config.datasets[ds]?.sources })));
+  for (const [name, split] of Object.entries(config.splits)) add(untyped(subsampleStage(name, split)));
   if (config.baseline) {
-    stages.push(untyped(baselineStage({ ...config.baseline, backend })));
-    if (config.lpFinetune) stages.push(untyped(lpFinetuneStage({ ...config.lpFinetune, backend }, config.baseline.split)));
+    add(untyped(baselineStage({ ...config.baseline, backend })));
+    if (config.lpFinetune) lpFinetuneStages({ ...config.lpFinetune, backend }, config.baseline.split).forEach(add);
   }
   if (config.search) {
     const { splits, methods, budgets, ...rest } = config.search;
     for (const split of splits) {
       for (const [budget, training] of Object.entries(budgets)) {
-        for (const method of methods) stages.push(...searchStages(split, budget, { ...rest, training, method, backend }));
+        for (const method of methods) addSearchStages(pool, split, budget, { ...rest, training, method, backend });
       }
     }
   }
@@ -39,16 +42,17 @@ export function buildStages(config: ExperimentConfig): Stage[] {
     const inherited = Object.fromEntries(Object.entries({ space, hls, ga }).filter(([, v]) => v !== undefined));
     for (const split of splits) {
       for (const [budget, training] of Object.entries(budgets ?? config.search?.budgets ?? {})) {
-        stages.push(...hlsAblationStages(split, budget, { ...inherited, ...rest, training, backend }));
+        addHlsAblationStages(pool, split, budget, { ...inherited, ...rest, training, backend });
       }
     }
   }
   for (const [run, params] of Object.entries(config.gaLrMomWd?.runs ?? {})) {
-    stages.push(untyped(gaLrMomWdStage({ ...params, run, backend })));
+    add(untyped(gaLrMomWdStage({ ...params, run, backend })));
   }
   for (const [run, params] of Object.entries(config.cpmlho?.runs ?? {})) {
-    stages.push(untyped(cpmlhoStage({ ...params, run, backend })));
+    add(untyped(cpmlhoStage({ ...params, run, backend })));
   }
+  const stages = pool.stages();
   if (config.report !== undefined) {
     const upstream = stages.map((s) => s.name).filter((n) => !n.startsWith("fetch:") && !n.startsWith("subsample:"));
     // fetch stages are listed too, so that data that is not available shows in the report with how to provide it

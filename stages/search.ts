@@ -1,20 +1,25 @@
 import { z } from "zod";
-import type { Stage } from "../pipeline/stage.ts";
+import type { ArtifactSet, NotRun, Stage } from "../pipeline/stage.ts";
+import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
 import { HlsOptions } from "../bilevel/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import type { StudyResult } from "../search/study.ts";
+import type { StudyResult } from "../search/records.ts";
+import { SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
-import { perSeedStages, readSeedUnits, seedUnitName } from "./_per_seed.ts";
+import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
+import { seedUnitName } from "./_per_seed.ts";
+import type { StagePool } from "./_pool.ts";
+import { PopulationParams, populationStage, readPopulationBatch, readPopulationStudy } from "./population.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 
 const SEARCH_SEED = new URL("../search/search_seed.ts", import.meta.url);
 
 export const SearchParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
-  method: z.enum(["grid", "random", "microga"]),
+  /** A method of search/sampler_factory.ts: a new sampler is a case there. */
+  method: z.enum(SEARCH_METHODS),
   seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
   /** Models trained per run; the micro-GA's is population + generations × offspring (40 by default). */
   budget: z.number().int().min(1).default(40),
@@ -49,31 +54,105 @@ export const SearchParams = z.strictObject({
 });
 export type SearchParams = z.infer<typeof SearchParams>;
 
-/** The parameters of one seed's unit: the search's, with one seed instead of the list. */
-export const SearchSeedParams = SearchParams.omit({ seeds: true }).extend({ seed: z.number().int() });
-export type SearchSeedParams = z.infer<typeof SearchSeedParams>;
+/**
+ * The parameters of a run with HLS on one seed's population: what its outcome depends on, in one shape for
+ * the searches and the ablation's variants, so that equal runs are one stage (stages/_pool.ts). `top`: the
+ * one-shot hlsTop, or the micro-GA's gaHlsTop.
+ */
+export const HlsRunParams = z.strictObject({
+  backend: SearchParams.shape.backend,
+  method: SearchParams.shape.method,
+  seed: z.number().int(),
+  budget: SearchParams.shape.budget,
+  space: SearchSpace.prefault({}),
+  training: TrainOptions.prefault({}),
+  ga: MicroGaOptions.prefault({}),
+  hls: HlsOptions.prefault({}),
+  hlsMode: SearchParams.shape.hlsMode,
+  top: z.number().int().min(1).optional(),
+});
+export type HlsRunParams = z.infer<typeof HlsRunParams>;
 
-/** What one seed's unit writes. */
-interface SeedOutput {
+/** What a run with HLS writes in `study.json`. */
+export interface HlsRunOutput {
   backend: string;
   dataset: string;
-  settings: Record<string, unknown>;
-  results: StudyResult[];
+  result: StudyResult;
 }
 
-/** search-seed:<split>:<budget>:<method>:<seed>: the method with and without HLS for one seed. */
-function searchSeedStage(split: string, unitPrefix: string, params: z.input<typeof SearchSeedParams>): Stage<SearchSeedParams> {
-  const dep = `subsample:${split}`;
+/** The population parameters a run with HLS starts from: its method's, without anything of HLS. */
+export function populationParamsOf(p: z.input<typeof HlsRunParams>): z.input<typeof PopulationParams> {
+  const { backend, method, seed, budget, space, training, ga } = p;
+  return { backend, method, seed, budget, space, training, ga };
+}
+
+/**
+ * A run with HLS on one seed's population (stages/population.ts): for grid and random search HLS on the
+ * population's models as trained; for the micro-GA (whose HLS feeds back) the whole run with HLS, from the
+ * population's initial models. The search's search-seed:<split>:<budget>:<method>:<seed> and the ablation's
+ * hls-ablation-variant:<split>:<budget>:<variant>:<seed> units.
+ */
+export function hlsRunStage(
+  a: { name: string; split: string; population: string; params: z.input<typeof HlsRunParams> },
+): Stage<HlsRunParams> {
+  const dep = `subsample:${a.split}`;
+  const { population } = a;
   return {
-    name: seedUnitName(unitPrefix, params.seed),
+    name: a.name,
     module: import.meta.url,
-    deps: [{ stage: dep }],
-    // 40 models with and without HLS (the micro-GA twice): 15-30 s per epoch of budget here
-    resources: trainingResources({ base: 10, perEpoch: 3, epochs: params.training?.epochs }),
-    schema: SearchSeedParams,
-    params,
+    deps: [{ stage: dep }, { stage: population }],
+    // one-shot: HLS on up to 40 trained models; the micro-GA: 30 offspring trained and fine-tuned
+    resources: trainingResources({ base: 10, perEpoch: 3, epochs: a.params.training?.epochs }),
+    schema: HlsRunParams,
+    params: a.params,
     async run({ params: p, inputs, progress }) {
-      const { searchSeed, withStudyData } = await loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED);
+      const { searchWithHls, withStudyData } = await loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED);
+      const reference = await readPopulationStudy(inputs[population]);
+      const batch = await readPopulationBatch(inputs[population]);
+      const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
+      const top = p.method === "microga" ? { gaHlsTop: p.top } : { hlsTop: p.top };
+      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
+        const result = await withStudyData(split, (data) =>
+          searchWithHls({
+            data,
+            method: p.method,
+            seed: p.seed,
+            settings: { ...settings, ...top },
+            population: batch,
+            trainingSeconds: reference.result.seconds.total,
+            onProgress: progress,
+          }));
+        return jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies HlsRunOutput);
+      });
+    },
+  };
+}
+
+/** search:<split>:<budget>:<method>: merges the seeds' studies into the method's summary (paper Section IV). */
+function searchMergeStage(
+  split: string,
+  budget: string,
+  params: z.input<typeof SearchParams>,
+  units: { population: string; withHls: string }[],
+): Stage<SearchParams> {
+  return {
+    name: `search:${split}:${budget}:${params.method}`,
+    module: import.meta.url,
+    deps: units.flatMap((u) => [{ stage: u.population }, { stage: u.withHls }]),
+    resources: LIGHT_RESOURCES,
+    light: true,
+    schema: SearchParams,
+    params,
+    async run({ params: p, inputs }) {
+      const results: StudyResult[] = [];
+      let first: { backend: string; dataset: string } | undefined;
+      for (const u of units) {
+        const without = await readPopulationStudy(inputs[u.population]);
+        const withHls = await readUnit(inputs, u.withHls);
+        first ??= without;
+        results.push(without.result, withHls.result);
+      }
+      const [backend, dataset] = [first?.backend ?? p.backend, first?.dataset ?? ""];
       const settings = {
         space: p.space,
         training: p.training,
@@ -84,33 +163,8 @@ function searchSeedStage(split: string, unitPrefix: string, params: z.input<type
         hlsTop: p.hlsTop,
         gaHlsTop: p.gaHlsTop,
       };
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
-        const results = await withStudyData(
-          split,
-          (data) => searchSeed({ data, method: p.method, seed: p.seed, settings, onProgress: progress }),
-        );
-        return jsonWithVolatile("seed.json", { backend, dataset: split.name, settings, results } satisfies SeedOutput);
-      });
-    },
-  };
-}
-
-/** search:<split>:<budget>:<method>: merges the seeds' studies into the method's summary (paper Section IV). */
-function searchMergeStage(split: string, budget: string, params: z.input<typeof SearchParams>, unitNames: string[]): Stage<SearchParams> {
-  return {
-    name: `search:${split}:${budget}:${params.method}`,
-    module: import.meta.url,
-    deps: unitNames.map((stage) => ({ stage })),
-    resources: LIGHT_RESOURCES,
-    light: true,
-    schema: SearchParams,
-    params,
-    async run({ params: p, inputs }) {
-      const units = await readSeedUnits<SeedOutput>(inputs, unitNames, "seed.json");
-      const results = units.flatMap((u) => u.results);
-      const [backend, dataset] = [units[0]?.backend ?? p.backend, units[0]?.dataset ?? ""];
       return {
-        ...jsonWithVolatile("studies.json", { backend, dataset, method: p.method, settings: units[0]?.settings, results }),
+        ...jsonWithVolatile("studies.json", { backend, dataset, method: p.method, settings, results }),
         ...jsonWithVolatile("summary.json", {
           backend,
           dataset,
@@ -132,15 +186,30 @@ function searchMergeStage(split: string, budget: string, params: z.input<typeof 
   };
 }
 
-/** A search's stages: one per seed (search-seed:…:<seed>), then the merge search:<split>:<budget>:<method>. */
-export function searchStages(split: string, budget: string, params: z.input<typeof SearchParams>): Stage[] {
-  const { seeds: given, ...rest } = params;
+/** A run with HLS's output, as it wrote it (timings merged back in). */
+export async function readUnit(inputs: Record<string, ArtifactSet | NotRun>, name: string): Promise<HlsRunOutput> {
+  const a = inputs[name];
+  if (!a || isNotRun(a)) throw new Error(`unit ${name} has no output`);
+  return await readWithVolatile<HlsRunOutput>(a, "study.json");
+}
+
+/**
+ * A search's stages, added to `pool`: per seed the population (population:<split>:<budget>:<method>:<seed>,
+ * trained once whoever else needs it) and the run with HLS (search-seed:<split>:<budget>:<method>:<seed>),
+ * then the merge search:<split>:<budget>:<method>.
+ */
+export function addSearchStages(pool: StagePool, split: string, budget: string, params: z.input<typeof SearchParams>): void {
+  // the search's own defaults (its HLS is the ablation's settled one, not HlsOptions' bare defaults)
+  const parsed = SearchParams.safeParse(params);
+  const { seeds: given, hlsTop, gaHlsTop, ...rest } = parsed.success ? parsed.data : params;
   const seeds = SearchParams.shape.seeds.safeParse(given);
-  const unitPrefix = `search-seed:${split}:${budget}:${params.method}`;
-  return perSeedStages({
-    unitPrefix,
-    seeds: seeds.success ? seeds.data : [],
-    unit: (seed) => searchSeedStage(split, unitPrefix, { ...rest, seed }),
-    merge: (names) => searchMergeStage(split, budget, params, names),
+  const units = (seeds.success ? seeds.data : []).map((seed) => {
+    const run = { ...rest, seed, top: params.method === "microga" ? gaHlsTop : hlsTop };
+    const population = pool.add(untyped(populationStage(split, budget, populationParamsOf(run))));
+    const withHls = pool.add(
+      untyped(hlsRunStage({ name: seedUnitName(`search-seed:${split}:${budget}:${params.method}`, seed), split, population, params: run })),
+    );
+    return { population, withHls };
   });
+  pool.add(untyped(searchMergeStage(split, budget, params, units)));
 }
