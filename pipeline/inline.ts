@@ -1,6 +1,6 @@
 // Computing a prepared stage in this process (every stage of a sequential run; a lone stage of a parallel
 // one) and saying how it ended: computed, not run (SkipStage), or failed with its record.
-import { computeStage } from "./compute.ts";
+import { computeStage, type StageLog } from "./compute.ts";
 import { DamagedObject, SkipStage, UserError } from "./errors.ts";
 import { volatileTest } from "./keys.ts";
 import type { StageRecord } from "./manifest.ts";
@@ -15,6 +15,23 @@ export class StageFailed extends Error {
   }
 }
 
+/** The run log, with the run's interruption checked at each progress step (a stage computing here holds the event loop). */
+function checked(log: StageLog, ctx: RunContext): StageLog {
+  const interrupt = ctx.interrupt;
+  if (!interrupt) return log;
+  return {
+    say: (line) => log.say(line),
+    event: (ev) => log.event(ev),
+    progressFor(stage) {
+      const inner = log.progressFor(stage);
+      return (step, total, label) => {
+        interrupt.check();
+        inner(step, total, label);
+      };
+    },
+  };
+}
+
 /**
  * Computes a prepared stage in this process. Throws StageFailed (with its record) when the stage fails;
  * rethrows a damaged input as it is (not this stage's failure: the caller recomputes its producer).
@@ -25,7 +42,14 @@ export async function computeInline(ctx: RunContext, job: PreparedJob): Promise<
   log.say(`[${stage.name}] running${job.force ? " (forced)" : ""}`);
   log.event({ event: "stage-start", stage: stage.name, key });
   try {
-    const { outputs, wallMs } = await computeStage({ store: ctx.store, stage, params: job.params, inputs: job.ctxInputs, key, log });
+    const { outputs, wallMs } = await computeStage({
+      store: ctx.store,
+      stage,
+      params: job.params,
+      inputs: job.ctxInputs,
+      key,
+      log: checked(log, ctx),
+    });
     log.say(`[${stage.name}] done in ${formatDuration(wallMs / 1000)}`);
     log.event({ event: "stage-end", stage: stage.name, key, wallMs, outputs });
     result.computed.push(stage.name);

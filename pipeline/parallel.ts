@@ -13,6 +13,7 @@ import type { JobHandle, StageExecutor } from "./executor.ts";
 import { outsideProjectRoot } from "./code_digest.ts";
 import { computeInline, StageFailed } from "./inline.ts";
 import { type EtaModel, etaModelForRun } from "./eta.ts";
+import { interruptionLine, keptCounts, SIGNAL_EXIT } from "./interrupt.ts";
 import { type StageRecord, writeManifest } from "./manifest.ts";
 import { type PreparedJob, prepareStage } from "./prepare.ts";
 import { producerOf, type RunContext } from "./run_context.ts";
@@ -68,10 +69,17 @@ class ParallelRun {
   readonly #pending: RunContext["order"];
   readonly #ready: PreparedJob[] = [];
   readonly #running = new Map<string, Promise<void>>();
-  readonly #handles = new Map<string, JobHandle>();
+  /** Started jobs; a new one is told to the signal watch (its fallback stops the children it knows). */
+  readonly #handles = new HandleMap(() => this.#ctx.interrupt?.refresh());
+  /** The keys of the stages computing: an interrupted one whose entry is in the store after all is kept. */
+  readonly #keys = new Map<string, string>();
   /** Repairs in flight, by producer: two stages that read the same damaged object wait for one repair. */
   readonly #repairs = new Map<string, Promise<void>>();
-  readonly #handlers = { SIGINT: () => this.#interrupt("SIGINT"), SIGTERM: () => this.#interrupt("SIGTERM") };
+  readonly #handlers = {
+    SIGINT: () => this.#interrupt("SIGINT"),
+    SIGTERM: () => this.#interrupt("SIGTERM"),
+    SIGHUP: () => this.#interrupt("SIGHUP"),
+  };
   #snapshot?: Promise<void>;
   #specCount = 0;
   #stopping = false;
@@ -101,6 +109,12 @@ class ParallelRun {
 
   /** Schedules until every visited stage is settled (or the run is interrupted: the handler ends the process). */
   async run(): Promise<void> {
+    const interrupt = this.#ctx.interrupt;
+    if (interrupt?.watching) {
+      interrupt.childPids = () => [...this.#handles.values()].flatMap((h) => /^pid (\d+)$/.exec(h.id)?.[1] ?? []).map(Number);
+      // noticed at a progress step of a stage computing here: nothing can be awaited, end now
+      interrupt.onSignal((sig, sync) => sync ? interrupt.stopNow(sig) : void this.#interrupt(sig));
+    }
     this.#listen(true);
     try {
       await this.#schedule();
@@ -166,6 +180,8 @@ class ParallelRun {
 
   /** Runs a prepared stage to a record, repairing damaged inputs (bounded), like the sequential runRepairing. */
   async #execute(job: PreparedJob, inline: boolean, depth = 0): Promise<StageRecord> {
+    this.#keys.set(job.stage.name, job.key);
+    this.#ctx.interrupt?.started(job.stage.name);
     const { order, opts } = this.#ctx;
     for (let round = 0;; round++) {
       const out = await this.#attempt(job, inline);
@@ -240,6 +256,8 @@ class ParallelRun {
 
   async #settle(rec: StageRecord): Promise<void> {
     this.#ctx.records.set(rec.stage, rec);
+    this.#keys.delete(rec.stage);
+    this.#ctx.interrupt?.ended(rec.stage);
     this.#board.settle(rec.stage, rec.status, !!rec.job);
     if (rec.status !== "cached") await this.#persist();
   }
@@ -261,7 +279,8 @@ class ParallelRun {
   }
 
   #listen(on: boolean): void {
-    if (on === this.#listening) return;
+    // a worker watches the signals for the run (interrupt.ts): this thread needs no listeners
+    if (on === this.#listening || this.#ctx.interrupt?.watching) return;
     this.#listening = on;
     for (const [sig, h] of Object.entries(this.#handlers)) {
       if (on) Deno.addSignalListener(sig as Deno.Signal, h);
@@ -269,14 +288,28 @@ class ParallelRun {
     }
   }
 
-  /** SIGINT or SIGTERM while children compute: stop them all, record the run as interrupted, exit. */
-  async #interrupt(sig: "SIGINT" | "SIGTERM"): Promise<void> {
+  /**
+   * SIGINT, SIGTERM or SIGHUP while children compute: stop them all, record the run as interrupted, say
+   * what it kept (a stage whose entry reached the store before its child ended is kept), exit.
+   */
+  async #interrupt(sig: string): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const { manifest, log, lock, t0 } = this.#ctx;
+    const ctx = this.#ctx;
+    const { manifest, log, lock, t0 } = ctx;
+    const running = [...(ctx.interrupt?.running.keys() ?? this.#handles.keys())];
     log.say(`${sig}: stopping ${this.#handles.size} running stage(s)`);
-    log.event({ event: "interrupt", signal: sig, running: [...this.#handles.keys()] });
+    log.event({ event: "interrupt", signal: sig, running });
     await Promise.all([...this.#handles.values()].map((h) => h.cancel().catch(() => {})));
+    const lost: string[] = [];
+    let late = 0;
+    for (const name of running) {
+      const key = this.#keys.get(name);
+      if (key && await ctx.store.readRun(key).catch(() => undefined)) late++;
+      else lost.push(name);
+    }
+    const kept = keptCounts(ctx);
+    const resume = ctx.interrupt?.resume ?? "the same command";
     this.#board.close();
     manifest.state = "interrupted";
     manifest.finishedAt = new Date().toISOString();
@@ -284,8 +317,11 @@ class ParallelRun {
     log.event({ event: "run-end", state: manifest.state, wallS: (performance.now() - t0) / 1000 });
     log.close();
     await this.#removeScratch();
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(interruptionLine({ signal: sig, cached: kept.cached, computed: kept.computed + late, lost, resume }) + "\n"),
+    );
     lock.release();
-    Deno.exit(sig === "SIGINT" ? 130 : 143);
+    Deno.exit(SIGNAL_EXIT[sig] ?? 143);
   }
 
   /** The end of scheduling, normal or not: an internal error must not leave children computing into a store nobody holds. */
@@ -306,4 +342,16 @@ class ParallelRun {
 /** The files of a stage's code that lie outside the project root. */
 function outsideCode(job: PreparedJob): string[] {
   return outsideProjectRoot(Object.keys(job.base.codeFiles ?? {}));
+}
+
+/** The started jobs by stage, calling `onAdd` when one is added. */
+class HandleMap extends Map<string, JobHandle> {
+  constructor(readonly onAdd: () => void) {
+    super();
+  }
+  override set(stage: string, handle: JobHandle): this {
+    super.set(stage, handle);
+    this.onAdd?.();
+    return this;
+  }
 }

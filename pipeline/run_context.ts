@@ -11,6 +11,7 @@ import { RunLog } from "./progress.ts";
 import { ArtifactStore } from "./store.ts";
 import type { Stage } from "./stage.ts";
 import type { StageExecutor } from "./executor.ts";
+import type { RunInterrupt } from "./interrupt.ts";
 
 /** Options for one pipeline run. */
 export interface RunOptions {
@@ -32,6 +33,11 @@ export interface RunOptions {
   /** Recompute these stages even if cached. */
   force?: string[];
   quiet?: boolean;
+  /**
+   * Watch SIGINT, SIGTERM and SIGHUP for the run (default true): an interruption ends every child, records
+   * the run as interrupted and says what it kept and how to resume (pipeline/interrupt.ts).
+   */
+  signals?: boolean;
   /**
    * How many stages may compute at once (default 1: every stage in this process, one after the other).
    * Above 1, ready stages are handed to `executor`, each in its own process; a stage that is the only one
@@ -77,6 +83,8 @@ export interface RunContext {
   readonly failed: { stage: string; error: Error }[];
   /** When the run started (performance.now()). */
   readonly t0: number;
+  /** The run's interruption state, set by the runner once its signal watch is up. */
+  interrupt?: RunInterrupt;
 }
 
 /** Works out which stages this invocation should visit and which it must recompute. */

@@ -2,6 +2,7 @@
 // scheduler, and closes it (manifest, lock) whatever happened. The steps live in their own modules:
 // run_context.ts (the run's state), prepare.ts (inputs, key, cache hit), inline.ts and compute.ts
 // (computing a stage), sequential.ts and parallel.ts (the schedulers), elsewhere.ts (a stage in a child).
+import { resumeCommand, RunInterrupt, SignalWatch } from "./interrupt.ts";
 import { closeRun, openRun, type RunOptions, type RunResult } from "./run_context.ts";
 import { runParallel } from "./parallel.ts";
 import { runSequential } from "./sequential.ts";
@@ -34,6 +35,13 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   const executor = opts.executor;
   const parallel = !!executor && (jobs > 1 || !!opts.isolateAll);
   const ctx = await openRun(stages, opts);
+  // the signals are watched from a worker thread: a stage computing here holds this thread's event loop
+  const watch = opts.signals === false ? undefined : await SignalWatch.start().catch(() => undefined);
+  ctx.interrupt = new RunInterrupt(
+    ctx,
+    watch,
+    resumeCommand({ argv: Deno.args, mainModule: Deno.mainModule, projectRoot: opts.projectRoot }),
+  );
   try {
     const cleaned = await ctx.store.cleanTmp({ everywhere: ctx.lock.tookOver });
     if (cleaned) ctx.log.say(`removed ${cleaned} leftover temporary file(s) of an interrupted run`);
@@ -51,6 +59,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     ctx.manifest.state = "failed";
     throw e;
   } finally {
+    watch?.stop();
     await closeRun(ctx);
   }
   return ctx.result;

@@ -1,10 +1,12 @@
 // The sequential scheduler (`--jobs 1`): every visited stage in topological order, in this process, one
 // after the other; the first failure stops the run.
 //
-// No signal listeners here, on purpose: stages compute synchronously (TensorFlow.js), so a listener would
-// only run after the stage ends and Ctrl-C would appear ignored. The default action ends the process at
-// once; that is safe because every write is atomic and the lock of a dead process is taken over. A
-// manifest left in state "running" by a dead process is reported as interrupted (see manifestState).
+// Signals: stages compute synchronously (TensorFlow.js), so a listener in this thread would only run after
+// the stage ends and Ctrl-C would appear ignored. The run's signal watch (interrupt.ts) sees them from a
+// worker thread; the run stops at the stage's next progress step or await, says what it kept and exits
+// (the worker ends the process itself if neither comes). Stopping mid-stage is safe because every write is
+// atomic and a stage's entry is written last. Without the watch (RunOptions.signals false) the default
+// action ends the process at once; a manifest left "running" by a dead process reads as interrupted.
 import { SkipStage, StagesFailed, UserError } from "./errors.ts";
 import { etaModelForRun, formatEtaRange } from "./eta.ts";
 import { computeInline, StageFailed } from "./inline.ts";
@@ -22,10 +24,14 @@ export async function runSequential(ctx: RunContext): Promise<void> {
   const eta = await etaModelForRun(order, visit, ctx.opts.storeRoot);
   const statuses = new Map<string, string>();
   let settled = 0;
+  // an interruption ends the run at once, between stages or mid-stage (at a progress step, or when the
+  // stage awaits): every write is atomic and a stage's entry is written last
+  ctx.interrupt?.onSignal((sig) => ctx.interrupt!.stopNow(sig));
   for (const stage of order) {
     if (!visit.has(stage.name)) continue;
     const started = performance.now();
     let rec: StageRecord;
+    ctx.interrupt?.started(stage.name);
     try {
       rec = await runRepairing(ctx, stage, ctx.forced.has(stage.name));
     } catch (e) {
@@ -35,6 +41,7 @@ export async function runSequential(ctx: RunContext): Promise<void> {
     }
     ctx.records.set(stage.name, rec);
     manifest.stages.push(rec);
+    ctx.interrupt?.ended(stage.name);
     settled++;
     statuses.set(stage.name, rec.status);
     if (rec.status === "computed") eta.observe(stage.name, performance.now() - started);

@@ -303,8 +303,10 @@ async function exists(p: string): Promise<boolean> {
 
 Deno.test("a store locked from another host (a shared file system) is not taken over, even if that pid is not alive here", async () => {
   const { acquireStoreLock } = await import("../pipeline/lock.ts");
+  const { claimStore } = await import("../pipeline/store_root.ts");
   const dir = await Deno.makeTempDir({ prefix: "hpo-lock-" });
   try {
+    await claimStore(dir); // a store (marked), so that its LOCK is the question, not the directory
     const other = { pid: 999999, command: "reproduce", since: "2026-01-01T00:00:00Z", host: "login-node-2" };
     Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify(other));
     let msg = "";
