@@ -614,7 +614,7 @@ Deno.test("verify --rerun: a forged output consistent with its manifest is caugh
     assertEquals(r.code, 0, r.stdout + r.stderr);
     r = await fx.toy.cli("verify", path, "--rerun", "--quiet");
     assertEquals(r.code, 1, r.stdout + r.stderr);
-    assertMatch(r.stdout, /RERUN-MISMATCH slow\/z\.json: archived [0-9a-f]{12}, rerun [0-9a-f]{12}/);
+    assertMatch(r.stdout, /RERUN-MISMATCH slow\/z\.json: archived [0-9a-f]{64}, rerun [0-9a-f]{64}/);
     assertMatch(r.stdout, /3 stages compared, 1 output mismatch/);
     assertEquals(
       fx.toy.takeCounts(),

@@ -79,7 +79,7 @@ Deno.test("store damage: each kind is found, reported and repaired by recomputin
         Deno.writeFileSync(z, bad);
         let r = await toy.cli("status", "--verify");
         assertEquals(r.code, 1, r.stdout + r.stderr);
-        assertMatch(r.stdout, new RegExp(`DAMAGED ${z}: content hashes to`));
+        assertMatch(r.stdout, new RegExp(`DAMAGED ${z} \\(output 'z\\.json' of stage 'slow'\\): content hashes to`));
         r = await toy.cli("reproduce");
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /was corrupt .*; recomputing it/);
