@@ -6,6 +6,7 @@ import { type AblationSeed, type AblationVariant, DEFAULT_VARIANTS, summariseAbl
 import { type AblationOutput, ablationTable, ablationVerdict, pairedDifferenceSpec } from "../report/ablation_section.ts";
 import { renderSvg } from "../report/charts.ts";
 import { Rng } from "../data/rng.ts";
+import type { StudyResult } from "../search/records.ts";
 
 Deno.test("Student t quantiles equal the published table to 1e-5 (df 1-120), and the CDF inverts them", () => {
   // t_{0.975, df} and t_{0.995, df} from standard tables (e.g. NIST/SEMATECH e-Handbook, Table 1.3.6.7.2)
@@ -108,4 +109,76 @@ Deno.test("default variants: the paper's HLS and each change are present, names 
   assert(DEFAULT_VARIANTS.some((v) => v.kind === "microga" && v.hlsMode === "lamarckian"));
   assert(DEFAULT_VARIANTS.some((v) => v.kind === "microga" && v.hlsMode === "baldwinian"));
   assert(DEFAULT_VARIANTS.some((v) => v.hls.block === "topk") && DEFAULT_VARIANTS.some((v) => v.hls.selection === "held-out"));
+});
+
+Deno.test("one unit per variant: a variant's settings, and its seed's outcome from its run and the reference run alone", async () => {
+  const { variantSettings, ablationSeedOf, variantMethod } = await import("../search/hls_ablation.ts");
+  const { HlsOptions } = await import("../bilevel/hls_options.ts");
+  const { MicroGaOptions } = await import("../search/samplers.ts");
+  const { SearchSpace } = await import("../search/space.ts");
+  const { TrainOptions } = await import("../nn/train_options.ts");
+  const base = {
+    space: SearchSpace.parse({}),
+    training: TrainOptions.parse({}),
+    hls: HlsOptions.parse({ points: 7 }),
+    hlsMode: "baldwinian" as const,
+    budget: 4,
+    ga: MicroGaOptions.parse({}),
+    hlsTop: 9,
+    gaHlsTop: 9,
+  };
+  const byName = (n: string) => DEFAULT_VARIANTS.find((v) => v.name === n)!;
+  const top3 = variantSettings(base, byName("log-heldout-acc-top3"));
+  assertEquals([top3.hlsTop, top3.gaHlsTop, top3.hlsMode, top3.hls.criterion, top3.hls.points], [
+    3,
+    undefined,
+    "lamarckian",
+    "accuracy",
+    7,
+  ]);
+  const gaTop = variantSettings(base, byName("microga-lamarckian-top1"));
+  assertEquals([gaTop.hlsTop, gaTop.gaHlsTop], [undefined, 1], "the micro-GA's top is gaHlsTop; the base's tops never leak in");
+  const paper = variantSettings(base, byName("paper"));
+  assertEquals([paper.hlsTop, paper.gaHlsTop, paper.hls.lambdaScale, paper.hls.selection], [undefined, undefined, "linear", "in-sample"]);
+  assertEquals([variantMethod(byName("paper")), variantMethod(byName("microga-baldwinian"))], ["random", "microga"]);
+  // crafted runs: trial i scores acc 0.5 + i/100 as trained; HLS on trials 1 and 2 adds 0.1 and 0.3 to test accuracy
+  const m = (acc: number) => ({ loss: 1 - acc, acc });
+  const trial = (i: number, hls?: number) => {
+    const base = { train: m(0.5), val: m(0.5 + i / 100), test: m(0.5 + i / 100) };
+    const h = hls === undefined ? undefined : {
+      improved: true,
+      lambda: 0.01,
+      lambdaBefore: i === 1 ? 0.01 : 0.001,
+      lambdaOnBound: i === 2,
+      val: m(0.9 + i / 100),
+      test: m(0.5 + i / 100 + hls),
+    };
+    const final = h ? { val: h.val, test: h.test } : { val: base.val, test: base.test };
+    return { index: i, key: `k${i}`, base, hls: h, fitness: final.val.loss, final } as unknown as StudyResult["trials"][number];
+  };
+  const run = (trials: StudyResult["trials"], seconds: number): StudyResult =>
+    ({
+      method: "random",
+      hls: trials.some((t) => t.hls),
+      seed: 4,
+      trials,
+      best: trials.reduce((a, b) => (b.fitness < a.fitness ? b : a)),
+      seconds: { total: seconds, training: 0, hls: 0 },
+    }) as StudyResult;
+  const reference = run([trial(0), trial(1), trial(2)], 2);
+  const tuned = run([trial(0), trial(1, 0.1), trial(2, 0.3)], 5);
+  const v = byName("log-heldout-acc-top3");
+  const seed = ablationSeedOf({ seed: 4, variants: [v], oneShotReference: reference, runs: { [v.name]: tuned } });
+  assertEquals(seed.reference["one-shot"], { key: "k2", valAcc: 0.52, valLoss: 1 - 0.52, testAcc: 0.52 });
+  const out = seed.variants[v.name];
+  assertEquals(out.chosen.key, "k2");
+  assertClose(out.meanModelTestAccDelta!, 0.2, 1e-12, "over the fine-tuned models only");
+  assertEquals([out.moved, out.onBound, out.models, out.seconds, out.referenceSeconds], [1, 1, 2, 5, 2]);
+  let missing = "";
+  try {
+    ablationSeedOf({ seed: 4, variants: [v, byName("microga-baldwinian")], oneShotReference: reference, runs: { [v.name]: tuned } });
+  } catch (e) {
+    missing = String(e);
+  }
+  assert(missing.includes("microga-baldwinian"), missing);
 });

@@ -225,3 +225,162 @@ Deno.test("amongBest: the batch's scores among the k lowest of population and ba
   assertEquals([...amongBest([NaN, 5, NaN, 1], [3], 2)].sort(), [3]);
   assertEquals([...amongBest([NaN, 5, NaN, 1], [], 3)].sort(), [1, 3, 0].sort());
 });
+
+Deno.test("population stage path: models stored by the weights codec and read back give the same runs with HLS as training in one process; the micro-GA's reused initial population changes nothing", async () => {
+  await useBackend("cpu");
+  const { runSearch, encodeBatch, decodeBatch } = await import("../search/population.ts");
+  const { oneShotHls, searchStudy } = await import("../search/study.ts");
+  const { methodStream } = await import("../search/sampler_factory.ts");
+  const { splitVolatile } = await import("../util/volatile.ts");
+  const rng = new Rng(31);
+  const mk = (n: number) => {
+    const y = new Uint8Array(n).map(() => rng.int(3));
+    const x = new Uint8Array(n * 12).map((_, i) => rng.int(100) + (Math.floor((i % 12) / 4) === y[Math.floor(i / 12)] ? 120 : 0));
+    return toTensorPart({ x, y }, 3);
+  };
+  const data = { train: mk(120), val: mk(60), test: mk(60), input: 12, classes: 3 };
+  const settings: StudySettings = {
+    space: SearchSpace.parse({ maxNeurons: 6 }),
+    training: TrainOptions.parse({ epochs: 1, batchSize: 40, learningRate: 0.01 }),
+    hls: HlsOptions.parse({ points: 4 }),
+    hlsMode: "lamarckian",
+    budget: 8,
+    ga: MicroGaOptions.parse({ population: 4, generations: 2, offspring: 2 }),
+    hlsTop: 3,
+    gaHlsTop: 2,
+  };
+  const stable = (x: unknown) => JSON.stringify(splitVolatile(x).stable);
+  try {
+    // one process, as before the split: the pair of runs sharing their models
+    const [without, withHls] = await oneShotStudies({
+      method: "random",
+      data,
+      settings,
+      seed: 5,
+      rng: methodStream("random", 5),
+      onTrial: () => {},
+    });
+    // the population stage's way: train, store, read back, HLS in another unit
+    const pop = await runSearch({ data, method: "random", seed: 5, rng: methodStream("random", 5), settings, onTrial: () => {} });
+    assertEquals(stable(pop.result), stable(without), "the population is the run without HLS");
+    const { batch, files } = encodeBatch(pop.first, data.input, data.classes);
+    const read = await decodeBatch(JSON.parse(JSON.stringify(batch)), (n) => Promise.resolve(files[n]));
+    read.trained.forEach((t, j) => {
+      assertEquals(t.weights, pop.first.trained[j].weights, "weights bit for bit");
+      assertEquals([t.base, t.sizes, t.lambda, t.parameters], [
+        pop.first.trained[j].base,
+        pop.first.trained[j].sizes,
+        pop.first.trained[j].lambda,
+        pop.first.trained[j].parameters,
+      ]);
+    });
+    const unit = await oneShotHls({ method: "random", seed: 5, population: read, data, settings, trainingSeconds: 0, onTrial: () => {} });
+    assertEquals(stable(unit), stable(withHls), "HLS on the stored models is HLS on the models as trained");
+    // the micro-GA with HLS from the run without HLS's initial population, or training its own: the same run
+    const ga = await runSearch({ data, method: "microga", seed: 5, rng: methodStream("microga", 5), settings, onTrial: () => {} });
+    const own = await searchStudy({
+      data,
+      method: "microga",
+      settings,
+      seed: 5,
+      withHls: true,
+      rng: methodStream("microga", 5),
+      onTrial: () => {},
+    });
+    const gaBatch = encodeBatch(ga.first, data.input, data.classes);
+    const reused = await searchStudy({
+      data,
+      method: "microga",
+      settings,
+      seed: 5,
+      withHls: true,
+      rng: methodStream("microga", 5),
+      reuse: await decodeBatch(JSON.parse(JSON.stringify(gaBatch.batch)), (n) => Promise.resolve(gaBatch.files[n])),
+      onTrial: () => {},
+    });
+    assertEquals(stable(reused), stable(own));
+    assertEquals(ga.first.genomes.length, 4, "the initial population");
+    // the reused models are what the run starts from (not trained again): altered, they change the run
+    const altered = {
+      genomes: ga.first.genomes,
+      trained: ga.first.trained.map((t) => ({ ...t, weights: t.weights.map((x) => x.map(() => 0)) })),
+    };
+    const fromAltered = await searchStudy({
+      data,
+      method: "microga",
+      settings,
+      seed: 5,
+      withHls: true,
+      rng: methodStream("microga", 5),
+      reuse: altered,
+      onTrial: () => {},
+    });
+    assert(stable(fromAltered) !== stable(own), "the reused batch is used");
+    // another seed's batch is not this run's: trained afresh, the same run again
+    const wrong = await searchStudy({
+      data,
+      method: "microga",
+      settings,
+      seed: 5,
+      withHls: true,
+      rng: methodStream("microga", 5),
+      reuse: pop.first,
+      onTrial: () => {},
+    });
+    assertEquals(stable(wrong), stable(own));
+  } finally {
+    disposeStudyData(data);
+  }
+});
+
+Deno.test("decodeBatch: a diverged model's NaN scores (JSON null) come back as NaN and rank last; a λ not the genome's is refused", async () => {
+  const { encodeBatch, decodeBatch } = await import("../search/population.ts");
+  const w = [new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([0.5, -0.5, 1])];
+  const nan = { loss: NaN, acc: 0.1 };
+  const fine = { loss: 0.3, acc: 0.9 };
+  const mkT = (base: typeof fine, log10Lambda: number) => ({
+    genome: { layers: 0, neurons: 0, log10Lambda },
+    t: {
+      sizes: [2, 3],
+      groups: [0],
+      lambda: Math.pow(10, log10Lambda),
+      weights: w,
+      trainSeconds: 1,
+      base: { train: base, val: base, test: base },
+      parameters: 9,
+    },
+  });
+  const items = [mkT(nan, -2), mkT(fine, -3)];
+  const { batch, files } = encodeBatch({ genomes: items.map((i) => i.genome), trained: items.map((i) => i.t) }, 2, 3);
+  const json = JSON.parse(JSON.stringify(batch));
+  assertEquals(json[0].base.val.loss, null);
+  const back = await decodeBatch(json, (n) => Promise.resolve(files[n]));
+  assert(Number.isNaN(back.trained[0].base.val.loss));
+  const { lowestLoss } = await import("../search/train_genomes.ts");
+  assertEquals([...lowestLoss(back.trained, 1)], [1], "the NaN model ranks last");
+  json[1].genome.log10Lambda = -4;
+  let refused = "";
+  await decodeBatch(json, (n) => Promise.resolve(files[n])).catch((e) => refused = String(e));
+  assert(refused.includes("not its genome's"), refused);
+  // a truncated weights file is refused by the codec
+  const cut: Record<string, Uint8Array> = { ...files, "weights-0.f32": files["weights-0.f32"].slice(0, 8) };
+  let short = "";
+  await decodeBatch(JSON.parse(JSON.stringify(batch)), (n) => Promise.resolve(cut[n])).catch((e) => short = String(e));
+  assert(short.includes("bytes"), short);
+});
+
+Deno.test("sampler factory: every method the config accepts makes a sampler that proposes within the space; one list for both", async () => {
+  const { SEARCH_METHODS, makeSampler, modelsOf } = await import("../search/sampler_factory.ts");
+  const { SearchParams } = await import("../stages/search.ts");
+  const { PopulationParams } = await import("../stages/population.ts");
+  assertEquals(SearchParams.shape.method.options, [...SEARCH_METHODS]);
+  assertEquals(PopulationParams.shape.method.options, [...SEARCH_METHODS]);
+  const s = { space, budget: 7, ga: MicroGaOptions.parse({ population: 5, generations: 2, offspring: 2 }) };
+  for (const method of SEARCH_METHODS) {
+    const m = makeSampler(method, s, new Rng(3));
+    const first = m.sampler.ask();
+    assert(first.length > 0 && first.every((g) => g.layers >= 0 && g.layers <= space.maxLayers && g.log10Lambda >= space.log10LambdaMin));
+    assertEquals(m.oneShot, first.length === modelsOf(method, s), `${method}: one-shot iff the first batch is the whole budget`);
+  }
+  assert(SearchParams.shape.method.safeParse("annealing").success === false, "an unknown method is refused by the schema");
+});
