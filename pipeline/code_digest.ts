@@ -58,10 +58,16 @@ export class CodeDigester {
   readonly #fileCache = new Map<string, { hash: string; locals: string[]; bare: string[] }>();
   // many stages share a module (125 stages, 9 modules in the default config): a closure is walked once
   readonly #digestCache = new Map<string, CodeDigest>();
+  readonly #edited: Set<string>;
 
-  constructor(projectRoot: string, importMap: Record<string, string> = {}) {
+  /**
+   * `simulatedEdits`: files (absolute, or relative to the project root) digested as if they had been edited,
+   * to ask what an edit would invalidate without making it (bench/stale.ts).
+   */
+  constructor(projectRoot: string, importMap: Record<string, string> = {}, opts: { simulatedEdits?: Iterable<string> } = {}) {
     this.#root = projectRoot;
     this.#importMap = importMap;
+    this.#edited = new Set([...(opts.simulatedEdits ?? [])].map((f) => resolve(projectRoot, f)));
   }
 
   #scan(path: string) {
@@ -82,7 +88,7 @@ export class CodeDigester {
         locals.push(fromFileUrl(spec));
       } else bare.push(spec);
     }
-    entry = { hash: sha256(source), locals, bare };
+    entry = { hash: sha256(this.#edited.has(path) ? `${source}\n// a simulated edit\n` : source), locals, bare };
     this.#fileCache.set(path, entry);
     return entry;
   }

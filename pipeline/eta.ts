@@ -176,9 +176,10 @@ export class EtaModel {
   /** Minutes of declared time limit to milliseconds of expected wall time, calibrated on the stages with both. */
   #resourceScale(): number {
     const ratios: number[] = [];
+    const speed = this.speed();
     for (const [name, samples] of this.#byStage) {
       const t = this.#stages.get(name)?.timeMin;
-      if (t && samples.length) ratios.push(samples[samples.length - 1].wallMs / (t * 60_000));
+      if (t && samples.length) ratios.push(this.#scaled(samples[samples.length - 1], undefined, speed) / (t * 60_000));
     }
     return ratios.length ? median(ratios) : 1 / RESOURCE_MARGIN;
   }

@@ -85,12 +85,19 @@ async function lastRecords(storeRoot: string, configPath?: string) {
  */
 export async function pipelineStatus(
   stages: readonly Stage[],
-  opts: { storeRoot: string; projectRoot: string; importMap?: Record<string, string>; configPath?: string },
+  opts: {
+    storeRoot: string;
+    projectRoot: string;
+    importMap?: Record<string, string>;
+    configPath?: string;
+    /** Files digested as if edited (see CodeDigester): what an edit would make stale, without making it. */
+    simulatedEdits?: string[];
+  },
 ): Promise<StageStatus[]> {
   const order = topoSort(stages);
   const params = validateParams(order);
   const store = new ArtifactStore(opts.storeRoot);
-  const digester = new CodeDigester(opts.projectRoot, opts.importMap);
+  const digester = new CodeDigester(opts.projectRoot, opts.importMap, { simulatedEdits: opts.simulatedEdits });
   // the store's history, read only when a stage is not cached: every manifest is read and validated (about
   // 15 ms each for the default config), and a store where everything is cached needs none of it
   let history: Awaited<ReturnType<typeof lastRecords>> | undefined;

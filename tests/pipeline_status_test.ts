@@ -68,3 +68,25 @@ Deno.test("status after a change upstream of a not-run stage: the changed stage 
     toy.cleanup();
   }
 });
+
+Deno.test("a simulated edit changes exactly that file's digest, and only for the modules that import it", async () => {
+  const { CodeDigester } = await import("../pipeline/code_digest.ts");
+  const dir = await Deno.makeTempDir({ prefix: "hpo-edit-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/a.ts`, `import { b } from "./b.ts";\nexport const a = b + 1;\n`);
+    Deno.writeTextFileSync(`${dir}/b.ts`, `export const b = 1;\n`);
+    Deno.writeTextFileSync(`${dir}/c.ts`, `export const c = 1;\n`);
+    const plain = new CodeDigester(dir);
+    const edited = new CodeDigester(dir, {}, { simulatedEdits: ["b.ts"] });
+    const a = plain.digest(`${dir}/a.ts`), a2 = edited.digest(`${dir}/a.ts`);
+    assert(a.digest !== a2.digest, "a.ts imports b.ts");
+    assertEquals(Object.keys(a.files).filter((f) => a.files[f] !== a2.files[f]), ["b.ts"]);
+    // a module that does not import it keeps its digest; the file on disk is untouched
+    assertEquals(edited.digest(`${dir}/c.ts`), plain.digest(`${dir}/c.ts`));
+    assertEquals(new CodeDigester(dir).digest(`${dir}/a.ts`), a);
+    // an absolute path names the same file
+    assertEquals(new CodeDigester(dir, {}, { simulatedEdits: [`${dir}/b.ts`] }).digest(`${dir}/a.ts`), a2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
