@@ -7,7 +7,8 @@
 //
 //   deno run -A bench/eta.ts                          # runs configs/smoke.json into a fresh store, replays it
 //   deno run -A bench/eta.ts --store DIR [--all]      # replays DIR's latest run (--all: every run in it)
-//   options: --config FILE (with no --store), --jobs N (default 2), --explain P (each stage's estimate at P%)
+//   options: --config FILE (with no --store), --jobs N (default 2), --run ID (that run only, by id prefix),
+//            --explain P (each unsettled stage's estimate, basis and actual time at P% of the run)
 //
 // The DAG is read from the manifest (each record's inputs name what it needs), so a run recorded by older
 // code replays as it ran. Goal (issue 25): within ±30% from 10% of the run on.
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     quick: { type: "boolean" }, // (bench/run_all.ts passes it on; the smoke config is already quick)
     all: { type: "boolean" },
     explain: { type: "string" },
+    run: { type: "string" },
   },
 });
 const root = new URL("..", import.meta.url).pathname;
@@ -165,7 +167,7 @@ const pct = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)}%`;
 
 async function replay(store: string, all: boolean): Promise<void> {
   const manifests = (await listManifests(store)).map((x) => x.manifest);
-  const targets = all ? manifests : manifests.slice(-1);
+  const targets = values.run ? manifests.filter((m) => m.runId.startsWith(values.run!)) : all ? manifests : manifests.slice(-1);
   for (const m of targets) {
     const run = await readRun(store, m);
     if (!run) {

@@ -59,6 +59,8 @@ export interface Remaining {
 const RESOURCE_MARGIN = 3;
 const DEFAULT_MS = 10_000;
 const LIGHT_MS = 200;
+/** How many of the latest samples a family's estimate and the machine's speed are taken from. */
+const RECENT = 8;
 
 /**
  * The family of a stage: its name with every numeric segment (a seed, a run number) generalised, so that
@@ -140,7 +142,8 @@ export class EtaModel {
   /** How much slower (> 1) or faster this run computes than the history says: the median ratio, clamped. */
   speed(): number {
     if (!this.#ratios.length) return 1;
-    return Math.min(4, Math.max(0.25, median(this.#ratios)));
+    // the latest stages only: a machine's load changes during a long run
+    return Math.min(4, Math.max(0.25, median(this.#ratios.slice(-RECENT))));
   }
 
   /** A sample's wall time for a stage with `work`: scaled by work when both declare it, by speed when it is past. */
@@ -161,12 +164,13 @@ export class EtaModel {
     for (const [basis, all, lo, hi] of levels) {
       const samples = (all ?? []).filter((s) => !pastOnly || s.past);
       if (!samples.length) continue;
-      // the stage itself: its latest time (as Ninja does); a family: the median and the spread of its members
+      // the stage itself: its latest time (as Ninja does)
       if (basis === "stage") {
         const ms = this.#scaled(samples[samples.length - 1], work, speed);
         return { ms, lowMs: ms * lo, highMs: ms * hi, basis };
       }
-      const xs = samples.map((s) => this.#scaled(s, work, speed)).sort((a, b) => a - b);
+      // the family's latest members (the machine's load drifts), their median and spread
+      const xs = samples.slice(-RECENT).map((s) => this.#scaled(s, work, speed)).sort((a, b) => a - b);
       const ms = quantile(xs, 0.5);
       return { ms, lowMs: Math.min(quantile(xs, 0.25), ms * lo), highMs: Math.max(quantile(xs, 0.75), ms * hi), basis };
     }
