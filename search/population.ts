@@ -55,14 +55,15 @@ export interface RunSearchArgs {
 
 /**
  * Runs a search: ask a batch, train it (or take the reused first batch), apply the step, tell. Returns the
- * study's result and its first batch as trained (a one-shot method's: all its batches).
+ * study's result, its first batch and all its models as trained.
  */
-export async function runSearch(a: RunSearchArgs): Promise<{ result: StudyResult; first: TrainedBatch }> {
+export async function runSearch(a: RunSearchArgs): Promise<{ result: StudyResult; first: TrainedBatch; all: TrainedBatch }> {
   const { data, rng, onTrial } = a;
   const t0 = performance.now();
   const m = makeSampler(a.method, a.settings, rng);
   const trials: TrialRecord[] = [];
   let first: TrainedBatch | undefined;
+  const all: TrainedBatch = { genomes: [], trained: [] };
   await runStudy(m.sampler, async (genomes, round) => {
     const generation = m.generation?.() ?? 0;
     const reused = round === 0 && a.reuse && sameGenomes(a.reuse.genomes, genomes) ? a.reuse.trained : undefined;
@@ -75,8 +76,8 @@ export async function runSearch(a: RunSearchArgs): Promise<{ result: StudyResult
       onStep: (label) => onTrial(trials.length, label),
     });
     if (round === 0) first = { genomes, trained };
-    // a one-shot method's population is all its batches (TPE's several; grid's and random's one)
-    else if (m.oneShot) first = { genomes: [...first!.genomes, ...genomes], trained: [...first!.trained, ...trained] };
+    all.genomes.push(...genomes);
+    all.trained.push(...trained);
     const outcome = a.step ? await a.step({ genomes, trained, populationFitness: m.populationFitness?.() ?? [] }) : undefined;
     const observed = [];
     for (const [j, g] of genomes.entries()) {
@@ -96,7 +97,7 @@ export async function runSearch(a: RunSearchArgs): Promise<{ result: StudyResult
     seconds: (performance.now() - t0) / 1000,
     bestByGeneration: m.bestByGeneration?.(),
   });
-  return { result, first: first ?? { genomes: [], trained: [] } };
+  return { result, first: first ?? { genomes: [], trained: [] }, all };
 }
 
 function sameGenomes(x: Genome[], y: Genome[]): boolean {

@@ -22,13 +22,12 @@ export interface SamplerSettings {
 export interface MethodSampler {
   sampler: Sampler<Genome>;
   /**
-   * One-shot: the sampler proposes its whole budget in one batch and learns nothing from fitness, so HLS
-   * on the trained models cannot change what is trained: HLS is a step after training (a stage apart).
-   * TPE too: it learns from the models as trained (several batches), and HLS follows on the hlsTop best.
-   * Otherwise HLS feeds back (Lamarckian: λ written into the genome; Baldwinian: the fitness), and a run
-   * with HLS trains its own models after the first batch.
+   * Whether HLS feeds back into what the sampler proposes. No (grid, random, or any method the protocol
+   * runs with HLS after the search): every model is trained without HLS once (a population stage) and the
+   * run with HLS fine-tunes the trained models afterwards. Yes (the micro-GA: Lamarckian or Baldwinian HLS
+   * inside the loop): a run with HLS trains its own models after the first batch, which it shares.
    */
-  oneShot: boolean;
+  hlsFeedsBack: boolean;
   /** Label of the stream (a fork of the method's) that orders the training batches of round `round`. */
   batchLabel(round: number): string;
   /** The generation the next batch belongs to (0: the initial population), for an evolutionary sampler. */
@@ -48,17 +47,17 @@ export function methodStream(method: string, seed: number): Rng {
 export function makeSampler(method: SearchMethod, s: SamplerSettings, rng: Rng): MethodSampler {
   switch (method) {
     case "grid":
-      return { sampler: new GridSampler(s.space, s.budget), oneShot: true, batchLabel: oneShotBatches };
+      return { sampler: new GridSampler(s.space, s.budget), hlsFeedsBack: false, batchLabel: oneShotBatches };
     case "random":
-      return { sampler: new RandomSampler(s.space, s.budget, rng.fork("sampler")), oneShot: true, batchLabel: oneShotBatches };
+      return { sampler: new RandomSampler(s.space, s.budget, rng.fork("sampler")), hlsFeedsBack: false, batchLabel: oneShotBatches };
     case "tpe":
       // Optuna 3.1's TPESampler defaults, batch size 1 (search/tpe.ts, docs/method-choices.md)
-      return { sampler: genomeTpeSampler(s.space, s.budget, rng.fork("sampler")), oneShot: true, batchLabel: oneShotBatches };
+      return { sampler: genomeTpeSampler(s.space, s.budget, rng.fork("sampler")), hlsFeedsBack: false, batchLabel: oneShotBatches };
     case "microga": {
       const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
       return {
         sampler: ga,
-        oneShot: false,
+        hlsFeedsBack: true,
         batchLabel: (round) => `batches-${round}`,
         generation: () => ga.generation + (ga.population.length ? 1 : 0),
         populationFitness: () => ga.population.map((o: Observation<Genome>) => o.fitness),

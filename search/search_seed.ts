@@ -8,10 +8,10 @@ import type { StudyData } from "./train_genomes.ts";
 export { withStudyData } from "./train_genomes.ts";
 
 /**
- * The run with HLS of one seed of `method`. One-shot methods (grid, random): HLS on the population as
- * trained (`population`: the population stage's models, `trainingSeconds` its training time). Methods whose
- * HLS feeds back (the micro-GA): the whole search with HLS from the method's stream, its first batch taken
- * from `population` (the run without HLS proposes and trains the same one).
+ * The run with HLS of one seed of `method`. Where HLS comes after the search (grid, random): HLS on the
+ * population's models as trained (`population`: the population stage's models, `trainingSeconds` its
+ * training time). Where HLS feeds back (the micro-GA): the whole search with HLS from the method's stream,
+ * its first batch taken from `population` (the run without HLS proposes and trains the same one).
  */
 export async function searchWithHls(a: {
   data: StudyData;
@@ -24,7 +24,7 @@ export async function searchWithHls(a: {
 }): Promise<StudyResult> {
   const { data, method, seed, settings: s } = a;
   const rng = methodStream(method, seed);
-  const oneShot = makeSampler(method, s, rng).oneShot;
+  const oneShot = !makeSampler(method, s, rng).hlsFeedsBack;
   const total = oneShot ? a.population.genomes.length : modelsOf(method, s);
   const onTrial = (k: number, what?: string) => a.onProgress(k, total, `with HLS model ${k}/${total}${what ? `, ${what}` : ""}`);
   if (oneShot) {

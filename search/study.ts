@@ -261,8 +261,8 @@ export interface StudyArgs {
  */
 export async function oneShotStudies(args: StudyArgs & { method: "grid" | "random" }): Promise<[StudyResult, StudyResult]> {
   const { method, data, settings: s, seed, rng, onTrial } = args;
-  const { result: without, first } = await runSearch({ data, method, seed, rng, settings: s, onTrial });
-  const withHls = await oneShotHls({ method, seed, population: first, data, settings: s, trainingSeconds: without.seconds.total, onTrial });
+  const { result: without, all } = await runSearch({ data, method, seed, rng, settings: s, onTrial });
+  const withHls = await oneShotHls({ method, seed, population: all, data, settings: s, trainingSeconds: without.seconds.total, onTrial });
   return [without, withHls];
 }
 

@@ -48,9 +48,10 @@ export function populationName(split: string, budget: string, method: string, se
 
 /**
  * population:<split>:<budget>:<method>:<seed>: the method's search without HLS (every model scored as
- * trained; for the micro-GA the whole run without HLS), `study.json`; and its first batch's models
- * (`batch.json`, `model-<i>.json`, `weights-<i>.f32`): every model of a one-shot method, the micro-GA's
- * initial population, which each run with HLS of the same method, seed and training starts from.
+ * trained; for the micro-GA the whole run without HLS), `study.json`; and the models a run with HLS reads
+ * (`batch.json`, `model-<i>.json`, `weights-<i>.f32`): every model where HLS comes after the search (grid,
+ * random), the first batch where HLS feeds back (the micro-GA's initial population, which each of its runs
+ * with HLS of the same seed and training starts from).
  */
 export function populationStage(split: string, budget: string, params: z.input<typeof PopulationParams>): Stage<PopulationParams> {
   const dep = `subsample:${split}`;
@@ -63,14 +64,14 @@ export function populationStage(split: string, budget: string, params: z.input<t
     schema: PopulationParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const [{ runSearch, encodeBatch }, { withStudyData }, { methodStream, modelsOf }] = await Promise.all([
+      const [{ runSearch, encodeBatch }, { withStudyData }, { makeSampler, methodStream, modelsOf }] = await Promise.all([
         loadModule<typeof import("../search/population.ts")>(POPULATION),
         loadModule<typeof import("../search/train_genomes.ts")>(TRAIN_GENOMES),
         loadModule<typeof import("../search/sampler_factory.ts")>(SAMPLER_FACTORY),
       ]);
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const total = modelsOf(p.method, p);
-        const { result, first } = await withStudyData(split, (data) =>
+        const { result, first, all } = await withStudyData(split, (data) =>
           runSearch({
             data,
             method: p.method,
@@ -79,7 +80,9 @@ export function populationStage(split: string, budget: string, params: z.input<t
             settings: p,
             onTrial: (k, what) => progress(k, total, `model ${k}/${total}${what ? `, ${what}` : ""}`),
           }));
-        const { batch, files } = encodeBatch(first, split.train.x.shape[1], split.classes);
+        // what a run with HLS reads: every model where HLS comes after the search, the first batch where it feeds back
+        const stored = makeSampler(p.method, p, methodStream(p.method, p.seed)).hlsFeedsBack ? first : all;
+        const { batch, files } = encodeBatch(stored, split.train.x.shape[1], split.classes);
         return {
           ...jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies PopulationOutput),
           ...jsonWithVolatile("batch.json", batch),

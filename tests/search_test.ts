@@ -263,7 +263,8 @@ Deno.test("population stage path: models stored by the weights codec and read ba
     // the population stage's way: train, store, read back, HLS in another unit
     const pop = await runSearch({ data, method: "random", seed: 5, rng: methodStream("random", 5), settings, onTrial: () => {} });
     assertEquals(stable(pop.result), stable(without), "the population is the run without HLS");
-    const { batch, files } = encodeBatch(pop.first, data.input, data.classes);
+    assertEquals(pop.all.genomes.length, 8, "random search: one batch, all of it");
+    const { batch, files } = encodeBatch(pop.all, data.input, data.classes);
     const read = await decodeBatch(JSON.parse(JSON.stringify(batch)), (n) => Promise.resolve(files[n]));
     read.trained.forEach((t, j) => {
       assertEquals(t.weights, pop.first.trained[j].weights, "weights bit for bit");
@@ -380,7 +381,10 @@ Deno.test("sampler factory: every method the config accepts makes a sampler that
     const m = makeSampler(method, s, new Rng(3));
     const first = m.sampler.ask();
     assert(first.length > 0 && first.every((g) => g.layers >= 0 && g.layers <= space.maxLayers && g.log10Lambda >= space.log10LambdaMin));
-    assertEquals(m.oneShot, first.length === modelsOf(method, s), `${method}: one-shot iff the first batch is the whole budget`);
+    assertEquals(m.hlsFeedsBack, method === "microga", `${method}: HLS feeds back only into the micro-GA`);
+    if (!m.hlsFeedsBack && method !== "tpe" as string) {
+      assertEquals(first.length, modelsOf(method, s), `${method}: the whole budget at once`);
+    }
   }
   assert(SearchParams.shape.method.safeParse("annealing").success === false, "an unknown method is refused by the schema");
 });

@@ -102,7 +102,10 @@ Deno.test("an edit to any HLS-only module makes stale exactly the stages that ru
       if (/^(search|hls-ablation):|^lp-finetune$|^report$/.test(s.name)) assert(expected.has(s.name), `${s.name} is downstream of HLS`);
       if (/^(population:|baseline-train|fetch:|subsample:)/.test(s.name)) assert(!expected.has(s.name), `${s.name} does not run HLS`);
     }
-    assertEquals(stages.filter((s) => s.name.startsWith("population:")).length, 8, "the smoke config's populations");
+    const smoke = configOf("smoke.json");
+    const searched = smoke.search!.methods.length * smoke.search!.seeds.length;
+    const ablationOnly = smoke.hlsAblation!.seeds.filter((x) => !smoke.search!.seeds.includes(x)).length * 2;
+    assertEquals(stages.filter((s) => s.name.startsWith("population:")).length, searched + ablationOnly, "the smoke config's populations");
     const before = digests(stages, root);
     for (const [modules, want] of [[hls, expected], [finetuneOnly, named(RUNS_FINETUNE)]] as const) {
       for (const m of modules) {
