@@ -4,6 +4,7 @@
 
 // C0 controls, DEL, C1 controls, the bidi embeddings/overrides (U+202A-202E) and isolates (U+2066-2069),
 // the line and paragraph separators, and the byte-order mark.
+// deno-lint-ignore no-control-regex -- matching control characters is this module's purpose
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/g;
 
 /**
