@@ -161,32 +161,63 @@ export class RunInterrupt {
   readonly running = new Map<string, number | undefined>();
   readonly resume: string;
   readonly #ctx: RunContext;
-  readonly #watch?: SignalWatch;
+  readonly #start?: () => Promise<SignalWatch>;
+  #watch?: SignalWatch;
+  #arming?: Promise<void>;
+  #handler?: (signal: string, sync: boolean) => void;
+  #sync = false;
 
-  constructor(ctx: RunContext, watch: SignalWatch | undefined, resume: string) {
+  /**
+   * `startWatch`: starts the signal watch (SignalWatch.start), or undefined to watch nothing. It is started
+   * when the first stage is about to compute (arm): a run that only finds its stages cached pays nothing
+   * (a worker takes 50-150 ms to start).
+   */
+  constructor(ctx: RunContext, startWatch: (() => Promise<SignalWatch>) | undefined, resume: string) {
     this.#ctx = ctx;
-    this.#watch = watch;
+    this.#start = startWatch;
     this.resume = resume;
   }
 
-  /** True when a worker watches the signals (else the scheduler listens itself, when its loop is free). */
+  /** True when a worker watches (or will watch) the signals; else the scheduler listens itself, when its loop is free. */
   get watching(): boolean {
-    return this.#watch !== undefined;
+    return this.#start !== undefined;
+  }
+
+  /** Starts the watch, once, before the first stage computes. A watch that cannot start leaves the signals' defaults. */
+  arm(): Promise<void> {
+    return this.#arming ??= (async () => {
+      if (!this.#start) return;
+      try {
+        this.#watch = await this.#start();
+      } catch (e) {
+        this.#ctx.log.say(`warning: ${(e as Error).message}; Ctrl-C ends the run without its closing line`);
+        return;
+      }
+      this.#watch.onSignal((sig) => this.#handler?.(sig, this.#sync));
+      this.#post();
+    })();
   }
 
   /** Who handles a signal: `sync` when it was noticed at a progress step of a stage computing here. */
   onSignal(handler: (signal: string, sync: boolean) => void): void {
-    let sync = false;
-    this.#watch?.onSignal((sig) => handler(sig, sync));
-    this.check = () => {
-      sync = true;
-      this.#watch?.check();
-      sync = false;
-    };
+    this.#handler = handler;
   }
 
   /** Synchronous: called at each progress step of a stage computing in this process. */
-  check: () => void = () => this.#watch?.check();
+  check(): void {
+    if (!this.#watch) return;
+    this.#sync = true;
+    try {
+      this.#watch.check();
+    } finally {
+      this.#sync = false;
+    }
+  }
+
+  /** Ends the watch (the run is over). */
+  stop(): void {
+    this.#watch?.stop();
+  }
 
   /** A stage started (in child `pid`, or here). */
   started(stage: string, pid?: number): void {

@@ -181,6 +181,7 @@ class ParallelRun {
   /** Runs a prepared stage to a record, repairing damaged inputs (bounded), like the sequential runRepairing. */
   async #execute(job: PreparedJob, inline: boolean, depth = 0): Promise<StageRecord> {
     this.#keys.set(job.stage.name, job.key);
+    await this.#ctx.interrupt?.arm();
     this.#ctx.interrupt?.started(job.stage.name);
     const { order, opts } = this.#ctx;
     for (let round = 0;; round++) {

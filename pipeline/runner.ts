@@ -35,13 +35,10 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
   const executor = opts.executor;
   const parallel = !!executor && (jobs > 1 || !!opts.isolateAll);
   const ctx = await openRun(stages, opts);
-  // the signals are watched from a worker thread: a stage computing here holds this thread's event loop
-  const watch = opts.signals === false ? undefined : await SignalWatch.start().catch(() => undefined);
-  ctx.interrupt = new RunInterrupt(
-    ctx,
-    watch,
-    resumeCommand({ argv: Deno.args, mainModule: Deno.mainModule, projectRoot: opts.projectRoot }),
-  );
+  // the signals are watched from a worker thread (a stage computing here holds this thread's event loop),
+  // started when the first stage is about to compute
+  const resume = resumeCommand({ argv: Deno.args, mainModule: Deno.mainModule, projectRoot: opts.projectRoot });
+  ctx.interrupt = new RunInterrupt(ctx, opts.signals === false ? undefined : () => SignalWatch.start(), resume);
   try {
     const cleaned = await ctx.store.cleanTmp({ everywhere: ctx.lock.tookOver });
     if (cleaned) ctx.log.say(`removed ${cleaned} leftover temporary file(s) of an interrupted run`);
@@ -59,7 +56,7 @@ export async function runPipeline(stages: readonly Stage[], opts: RunOptions): P
     ctx.manifest.state = "failed";
     throw e;
   } finally {
-    watch?.stop();
+    ctx.interrupt.stop();
     await closeRun(ctx);
   }
   return ctx.result;

@@ -66,7 +66,9 @@ async function runRepairing(ctx: RunContext, stage: Stage, force: boolean, depth
   for (let round = 0;; round++) {
     try {
       const prepared = await prepareStage(ctx, stage, force);
-      return "record" in prepared ? prepared.record : await computeInline(ctx, prepared.job);
+      if ("record" in prepared) return prepared.record;
+      await ctx.interrupt?.arm();
+      return await computeInline(ctx, prepared.job);
     } catch (e) {
       const damaged = ctx.store.takeDamaged();
       if (!damaged.length || e instanceof SkipStage) throw e;
