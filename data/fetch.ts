@@ -95,11 +95,13 @@ async function readIdxFile(source: Source, base: string, answerMs: number): Prom
     ? projectPath(source.path)
     : undefined;
   if (!dir) throw new SourceMissing(`${describe(source)}: not a source of IDX files`);
+  // named as configured, never as resolved: a parallel run resolves inside its temporary code snapshot
+  const shown = source.kind === "package" ? `node_modules/${source.package}/${source.subdir}` : source.path;
   const plain = await readMaybe(`${dir}/${base}`);
-  if (plain) return { bytes: plain, where: `${dir}/${base}` };
+  if (plain) return { bytes: plain, where: `${shown}/${base}` };
   const gz = await readMaybe(`${dir}/${base}.gz`);
-  if (gz) return { bytes: gunzip(gz, `${dir}/${base}.gz`), where: `${dir}/${base}.gz` };
-  throw new SourceMissing(`${dir}: has neither ${base} nor ${base}.gz`);
+  if (gz) return { bytes: gunzip(gz, `${shown}/${base}.gz`), where: `${shown}/${base}.gz` };
+  throw new SourceMissing(`has neither ${base} nor ${base}.gz`);
 }
 
 async function fetchIdxDataset(name: "mnist" | "fashion-mnist", source: Source, answerMs: number): Promise<RawDataset> {
@@ -203,31 +205,33 @@ export function assembleCifar(files: Map<string, Uint8Array>, where: string, exp
 
 async function fetchCifar(source: Source, expectedRecords: number, answerMs: number): Promise<RawDataset> {
   if (source.kind === "archive") {
-    const path = projectPath(source.path);
+    // the configured path names it (in messages and the artifact's provenance), never the resolved one: a
+    // parallel run resolves it inside its temporary code snapshot, and the artifact must not depend on where
+    const path = projectPath(source.path), shown = source.path;
     try {
       await Deno.stat(path);
     } catch {
-      throw new SourceMissing(`${path}: no such file`);
+      throw new SourceMissing(`no such file`);
     }
-    return assembleCifar(await readCifarArchive(createReadStream(path), path), path, expectedRecords);
+    return assembleCifar(await readCifarArchive(createReadStream(path), shown), shown, expectedRecords);
   }
   if (source.kind === "dir") {
-    const dir = projectPath(source.path);
+    const dir = projectPath(source.path), shown = source.path;
     const files = new Map<string, Uint8Array>();
     for (const b of CIFAR_BATCHES) {
       const bytes = await readMaybe(`${dir}/${b}`);
-      if (!bytes) throw new SourceMissing(`${dir}: ${b} not found`);
+      if (!bytes) throw new SourceMissing(`${b} not found`);
       files.set(b, bytes);
     }
     // Digest-checked like every other source: the pins come with the source (see CIFAR10_DIR_NEEDS_PINS).
-    if (!source.sha256) throw new Error(`${dir}: ${CIFAR10_DIR_NEEDS_PINS}`);
+    if (!source.sha256) throw new Error(`${shown}: ${CIFAR10_DIR_NEEDS_PINS}`);
     for (const [b, bytes] of files) {
       const expected = source.sha256[b];
-      if (!expected) throw new Error(`${dir}: no pinned sha256 for ${b} in the source's "sha256"`);
+      if (!expected) throw new Error(`${shown}: no pinned sha256 for ${b} in the source's "sha256"`);
       const digest = sha256(bytes);
-      if (digest !== expected) throw new Error(`${dir}/${b}: sha256 ${digest}, expected ${expected} (pinned in the source)`);
+      if (digest !== expected) throw new Error(`${shown}/${b}: sha256 ${digest}, expected ${expected} (pinned in the source)`);
     }
-    return assembleCifar(files, dir, expectedRecords);
+    return assembleCifar(files, shown, expectedRecords);
   }
   if (source.kind === "url") {
     const url = `${source.base}cifar-10-binary.tar.gz`;

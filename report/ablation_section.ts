@@ -127,14 +127,14 @@ export function pairedDifferenceSpec(ablations: AblationOutput[]): VlSpec {
     facet: { row: { field: "panel", type: "nominal", title: null } },
     data: { values },
     spec: {
-      width: 280,
+      width: 135,
       height: 18 * names.length,
       layer: [
         { data: { values: [{}] }, mark: { type: "rule", color: "#888", strokeDash: [4, 3] }, encoding: { x: { datum: 0 } } },
         {
           transform: [ci],
           mark: { type: "rule", strokeWidth: 2, color: "black" },
-          encoding: { y, x: { field: "lo", type: "quantitative", title: "Δ test accuracy (variant − no HLS)" }, x2: { field: "hi" } },
+          encoding: { y, x: { field: "lo", type: "quantitative", title: ["Δ test accuracy", "(variant − no HLS)"] }, x2: { field: "hi" } },
         },
         {
           transform: [ci],
@@ -165,7 +165,9 @@ export async function ablationSection(w: ReportWriter, inp: ReportInput): Promis
   w.list(sec, ablations.map((a) => ablationVerdict(a, v)));
   w.text(
     sec,
-    `Verdicts are Holm-corrected over the report's one family of ${v.m} tested comparisons (stated under the findings); "detectable" is the smallest effect the test would catch with 80% power.`,
+    v.m
+      ? `Verdicts are Holm-corrected over the report's one family of ${v.m} tested comparisons (stated under the findings); "detectable" is the smallest effect the test would catch with 80% power.`
+      : `No comparison here has the ${MIN_SEEDS} seeds a verdict needs: the numbers stand without verdicts.`,
     "note",
   );
   for (const a of ablations) w.table(sec, ablationTable(a, v));

@@ -136,7 +136,15 @@ export const base = {
     font: "Helvetica, Arial, sans-serif",
     axis: { labelFontSize: 11, titleFontSize: 12 },
     axisX: { grid: false },
-    legend: { labelFontSize: 11, orient: "bottom", direction: "horizontal", columns: 5, titleFontSize: 11 },
+    // legends below the plot, stacked one above the other (side by side they would widen a phone-sized figure)
+    legend: {
+      labelFontSize: 11,
+      orient: "bottom",
+      direction: "horizontal",
+      columns: 5,
+      titleFontSize: 11,
+      layout: { bottom: { anchor: "start", direction: "vertical", margin: 4 } },
+    },
     header: { labelFontSize: 11 },
     range: { category: { scheme: "tableau10" } },
   },
@@ -169,7 +177,7 @@ export function lossAlongDirectionSpec(
     field: "t",
     type: "quantitative",
     scale: { type: "log" },
-    title: "step t along (dλ, dw)",
+    title: ["step t along", "(dλ, dw)"],
     axis: { values: decades(shown.map((r) => r.t)), format: "~g" },
   };
   return {
@@ -180,10 +188,12 @@ export function lossAlongDirectionSpec(
         ...chosen.filter(ok).map((c) => ({ panel: c.grouping, t: c.t, loss: c.loss, layer: "chosen" })),
       ],
     },
-    facet: { column: { field: "panel", type: "nominal", title: null } },
+    // panels wrap two to a row, so that the figure stays under about 440 px and its text readable on a phone
+    facet: { field: "panel", type: "nominal", title: null },
+    columns: 2,
     spec: {
-      width: 200,
-      height: 170,
+      width: 125,
+      height: 150,
       layer: [
         {
           transform: [{ filter: "datum.layer === 'line'" }],
@@ -215,7 +225,7 @@ export function accuracyByHpSpec(rows: { hyperparameters: number; accuracy: numb
   const set = { field: "set", type: "nominal", title: null };
   return {
     ...base,
-    width: 300,
+    width: 260,
     height: 200,
     data: { values: rows.filter((r) => Number.isFinite(r.accuracy)) },
     mark: { type: "line", point: { size: 40, filled: true } },
@@ -264,10 +274,11 @@ export function trajectorySpec(
   return {
     ...base,
     data: { values: rows.filter((r) => Number.isFinite(r.value)) },
-    facet: { column: { field: "panel", type: "nominal", title: null } },
+    facet: { field: "panel", type: "nominal", title: null },
+    columns: 2,
     spec: {
-      width: 220,
-      height: 180,
+      width: 160,
+      height: 160,
       mark: { type: "line", point: { size: 18, filled: true } },
       encoding: {
         x: { field: "step", type: "quantitative", title: xTitle },

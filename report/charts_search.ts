@@ -48,8 +48,8 @@ export function convergenceSpec(rows: { panel: string; generation: number; best:
     facet: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
     columns: 2,
     spec: {
-      width: 220,
-      height: 180,
+      width: 120,
+      height: 150,
       layer: [
         { mark: { type: "line", strokeWidth: 1.3 }, encoding: { ...enc, strokeDash: HLS_DASH, detail: { field: "run" } } },
         {
@@ -88,8 +88,8 @@ export function trialHistorySpec(points: HistoryPoint[]): VlSpec {
       column: { field: "method", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.method))] },
     },
     spec: {
-      width: 150,
-      height: 120,
+      width: 72,
+      height: 110,
       layer: [
         {
           // a field of its own, so that the band's fill scale does not merge with (and hide) the lines' legend
@@ -126,7 +126,7 @@ export function pairedHlsSpec(rows: { panel: string; method: string; seed: strin
   const x = {
     field: "x",
     type: "quantitative",
-    title: "each method: without HLS (left) → with HLS (right)",
+    title: ["each method:", "without HLS (left)", "→ with HLS (right)"],
     scale: { domain: [-0.5, methods.length - 0.5], nice: false, zero: false },
     axis: {
       values: methods.map((_, i) => i),
@@ -150,7 +150,7 @@ export function pairedHlsSpec(rows: { panel: string; method: string; seed: strin
     facet: { field: "panel", type: "nominal", title: null, sort: inOrder(rows) },
     columns: 2,
     spec: {
-      width: 70 * methods.length + 30,
+      width: 34 * methods.length + 16,
       height: 150,
       mark: { type: "line", point: { size: 36, filled: true }, strokeWidth: 1.2 },
       encoding: {
@@ -210,8 +210,8 @@ export function slicesSpec(points: SlicePoint[]): VlSpec {
       column: { field: "hp", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.hp))] },
     },
     spec: {
-      width: 130,
-      height: 120,
+      width: 68,
+      height: 110,
       layer: [
         {
           // the range over the bins as one band per series (a rule per bin costs ten times the bytes)

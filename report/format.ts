@@ -53,17 +53,32 @@ export interface Table {
 /** Cells longer than this may wrap; shorter ones stay on one line (the table scrolls sideways instead). */
 const WRAP_AFTER = 28;
 
-/** Renders a table as HTML, inside a container that scrolls sideways on its own when the screen is narrow. */
-export function tableHtml(t: Table): string {
+/** A CSS string literal: quotes and backslashes escaped, and '<', '>' and line breaks as CSS escapes (no '</style>' can close it). */
+function cssString(s: string): string {
+  return `"${s.replace(/[\\"]/g, "\\$&").replace(/[<>\r\n]/g, (c) => `\\${c.charCodeAt(0).toString(16)} `)}"`;
+}
+
+/**
+ * Renders a table as HTML. On a wide screen it is a table (scrolling sideways in its own container if it must);
+ * on a narrow one the page's style stacks each row into a card of "column: value" lines, so that every column
+ * (variant, Δ with its interval, verdict) is on screen. The column names come from one CSS rule per column
+ * under the table's `domId` (a label on every cell would add a third to the page's size).
+ */
+export function tableHtml(t: Table, domId?: string): string {
   const head = t.head.map((h) => `<th>${esc(h)}</th>`).join("");
   // short cells (numbers, names) keep to one line; long ones (descriptions, lists) may wrap
   const cell = (c: string) => (c.length > WRAP_AFTER ? `<td class="w">${esc(c)}</td>` : `<td>${esc(c)}</td>`);
   const rows = t.rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("\n");
   const note = t.note ? `<p class="note">${esc(t.note)}</p>` : "";
+  const labels = domId
+    ? `<style>@media (max-width:700px){${
+      t.head.map((h, i) => `#${domId} td:nth-child(${i + 1})::before{content:${cssString(h)}}`).join("")
+    }}</style>`
+    : "";
   // the caption stays outside the scrolling container, so that a narrow screen shows all of it
-  return `<p class="cap">${
-    esc(t.caption)
-  }</p><div class="tw"><table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div>${note}`;
+  return `<p class="cap">${esc(t.caption)}</p><div class="tw"${
+    domId ? ` id="${domId}"` : ""
+  }>${labels}<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div>${note}`;
 }
 
 /** Renders a table as Markdown, every cell, caption and note escaped. */

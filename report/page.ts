@@ -4,8 +4,10 @@ import { runFactsLine } from "./run_facts.ts";
 import type { SectionParts } from "./section.ts";
 
 /**
- * Nothing may be wider than the screen: figures scale down to the column (their SVGs keep a viewBox), tables
- * scroll sideways inside their own container, long words (digests, stage names) break.
+ * Nothing may be wider than the screen: figures are drawn at most about 440 px wide (facets wrap) and scale
+ * down to the column (their SVGs keep a viewBox), so that at 390 px no text falls under 9 px; on a wide screen
+ * tables scroll sideways inside their own container if they must, and below 700 px each row stacks into a card
+ * of "column: value" lines (every column visible, no sideways scrolling); long words (digests, names) break.
  */
 const STYLE = `
 *{box-sizing:border-box}
@@ -23,6 +25,18 @@ pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em;max-width:100%}
 nav{display:flex;flex-wrap:wrap;gap:.2em 1em;font-size:.9em}
 #findings ul{padding-left:1.2em}
 @media print{.tw{overflow:visible}details{display:block}}
+@media (max-width:700px){
+body{padding:0 8px;margin:1em auto}
+.tw{overflow-x:visible}
+.tw table,.tw tbody,.tw tr,.tw td,.tw tbody th{display:block;width:100%}
+.tw table{font-size:.9em}
+.tw thead{display:none}
+.tw tbody tr{border:1px solid #ccc;margin:0 0 .6em;padding:.15em .4em;background:#fff}
+.tw td,.tw tbody th{border:0;border-bottom:1px solid #eee;white-space:normal;overflow-wrap:anywhere;min-width:0;padding:.2em 0}
+.tw td:last-child{border-bottom:0}
+.tw td{display:grid;grid-template-columns:minmax(6em,38%) 1fr;gap:.6em}
+.tw td::before{font-weight:bold;color:#555;overflow-wrap:anywhere}
+}
 `;
 
 /** The HTML document: title, run line, a contents bar, then the sections (the first is the findings). */

@@ -7,7 +7,8 @@ import type { ReportInput } from "./types.ts";
 /** Hex digits of each sha256 shown on the page; the CSV and the run manifest hold all 64. */
 export const DIGEST_SHOWN = 16;
 
-const PER_SEED = /^[a-z-]+-seed:/;
+/** Stages of one seed, variant or population, which feed the merges the report reads (search-seed:…, hls-ablation-variant:…, population:…). */
+const PER_SEED = /^([a-z-]+-(seed|variant)|population):/;
 
 /** The provenance section. */
 export function provenanceSection(w: ReportWriter, inp: ReportInput): SectionParts {
@@ -30,7 +31,7 @@ export function provenanceSection(w: ReportWriter, inp: ReportInput): SectionPar
   w.table(sec, {
     id: "artifacts-shown",
     caption:
-      `Artifacts the report reads (first ${DIGEST_SHOWN} hex digits of each sha256; all 64, and those of the ${perSeed} per-seed stages, in table-${id}.csv and the run manifest)`,
+      `Artifacts the report reads (first ${DIGEST_SHOWN} hex digits of each sha256; all 64, and those of the ${perSeed} per-seed and per-variant stages, in table-${id}.csv and the run manifest)`,
     head: ["stage", "output", "sha256"],
     rows: shown.map(([s, n, d]) => [s, n, d.slice(0, DIGEST_SHOWN)]),
   }, { csv: false });

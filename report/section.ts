@@ -26,6 +26,7 @@ export class ReportWriter {
   readonly tables: Record<string, string> = {};
   /** Prefix of the file names the Markdown links ("timing-" for the timing appendix's files). */
   readonly prefix: string;
+  #shown = 0;
 
   constructor(opts: { prefix?: string } = {}) {
     this.prefix = opts.prefix ?? "";
@@ -41,7 +42,8 @@ export class ReportWriter {
 
   /** Adds a table to a section (HTML, Markdown) and, unless `csv` is false, to the CSV files; returns its id. */
   table(sec: SectionParts, t: Table, opts: { csv?: boolean } = {}): string {
-    sec.html.push(tableHtml(t));
+    // a page-unique element id, for the table's stacked-row labels on a narrow screen
+    sec.html.push(tableHtml(t, `${this.prefix}tw${++this.#shown}`));
     if (opts.csv === false) {
       sec.md.push(tableMd(t));
       return "";

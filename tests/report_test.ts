@@ -112,6 +112,10 @@ Deno.test("not run: one row per missing input, its stages compact, the fix once,
     "the fix appears once in the findings and once in the table",
   );
   assertEquals(r.tables["not-run"].split("\r\n").length, 3, "CSV: header, one row, trailing newline");
+  // the user's path, never one inside the run's temporary code snapshot (where a parallel run resolved it)
+  for (const [name, text] of [["html", r.html], ["md", r.markdown], ...Object.entries(r.tables)]) {
+    assert(!/code-20\d\d-|\/tmp\/store/.test(text), `${name} shows a path inside the code snapshot`);
+  }
 });
 
 Deno.test("not-run causes are followed to the root; stage names compact into products, or split where they are not", () => {
@@ -360,11 +364,18 @@ for(const t of d.querySelectorAll('.tw')){const cs=w.getComputedStyle(t).overflo
 for(const e of d.body.querySelectorAll('*')){if(e.closest('.tw,pre,details:not([open])'))continue;const r=e.getBoundingClientRect();if(r.width&&r.right>W+0.5)bad.push(name(e)+' right '+Math.round(r.right)+'>'+W)}
 const plots=[...d.querySelectorAll('figure svg')].filter(e=>{const b=e.getBoundingClientRect();return b.width>50&&b.height>50}).length;
 const scrolling=[...d.querySelectorAll('.tw')].filter(t=>t.scrollWidth>t.clientWidth).length;
-document.body.setAttribute('data-probe',JSON.stringify({errors:w.__errors,plots,width:W,bad:bad.slice(0,20),scrolling}))});</script></body></html>`;
+const cells=[...d.querySelectorAll('.tw td')].filter(c=>{const r=c.getBoundingClientRect();return r.left<-0.5||r.right>W+0.5}).map(c=>(c.getAttribute('data-label')||'?')+': '+c.textContent.slice(0,40)).slice(0,10);
+const fonts=[];
+for(const t of d.querySelectorAll('figure svg text')){if(!t.textContent.trim())continue;const m=t.getScreenCTM();const px=parseFloat(w.getComputedStyle(t).fontSize)*Math.hypot(m.a,m.b);fonts.push([px,'svg '+(t.closest('figure')||{}).id+': '+t.textContent.slice(0,30)])}
+for(const e of d.body.querySelectorAll('*')){if(e.closest('svg,details:not([open])'))continue;if(![...e.childNodes].some(n=>n.nodeType===3&&n.textContent.trim()))continue;if(!e.getClientRects().length)continue;fonts.push([parseFloat(w.getComputedStyle(e).fontSize),e.tagName+': '+e.textContent.trim().slice(0,30)])}
+fonts.sort((a,b)=>a[0]-b[0]);const small=fonts.filter(f=>f[0]<9).slice(0,10).map(f=>f[0].toFixed(1)+' px '+f[1]);
+const minFont=fonts.length?+fonts[0][0].toFixed(2):0;
+document.body.setAttribute('data-probe',JSON.stringify({errors:w.__errors,plots,width:W,bad:bad.slice(0,20),scrolling,cells,minFont,small,texts:fonts.length}))});</script></body></html>`;
 }
 
 Deno.test({
-  name: "the HTML fits a 390 px phone and a 1280 px desktop in headless Chromium, with no console errors; screenshots saved",
+  name:
+    "the HTML fits a 390 px phone and a 1280 px desktop in headless Chromium: no text under 9 px, every table cell on screen at 390 px, no console errors; screenshots saved",
   // Chromium comes from Debian's archive (.ci/run installs it). Outside CI, a machine without it skips this
   // test; under CI it must run (a missing browser then fails the test instead of hiding it).
   ignore: !chromium && !Deno.env.get("CI"),
@@ -402,6 +413,14 @@ Deno.test({
           assertEquals(p.errors, 0);
           assertEquals(p.plots, Object.keys(r.figures).length, "every figure visible");
           assertEquals(p.bad, [], `wider than ${width} px (${label})`);
+          // rendered text sizes, not just overflow: every SVG text at its font size × the figure's scale, every HTML text
+          assert(p.texts > 100, `only ${p.texts} texts measured`);
+          assertEquals(p.small, [], `text under 9 px at ${width} px (${label}); smallest ${p.minFont} px`);
+          if (width < 700) {
+            // stacked rows: every cell (variant, Δ with its interval, verdict, …) on screen, no table scrolls sideways
+            assertEquals(p.cells, [], `table cells off-screen at ${width} px (${label})`);
+            assertEquals(p.scrolling, 0, `tables that scroll sideways at ${width} px (${label})`);
+          }
           const shot = `${SHOTS}/report-${label}-${width}.png`;
           Deno.writeTextFileSync(`${dir}/${label}-${width}-shot.html`, probePage(r.html, width, 3000));
           const s = await chrome([
@@ -412,7 +431,7 @@ Deno.test({
           assert(s.success, new TextDecoder().decode(s.stderr));
           const colours = pngColourCount(Deno.readFileSync(shot));
           assert(colours > 20, `screenshot looks blank (${colours} colours)`);
-          console.log(`${shot}: ${p.scrolling} tables scroll inside their own container`);
+          console.log(`${shot}: ${p.scrolling} tables scroll inside their own container; smallest text ${p.minFont} px of ${p.texts}`);
         }
       }
     } finally {
