@@ -12,6 +12,8 @@ function batchNote(list: SearchFacts[]): string {
   const parts = list.map((f) => {
     const r = f.input.studies?.results[0];
     if (!r) return undefined;
+    // TPE as the protocol runs it (search/tpe.ts defaults): its random start-up together, then one proposal at a time
+    if (f.method === "tpe") return `TPE: the first ${Math.min(10, r.trials.length)} (random start-up), then one at a time`;
     if (f.method !== "microga") return `${methodName(f.method)}: all ${r.trials.length}`;
     const init = r.trials.filter((t) => t.generation === 0).length;
     const next = r.trials.filter((t) => t.generation === 1).length;

@@ -9,6 +9,7 @@ import { pageHtml, pageMd } from "./page.ts";
 import { ReportWriter, section, type SectionParts } from "./section.ts";
 import { relativePaths } from "./build.ts";
 import { TIMING_PREFIX } from "./timing_names.ts";
+import { equalTimeSection } from "./equal_time_section.ts";
 import { methodName, type Report, type ReportInput } from "./types.ts";
 
 /** Seconds per stage and part, from the timings recorded in each artifact. */
@@ -120,12 +121,14 @@ export async function buildTimingAppendix(inp: ReportInput, roots: Record<string
   const rel = (s: string) => relativePaths(s, roots);
   const w = new ReportWriter({ prefix: TIMING_PREFIX });
   const sec = await timingSection(w, inp);
+  // equal wall time beside equal model count: from per-model times, so here and not on the main page
+  const secs = [sec, equalTimeSection(w, inp)].filter((x): x is SectionParts => x !== undefined);
   const title = `${inp.title}: timing appendix`;
   const back = "Timing appendix of the report beside it (report.html).";
   const map = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, rel(v)]));
   return {
-    html: rel(pageHtml(title, back, [sec])),
-    markdown: rel(pageMd(title, back, [sec])),
+    html: rel(pageHtml(title, back, secs)),
+    markdown: rel(pageMd(title, back, secs)),
     figures: map(w.figures),
     tables: map(w.tables),
   };

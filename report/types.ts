@@ -108,7 +108,7 @@ export interface Report {
 }
 
 /** Display names of the search methods. */
-export const METHOD_NAMES: Record<string, string> = { grid: "Grid search", random: "Random search", microga: "micro-GA" };
+export const METHOD_NAMES: Record<string, string> = { grid: "Grid search", random: "Random search", microga: "micro-GA", tpe: "TPE" };
 
 /** The display name of a method. */
 export function methodName(m: string): string {

@@ -159,9 +159,10 @@ Deno.test("no model trained twice: one population per (split, budget, method, se
     assert(!stages.some((s) => s.name === `hls-ablation-variant:mnist-small:short:log-heldout-acc:${seed}`));
   }
   assert(stages.some((s) => s.name === "hls-ablation-variant:mnist-small:short:log-heldout-acc:3"), "seed 3 is the ablation's own");
-  // the default config: 54 search populations, the ablation's 80 of which 24 are the searches' (seeds 1-3, MNIST and Fashion)
+  // the default config: 3 splits × 2 budgets × 4 methods (grid, random, micro-GA, TPE) × 3 seeds = 72 search populations, and the
+  // ablation's 80 (random and micro-GA, 2 splits × 2 budgets × 10 seeds) of which 24 are the searches' (seeds 1-3, MNIST and Fashion)
   const full = buildStages(configOf("default.json"));
-  assertEquals(full.filter((s) => s.name.startsWith("population:")).length, 54 + 80 - 24);
+  assertEquals(full.filter((s) => s.name.startsWith("population:")).length, 72 + 80 - 24);
 });
 
 Deno.test("different training under a search's population name is a stage of its own, not the search's", () => {
