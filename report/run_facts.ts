@@ -4,6 +4,7 @@
  * (`fillRunFacts`), from the run's manifest. The report stage itself stays a pure function of its inputs.
  */
 import { esc, mdText } from "./format.ts";
+import { gitState } from "../util/git_state.ts";
 
 /** What the exporter knows about the run that produced (or reused) the report. */
 export interface RunFacts {
@@ -106,21 +107,6 @@ export function machineFacts(): Record<string, string> {
     cpu: cpuModel(),
     "cpu cores": String(navigator.hardwareConcurrency),
   };
-}
-
-/** The git commit of a checkout and whether its tree is dirty (undefined outside git or without git). */
-export async function gitState(dir: string): Promise<{ commit: string; dirty: boolean } | undefined> {
-  const git = async (...args: string[]) => {
-    const r = await new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "piped", stderr: "null" }).output();
-    return r.success ? new TextDecoder().decode(r.stdout).trim() : undefined;
-  };
-  try {
-    const commit = await git("rev-parse", "HEAD");
-    const status = await git("status", "--porcelain", "--untracked-files=no");
-    return commit ? { commit, dirty: !!status } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A path relative to `root` when it lies inside it ("configs/smoke.json"), else as given. */
