@@ -85,7 +85,8 @@ async function extractInputs(o: RecomputeOptions, records: Map<string, StageReco
     limits: { maxMembers: 1_000_000, maxTotalBytes: Number.MAX_SAFE_INTEGER },
     policy: (name) => {
       const size = name.startsWith("objects/") ? want.get(name.slice("objects/".length)) : undefined;
-      return size === undefined ? { read: false, problem: "" } : { read: true, maxBytes: size };
+      // every other member is streamed past, however large (an archive's populations and data sets are MBs)
+      return size === undefined ? { read: false, unwanted: true } : { read: true, maxBytes: size };
     },
     extractTo,
   });

@@ -99,7 +99,12 @@ export type MemberVerdict =
   /** Read it (at most `maxBytes`); `keep` holds its bytes in memory for `onMember` (small metadata only). */
   | { read: true; maxBytes: number; keep?: boolean }
   /** Skip it and record this problem; `fatal` cuts the whole scan off. */
-  | { read: false; problem: string; fatal?: boolean };
+  | { read: false; problem: string; fatal?: boolean }
+  /**
+   * Not wanted (a sound member the caller does not need): streamed past whatever its size, no problem
+   * recorded. The total-bytes cap still bounds what is decompressed.
+   */
+  | { read: false; unwanted: true };
 
 /** A regular-file member read by `scanTar`: its hash was computed as its bytes streamed past. */
 export interface ScannedMember {
@@ -244,6 +249,7 @@ function admit(
   stop: (why: string) => void,
 ): Extract<MemberVerdict, { read: true }> | "skip" | "stop" {
   const name = JSON.stringify(h.name);
+  if (!verdict.read && "unwanted" in verdict) return "skip";
   if (!verdict.read) {
     scan.problems.push(`${name}: ${verdict.problem}`);
     if (verdict.fatal) {
