@@ -1,4 +1,4 @@
-// Helpers shared by the benchmarks: timing, peak memory of a child process, the PyTorch peer.
+// Helpers shared by the benchmarks: timing, peak memory of a child process, the PyTorch peer, a recorded run to measure.
 
 /** Median of numbers. */
 export function median(xs: number[]): number {
@@ -56,4 +56,25 @@ export function printTable(title: string, rows: Record<string, string | number>[
 
 function formatNum(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+/** Runs the project's `reproduce` on a config into a store (quietly, no export), for benchmarks that need a recorded run. */
+export async function reproduceInto(o: { config: string; store: string; jobs: string | number }): Promise<void> {
+  const root = new URL("..", import.meta.url).pathname;
+  const args = [
+    "run",
+    "-A",
+    `${root}main.ts`,
+    "reproduce",
+    "--config",
+    o.config,
+    "--store",
+    o.store,
+    "-j",
+    String(o.jobs),
+    "--no-export",
+    "--quiet",
+  ];
+  const out = await new Deno.Command(Deno.execPath(), { args, cwd: root, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`the run failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
 }

@@ -12,6 +12,7 @@
 //
 // The DAG is read from the manifest (each record's inputs name what it needs), so a run recorded by older
 // code replays as it ran. Goal (issue 25): within ±30% from 10% of the run on.
+import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
 import { declaredWork, EtaModel, type EtaStage, formatEtaRange, type WallRecord } from "../pipeline/eta.ts";
 import { listManifests, type Manifest } from "../pipeline/manifest.ts";
@@ -29,7 +30,6 @@ const { values } = parseArgs({
     run: { type: "string" },
   },
 });
-const root = new URL("..", import.meta.url).pathname;
 const POINTS = [0.1, 0.25, 0.5, 0.75, 0.9];
 
 interface Ev {
@@ -216,26 +216,7 @@ let made: string | undefined;
 if (!store) {
   made = store = Deno.makeTempDirSync({ prefix: "hpo-bench-eta-" });
   console.log(`bench/eta: running ${values.config} with --jobs ${values.jobs} into ${store} (about a minute or two)`);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${root}main.ts`,
-      "reproduce",
-      "--config",
-      values.config!,
-      "--store",
-      store,
-      "-j",
-      values.jobs!,
-      "--no-export",
-      "--quiet",
-    ],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`the run failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  await reproduceInto({ config: values.config!, store, jobs: values.jobs! });
 }
 try {
   console.log(`bench/eta: the ETA's error on recorded runs of ${store} (load average ${Deno.readTextFileSync("/proc/loadavg").trim()})`);

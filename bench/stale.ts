@@ -9,6 +9,7 @@
 //
 // The time is the sum of the stale stages' latest recorded wall times in the store (each stage's own
 // compute time, i.e. CPU-bound single-core time), beside the sum over every stage of the config.
+import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
 import { readWallHistory, stageFamily } from "../pipeline/eta.ts";
 import { formatDuration } from "../pipeline/progress.ts";
@@ -37,26 +38,7 @@ let made: string | undefined;
 if (!store) {
   made = store = Deno.makeTempDirSync({ prefix: "hpo-bench-stale-" });
   console.log(`bench/stale: running ${values.config} with --jobs ${values.jobs} into ${store}`);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${root}/main.ts`,
-      "reproduce",
-      "--config",
-      values.config!,
-      "--store",
-      store,
-      "-j",
-      values.jobs!,
-      "--no-export",
-      "--quiet",
-    ],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`the run failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  await reproduceInto({ config: values.config!, store, jobs: values.jobs! });
 }
 
 try {
