@@ -38,6 +38,24 @@ export interface MethodSampler {
   bestByGeneration?(): number[];
 }
 
+/** Whether HLS feeds back into a method's proposals (MethodSampler.hlsFeedsBack), known without making its sampler. */
+export function hlsFeedsBack(method: SearchMethod): boolean {
+  return method === "microga";
+}
+
+/**
+ * The one place the top-k rule is written: where HLS feeds back (the micro-GA) `gaHlsTop` applies (the offspring
+ * that rank among the k best as trained), elsewhere `hlsTop` (the k best as trained, after the search).
+ */
+export function hlsTopOf(method: SearchMethod, s: { hlsTop?: number; gaHlsTop?: number }): number | undefined {
+  return hlsFeedsBack(method) ? s.gaHlsTop : s.hlsTop;
+}
+
+/** The study setting that carries a method's top k (the inverse of hlsTopOf). */
+export function hlsTopSetting(method: SearchMethod, top: number | undefined): { hlsTop?: number; gaHlsTop?: number } {
+  return hlsFeedsBack(method) ? { gaHlsTop: top } : { hlsTop: top };
+}
+
 /** A search's stream for a method and seed: every draw of the run (proposals, initial weights, batch order) forks from it. */
 export function methodStream(method: string, seed: number): Rng {
   return new Rng(seed).fork(method);
@@ -47,17 +65,25 @@ export function methodStream(method: string, seed: number): Rng {
 export function makeSampler(method: SearchMethod, s: SamplerSettings, rng: Rng): MethodSampler {
   switch (method) {
     case "grid":
-      return { sampler: new GridSampler(s.space, s.budget), hlsFeedsBack: false, batchLabel: oneShotBatches };
+      return { sampler: new GridSampler(s.space, s.budget), hlsFeedsBack: hlsFeedsBack(method), batchLabel: oneShotBatches };
     case "random":
-      return { sampler: new RandomSampler(s.space, s.budget, rng.fork("sampler")), hlsFeedsBack: false, batchLabel: oneShotBatches };
+      return {
+        sampler: new RandomSampler(s.space, s.budget, rng.fork("sampler")),
+        hlsFeedsBack: hlsFeedsBack(method),
+        batchLabel: oneShotBatches,
+      };
     case "tpe":
       // Optuna 3.1's TPESampler defaults, batch size 1 (search/tpe.ts, docs/method-choices.md)
-      return { sampler: genomeTpeSampler(s.space, s.budget, rng.fork("sampler")), hlsFeedsBack: false, batchLabel: oneShotBatches };
+      return {
+        sampler: genomeTpeSampler(s.space, s.budget, rng.fork("sampler")),
+        hlsFeedsBack: hlsFeedsBack(method),
+        batchLabel: oneShotBatches,
+      };
     case "microga": {
       const ga = new MicroGaSampler(s.space, s.ga, rng.fork("sampler"));
       return {
         sampler: ga,
-        hlsFeedsBack: true,
+        hlsFeedsBack: hlsFeedsBack(method),
         batchLabel: (round) => `batches-${round}`,
         generation: () => ga.generation + (ga.population.length ? 1 : 0),
         populationFitness: () => ga.population.map((o: Observation<Genome>) => o.fitness),

@@ -1,7 +1,7 @@
 // One seed of a search with HLS (paper Section IV), on the models its population stage trained.
 import type { StudyResult } from "./records.ts";
 import type { TrainedBatch } from "./population.ts";
-import { makeSampler, methodStream, modelsOf, type SearchMethod } from "./sampler_factory.ts";
+import { hlsFeedsBack, methodStream, modelsOf, type SearchMethod } from "./sampler_factory.ts";
 import { oneShotHls, searchStudy, type StudySettings } from "./study.ts";
 import type { StudyData } from "./train_genomes.ts";
 
@@ -24,7 +24,7 @@ export async function searchWithHls(a: {
 }): Promise<StudyResult> {
   const { data, method, seed, settings: s } = a;
   const rng = methodStream(method, seed);
-  const oneShot = !makeSampler(method, s, rng).hlsFeedsBack;
+  const oneShot = !hlsFeedsBack(method);
   const total = oneShot ? a.population.genomes.length : modelsOf(method, s);
   const onTrial = (k: number, what?: string) => a.onProgress(k, total, `with HLS model ${k}/${total}${what ? `, ${what}` : ""}`);
   if (oneShot) {

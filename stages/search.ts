@@ -6,7 +6,7 @@ import { HlsOptions } from "../bilevel/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import type { StudyResult } from "../search/records.ts";
-import { SEARCH_METHODS } from "../search/sampler_factory.ts";
+import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
 import { seedUnitName } from "./_per_seed.ts";
@@ -114,7 +114,7 @@ export function hlsRunStage(
       const reference = await readPopulationStudy(inputs[population]);
       const batch = await readPopulationBatch(inputs[population]);
       const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
-      const top = p.method === "microga" ? { gaHlsTop: p.top } : { hlsTop: p.top };
+      const top = hlsTopSetting(p.method, p.top);
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const result = await withStudyData(split, (data) =>
           searchWithHls({
@@ -180,8 +180,7 @@ function searchMergeStage(
             lambdaScale: p.hls.lambdaScale,
             selection: p.hls.selection,
             criterion: p.hls.criterion,
-            ...(p.method !== "microga" && p.hlsTop !== undefined ? { top: p.hlsTop } : {}),
-            ...(p.method === "microga" && p.gaHlsTop !== undefined ? { top: p.gaHlsTop } : {}),
+            ...(hlsTopOf(p.method, p) !== undefined ? { top: hlsTopOf(p.method, p) } : {}),
           },
           ...summariseMethod(p.method, results),
         }),
@@ -208,7 +207,7 @@ export function addSearchStages(pool: StagePool, split: string, budget: string, 
   const { seeds: given, hlsTop, gaHlsTop, ...rest } = parsed.success ? parsed.data : params;
   const seeds = SearchParams.shape.seeds.safeParse(given);
   const units = (seeds.success ? seeds.data : []).map((seed) => {
-    const run = { ...rest, seed, top: params.method === "microga" ? gaHlsTop : hlsTop };
+    const run = { ...rest, seed, top: hlsTopOf(params.method, { hlsTop, gaHlsTop }) };
     const population = pool.add(untyped(populationStage(split, budget, populationParamsOf(run))));
     const withHls = pool.add(
       untyped(hlsRunStage({ name: seedUnitName(`search-seed:${split}:${budget}:${params.method}`, seed), split, population, params: run })),

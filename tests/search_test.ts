@@ -371,7 +371,7 @@ Deno.test("decodeBatch: a diverged model's NaN scores (JSON null) come back as N
 });
 
 Deno.test("sampler factory: every method the config accepts makes a sampler that proposes within the space; one list for both", async () => {
-  const { SEARCH_METHODS, makeSampler, modelsOf } = await import("../search/sampler_factory.ts");
+  const { SEARCH_METHODS, makeSampler, modelsOf, hlsFeedsBack, hlsTopOf, hlsTopSetting } = await import("../search/sampler_factory.ts");
   const { SearchParams } = await import("../stages/search.ts");
   const { PopulationParams } = await import("../stages/population.ts");
   assertEquals(SearchParams.shape.method.options, [...SEARCH_METHODS]);
@@ -382,6 +382,11 @@ Deno.test("sampler factory: every method the config accepts makes a sampler that
     const first = m.sampler.ask();
     assert(first.length > 0 && first.every((g) => g.layers >= 0 && g.layers <= space.maxLayers && g.log10Lambda >= space.log10LambdaMin));
     assertEquals(m.hlsFeedsBack, method === "microga", `${method}: HLS feeds back only into the micro-GA`);
+    assertEquals(hlsFeedsBack(method), m.hlsFeedsBack, `${method}: the static rule agrees with the sampler`);
+    // the top-k rule: the micro-GA's gaHlsTop where HLS feeds back, hlsTop elsewhere; the setting is its inverse
+    assertEquals(hlsTopOf(method, { hlsTop: 5, gaHlsTop: 3 }), m.hlsFeedsBack ? 3 : 5);
+    assertEquals(hlsTopOf(method, hlsTopSetting(method, 4)), 4);
+    assertEquals(hlsTopOf(method, hlsTopSetting(method, undefined)), undefined);
     if (!m.hlsFeedsBack && method !== "tpe" as string) {
       assertEquals(first.length, modelsOf(method, s), `${method}: the whole budget at once`);
     }
