@@ -1,6 +1,6 @@
 // PDLP's scheme (Applegate et al. 2021) with cuPDLP's KKT restarts: adaptive step sizes, step-weighted
 // averages, restarts to the better of current and average. One of pdlp_core.ts's two schemes.
-import type { PdlpCoreResult, PdlpCoreStatus } from "./pdlp_core.ts";
+import type { PdlpCoreResult, PdlpCoreStatus } from "./pdlp_types.ts";
 import type { Point } from "./pdlp_measures.ts";
 import { copyPoint, type PdhgState, restartDue } from "./pdlp_state.ts";
 

@@ -1,6 +1,6 @@
 // Restarted Halpern PDHG with reflection (r2HPDHG: Lu and Yang 2024, as in cuPDLPx). One of pdlp_core.ts's
 // two schemes.
-import type { PdlpCoreResult, PdlpCoreStatus } from "./pdlp_core.ts";
+import type { PdlpCoreResult, PdlpCoreStatus } from "./pdlp_types.ts";
 import type { Point } from "./pdlp_measures.ts";
 import { copyPoint, type PdhgState, restartDue } from "./pdlp_state.ts";
 

@@ -1,5 +1,5 @@
 import { Rng } from "../data/rng.ts";
-import type { DiagonalScaling } from "./pdlp_core.ts";
+import type { DiagonalScaling } from "./pdlp_types.ts";
 
 /** A linear operator K (nRows × nCols) known only through its products x ↦ Kx and y ↦ Kᵀy. */
 export interface ProbedOperator {

@@ -8,7 +8,7 @@
  * (one per λ) and is read exactly, column by column, at no HVP cost.
  */
 import { Rng } from "../data/rng.ts";
-import type { DiagonalScaling } from "./pdlp_core.ts";
+import type { DiagonalScaling } from "./pdlp_types.ts";
 
 /** The operators the scaling needs (already divided by ε if the caller normalises rows). */
 export interface SymmetricBlocks {

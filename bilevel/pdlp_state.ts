@@ -2,7 +2,7 @@
 // and the best points seen, with the steps and tests both schemes use (one PDHG step, feasibility repair,
 // termination, infeasibility certificates, the primal-weight update).
 import { Rng } from "../data/rng.ts";
-import type { DiagonalScaling, OperatorLp, PdlpCoreOptions, PdlpCoreResult, PdlpCoreStatus } from "./pdlp_core.ts";
+import type { DiagonalScaling, OperatorLp, PdlpCoreOptions, PdlpCoreResult, PdlpCoreStatus } from "./pdlp_types.ts";
 import {
   boundNorm,
   farkasDual,

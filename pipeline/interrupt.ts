@@ -9,7 +9,23 @@
 import { relative } from "node:path";
 import { TEMP_PREFIX } from "./fs_atomic.ts";
 import { fromFileUrl } from "./paths.ts";
-import type { RunContext } from "./run_context.ts";
+import type { StoreLock } from "./lock.ts";
+import type { Manifest, StageRecord } from "./manifest.ts";
+import type { RunLog } from "./progress.ts";
+
+/**
+ * What an interruption needs of its run. A RunContext has it; it is written out here, not imported, because
+ * run_context.ts holds a RunInterrupt and a type import back would close a circle (tests/layers_test.ts).
+ */
+export interface InterruptedRun {
+  readonly opts: { readonly storeRoot: string };
+  readonly order: readonly { readonly name: string }[];
+  readonly records: Map<string, StageRecord>;
+  readonly manifest: Manifest;
+  readonly log: RunLog;
+  readonly lock: StoreLock;
+  readonly t0: number;
+}
 
 /** The exit code of a run ended by each signal (128 + its number), as a shell reports it. */
 export const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
@@ -108,7 +124,7 @@ export function interruptionLine(a: { signal: string; cached: number; computed: 
 }
 
 /** How many settled stages of a run are kept: cached (from before) and computed (committed this run). */
-export function keptCounts(ctx: RunContext): { cached: number; computed: number } {
+export function keptCounts(ctx: InterruptedRun): { cached: number; computed: number } {
   let cached = 0, computed = 0;
   for (const r of ctx.records.values()) {
     if (r.status === "cached") cached++;
@@ -123,7 +139,10 @@ export function keptCounts(ctx: RunContext): { cached: number; computed: number 
  * released, exit 128 + the signal's number. Safe mid-stage: every store write is atomic and a stage's
  * entry is written last, so the stage in progress simply has none.
  */
-export function stopNow(ctx: RunContext, a: { signal: string; lost: readonly string[]; pids: readonly number[]; resume: string }): never {
+export function stopNow(
+  ctx: InterruptedRun,
+  a: { signal: string; lost: readonly string[]; pids: readonly number[]; resume: string },
+): never {
   for (const pid of a.pids) {
     try {
       Deno.kill(pid, "SIGTERM");
@@ -160,7 +179,7 @@ export class RunInterrupt {
   /** Running stages → the pid of the child computing each (undefined: this process). */
   readonly running = new Map<string, number | undefined>();
   readonly resume: string;
-  readonly #ctx: RunContext;
+  readonly #ctx: InterruptedRun;
   readonly #start?: () => Promise<SignalWatch>;
   #watch?: SignalWatch;
   #arming?: Promise<void>;
@@ -172,7 +191,7 @@ export class RunInterrupt {
    * when the first stage is about to compute (arm): a run that only finds its stages cached pays nothing
    * (a worker takes 50-150 ms to start).
    */
-  constructor(ctx: RunContext, startWatch: (() => Promise<SignalWatch>) | undefined, resume: string) {
+  constructor(ctx: InterruptedRun, startWatch: (() => Promise<SignalWatch>) | undefined, resume: string) {
     this.#ctx = ctx;
     this.#start = startWatch;
     this.resume = resume;

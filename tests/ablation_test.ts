@@ -3,7 +3,8 @@
 import { assert, assertClose, assertEquals } from "./assert.ts";
 import { incompleteBeta, pairedEffect, studentTCdf, studentTQuantile } from "../search/paired_stats.ts";
 import { type AblationSeed, type AblationVariant, DEFAULT_VARIANTS, summariseAblation } from "../search/hls_ablation.ts";
-import { type AblationOutput, ablationTable, ablationVerdict, pairedDifferenceSpec } from "../report/ablation_section.ts";
+import { ablationTable, ablationVerdict, pairedDifferenceSpec } from "../report/ablation_section.ts";
+import type { AblationOutput } from "../report/types.ts";
 import { renderSvg } from "../report/charts.ts";
 import { Rng } from "../data/rng.ts";
 import type { StudyResult } from "../search/records.ts";

@@ -13,7 +13,7 @@ import { populationStage } from "../stages/population.ts";
 import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url)).replace(/\/$/, "");
-const CODE_DIRS = ["bilevel", "data", "nn", "pipeline", "report", "search", "stages", "util"];
+const CODE_DIRS = ["bilevel", "cpmlho", "data", "nn", "pipeline", "report", "search", "stages", "util"];
 
 // the raw config as JSON, edited before it is parsed
 type RawConfig = { hlsAblation: Record<string, unknown>; lpFinetune: Record<string, unknown> };
