@@ -2,7 +2,7 @@
 // been edited (their digests changed, the files untouched): how many stages go stale, which families, and
 // the recorded single-core time of the stages that would rerun against the whole run's.
 //
-//   deno run -A bench/stale.ts --store DIR --config configs/default.json --edit bilevel/lp_block.ts
+//   deno run -A bench/stale.ts --store DIR --config configs/default.json --edit bilevel/lp/lp_block.ts
 //   deno run -A bench/stale.ts                      # runs configs/smoke.json into a fresh store first
 //   options: --edit FILE (repeatable; default: every module the config's stages import, one at a time,
 //            summarised per module), --jobs N for the run it makes (default 2)

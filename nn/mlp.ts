@@ -57,7 +57,7 @@ export type LayerInputHook = (a: tf.Tensor2D, layer: number) => tf.Tensor2D;
  * x [n, input], ReLU after every layer but the last. `before` (optional) transforms each layer's input
  * (dropout, relaxed dropout). `layers` applies only the first so many layers (then every one is followed by
  * its ReLU: the hidden activations). The batched many-model pass is nn/mlp_stack.ts's forwardStack; the
- * R-operator's pass with kept ReLU masks is bilevel/hvp.ts's.
+ * R-operator's pass with kept ReLU masks is bilevel/hessian/hvp.ts's.
  *
  * @example
  * ```ts

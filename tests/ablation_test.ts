@@ -114,7 +114,7 @@ Deno.test("default variants: the paper's HLS and each change are present, names 
 
 Deno.test("one unit per variant: a variant's settings, and its seed's outcome from its run and the reference run alone", async () => {
   const { variantSettings, ablationSeedOf, variantMethod } = await import("../search/hls_ablation.ts");
-  const { HlsOptions } = await import("../bilevel/hls_options.ts");
+  const { HlsOptions } = await import("../bilevel/hls/hls_options.ts");
   const { MicroGaOptions } = await import("../search/samplers.ts");
   const { SearchSpace } = await import("../search/space.ts");
   const { TrainOptions } = await import("../nn/train_options.ts");

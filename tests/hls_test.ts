@@ -5,8 +5,8 @@ import { useBackend } from "../nn/backend.ts";
 import { disposePart, splitPart, toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
-import { rankByCriterion } from "../bilevel/hls_line.ts";
+import { HlsOptions, hyperLocalSearch } from "../bilevel/hls/hls.ts";
+import { rankByCriterion } from "../bilevel/hls/hls_line.ts";
 import {
   coordinateBox,
   fromCoordinate,
@@ -15,7 +15,7 @@ import {
   onBound,
   projectCoordinate,
   toCoordinate,
-} from "../bilevel/lambda_scale.ts";
+} from "../bilevel/hls/lambda_scale.ts";
 
 const LOG: LambdaSpace = { scale: "log10", min: -5, max: -1 };
 

@@ -15,6 +15,16 @@ const ALLOWED: Record<string, string[]> = {
   util: [],
   ...Object.fromEntries(SCIENCE_ORDER.map((d, i) => [d, [...SCIENCE_ORDER.slice(0, i), "util"]])),
 };
+/** Rooms inside a layer, and which sibling rooms each may import (besides itself and the layers below). Every module of
+ * a layer that has rooms lives in one of them. */
+const ROOMS: Record<string, Record<string, string[]>> = {
+  bilevel: {
+    "bilevel/hessian": [],
+    "bilevel/lp": [],
+    "bilevel/pdlp": [],
+    "bilevel/hls": ["bilevel/hessian", "bilevel/lp", "bilevel/pdlp"],
+  },
+};
 /** Folders whose modules join the import graph checked for circles. */
 const ALL_FOLDERS = [...Object.keys(ALLOWED), "stages", "tests", "bench"];
 
@@ -133,6 +143,26 @@ Deno.test("layers: pipeline/ imports no science, the science imports neither pip
     }
   }
   assert(files > 40, `scanned only ${files} files`);
+  assertEquals(breaches, []);
+});
+
+Deno.test("rooms: every module of a layer with rooms is in one, and imports only the sibling rooms its room may", () => {
+  const breaches: string[] = [];
+  for (const [layer, rooms] of Object.entries(ROOMS)) {
+    const roomOf = (f: string) => f.split("/").slice(0, 2).join("/");
+    for (const f of tsFiles(layer)) {
+      const room = roomOf(f);
+      if (!(room in rooms)) {
+        breaches.push(`${f} is in no room of ${layer}/`);
+        continue;
+      }
+      for (const dep of importedModules(f, Deno.readTextFileSync(`${root}/${f}`))) {
+        if (dep.startsWith(`${layer}/`) && roomOf(dep) !== room && !rooms[room].includes(roomOf(dep))) {
+          breaches.push(`${f} imports ${roomOf(dep)}/`);
+        }
+      }
+    }
+  }
   assertEquals(breaches, []);
 });
 

@@ -16,7 +16,7 @@ import {
   LpCoefficientError,
   scaleLp,
   solveDirectionLp,
-} from "../bilevel/lp.ts";
+} from "../bilevel/lp/lp.ts";
 
 const highs = await (highsLoader as unknown as () => Promise<{ createModel(): HighsModel }>)();
 

@@ -1,5 +1,5 @@
-import type { TensorPart } from "../nn/data_tensors.ts";
-import { type GroupScheme, layerSizes, type MlpSpec, weightGroups, type Weights } from "../nn/mlp.ts";
+import type { TensorPart } from "../../nn/data_tensors.ts";
+import { type GroupScheme, layerSizes, type MlpSpec, weightGroups, type Weights } from "../../nn/mlp.ts";
 import { hyperLocalSearch } from "./hls.ts";
 import type { HlsOptions } from "./hls_options.ts";
 

@@ -1,6 +1,6 @@
-import { tf } from "../nn/backend.ts";
-import { mlpShapes, type Weights } from "../nn/mlp.ts";
-import { type TensorPart, transposedInputs } from "../nn/data_tensors.ts";
+import { tf } from "../../nn/backend.ts";
+import { mlpShapes, type Weights } from "../../nn/mlp.ts";
+import { type TensorPart, transposedInputs } from "../../nn/data_tensors.ts";
 
 /** An MLP and the L2 terms of its objective f(w, λ) = L(w) + Σ_k λ_k ||W_(k)||². */
 export interface MlpObjective {

@@ -1,7 +1,7 @@
 // The state both PDHG schemes of pdlp_core.ts share: the preconditioned problem, the iterate, the counters
 // and the best points seen, with the steps and tests both schemes use (one PDHG step, feasibility repair,
 // termination, infeasibility certificates, the primal-weight update).
-import { Rng } from "../data/rng.ts";
+import { Rng } from "../../data/rng.ts";
 import type { DiagonalScaling, OperatorLp, PdlpCoreOptions, PdlpCoreResult, PdlpCoreStatus } from "./pdlp_types.ts";
 import {
   boundNorm,

@@ -1,10 +1,10 @@
-import type { Weights } from "../nn/mlp.ts";
+import type { Weights } from "../../nn/mlp.ts";
 import type { HlsOptions } from "./hls_options.ts";
-import { disposePart, splitPart, type TensorPart } from "../nn/data_tensors.ts";
-import type { Metrics } from "../nn/train.ts";
-import { MlpDerivatives, objectiveGradient } from "./hvp.ts";
+import { disposePart, splitPart, type TensorPart } from "../../nn/data_tensors.ts";
+import type { Metrics } from "../../nn/train.ts";
+import { MlpDerivatives, objectiveGradient } from "../hessian/hvp.ts";
 import { type Direction, solveDirection } from "./hls_direction.ts";
-import { preloadLpSolver } from "./lp.ts";
+import { preloadLpSolver } from "../lp/lp.ts";
 import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
 import {
   coordinateBox,

@@ -1,4 +1,4 @@
-import { Rng } from "../data/rng.ts";
+import { Rng } from "../../data/rng.ts";
 import type { DiagonalScaling } from "./pdlp_types.ts";
 
 /** A linear operator K (nRows × nCols) known only through its products x ↦ Kx and y ↦ Kᵀy. */

@@ -7,7 +7,7 @@
  * estimates both the row norms and the dw column norms (column j of H_ww is row j). H_wλ has few columns
  * (one per λ) and is read exactly, column by column, at no HVP cost.
  */
-import { Rng } from "../data/rng.ts";
+import { Rng } from "../../data/rng.ts";
 import type { DiagonalScaling } from "./pdlp_types.ts";
 
 /** The operators the scaling needs (already divided by ε if the caller normalises rows). */

@@ -1,6 +1,6 @@
-import { tf, tidyRead } from "../nn/backend.ts";
-import { hostTransposedInputs, type TensorPart } from "../nn/data_tensors.ts";
-import { forward, mlpShapes } from "../nn/mlp.ts";
+import { tf, tidyRead } from "../../nn/backend.ts";
+import { hostTransposedInputs, type TensorPart } from "../../nn/data_tensors.ts";
+import { forward, mlpShapes } from "../../nn/mlp.ts";
 
 /** An MLP's weights [W1, b1, …] (float32) and layer widths [input, hidden…, classes]. */
 export interface OutputLayerModel {

@@ -1,12 +1,12 @@
-import type { Weights } from "../nn/mlp.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
-import type { MlpDerivatives } from "./hvp.ts";
-import { parameterOffsets } from "./hvp.ts";
-import { type LpSolution, solveDirectionLp } from "./lp.ts";
-import { solveBlockLp } from "./lp_block.ts";
-import { solvePdlp } from "./pdlp.ts";
-import { closedFormDirection } from "./closed_form.ts";
-import { outputLayerHessian, outputLayerHessianSubset } from "./output_hessian.ts";
+import type { Weights } from "../../nn/mlp.ts";
+import type { TensorPart } from "../../nn/data_tensors.ts";
+import type { MlpDerivatives } from "../hessian/hvp.ts";
+import { parameterOffsets } from "../hessian/hvp.ts";
+import { type LpSolution, solveDirectionLp } from "../lp/lp.ts";
+import { solveBlockLp } from "../lp/lp_block.ts";
+import { solvePdlp } from "../pdlp/pdlp.ts";
+import { closedFormDirection } from "../lp/closed_form.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../hessian/output_hessian.ts";
 
 /** The LP settings a direction needs (a subset of HlsOptions). */
 export interface DirectionOptions {
@@ -191,7 +191,7 @@ async function highsDirection(a: {
 }
 
 /**
- * LP (11) on the block by the matrix-free PDLP solver (bilevel/pdlp.ts): H_ww only through exact HVPs of the
+ * LP (11) on the block by the matrix-free PDLP solver (bilevel/pdlp/pdlp.ts): H_ww only through exact HVPs of the
  * whole network restricted to the block, so any block size works, the whole network included.
  */
 function matrixFreeDirection(

@@ -5,7 +5,7 @@
  *     min cᵀx  s.t.  rowLower ≤ Kx ≤ rowUpper,  colLower ≤ x ≤ colUpper
  *
  * where K is known only through x ↦ Kx and y ↦ Kᵀy (bounds may be ±Infinity; equal row bounds are
- * equalities). bilevel/pdlp.ts specialises it to LP (11). Every outcome is a value, never a throw.
+ * equalities). bilevel/pdlp/pdlp.ts specialises it to LP (11). Every outcome is a value, never a throw.
  *
  * Saddle point used (PDLP's sign convention): min_{x∈X} max_y cᵀx − yᵀKx + p(y), with
  * p(y) = Σ_i (y_i > 0 ? y_i·l_i : y_i·u_i) the support term of the row interval [l_i, u_i]. The dual

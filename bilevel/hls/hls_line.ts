@@ -1,7 +1,7 @@
-import { tf } from "../nn/backend.ts";
-import { mlpShapes, type Weights } from "../nn/mlp.ts";
-import type { TensorPart } from "../nn/data_tensors.ts";
-import { evaluate, type Metrics } from "../nn/train.ts";
+import { tf } from "../../nn/backend.ts";
+import { mlpShapes, type Weights } from "../../nn/mlp.ts";
+import type { TensorPart } from "../../nn/data_tensors.ts";
+import { evaluate, type Metrics } from "../../nn/train.ts";
 import { outputLayerOnly, outputLineMetrics } from "./line_metrics.ts";
 
 /** Log-spaced t grid with 0 first. */
