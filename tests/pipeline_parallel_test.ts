@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeParallelToy } from "./fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
 import { ArtifactStore } from "../pipeline/store.ts";
@@ -309,13 +309,7 @@ Deno.test("a store locked from another host (a shared file system) is not taken 
     await claimStore(dir); // a store (marked), so that its LOCK is the question, not the directory
     const other = { pid: 999999, command: "reproduce", since: "2026-01-01T00:00:00Z", host: "login-node-2" };
     Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify(other));
-    let msg = "";
-    try {
-      (await acquireStoreLock(dir, "reproduce")).release();
-    } catch (e) {
-      msg = (e as Error).message;
-    }
-    assertMatch(msg, /locked by process 999999 on host login-node-2/);
+    await assertRejects(async () => (await acquireStoreLock(dir, "reproduce")).release(), /locked by process 999999 on host login-node-2/);
     // the same pid without a host (or on this host) and dead: taken over as before
     Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify({ ...other, host: undefined }));
     const lock = await acquireStoreLock(dir, "reproduce");
