@@ -77,15 +77,24 @@ function flatPosition(h: number, C: number): (i: number, c: number) => number {
   return (i, c) => (i < h ? i * C + c : h * C + c);
 }
 
+/**
+ * The float64 softmax of example s's float32 logits, unnormalised: fills `e` with exp(z_c − max z) and returns
+ * their sum (p_c = e_c / sum). Both weightings below divide by the sum themselves, each in the form it needs.
+ */
+function shiftedExp(logits: Float32Array, s: number, C: number, e: Float64Array): number {
+  let m = -Infinity;
+  for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
+  let sum = 0;
+  for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
+  return sum;
+}
+
 /** Per-example p_c p_d for c < d, from a float64 softmax of the float32 logits; pair-major (Q × N). */
 function pairWeights(logits: Float32Array, n: number, C: number): Float32Array {
   const wts = new Float32Array(((C * (C - 1)) / 2) * n);
   const e = new Float64Array(C);
   for (let s = 0; s < n; s++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
-    let sum = 0;
-    for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
+    const sum = shiftedExp(logits, s, C, e);
     for (let c = 0; c < C; c++) for (let d = c + 1; d < C; d++) wts[pairIndex(C, c, d) * n + s] = (e[c] / sum) * (e[d] / sum);
   }
   return wts;
@@ -233,10 +242,7 @@ function classWeights(logits: Float32Array, n: number, C: number): { p: Float64A
   const sq = Array.from({ length: C }, () => new Float64Array(n));
   const e = new Float64Array(C);
   for (let s = 0; s < n; s++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, logits[s * C + c]);
-    let sum = 0;
-    for (let c = 0; c < C; c++) sum += e[c] = Math.exp(logits[s * C + c] - m);
+    const sum = shiftedExp(logits, s, C, e);
     for (let c = 0; c < C; c++) {
       let rest = 0;
       for (let d = 0; d < C; d++) if (d !== c) rest += e[d];
