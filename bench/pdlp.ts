@@ -5,9 +5,9 @@
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes, parameterOffsets } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { MlpDerivatives, parameterOffsets } from "../bilevel/hessian/hvp.ts";
+import { MlpDerivatives } from "../bilevel/hessian/hvp.ts";
 import { solveDirectionLp } from "../bilevel/lp/lp.ts";
 import { closedFormDirection } from "../bilevel/lp/closed_form.ts";
 import { outputLayerHessian } from "../bilevel/hessian/output_hessian.ts";

@@ -24,6 +24,17 @@ export function mlpShapes(sizes: number[]): number[][] {
   return sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
 }
 
+/** Index ranges of each parameter array in the flat vector [W1, b1, W2, b2, ...]. */
+export function parameterOffsets(shapes: number[][]): { start: number; length: number; isWeight: boolean; layer: number }[] {
+  let off = 0;
+  return shapes.map((s, i) => {
+    const length = s.reduce((a, b) => a * b, 1);
+    const r = { start: off, length, isWeight: i % 2 === 0, layer: i >> 1 };
+    off += length;
+    return r;
+  });
+}
+
 /** Number of weight matrices (= dense layers). */
 export function layerCount(spec: MlpSpec): number {
   return layerSizes(spec).length - 1;

@@ -92,24 +92,12 @@ export class MlpDerivatives {
     loss: number;
   };
 
-  // Not nn/mlp.ts's `forward` on purpose: the R-operator keeps every activation and ReLU mask (ReLU as
-  // z·mask, the same mask its derivative is), and this pass runs once per model, cached.
+  // The pass runs once per model, cached.
   #forward() {
     if (this.#cache) return this.#cache;
-    const L = this.#W.length;
     const { x, oneHot: y, n } = this.#part;
     const kept = tf.tidy(() => {
-      const acts: tf.Tensor2D[] = [x];
-      const masks: tf.Tensor2D[] = [];
-      let logits!: tf.Tensor2D;
-      for (let l = 0; l < L; l++) {
-        const z = tf.add(tf.matMul(acts[l], this.#W[l]), this.#b[l]) as tf.Tensor2D;
-        if (l < L - 1) {
-          const mask = tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D;
-          masks.push(mask);
-          acts.push(tf.mul(z, mask) as tf.Tensor2D);
-        } else logits = z;
-      }
+      const { acts, masks, logits } = maskedForward(x, this.#W, this.#b);
       const p = tf.softmax(logits);
       const C = logits.shape[1];
       // On a confident model p_c ≈ 1 and 1 − p_c rounds away in float32 (below 6e-8), so no formula below
@@ -120,14 +108,10 @@ export class MlpDerivatives {
       const others = tf.sum(tf.mul(tf.exp(tf.sub(logits, m)), tf.sub(1, top)), 1, true);
       const perExample = tf.add(tf.sub(m, tf.sum(tf.mul(y, logits), 1, true)), tf.log1p(others));
       const loss = tf.div(tf.sum(perExample), n);
-      // deltas[l] = dL/dz_l (mean over n)
-      const deltas: tf.Tensor2D[] = new Array(L);
-      deltas[L - 1] = outputDelta(p, y, n);
       const pRest = tf.mul(p, tf.sub(1, top)) as tf.Tensor2D;
       const WT = this.#W.map((w) => tf.transpose(w) as tf.Tensor2D);
-      for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
-      // x's transpose is the same for every model on this data: made once and kept with the part
-      const actsT = acts.map((a, l) => (l === 0 ? transposedInputs(this.#part) : tf.transpose(a) as tf.Tensor2D));
+      const deltas = backDeltas(outputDelta(p, y, n), WT, masks);
+      const actsT = transposedActs(acts, this.#part);
       return { acts: acts.slice(1), actsT, WT, masks, p, top, pRest, deltas, loss };
     });
     this.#cache = {
@@ -157,16 +141,8 @@ export class MlpDerivatives {
   /** ∇_w of L (and of the penalty when asked), from the cached backward pass. */
   #gradient(withPenalty: boolean): Float32Array {
     const c = this.#forward();
-    return tf.tidy(() => {
-      const parts: tf.Tensor[] = [];
-      for (let l = 0; l < this.#W.length; l++) {
-        let gW: tf.Tensor = tf.matMul(c.actsT[l], c.deltas[l]);
-        const lam = this.#lambdas[this.#groups[l]] ?? 0;
-        if (withPenalty && lam !== 0) gW = tf.add(gW, tf.mul(2 * lam, this.#W[l]));
-        parts.push(gW, tf.sum(c.deltas[l], 0));
-      }
-      return this.#flatten(parts);
-    });
+    const lambdas = withPenalty ? this.#W.map((_, l) => this.#lambdas[this.#groups[l]] ?? 0) : undefined;
+    return tf.tidy(() => this.#flatten(parameterGradients(c.actsT, c.deltas, this.#W, lambdas)));
   }
 
   /**
@@ -196,6 +172,8 @@ export class MlpDerivatives {
       const diffTop = tf.sub(tf.mul(rlogits, tf.sum(c.pRest, 1, true)), tf.sum(tf.mul(c.pRest, rlogits), 1, true));
       const diffStable = tf.add(tf.mul(diff, tf.sub(1, c.top)), tf.mul(diffTop, c.top));
       let rdelta = tf.div(tf.mul(c.p, diffStable), n) as tf.Tensor2D;
+      // The R-backward pass: backDeltas and parameterGradients differentiated along the direction (each step
+      // adds the terms the direction contributes), not a second copy of them.
       const hW: tf.Tensor[] = new Array(L);
       const hb: tf.Tensor[] = new Array(L);
       for (let l = L - 1; l >= 0; l--) {
@@ -264,35 +242,71 @@ function outputDelta(p: tf.Tensor2D, y: tf.Tensor2D, n: number): tf.Tensor2D {
  */
 export function objectiveGradient(model: MlpObjective, part: TensorPart, withPenalty = true): Float32Array {
   const shapes = mlpShapes(model.sizes);
-  const L = model.sizes.length - 1;
+  const lambdas = withPenalty ? model.groups.map((g) => model.lambdas[g] ?? 0) : undefined;
   return tf.tidy(() => {
     const W = model.weights.filter((_, i) => i % 2 === 0).map((w, l) => tf.tensor2d(w, shapes[2 * l] as [number, number]));
     const b = model.weights.filter((_, i) => i % 2 === 1).map((w) => tf.tensor1d(w));
-    const acts: tf.Tensor2D[] = [part.x];
-    const masks: tf.Tensor2D[] = [];
-    let logits!: tf.Tensor2D;
-    for (let l = 0; l < L; l++) {
-      const z = tf.add(tf.matMul(acts[l], W[l]), b[l]) as tf.Tensor2D;
-      if (l < L - 1) {
-        const mask = tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D;
-        masks.push(mask);
-        acts.push(tf.mul(z, mask) as tf.Tensor2D);
-      } else logits = z;
-    }
-    let delta = outputDelta(tf.softmax(logits), part.oneHot, part.n);
-    const grads: tf.Tensor[] = new Array(2 * L);
-    for (let l = L - 1; l >= 0; l--) {
-      // explicit transposes: the wasm backend's transposed matMul is ~10× slower (nn/fast_matmul.ts)
-      const aT = l === 0 ? transposedInputs(part) : tf.transpose(acts[l]) as tf.Tensor2D;
-      let gW: tf.Tensor = tf.matMul(aT, delta);
-      const lam = model.lambdas[model.groups[l]] ?? 0;
-      if (withPenalty && lam !== 0) gW = tf.add(gW, tf.mul(2 * lam, W[l]));
-      grads[2 * l] = gW;
-      grads[2 * l + 1] = tf.sum(delta, 0);
-      if (l > 0) delta = tf.mul(tf.matMul(delta, tf.transpose(W[l])), masks[l - 1]) as tf.Tensor2D;
-    }
-    return readFlat(grads);
+    const { acts, masks, logits } = maskedForward(part.x, W, b);
+    const deltas = backDeltas(outputDelta(tf.softmax(logits), part.oneHot, part.n), W.map((w) => tf.transpose(w) as tf.Tensor2D), masks);
+    return readFlat(parameterGradients(transposedActs(acts, part), deltas, W, lambdas));
   });
+}
+
+/**
+ * The forward pass the R-operator needs: every layer's input (acts[0] = x) and ReLU mask, and the logits. Not
+ * nn/mlp.ts's `forward` on purpose: it keeps every activation and mask, and applies ReLU as z·mask, the same
+ * mask its derivative is.
+ */
+function maskedForward(
+  x: tf.Tensor2D,
+  W: tf.Tensor2D[],
+  b: tf.Tensor1D[],
+): { acts: tf.Tensor2D[]; masks: tf.Tensor2D[]; logits: tf.Tensor2D } {
+  const L = W.length;
+  const acts: tf.Tensor2D[] = [x];
+  const masks: tf.Tensor2D[] = [];
+  let logits!: tf.Tensor2D;
+  for (let l = 0; l < L; l++) {
+    const z = tf.add(tf.matMul(acts[l], W[l]), b[l]) as tf.Tensor2D;
+    if (l < L - 1) {
+      const mask = tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D;
+      masks.push(mask);
+      acts.push(tf.mul(z, mask) as tf.Tensor2D);
+    } else logits = z;
+  }
+  return { acts, masks, logits };
+}
+
+/** The backward pass: deltas[l] = dL/dz_l (mean over n) from the output layer's, through the transposed weights and masks. */
+function backDeltas(outputDelta: tf.Tensor2D, WT: tf.Tensor2D[], masks: tf.Tensor2D[]): tf.Tensor2D[] {
+  const L = WT.length;
+  const deltas: tf.Tensor2D[] = new Array(L);
+  deltas[L - 1] = outputDelta;
+  for (let l = L - 1; l > 0; l--) deltas[l - 1] = tf.mul(tf.matMul(deltas[l], WT[l]), masks[l - 1]) as tf.Tensor2D;
+  return deltas;
+}
+
+/**
+ * Each layer's input transposed. Explicit transposes because the wasm backend's transposed matMul is ~10× slower
+ * (nn/fast_matmul.ts); x's transpose is the same for every model on this data, made once and kept with the part.
+ */
+function transposedActs(acts: tf.Tensor2D[], part: TensorPart): tf.Tensor2D[] {
+  return acts.map((a, l) => (l === 0 ? transposedInputs(part) : tf.transpose(a) as tf.Tensor2D));
+}
+
+/**
+ * ∇ of each layer's weights and biases, [gW1, gb1, gW2, …]: a_lᵀ δ_l (plus 2λ_l W_l where `lambdas` gives a
+ * nonzero λ for layer l; no penalty without it) and Σ_n δ_l.
+ */
+function parameterGradients(actsT: tf.Tensor2D[], deltas: tf.Tensor2D[], W: tf.Tensor2D[], lambdas?: number[]): tf.Tensor[] {
+  const parts: tf.Tensor[] = [];
+  for (let l = 0; l < W.length; l++) {
+    let gW: tf.Tensor = tf.matMul(actsT[l], deltas[l]);
+    const lam = lambdas?.[l] ?? 0;
+    if (lam !== 0) gW = tf.add(gW, tf.mul(2 * lam, W[l]));
+    parts.push(gW, tf.sum(deltas[l], 0));
+  }
+  return parts;
 }
 
 /** The tensors' values one after the other in one flat float32 array. */
@@ -305,15 +319,4 @@ function readFlat(parts: tf.Tensor[]): Float32Array {
     off += a.length;
   }
   return out;
-}
-
-/** Index ranges of each parameter array in the flat vector [W1, b1, W2, b2, ...]. */
-export function parameterOffsets(shapes: number[][]): { start: number; length: number; isWeight: boolean; layer: number }[] {
-  let off = 0;
-  return shapes.map((s, i) => {
-    const length = s.reduce((a, b) => a * b, 1);
-    const r = { start: off, length, isWeight: i % 2 === 0, layer: i >> 1 };
-    off += length;
-    return r;
-  });
 }

@@ -1,7 +1,6 @@
-import type { Weights } from "../../nn/mlp.ts";
+import { parameterOffsets, type Weights } from "../../nn/mlp.ts";
 import type { TensorPart } from "../../nn/data_tensors.ts";
 import type { MlpDerivatives } from "../hessian/hvp.ts";
-import { parameterOffsets } from "../hessian/hvp.ts";
 import { type LpSolution, solveDirectionLp } from "../lp/lp.ts";
 import { solveBlockLp } from "../lp/lp_block.ts";
 import { solvePdlp } from "../pdlp/pdlp.ts";

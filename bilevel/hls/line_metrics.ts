@@ -1,9 +1,8 @@
 import { tf } from "../../nn/backend.ts";
-import { forward, mlpShapes, type Weights } from "../../nn/mlp.ts";
+import { forward, mlpShapes, parameterOffsets, type Weights } from "../../nn/mlp.ts";
 import type { TensorPart } from "../../nn/data_tensors.ts";
 import type { Metrics } from "../../nn/train.ts";
 import { chunkedStackMetrics } from "../../nn/mlp_stack.ts";
-import { parameterOffsets } from "../hessian/hvp.ts";
 
 /** Flat index where the output layer (W_L, then b_L) starts in [W1, b1, …]. */
 function outputLayerStart(sizes: number[]): number {
