@@ -10,10 +10,10 @@
 // The time is the sum of the stale stages' latest recorded wall times in the store (each stage's own
 // compute time, i.e. CPU-bound single-core time), beside the sum over every stage of the config.
 import { parseArgs } from "node:util";
-import { readWallHistory, stageFamily } from "../pipeline/eta.ts";
-import { formatDuration } from "../pipeline/progress.ts";
-import { pipelineStatus } from "../pipeline/status.ts";
-import { CodeDigester } from "../pipeline/code_digest.ts";
+import { readWallHistory, stageFamily } from "../pipeline/plan/eta.ts";
+import { formatDuration } from "../pipeline/exec/progress.ts";
+import { pipelineStatus } from "../pipeline/plan/status.ts";
+import { CodeDigester } from "../pipeline/plan/code_digest.ts";
 import { ExperimentConfig } from "../stages/config.ts";
 import { buildStages } from "../stages/registry.ts";
 import { loadJsonConfig } from "../pipeline/config.ts";

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeParallelToy } from "./fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
 import { sha256 } from "../pipeline/hash.ts";
 
 type Rec = { stage: string; key?: string; status: string; job?: string; reason?: string; outputs: Record<string, { digest: string }> };
@@ -172,7 +172,7 @@ Deno.test("a child whose parent is killed (SIGKILL) ends itself and commits no c
 Deno.test("the store takes concurrent writers of the same objects and entries from several processes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hpo-conc-" });
   try {
-    const storeUrl = new URL("../pipeline/store.ts", import.meta.url).href;
+    const storeUrl = new URL("../pipeline/store/store.ts", import.meta.url).href;
     const script = `${dir}/w.ts`;
     // every writer stores the same 3 objects (one of 4 MB) and the same entry, 15 times over
     Deno.writeTextFileSync(
@@ -302,8 +302,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 Deno.test("a store locked from another host (a shared file system) is not taken over, even if that pid is not alive here", async () => {
-  const { acquireStoreLock } = await import("../pipeline/lock.ts");
-  const { claimStore } = await import("../pipeline/store_root.ts");
+  const { acquireStoreLock } = await import("../pipeline/store/lock.ts");
+  const { claimStore } = await import("../pipeline/store/store_root.ts");
   const dir = await Deno.makeTempDir({ prefix: "hpo-lock-" });
   try {
     await claimStore(dir); // a store (marked), so that its LOCK is the question, not the directory

@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { makeToyProject } from "./fixtures/toy_project.ts";
 import { makeParallelToy } from "./fixtures/parallel_toy.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
 import { z } from "zod";
 import { dirname, resolve } from "node:path";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
 import { UserError } from "../pipeline/errors.ts";
-import { runPipeline } from "../pipeline/runner.ts";
+import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { subsampleStage } from "../stages/subsample.ts";
 import { encodeData } from "../data/codec.ts";

@@ -3,7 +3,7 @@
 // every other unit as it was. Computed from the code digest machinery and the smoke config's stage list,
 // not by running the DAG.
 import { assert, assertEquals } from "./assert.ts";
-import { CodeDigester } from "../pipeline/code_digest.ts";
+import { CodeDigester } from "../pipeline/plan/code_digest.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { ExperimentConfig } from "../stages/config.ts";

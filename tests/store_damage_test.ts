@@ -3,19 +3,19 @@
 import { z } from "zod";
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
-import { isTempName } from "../pipeline/fs_atomic.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
+import { isTempName } from "../pipeline/store/fs_atomic.ts";
 import { DamagedObject, UserError } from "../pipeline/errors.ts";
 import { sha256 } from "../pipeline/hash.ts";
-import { runPipeline } from "../pipeline/runner.ts";
+import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { subsampleStage } from "../stages/subsample.ts";
 import { ExperimentConfig } from "../stages/config.ts";
 import { encodeData } from "../data/codec.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
-import { collectGarbage } from "../pipeline/gc.ts";
-import { STORE_MARKER } from "../pipeline/store_root.ts";
+import { collectGarbage } from "../pipeline/store/gc.ts";
+import { STORE_MARKER } from "../pipeline/store/store_root.ts";
 
 function existsSync(path: string): boolean {
   try {

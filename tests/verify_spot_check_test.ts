@@ -4,7 +4,7 @@
 // forged, says which code differs, and is recomputed where the code matches.
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
-import { assuranceLines, catchProbability, drawOrder, planSpotCheck, type SpotCandidate } from "../pipeline/spot_check.ts";
+import { assuranceLines, catchProbability, drawOrder, planSpotCheck, type SpotCandidate } from "../pipeline/archive/spot_check.ts";
 import { sha256 } from "../pipeline/hash.ts";
 import { UserError } from "../pipeline/errors.ts";
 
