@@ -1,6 +1,6 @@
 import type { tf } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
-import { cnnLogits, dropout as dropoutAt, type ImageShape } from "../nn/cnn.ts";
+import { cnnLogits, convLayout, dropout as dropoutAt, type ImageShape } from "../nn/cnn.ts";
 import { initParams } from "../nn/init.ts";
 import { applyCutout } from "./cutout.ts";
 
@@ -10,9 +10,8 @@ import { applyCutout } from "./cutout.ts";
  * Parameter order: [W1, b1, W2, b2, W3, b3].
  */
 export function cpmlhoCnnBaseline(image: ImageShape, channels: [number, number], classes: number) {
-  const [h, w, c] = image;
-  const flat = Math.floor(h / 4) * Math.floor(w / 4) * channels[1];
-  const shapes = [[5, 5, c, channels[0]], [channels[0]], [5, 5, channels[0], channels[1]], [channels[1]], [flat, classes], [classes]];
+  const { shapes: conv, flat } = convLayout(image, channels);
+  const shapes = [...conv, [flat, classes], [classes]];
   return {
     shapes,
     init(rng: Rng): Float32Array[] {

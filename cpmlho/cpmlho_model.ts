@@ -2,7 +2,7 @@ import { tf, tidyRead } from "../nn/backend.ts";
 import type { TensorPart } from "../nn/data_tensors.ts";
 import { crossEntropy, forward } from "../nn/mlp.ts";
 import type { Rng } from "../data/rng.ts";
-import { cnnLogits, type ImageShape } from "../nn/cnn.ts";
+import { cnnLogits, convLayout, type ImageShape } from "../nn/cnn.ts";
 import { initLimit, uniformArray } from "../nn/init.ts";
 import type { CpmlhoOptions } from "./cpmlho_options.ts";
 
@@ -72,10 +72,9 @@ export class CpmlhoModel {
       this.siteWidths = sizes.slice(0, 3);
     } else {
       const [h, w, c] = image!;
-      const [c1, c2] = o.channels;
-      const flat = Math.floor(h / 4) * Math.floor(w / 4) * c2;
-      shapes.push([5, 5, c, c1], [5, 5, c1, c2], [flat, classes]);
-      this.siteWidths = [h * w * c, Math.floor(h / 2) * Math.floor(w / 2) * c1, flat];
+      const { shapes: conv, flat } = convLayout(image!, o.channels);
+      shapes.push(conv[0], conv[2], [flat, classes]); // the kernels; this model keeps its biases apart (be)
+      this.siteWidths = [h * w * c, Math.floor(h / 2) * Math.floor(w / 2) * o.channels[0], flat];
     }
     for (const shape of shapes) {
       const n = shape.reduce((a, b) => a * b, 1);
