@@ -92,7 +92,7 @@ export class MlpDerivatives {
     loss: number;
   };
 
-  // The pass runs once per model, cached.
+  /** The forward and backward pass at the current weights (maskedForward, backDeltas), once per model, cached. */
   #forward() {
     if (this.#cache) return this.#cache;
     const { x, oneHot: y, n } = this.#part;
