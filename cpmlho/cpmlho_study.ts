@@ -28,6 +28,12 @@ type StudyData = { shape: [number, number, number]; classes: number; train: Tens
  * Seed 003 on one split: CPMLHO tuning the dropout rate before each layer (and, for the CNN, cutout), beside
  * random search and GP-based Bayesian optimisation with the same total training epochs; Δ-STN (the
  * document's third baseline) is listed as not implemented.
+ *
+ * @example
+ * ```ts
+ * const cpmlho = CpmlhoOptions.parse({ hidden: [64, 64], epochs: 8 });
+ * const result = await cpmlhoStudy({ cpmlho, baselineTrials: 4, maxDropout: 0.8, seed: 1 }, { shape: [28, 28, 1], classes: 10, train, val, test }, () => {});
+ * ```
  */
 export async function cpmlhoStudy(p: CpmlhoRun, d: StudyData, onProgress: (step: number, total: number, label: string) => void) {
   const rng = new Rng(p.seed);

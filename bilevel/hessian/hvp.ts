@@ -23,6 +23,14 @@ export interface MlpObjective {
  * with first-order ops only: an R-forward pass carries directional derivatives of the pre-activations, and
  * the backward pass is differentiated in closed form (ReLU'' = 0 almost everywhere; the softmax Jacobian is
  * applied explicitly). Exact up to float32 rounding.
+ *
+ * @example
+ * ```ts
+ * const d = new MlpDerivatives({ weights, sizes: [784, 50, 10], groups: [0, 1], lambdas: [1e-4, 1e-3] }, trainPart);
+ * const { loss, grad } = d.gradient(); // f and ∇_w f, penalty included
+ * const hv = d.hvp(grad); // H·∇f
+ * d.dispose();
+ * ```
  */
 export class MlpDerivatives {
   readonly #W: tf.Tensor2D[];

@@ -144,6 +144,12 @@ function effectiveSpace(model: HlsModel, opts: HlsOptions, notes: string[]): Lam
  * (λ(t), w + t dw) with λ(t) projected into its space, and keeps the best t by the criterion on the
  * selection data (t = 0 included). With held-out selection the chosen model is also scored on data that
  * played no part in choosing it. Any solver failure leaves the model unchanged and says why.
+ *
+ * @example
+ * ```ts
+ * const r = await hyperLocalSearch({ sizes, weights, groups, lambdas }, { train, val, test }, HlsOptions.parse({ preset: "paper" }));
+ * if (r.improved) console.log(r.dLambda, r.notes);
+ * ```
  */
 export async function hyperLocalSearch(model: HlsModel, data: HlsData, opts: HlsOptions, extras: HlsExtras = {}): Promise<HlsResult> {
   const t0 = performance.now();

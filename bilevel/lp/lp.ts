@@ -374,6 +374,16 @@ export function buildLpText(p: DirectionLp): string {
  * coefficient HiGHS cannot hold: NaN, ±∞, beyond its range). The numbers of scaleLp go to a persistent
  * HiGHS model as float64 arrays (passModel; no text to write and parse: 2-3× faster than the LP text on
  * output blocks), after `small_matrix_value` is lowered to HiGHS's minimum.
+ *
+ * @example
+ * ```ts
+ * // a block of one weight and one λ: H_ww = [2], H_wλ = [1], |dw| ≤ 1
+ * const sol = await solveDirectionLp({
+ *   gradF: Float64Array.of(1), gradLambdaF: Float64Array.of(0), hWL: Float64Array.of(1), hWW: Float64Array.of(2),
+ *   lambdas: [0.01], epsilon: 1e-3, delta: 1,
+ * });
+ * if (sol.status === "optimal") console.log(sol.dLambda, sol.dw);
+ * ```
  */
 export async function solveDirectionLp(
   p: DirectionLp,

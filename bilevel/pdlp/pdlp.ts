@@ -91,6 +91,16 @@ export interface PdlpResult {
  * Termination, every 64 iterations: the iterate is scaled towards 0 until every row holds (0 is feasible),
  * then its gap to the dual objective must be ≤ tol·(|p| + |d|) (+ a small absolute floor). Cost: two HVPs
  * per iteration, plus `ruizIterations × probes` for the scaling and 2 × 12 for the power iteration.
+ *
+ * @example
+ * ```ts
+ * // H_ww only through products: here the HVPs of an MlpDerivatives on one block (bilevel/hls/hls_direction.ts)
+ * const r = solvePdlp({
+ *   gradLambdaF, gradF, hvp: (v) => blockHvp(v), hWLtimes: (dl) => hWL(dl), hLWtimes: (u) => hLW(u),
+ *   lambdaLower: Float64Array.of(-1), lambdaUpper: Float64Array.of(1), epsilon: 1e-3, delta: 0.5,
+ * }, { tolerance: 1e-4 });
+ * if (r.status === "optimal") console.log(r.dLambda, r.relativeGap);
+ * ```
  */
 export function solvePdlp(lp: MatrixFreeLp, opts: PdlpOptions = {}): PdlpResult {
   const t0 = performance.now();

@@ -1,7 +1,6 @@
-/**
- * The PDLP engine's types: the operator LP, its preconditioner, options, progress and result. They live apart from
- * pdlp_core.ts so that the schemes and the state (which return and read them) import no module that imports them back.
- */
+// The PDLP engine's types: the operator LP, its preconditioner, options, progress and result. They live apart from
+// pdlp_core.ts so that the schemes and the state (which return and read them) import no module that imports them back.
+
 /** An LP given by operators. All arrays float64; infinite bounds are ±Infinity. */
 export interface OperatorLp {
   /** Objective c (length = number of variables). */

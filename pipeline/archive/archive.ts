@@ -30,6 +30,11 @@ const META = ["manifest.json", "config.json", "environment.json", "README.txt", 
  * at a time (each checked against its digest) and streamed into the archive. Fails cleanly (no partial
  * archive) if an artifact is missing or corrupt, or if a code file changed since the run (a reviewer could
  * not check that run's code).
+ *
+ * @example
+ * ```ts
+ * const report = await createArchive({ storeRoot: "artifacts", projectRoot: ".", out: "run.tar.gz" });
+ * ```
  */
 export async function createArchive(
   opts: { storeRoot: string; projectRoot: string; out: string; manifestPath?: string },

@@ -64,6 +64,13 @@ export class CodeDigester {
    * `simulatedEdits`: files (absolute, or relative to the project root) digested as if they had been edited,
    * to ask what an edit would invalidate without making it (bench/stale.ts).
    */
+  /**
+   * @example
+   * ```ts
+   * const d = new CodeDigester("/path/to/project", denoJson.imports);
+   * const { digest, files } = d.digest(stage.module); // the module and every local module it loads
+   * ```
+   */
   constructor(projectRoot: string, importMap: Record<string, string> = {}, opts: { simulatedEdits?: Iterable<string> } = {}) {
     this.#root = projectRoot;
     this.#importMap = importMap;

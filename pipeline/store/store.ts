@@ -42,6 +42,13 @@ export interface StoreDamage {
  * under `runs/<key[:2]>/<key>.json` (the layout of DVC's run cache). Every write is atomic. Every read of
  * an object is a check: bytes that do not hash to the object's name are reported, removed, and never
  * handed to a stage.
+ *
+ * @example
+ * ```ts
+ * const store = new ArtifactStore("/path/to/store");
+ * const ref = await store.putObject(new TextEncoder().encode("hello")); // ref.digest: its sha256
+ * const bytes = await store.getObject(ref.digest); // rehashed on read: a damaged copy throws DamagedObject
+ * ```
  */
 export class ArtifactStore {
   readonly root: string;
