@@ -1,6 +1,6 @@
 // The command-line entry point: plugs the experiment (config schema, stage DAG, environment) into the
 // generic pipeline CLI.
-import { cliMain } from "./pipeline/cli.ts";
+import { cliMain } from "./pipeline/cli/cli.ts";
 import { describeZodError, loadJsonConfig } from "./pipeline/config.ts";
 import { UserError } from "./pipeline/errors.ts";
 import { fromFileUrl } from "./pipeline/paths.ts";

@@ -2,7 +2,7 @@
 // report; ~200 artifacts) with trivial computations, using the real stage modules for code digests.
 // Prints the first (computing) run, the no-op run in-process, and the no-op CLI run (Deno start-up included).
 import { z } from "zod";
-import { runPipeline } from "../pipeline/runner.ts";
+import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import { median, printTable } from "./_util.ts";

@@ -1,6 +1,6 @@
 // How good is the run's ETA? Replays recorded runs: at 10%, 25%, 50%, 75% and 90% of each run's wall
 // time, the state of the run then (stages settled, running with their elapsed time and progress) is
-// rebuilt from its JSON-lines log, and the remaining time is estimated by the new estimator (pipeline/eta.ts:
+// rebuilt from its JSON-lines log, and the remaining time is estimated by the new estimator (pipeline/plan/eta.ts:
 // the store's earlier runs plus the stages finished so far, simulated on the run's jobs) and by the old
 // one (the peer: the mean of the stages finished so far, the stage's time in the previous manifest, the
 // work over the jobs), against the time that was actually left.
@@ -14,9 +14,9 @@
 // code replays as it ran. Goal (issue 25): within ±30% from 10% of the run on.
 import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
-import { declaredWork, EtaModel, type EtaStage, formatEtaRange, type WallRecord } from "../pipeline/eta.ts";
-import { listManifests, type Manifest } from "../pipeline/manifest.ts";
-import { formatDuration } from "../pipeline/progress.ts";
+import { declaredWork, EtaModel, type EtaStage, formatEtaRange, type WallRecord } from "../pipeline/plan/eta.ts";
+import { listManifests, type Manifest } from "../pipeline/store/manifest.ts";
+import { formatDuration } from "../pipeline/exec/progress.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -95,7 +95,7 @@ function newEta(run: Recorded, stages: EtaStage[], history: WallRecord[], at: nu
   return model.remaining({ settled, running }, run.jobs);
 }
 
-/** The old estimator (pipeline/board.ts before issue 25; sequential.ts's for one job). */
+/** The old estimator (pipeline/exec/board.ts before issue 25; sequential.ts's for one job). */
 function oldEta(run: Recorded, stages: EtaStage[], previous: Map<string, number>, at: number): number {
   const { settled, running, finished } = stateAt(run, at);
   if (run.jobs === 1) {

@@ -4,7 +4,7 @@
 // With --microga, also the micro-GA's study without HLS, with HLS on every model, and on the promising ones only.
 // Run: deno run -A bench/hls_cost.ts [--quick] [--top-only] [--microga] [--ga-only] [--ga-top K] [--only short|long] [--repeat R]
 import { Rng } from "../data/rng.ts";
-import { HlsOptions, type HlsResult, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
+import { HlsOptions, type HlsResult, hyperLocalSearch, warmUpHls } from "../bilevel/hls/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";

@@ -5,7 +5,7 @@
 // same model, and the LP time of each solver.
 // Run: deno run -A bench/hls_solvers.ts [--seeds N] [--quick]
 import { Rng } from "../data/rng.ts";
-import { HlsOptions } from "../bilevel/hls.ts";
+import { HlsOptions } from "../bilevel/hls/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";

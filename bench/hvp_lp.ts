@@ -6,12 +6,12 @@ import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { MlpDerivatives } from "../bilevel/hvp.ts";
-import { buildLp, solveDirectionLp } from "../bilevel/lp.ts";
+import { MlpDerivatives } from "../bilevel/hessian/hvp.ts";
+import { buildLp, solveDirectionLp } from "../bilevel/lp/lp.ts";
 import highsLoader from "highs";
-import { closedFormDirection } from "../bilevel/closed_form.ts";
-import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
-import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { closedFormDirection } from "../bilevel/lp/closed_form.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/hessian/output_hessian.ts";
+import { HlsOptions, hyperLocalSearch } from "../bilevel/hls/hls.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { median, printTable, torchPython } from "./_util.ts";
@@ -83,7 +83,7 @@ printTable(`Hessian-vector products over 5,000 examples${py ? "" : " (PyTorch no
       "median ms": median(ms),
     });
   }
-  printTable("Output-layer Hessian (bilevel/output_hessian.ts) over 5,000 examples", rows);
+  printTable("Output-layer Hessian (bilevel/hessian/output_hessian.ts) over 5,000 examples", rows);
 }
 
 // 2. LP solve time against m

@@ -1,17 +1,17 @@
 // LP (11) from 100 weights to the whole 784-50×5-10 network (49,960 weights): HiGHS (dense, where it finishes
-// within its time limit), the matrix-free PDLP solver (bilevel/pdlp.ts) and, where H is positive definite,
+// within its time limit), the matrix-free PDLP solver (bilevel/pdlp/pdlp.ts) and, where H is positive definite,
 // the closed form (CG on products). Prints time, objective, certificate and the number of products (HVPs).
 // Usage: deno run -A bench/pdlp.ts [--quick] [--whole-seconds S] [--only random|mlp|whole]
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
+import { initWeights, layerSizes, mlpShapes, parameterOffsets } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { MlpDerivatives, parameterOffsets } from "../bilevel/hvp.ts";
-import { solveDirectionLp } from "../bilevel/lp.ts";
-import { closedFormDirection } from "../bilevel/closed_form.ts";
-import { outputLayerHessian } from "../bilevel/output_hessian.ts";
-import { type MatrixFreeLp, solvePdlp } from "../bilevel/pdlp.ts";
+import { MlpDerivatives } from "../bilevel/hessian/hvp.ts";
+import { solveDirectionLp } from "../bilevel/lp/lp.ts";
+import { closedFormDirection } from "../bilevel/lp/closed_form.ts";
+import { outputLayerHessian } from "../bilevel/hessian/output_hessian.ts";
+import { type MatrixFreeLp, solvePdlp } from "../bilevel/pdlp/pdlp.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { printTable } from "./_util.ts";

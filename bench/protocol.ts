@@ -1,8 +1,8 @@
 // The full protocol's wall time, broken down by stage and by training versus HLS, read from the last run's
 // manifest and artifacts (run `deno task reproduce` first). Prints what the run measured.
 import { fromFileUrl } from "../pipeline/paths.ts";
-import { readManifest } from "../pipeline/manifest.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
+import { readManifest } from "../pipeline/store/manifest.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
 import { printTable } from "./_util.ts";
 import { mergeVolatile } from "../util/volatile.ts";
 

@@ -2,7 +2,7 @@
 // been edited (their digests changed, the files untouched): how many stages go stale, which families, and
 // the recorded single-core time of the stages that would rerun against the whole run's.
 //
-//   deno run -A bench/stale.ts --store DIR --config configs/default.json --edit bilevel/lp_block.ts
+//   deno run -A bench/stale.ts --store DIR --config configs/default.json --edit bilevel/lp/lp_block.ts
 //   deno run -A bench/stale.ts                      # runs configs/smoke.json into a fresh store first
 //   options: --edit FILE (repeatable; default: every module the config's stages import, one at a time,
 //            summarised per module), --jobs N for the run it makes (default 2)
@@ -11,10 +11,10 @@
 // compute time, i.e. CPU-bound single-core time), beside the sum over every stage of the config.
 import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
-import { readWallHistory, stageFamily } from "../pipeline/eta.ts";
-import { formatDuration } from "../pipeline/progress.ts";
-import { pipelineStatus } from "../pipeline/status.ts";
-import { CodeDigester } from "../pipeline/code_digest.ts";
+import { readWallHistory, stageFamily } from "../pipeline/plan/eta.ts";
+import { formatDuration } from "../pipeline/exec/progress.ts";
+import { pipelineStatus } from "../pipeline/plan/status.ts";
+import { CodeDigester } from "../pipeline/plan/code_digest.ts";
 import { ExperimentConfig } from "../stages/config.ts";
 import { buildStages } from "../stages/registry.ts";
 import { loadJsonConfig } from "../pipeline/config.ts";

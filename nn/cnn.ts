@@ -22,14 +22,21 @@ export interface CnnSpec {
   dropout: [number, number];
 }
 
+/**
+ * The convolutional part every CNN here shares (seed 001's and CPMLHO's): shapes [K1, b1, K2, b2] of two 5×5 'same'
+ * convolutions, each followed by a 2×2 max-pool (cnnLogits), and the width of their flattened output.
+ */
+export function convLayout(image: ImageShape, channels: [number, number]): { shapes: number[][]; flat: number } {
+  const [h, w, c] = image;
+  const [c1, c2] = channels;
+  return { shapes: [[5, 5, c, c1], [c1], [5, 5, c1, c2], [c2]], flat: Math.floor(h / 4) * Math.floor(w / 4) * c2 };
+}
+
 /** Parameter shapes: [K1, b1, K2, b2, W3, b3, W4, b4]. */
 export function cnnShapes(s: CnnSpec): number[][] {
-  const flat = Math.floor(s.height / 4) * Math.floor(s.width / 4) * s.conv2;
+  const { shapes, flat } = convLayout([s.height, s.width, s.channels], [s.conv1, s.conv2]);
   return [
-    [5, 5, s.channels, s.conv1],
-    [s.conv1],
-    [5, 5, s.conv1, s.conv2],
-    [s.conv2],
+    ...shapes,
     [flat, s.hidden],
     [s.hidden],
     [s.hidden, s.classes],

@@ -24,6 +24,17 @@ export function mlpShapes(sizes: number[]): number[][] {
   return sizes.slice(1).flatMap((o, l) => [[sizes[l], o], [o]]);
 }
 
+/** Index ranges of each parameter array in the flat vector [W1, b1, W2, b2, ...]. */
+export function parameterOffsets(shapes: number[][]): { start: number; length: number; isWeight: boolean; layer: number }[] {
+  let off = 0;
+  return shapes.map((s, i) => {
+    const length = s.reduce((a, b) => a * b, 1);
+    const r = { start: off, length, isWeight: i % 2 === 0, layer: i >> 1 };
+    off += length;
+    return r;
+  });
+}
+
 /** Number of weight matrices (= dense layers). */
 export function layerCount(spec: MlpSpec): number {
   return layerSizes(spec).length - 1;
@@ -57,7 +68,7 @@ export type LayerInputHook = (a: tf.Tensor2D, layer: number) => tf.Tensor2D;
  * x [n, input], ReLU after every layer but the last. `before` (optional) transforms each layer's input
  * (dropout, relaxed dropout). `layers` applies only the first so many layers (then every one is followed by
  * its ReLU: the hidden activations). The batched many-model pass is nn/mlp_stack.ts's forwardStack; the
- * R-operator's pass with kept ReLU masks is bilevel/hvp.ts's.
+ * R-operator's pass with kept ReLU masks is bilevel/hessian/hvp.ts's.
  *
  * @example
  * ```ts

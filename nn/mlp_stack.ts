@@ -1,6 +1,6 @@
 import { tf, tidyRead } from "./backend.ts";
 import type { TensorPart } from "./data_tensors.ts";
-import type { Metrics } from "./train.ts";
+import type { Metrics } from "./train_options.ts";
 import type { Weights } from "./mlp.ts";
 
 /**

@@ -9,16 +9,8 @@ import { TensorOptimizer, weightDecayPenalty } from "./optimizers.ts";
 
 export { type Metrics, TrainOptions } from "./train_options.ts";
 import type { Metrics, TrainOptions } from "./train_options.ts";
-
-/** One epoch's record. */
-export interface EpochRecord {
-  epoch: number;
-  steps: number;
-  learningRate: number;
-  train?: Metrics;
-  val?: Metrics;
-  test?: Metrics;
-}
+export type { EpochRecord, EvalParts, OnStep } from "./train_records.ts";
+import type { EpochRecord, EvalParts, OnStep } from "./train_records.ts";
 
 /** Mean cross-entropy and accuracy of a model on a data part, in chunks to bound memory. */
 export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000, forwardFn: ForwardFn = mlpForward): Metrics {
@@ -38,12 +30,6 @@ export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000, fo
   }
   return { loss: lossSum / part.n, acc: correct / part.n };
 }
-
-/** Data parts to evaluate on after each epoch. */
-export type EvalParts = { train?: TensorPart; val?: TensorPart; test?: TensorPart };
-
-/** Called after each training step, for progress. */
-export type OnStep = (epoch: number, step: number, stepsPerEpoch: number) => void;
 
 /** What training needs to know about the objective f(w, λ) = L_train + Σ λ_k ||W_(k)||². */
 export interface Objective {

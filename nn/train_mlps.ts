@@ -14,7 +14,8 @@ import {
   unpackStack,
   uploadStack,
 } from "./mlp_stack.ts";
-import type { EpochRecord, EvalParts, Metrics, OnStep, TrainOptions } from "./train.ts";
+import type { EpochRecord, EvalParts, OnStep } from "./train_records.ts";
+import type { Metrics, TrainOptions } from "./train_options.ts";
 import type { Rng } from "../data/rng.ts";
 import { epochPlans } from "./batch_plan.ts";
 import { HostOptimizer } from "./optimizers.ts";

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { UserError } from "./errors.ts";
-import { didYouMean } from "./cli_help.ts";
+import { didYouMean } from "./did_you_mean.ts";
 import { printable } from "./printable.ts";
 import { overridePathProblem } from "./safe_names.ts";
 

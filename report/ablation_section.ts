@@ -1,21 +1,8 @@
-import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
 import { base, SHAPES, type VlSpec } from "./charts.ts";
 import { effectCi, fmt, type Table } from "./format.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
-import type { ReportInput } from "./types.ts";
+import type { AblationOutput, ReportInput } from "./types.ts";
 import { ablationKey, judge, MIN_SEEDS, pCell, type Verdict, verdictCell, type Verdicts, verdictsOf } from "./verdicts.ts";
-
-/** What an hls-ablation stage writes (ablation.json, timings merged back in). */
-export interface AblationOutput {
-  dataset: string;
-  split: string;
-  budget: string;
-  training: Record<string, unknown>;
-  models: number;
-  variants: AblationVariant[];
-  seeds: AblationSeed[];
-  summary: VariantSummary[];
-}
 
 const ci = effectCi;
 const MIN_SEEDS_TEXT = String(MIN_SEEDS);

@@ -1,5 +1,5 @@
 /** The report's first section: what this run found, in a few sentences and one compact table. */
-import type { AblationOutput } from "./ablation_section.ts";
+import type { AblationOutput } from "./types.ts";
 import { effectCi, fmt, joinAnd, plural, pm, signed, type Table } from "./format.ts";
 import { groupNotRun, type NotRunGroup, shortReason } from "./not_run.ts";
 import { PAPER_PROTOCOL } from "./paper_numbers.ts";

@@ -1,7 +1,7 @@
 /** The shapes of what the report is made from: the artifacts of the stages, as they write them. */
 import type { MethodSummary } from "../search/summary.ts";
 import type { StudyResult } from "../search/study.ts";
-import type { AblationOutput } from "./ablation_section.ts";
+import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
 
 /** The search summary a search stage writes. */
 export type SearchSummary = MethodSummary & {
@@ -113,4 +113,16 @@ export const METHOD_NAMES: Record<string, string> = { grid: "Grid search", rando
 /** The display name of a method. */
 export function methodName(m: string): string {
   return METHOD_NAMES[m] ?? m;
+}
+
+/** What an hls-ablation stage writes (ablation.json, timings merged back in). */
+export interface AblationOutput {
+  dataset: string;
+  split: string;
+  budget: string;
+  training: Record<string, unknown>;
+  models: number;
+  variants: AblationVariant[];
+  seeds: AblationSeed[];
+  summary: VariantSummary[];
 }

@@ -1,4 +1,4 @@
-import { HlsOptions } from "../bilevel/hls_options.ts";
+import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import type { AblationVariant } from "./hls_variants.ts";
 import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
 import type { HlsRecord, StudyResult } from "./records.ts";

@@ -1,7 +1,7 @@
 // The HLS ablation's variants, apart from running them: a config naming them is validated without loading
 // TensorFlow.js.
 import { z } from "zod";
-import { HlsOptionsFields } from "../bilevel/hls_options.ts";
+import { HlsOptionsFields } from "../bilevel/hls/hls_options.ts";
 
 /**
  * One way of running HLS, compared against no HLS on the same base models. one-shot: the `budget` random

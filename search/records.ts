@@ -18,7 +18,7 @@ export interface HlsRecord {
   /** Lower-level stationarity ‖∇_w f‖ on the training data before and after the step. */
   gradNormBefore: number;
   gradNormAfter: number;
-  /** HlsOptions["selection"] (bilevel/hls_options.ts). */
+  /** HlsOptions["selection"] (bilevel/hls/hls_options.ts). */
   selection: "in-sample" | "held-out";
   /** Metrics on the data that chose t (the whole validation set in-sample). */
   selectionVal: Metrics;

@@ -4,8 +4,8 @@
 import { disposePart, type TensorPart } from "../nn/data_tensors.ts";
 import type { Metrics } from "../nn/train.ts";
 import { evaluateMlps } from "../nn/train_mlps.ts";
-import { heldOutSplit, type HlsData, type HlsModel, HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls.ts";
-import type { LambdaSpace } from "../bilevel/lambda_scale.ts";
+import { heldOutSplit, type HlsData, type HlsModel, HlsOptions, hyperLocalSearch, warmUpHls } from "../bilevel/hls/hls.ts";
+import type { LambdaSpace } from "../bilevel/hls/lambda_scale.ts";
 import type { Rng } from "../data/rng.ts";
 import type { Genome, SearchSpace } from "./space.ts";
 import type { MicroGaOptions } from "./samplers.ts";

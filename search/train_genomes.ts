@@ -1,6 +1,6 @@
 // Training a batch of genomes and ranking them as trained: everything a search does without HLS. This module
 // and what it imports hold no HLS code, so that a stage that only trains (stages/population.ts) keeps its
-// cache entry when HLS code changes (pipeline/code_digest.ts covers a stage's whole import closure).
+// cache entry when HLS code changes (pipeline/plan/code_digest.ts covers a stage's whole import closure).
 import { disposePart, type TensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, type MlpSpec, type Weights } from "../nn/mlp.ts";
 import type { Metrics, TrainOptions } from "../nn/train.ts";

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { CpmlhoOptions } from "../bilevel/cpmlho_options.ts";
+import { CpmlhoOptions } from "../cpmlho/cpmlho_options.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
 
-const CPMLHO_STUDY = new URL("../bilevel/cpmlho_study.ts", import.meta.url);
+const CPMLHO_STUDY = new URL("../cpmlho/cpmlho_study.ts", import.meta.url);
 
 export const CpmlhoParams = z.strictObject({
   backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
@@ -36,7 +36,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
     schema: CpmlhoParams,
     params,
     async run({ params: p, inputs, progress }) {
-      const { cpmlhoStudy } = await loadModule<typeof import("../bilevel/cpmlho_study.ts")>(CPMLHO_STUDY);
+      const { cpmlhoStudy } = await loadModule<typeof import("../cpmlho/cpmlho_study.ts")>(CPMLHO_STUDY);
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const study = await cpmlhoStudy(p, split, progress);
         const run = { dataset: split.name, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { untyped } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
-import { HlsOptions } from "../bilevel/hls_options.ts";
+import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { DEFAULT_VARIANTS, variantMethod } from "../search/hls_variants.ts";

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun, untyped } from "../pipeline/stage.ts";
-import { HlsOptions } from "../bilevel/hls_options.ts";
+import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 
-const FINETUNE = new URL("../bilevel/finetune.ts", import.meta.url);
+const FINETUNE = new URL("../bilevel/hls/finetune.ts", import.meta.url);
 const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
 
 export const LpFinetuneParams = z.strictObject({
@@ -64,7 +64,7 @@ function lpFinetuneUnitStage(params: z.input<typeof LpFinetuneUnitParams>, split
       const base = inputs["baseline-train"];
       if (isNotRun(base)) throw new Error("baseline missing");
       const [{ finetuneGroupings }, { decodeModel }] = await Promise.all([
-        loadModule<typeof import("../bilevel/finetune.ts")>(FINETUNE),
+        loadModule<typeof import("../bilevel/hls/finetune.ts")>(FINETUNE),
         loadModule<typeof import("../nn/weights_codec.ts")>(WEIGHTS_CODEC),
       ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));

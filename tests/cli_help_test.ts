@@ -1,6 +1,7 @@
 // The CLI refuses what it does not understand, in one line that names the fix, and helps per command.
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { allOptionNames, commandLineProblem, COMMANDS, didYouMean } from "../pipeline/cli_help.ts";
+import { allOptionNames, commandLineProblem, COMMANDS } from "../pipeline/cli/cli_help.ts";
+import { didYouMean } from "../pipeline/did_you_mean.ts";
 
 Deno.test("did-you-mean: close typos get the closest name, far ones nothing", () => {
   assertEquals(didYouMean("reprodce", Object.keys(COMMANDS)), " (did you mean 'reproduce'?)");

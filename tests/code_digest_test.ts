@@ -1,7 +1,7 @@
 // What a stage's code digest covers: every module it imports, statically or by a literal dynamic import, and
 // every module it names by URL (`new URL("./x.ts", import.meta.url)`: how stages load their science lazily).
 import { assert, assertEquals } from "./assert.ts";
-import { CodeDigester, importSpecifiers } from "../pipeline/code_digest.ts";
+import { CodeDigester, importSpecifiers } from "../pipeline/plan/code_digest.ts";
 
 Deno.test("importSpecifiers: static, export-from, literal dynamic, type-position and URL-named modules; not data or directory URLs", () => {
   const src = `

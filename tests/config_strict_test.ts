@@ -4,7 +4,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { ExperimentConfig } from "../stages/config.ts";
 import { describeZodError, keysAt } from "../pipeline/config.ts";
 import { buildStages } from "../stages/registry.ts";
-import { validateParams } from "../pipeline/keys.ts";
+import { validateParams } from "../pipeline/plan/keys.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 
 // deno-lint-ignore no-explicit-any

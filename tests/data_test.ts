@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
-import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import { encodeIdx, parseIdx } from "../data/idx.ts";
 import { parseCifarBatch } from "../data/cifar.ts";
 import { assembleCifar, fetchDataset } from "../data/fetch.ts";
@@ -18,15 +18,15 @@ Deno.test("IDX: round trip, and each corruption is a clear error naming the sour
   assertEquals([...p.data], [...data]);
   const wrongMagic = bytes.slice();
   wrongMagic[0] = 0x1f;
-  assertMatch(catchMsg(() => parseIdx(wrongMagic, "a.idx")), /a\.idx: not an IDX file/);
+  assertThrows(() => parseIdx(wrongMagic, "a.idx"), /a\.idx: not an IDX file/);
   const wrongType = bytes.slice();
   wrongType[2] = 0x0d;
-  assertMatch(catchMsg(() => parseIdx(wrongType, "b.idx")), /b\.idx: IDX element type 0x0d, expected 0x08/);
-  assertMatch(
-    catchMsg(() => parseIdx(bytes.subarray(0, bytes.length - 1), "c.idx")),
+  assertThrows(() => parseIdx(wrongType, "b.idx"), /b\.idx: IDX element type 0x0d, expected 0x08/);
+  assertThrows(
+    () => parseIdx(bytes.subarray(0, bytes.length - 1), "c.idx"),
     /c\.idx: IDX header says 2x3x4 = 24 bytes of data, file has 23/,
   );
-  assertMatch(catchMsg(() => parseIdx(bytes, "d.idx", 1)), /d\.idx: IDX file has 3 dimensions, expected 1/);
+  assertThrows(() => parseIdx(bytes, "d.idx", 1), /d\.idx: IDX file has 3 dimensions, expected 1/);
 });
 
 Deno.test("CIFAR: records parse; wrong record size and bad labels are errors", () => {
@@ -37,11 +37,11 @@ Deno.test("CIFAR: records parse; wrong record size and bad labels are errors", (
   const { images, labels } = parseCifarBatch(rec, "x.bin");
   assertEquals([...labels], [3, 9]);
   assertEquals(images[0], 200);
-  assertMatch(catchMsg(() => parseCifarBatch(rec.subarray(0, 3000), "y.bin")), /y\.bin: 3000 bytes is not a whole number of 3073-byte/);
+  assertThrows(() => parseCifarBatch(rec.subarray(0, 3000), "y.bin"), /y\.bin: 3000 bytes is not a whole number of 3073-byte/);
   const bad = rec.slice();
   bad[3073] = 12;
-  assertMatch(catchMsg(() => parseCifarBatch(bad, "z.bin")), /z\.bin: record 1 has label 12/);
-  assertMatch(catchMsg(() => parseCifarBatch(rec, "w.bin", 10000)), /w\.bin: 2 records, expected 10000/);
+  assertThrows(() => parseCifarBatch(bad, "z.bin"), /z\.bin: record 1 has label 12/);
+  assertThrows(() => parseCifarBatch(rec, "w.bin", 10000), /w\.bin: 2 records, expected 10000/);
 });
 
 Deno.test("CIFAR: six batches assemble into HWC images; a missing batch is named", () => {
@@ -58,7 +58,7 @@ Deno.test("CIFAR: six batches assemble into HWC images; a missing batch is named
   assertEquals(ds.trainLabels.length, 5);
   assertEquals([...ds.trainImages.subarray(0, 3)], [10, 20, 30]);
   files.delete("test_batch.bin");
-  assertMatch(catchMsg(() => assembleCifar(files, "dir", 1)), /dir: test_batch\.bin is missing/);
+  assertThrows(() => assembleCifar(files, "dir", 1), /dir: test_batch\.bin is missing/);
 });
 
 Deno.test("fetch: gzipped IDX in a directory is read; a digest mismatch is 'invalid'; an empty dir is 'unavailable'", async () => {
@@ -140,8 +140,8 @@ Deno.test("splits: disjoint, right sizes, same for the same seed, different for 
   for (const i of s.train) counts[labels[i]]++;
   for (const i of s.val) counts[labels[i]]++;
   assertEquals(counts, new Array(10).fill(40));
-  assertMatch(
-    catchMsg(() => drawSplit(labels, { nTrain: 900, nVal: 200 }, new Rng(1))),
+  assertThrows(
+    () => drawSplit(labels, { nTrain: 900, nVal: 200 }, new Rng(1)),
     /cannot draw 900 \+ 200 examples from a pool of 1000/,
   );
 });
@@ -158,15 +158,6 @@ Deno.test("codec: encode/decode round trip and size checks", async () => {
   await assertRejects(() => decodeData((n) => Promise.resolve(files[n])), /sizes do not match/);
   assertEquals(createHash("sha256").update(encodeData(d)["meta.json"]).digest("hex").length, 64);
 });
-
-function catchMsg(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return "(no error)";
-}
 
 Deno.test("fetch: a URL host that does not answer counts as unreachable after the answer timeout; 404 is 'unavailable'; a wrong file is 'invalid'", async () => {
   const hang = Promise.withResolvers<void>();

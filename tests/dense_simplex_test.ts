@@ -4,15 +4,15 @@
 import highsLoader from "highs";
 import { assert, assertClose, assertEquals, assertMatch } from "./assert.ts";
 import { Rng } from "../data/rng.ts";
-import { type BoxedLp, denseDualSimplex } from "../bilevel/dense_simplex.ts";
-import { choleskyInverse, solveBlockLp } from "../bilevel/lp_block.ts";
-import { type DirectionLp, HIGHS_SETTINGS, type HighsModel, solveDirectionLp } from "../bilevel/lp.ts";
+import { type BoxedLp, denseDualSimplex } from "../bilevel/lp/dense_simplex.ts";
+import { choleskyInverse, solveBlockLp } from "../bilevel/lp/lp_block.ts";
+import { type DirectionLp, HIGHS_SETTINGS, type HighsModel, solveDirectionLp } from "../bilevel/lp/lp.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
-import { objectiveGradient } from "../bilevel/hvp.ts";
-import { outputLayerHessian } from "../bilevel/output_hessian.ts";
+import { objectiveGradient } from "../bilevel/hessian/hvp.ts";
+import { outputLayerHessian } from "../bilevel/hessian/output_hessian.ts";
 
 const highs =
   await (highsLoader as unknown as () => Promise<{ createModel(): HighsModel; constants: { modelStatus: Record<string, number> } }>)();

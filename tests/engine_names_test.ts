@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { DEFAULT_NAMES, EngineNames } from "../pipeline/names.ts";
-import { isTempName, TEMP_PREFIX } from "../pipeline/fs_atomic.ts";
+import { isTempName, TEMP_PREFIX } from "../pipeline/store/fs_atomic.ts";
 
 Deno.test("the engine's own names are neutral; an experiment's prefix gives its documented names", () => {
   assertEquals(DEFAULT_NAMES.env("STORE"), "PIPELINE_STORE");

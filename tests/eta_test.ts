@@ -1,6 +1,14 @@
 import { assert, assertEquals } from "./assert.ts";
-import { EtaModel, type EtaStage, formatEtaRange, simulateMakespan, stageFamily, stageKind, type WallRecord } from "../pipeline/eta.ts";
-import { takeByPriority } from "../pipeline/parallel.ts";
+import {
+  EtaModel,
+  type EtaStage,
+  formatEtaRange,
+  simulateMakespan,
+  stageFamily,
+  stageKind,
+  type WallRecord,
+} from "../pipeline/plan/eta.ts";
+import { takeByPriority } from "../pipeline/exec/parallel.ts";
 
 const none = new Map<string, never>();
 

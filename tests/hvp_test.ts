@@ -2,7 +2,7 @@ import { assert, assertClose } from "./assert.ts";
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { MlpDerivatives, objectiveGradient } from "../bilevel/hvp.ts";
+import { MlpDerivatives, objectiveGradient } from "../bilevel/hessian/hvp.ts";
 import { lossGrad64 } from "./ref/mlp64.ts";
 import { referenceCases } from "./ref/models.ts";
 
@@ -127,7 +127,7 @@ Deno.test("the L2 term contributes exactly 2λ_k v on group k's weights and noth
 // Untrained, trained (100% training accuracy) and confident models (p within 1e-20 of one-hot): the
 // float32 R-operator against central differences of the float64 analytic gradient (tests/ref/mlp64.ts).
 // The confident case is where float32 cancellation in the softmax Jacobian showed (HVPs 0.1-0.6% off
-// before bilevel/hvp.ts formed 1 − p_top as Σ of the other p's).
+// before bilevel/hessian/hvp.ts formed 1 − p_top as Σ of the other p's).
 const refCases = referenceCases({ hidden: [7, 6] });
 for (const lambdas of [[1e-4, 1e-5], [0, 0]]) {
   for (const c of refCases) {

@@ -2,7 +2,7 @@
 // holds them unchanged in its finite range, and a solved LP with coefficients near 1e-10 matches an
 // independent float64 solution (vertex enumeration).
 import highsLoader from "highs";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { Rng } from "../data/rng.ts";
 import {
   buildLp,
@@ -16,7 +16,7 @@ import {
   LpCoefficientError,
   scaleLp,
   solveDirectionLp,
-} from "../bilevel/lp.ts";
+} from "../bilevel/lp/lp.ts";
 
 const highs = await (highsLoader as unknown as () => Promise<{ createModel(): HighsModel }>)();
 
@@ -291,14 +291,7 @@ Deno.test("NaN and ±∞ are refused with the coefficient named; solveDirectionL
   ];
   for (const [change, re] of cases) {
     const p = { ...base, ...change };
-    let err: unknown;
-    try {
-      buildLpText(p);
-    } catch (e) {
-      err = e;
-    }
-    assert(err instanceof LpCoefficientError, `${re}: expected LpCoefficientError, got ${err}`);
-    assertMatch(err.message, re);
+    assertThrows(() => buildLpText(p), LpCoefficientError, re);
     const sol = await solveDirectionLp(p);
     assertEquals(sol.status, "error");
     assertMatch(sol.message ?? "", re);

@@ -1,13 +1,13 @@
 import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf, tidyRead, useBackend } from "../nn/backend.ts";
-import { outputLayerOnly, outputLineMetrics } from "../bilevel/line_metrics.ts";
+import { outputLayerOnly, outputLineMetrics } from "../bilevel/hls/line_metrics.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { MlpDerivatives } from "../bilevel/hvp.ts";
-import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
-import { solveDirectionLp } from "../bilevel/lp.ts";
-import { closedFormDirection, conjugateGradient } from "../bilevel/closed_form.ts";
-import { HlsOptions, hyperLocalSearch } from "../bilevel/hls.ts";
+import { MlpDerivatives } from "../bilevel/hessian/hvp.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/hessian/output_hessian.ts";
+import { solveDirectionLp } from "../bilevel/lp/lp.ts";
+import { closedFormDirection, conjugateGradient } from "../bilevel/lp/closed_form.ts";
+import { HlsOptions, hyperLocalSearch } from "../bilevel/hls/hls.ts";
 import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { evaluate, trainMlp, TrainOptions } from "../nn/train.ts";
 

@@ -1,6 +1,6 @@
 // The fast MLP training path (stacked models, hand-written backward pass, host-side optimiser, host-side
 // batches) against independent references: tfjs autodiff, the autodiff training loop, float64 Adam.
-import { assert, assertClose, assertEquals } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
@@ -43,13 +43,7 @@ Deno.test("host batches equal tf.gather's rows, and the transposed batch its tra
 Deno.test("stack layout: pack/unpack round trip; padding is zero; members of another depth are refused", () => {
   const sizes = [[6, 3, 2], [2, 6, 5], [4, 0, 4, 1]].map((hd) => layerSizes({ input: 12, hidden: hd, classes: 3 }));
   const st = stackLayout(sizes);
-  let msg = "";
-  try {
-    stackLayout([sizes[0], [12, 3]]);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(/must share depth, inputs and classes/.test(msg), msg);
+  assertThrows(() => stackLayout([sizes[0], [12, 3]]), /must share depth, inputs and classes/);
   assertEquals(st.sizes, [12, 6, 6, 5, 3]);
   const ws = sizes.map((s, k) => initWeights({ input: 12, hidden: s.slice(1, -1), classes: 3 }, new Rng(k)));
   const flat = packStack(st, ws);

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
@@ -73,13 +73,10 @@ Deno.test("weights codec round trip; a truncated weights file is an error", () =
   const back = decodeModel(files["model.json"], files["weights.f32"]);
   assertEquals(back.weights.map((x) => [...x]), w.map((x) => [...x]));
   assertEquals(back.spec, spec);
-  let msg = "";
-  try {
-    decodeModel(files["model.json"], files["weights.f32"].subarray(0, 8));
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(/weights\.f32 has 8 bytes, model\.json declares 14 float32 values/.test(msg), msg);
+  assertThrows(
+    () => decodeModel(files["model.json"], files["weights.f32"].subarray(0, 8)),
+    /weights\.f32 has 8 bytes, model\.json declares 14 float32 values/,
+  );
 });
 
 Deno.test("evaluate: loss and accuracy of a known model", async () => {

@@ -2,9 +2,9 @@ import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf, useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { CpmlhoOptions, runCpmlho } from "../bilevel/cpmlho.ts";
-import { concreteDropout, CpmlhoModel, linearizeCut } from "../bilevel/cpmlho_model.ts";
-import { applyCutout } from "../bilevel/cutout.ts";
+import { CpmlhoOptions, runCpmlho } from "../cpmlho/cpmlho.ts";
+import { concreteDropout, CpmlhoModel, linearizeCut } from "../cpmlho/cpmlho_model.ts";
+import { applyCutout } from "../cpmlho/cutout.ts";
 import {
   LrMomWdGaOptions,
   LrMomWdGaSampler,

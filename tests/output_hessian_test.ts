@@ -4,11 +4,11 @@
 import { assert, assertEquals } from "./assert.ts";
 import { useBackend } from "../nn/backend.ts";
 import { Rng } from "../data/rng.ts";
-import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/output_hessian.ts";
+import { outputLayerHessian, outputLayerHessianSubset } from "../bilevel/hessian/output_hessian.ts";
 import { lossGrad64, outputHessian64, symmetricEigenvalues } from "./ref/mlp64.ts";
 import { referenceCases } from "./ref/models.ts";
-import { solveDirectionLp } from "../bilevel/lp.ts";
-import { closedFormDirection } from "../bilevel/closed_form.ts";
+import { solveDirectionLp } from "../bilevel/lp/lp.ts";
+import { closedFormDirection } from "../bilevel/lp/closed_form.ts";
 
 await useBackend("wasm");
 

@@ -1,12 +1,12 @@
 import { assert, assertEquals } from "./assert.ts";
 import { Rng } from "../data/rng.ts";
-import { type OperatorLp, solveOperatorLp } from "../bilevel/pdlp_core.ts";
-import { type MatrixFreeLp, solvePdlp } from "../bilevel/pdlp.ts";
-import { solveDirectionLp } from "../bilevel/lp.ts";
+import { type OperatorLp, solveOperatorLp } from "../bilevel/pdlp/pdlp_core.ts";
+import { type MatrixFreeLp, solvePdlp } from "../bilevel/pdlp/pdlp.ts";
+import { solveDirectionLp } from "../bilevel/lp/lp.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import { MlpDerivatives, parameterOffsets } from "../bilevel/hvp.ts";
-import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
+import { MlpDerivatives } from "../bilevel/hessian/hvp.ts";
+import { initWeights, layerSizes, mlpShapes, parameterOffsets } from "../nn/mlp.ts";
 import { trainMlp, TrainOptions } from "../nn/train.ts";
 
 // ---------- dense helpers

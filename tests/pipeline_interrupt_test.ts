@@ -4,7 +4,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { makeParallelToy, type ParallelToy } from "./fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
 
-const CLI_URL = new URL("../pipeline/cli.ts", import.meta.url).href;
+const CLI_URL = new URL("../pipeline/cli/cli.ts", import.meta.url).href;
 const CONFIG_LOADER_URL = new URL("../pipeline/config.ts", import.meta.url).href;
 
 // spin:i holds its thread for `ms` without ever awaiting (as a TensorFlow.js training does), reporting

@@ -1,7 +1,7 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeParallelToy } from "./fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
 import { sha256 } from "../pipeline/hash.ts";
 
 type Rec = { stage: string; key?: string; status: string; job?: string; reason?: string; outputs: Record<string, { digest: string }> };
@@ -172,7 +172,7 @@ Deno.test("a child whose parent is killed (SIGKILL) ends itself and commits no c
 Deno.test("the store takes concurrent writers of the same objects and entries from several processes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hpo-conc-" });
   try {
-    const storeUrl = new URL("../pipeline/store.ts", import.meta.url).href;
+    const storeUrl = new URL("../pipeline/store/store.ts", import.meta.url).href;
     const script = `${dir}/w.ts`;
     // every writer stores the same 3 objects (one of 4 MB) and the same entry, 15 times over
     Deno.writeTextFileSync(
@@ -302,20 +302,14 @@ async function exists(p: string): Promise<boolean> {
 }
 
 Deno.test("a store locked from another host (a shared file system) is not taken over, even if that pid is not alive here", async () => {
-  const { acquireStoreLock } = await import("../pipeline/lock.ts");
-  const { claimStore } = await import("../pipeline/store_root.ts");
+  const { acquireStoreLock } = await import("../pipeline/store/lock.ts");
+  const { claimStore } = await import("../pipeline/store/store_root.ts");
   const dir = await Deno.makeTempDir({ prefix: "hpo-lock-" });
   try {
     await claimStore(dir); // a store (marked), so that its LOCK is the question, not the directory
     const other = { pid: 999999, command: "reproduce", since: "2026-01-01T00:00:00Z", host: "login-node-2" };
     Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify(other));
-    let msg = "";
-    try {
-      (await acquireStoreLock(dir, "reproduce")).release();
-    } catch (e) {
-      msg = (e as Error).message;
-    }
-    assertMatch(msg, /locked by process 999999 on host login-node-2/);
+    await assertRejects(async () => (await acquireStoreLock(dir, "reproduce")).release(), /locked by process 999999 on host login-node-2/);
     // the same pid without a host (or on this host) and dead: taken over as before
     Deno.writeTextFileSync(`${dir}/LOCK`, JSON.stringify({ ...other, host: undefined }));
     const lock = await acquireStoreLock(dir, "reproduce");

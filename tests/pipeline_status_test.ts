@@ -70,7 +70,7 @@ Deno.test("status after a change upstream of a not-run stage: the changed stage 
 });
 
 Deno.test("a simulated edit changes exactly that file's digest, and only for the modules that import it", async () => {
-  const { CodeDigester } = await import("../pipeline/code_digest.ts");
+  const { CodeDigester } = await import("../pipeline/plan/code_digest.ts");
   const dir = await Deno.makeTempDir({ prefix: "hpo-edit-" });
   try {
     Deno.writeTextFileSync(`${dir}/a.ts`, `import { b } from "./b.ts";\nexport const a = b + 1;\n`);

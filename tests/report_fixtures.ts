@@ -1,6 +1,6 @@
 /** Report inputs shaped exactly as the stages write them: small hand-made ones, and one at the default config's scale. */
 import type { ReportInput, SearchSummary } from "../report/build.ts";
-import type { AblationOutput } from "../report/ablation_section.ts";
+import type { AblationOutput } from "../report/types.ts";
 import { pairedEffect } from "../search/paired_stats.ts";
 import { summariseMethod } from "../search/summary.ts";
 import type { StudyResult, TrialRecord } from "../search/study.ts";

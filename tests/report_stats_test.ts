@@ -4,7 +4,7 @@
  * properties (never more rejections than unadjusted tests, monotone, family-wise error near α under the null),
  * and the report's rule for runs with too few seeds.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { studentTCdf, studentTQuantile } from "../search/paired_stats.ts";
 import { minimalDetectableEffect, normalCdf, pairedTPower, pairedTTest } from "../search/paired_tests.ts";
 import { holmAdjust } from "../search/holm.ts";
@@ -68,13 +68,7 @@ Deno.test("paired t test: edge cases are defined, hostile input refused", () => 
   assertEquals(pairedTTest({ n: 5, mean: 0, sd: 1 }).p, 1);
   assertClose(pairedTTest({ n: 5, mean: -1, sd: 1 }).p, pairedTTest({ n: 5, mean: 1, sd: 1 }).p, 0, "two-sided: symmetric");
   for (const bad of [{ n: 1, mean: 1, sd: 1 }, { n: 5, mean: NaN, sd: 1 }, { n: 5, mean: 1, sd: -1 }, { n: 5, mean: 1, sd: Infinity }]) {
-    let threw = false;
-    try {
-      pairedTTest(bad);
-    } catch (e) {
-      threw = e instanceof RangeError;
-    }
-    assert(threw, `no RangeError for ${JSON.stringify(bad)}`);
+    assertThrows(() => pairedTTest(bad), RangeError, undefined, `no RangeError for ${JSON.stringify(bad)}`);
   }
   // p from pairedEffect's own numbers matches its interval: a 95% interval touching 0 is p = 0.05
   const d = [0.3, -0.1, 0.5, 0.2, 0.4, 0.1];
@@ -143,13 +137,7 @@ Deno.test("Holm: never more rejections than unadjusted tests, adjusted p monoton
   [0.03, 0.06, 0.06, 0.02].forEach((x, i) => assertClose(adj[i], x, 1e-15));
   assertEquals(holmAdjust([]), []);
   for (const bad of [[NaN], [-0.1], [1.5]]) {
-    let threw = false;
-    try {
-      holmAdjust(bad);
-    } catch (e) {
-      threw = e instanceof RangeError;
-    }
-    assert(threw, `no RangeError for ${bad}`);
+    assertThrows(() => holmAdjust(bad), RangeError, undefined, `no RangeError for ${bad}`);
   }
 });
 

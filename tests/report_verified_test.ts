@@ -2,14 +2,14 @@
  * The report stage is verified to the last byte a reader reads: rendered twice from the same results with
  * different timings, every output but the timing appendix is identical; the appendix holds only times; and a
  * forged verdict, interval, table cell or figure in any other output is a mismatch for `verify --rerun`'s
- * comparison (pipeline/archive.ts compareRerun, fed the verifier's own stage declaration).
+ * comparison (pipeline/archive/archive.ts compareRerun, fed the verifier's own stage declaration).
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { compareRerun } from "../pipeline/archive.ts";
+import { compareRerun } from "../pipeline/archive/archive.ts";
 import { sha256 } from "../pipeline/hash.ts";
-import type { Manifest } from "../pipeline/manifest.ts";
+import type { Manifest } from "../pipeline/store/manifest.ts";
 import type { ArtifactSet, NotRun } from "../pipeline/stage.ts";
-import { volatileTest } from "../pipeline/keys.ts";
+import { volatileTest } from "../pipeline/plan/keys.ts";
 import { ReportParams, reportStage } from "../stages/report.ts";
 import { jsonWithVolatile, mergeVolatile, splitVolatile } from "../util/volatile.ts";
 import { ablationInput, cifarNotRun, finetuneInput, searchInput } from "./report_fixtures.ts";

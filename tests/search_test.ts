@@ -19,7 +19,7 @@ import {
 } from "../search/study.ts";
 import { evaluateMlps } from "../nn/train_mlps.ts";
 import { TrainOptions } from "../nn/train.ts";
-import { HlsOptions } from "../bilevel/hls.ts";
+import { HlsOptions } from "../bilevel/hls/hls.ts";
 
 const space = SearchSpace.parse({});
 

@@ -3,7 +3,7 @@
 // every other unit as it was. Computed from the code digest machinery and the smoke config's stage list,
 // not by running the DAG.
 import { assert, assertEquals } from "./assert.ts";
-import { CodeDigester } from "../pipeline/code_digest.ts";
+import { CodeDigester } from "../pipeline/plan/code_digest.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { ExperimentConfig } from "../stages/config.ts";
@@ -13,7 +13,7 @@ import { populationStage } from "../stages/population.ts";
 import { DEFAULT_VARIANTS } from "../search/hls_variants.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url)).replace(/\/$/, "");
-const CODE_DIRS = ["bilevel", "data", "nn", "pipeline", "report", "search", "stages", "util"];
+const CODE_DIRS = ["bilevel", "cpmlho", "data", "nn", "pipeline", "report", "search", "stages", "util"];
 
 // the raw config as JSON, edited before it is parsed
 type RawConfig = { hlsAblation: Record<string, unknown>; lpFinetune: Record<string, unknown> };
@@ -86,15 +86,21 @@ Deno.test("an edit to any HLS-only module makes stale exactly the stages that ru
   const stages = buildStages(configOf("smoke.json"));
   const root = copyProject();
   try {
-    // HLS's modules (everything under bilevel/ that bilevel/hls.ts loads) and those only the LP fine-tune adds
-    const hls = bilevelClosure(root, "bilevel/hls.ts");
-    const finetuneOnly = bilevelClosure(root, "bilevel/finetune.ts").filter((f) => !hls.includes(f));
+    // HLS's modules (everything under bilevel/ that bilevel/hls/hls.ts loads) and those only the LP fine-tune adds
+    const hls = bilevelClosure(root, "bilevel/hls/hls.ts");
+    const finetuneOnly = bilevelClosure(root, "bilevel/hls/finetune.ts").filter((f) => !hls.includes(f));
     for (
-      const m of ["bilevel/hls.ts", "bilevel/lp_block.ts", "bilevel/dense_simplex.ts", "bilevel/hls_options.ts", "bilevel/hls_line.ts"]
+      const m of [
+        "bilevel/hls/hls.ts",
+        "bilevel/lp/lp_block.ts",
+        "bilevel/lp/dense_simplex.ts",
+        "bilevel/hls/hls_options.ts",
+        "bilevel/hls/hls_line.ts",
+      ]
     ) {
       assert(hls.includes(m), `${m} is among the HLS modules: ${hls.join(", ")}`);
     }
-    assertEquals(finetuneOnly, ["bilevel/finetune.ts"]);
+    assertEquals(finetuneOnly, ["bilevel/hls/finetune.ts"]);
     const named = (re: RegExp) => downstream(stages, new Set(stages.filter((s) => re.test(s.name)).map((s) => s.name)));
     const expected = named(RUNS_HLS);
     // the expectation itself: every merge and the report, no training
@@ -133,10 +139,10 @@ Deno.test("the check can fail: a training stage that names HLS code lazily (by U
     const leaky: Stage = { ...populationStage("mnist-small", "short", { method: "random", seed: 9 }) as unknown as Stage };
     const stages = [{ ...leaky, name: "population:leaky", module: `file://${ROOT}/stages/population_leaky.ts` }];
     const before = digests(stages, root);
-    assert(staleAfterEdit(stages, root, "bilevel/lp_block.ts", before).has("population:leaky"), "the leak is seen");
+    assert(staleAfterEdit(stages, root, "bilevel/lp/lp_block.ts", before).has("population:leaky"), "the leak is seen");
     // and the real population module is not
     const real = [{ ...leaky, name: "population:real" }];
-    assertEquals([...staleAfterEdit(real, root, "bilevel/lp_block.ts", digests(real, root))], []);
+    assertEquals([...staleAfterEdit(real, root, "bilevel/lp/lp_block.ts", digests(real, root))], []);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

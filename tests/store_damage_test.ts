@@ -1,21 +1,21 @@
 // A store damaged in each way a disk, a user or a crash can damage it, and the user faults that used to end
 // in a stack trace: each case asserts what the store does (repair, refuse, report) and what the user reads.
 import { z } from "zod";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
-import { ArtifactStore } from "../pipeline/store.ts";
-import { isTempName } from "../pipeline/fs_atomic.ts";
+import { ArtifactStore } from "../pipeline/store/store.ts";
+import { isTempName } from "../pipeline/store/fs_atomic.ts";
 import { DamagedObject, UserError } from "../pipeline/errors.ts";
 import { sha256 } from "../pipeline/hash.ts";
-import { runPipeline } from "../pipeline/runner.ts";
+import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { subsampleStage } from "../stages/subsample.ts";
 import { ExperimentConfig } from "../stages/config.ts";
 import { encodeData } from "../data/codec.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
-import { collectGarbage } from "../pipeline/gc.ts";
-import { STORE_MARKER } from "../pipeline/store_root.ts";
+import { collectGarbage } from "../pipeline/store/gc.ts";
+import { STORE_MARKER } from "../pipeline/store/store_root.ts";
 
 function existsSync(path: string): boolean {
   try {
@@ -139,13 +139,7 @@ Deno.test("store damage: each kind is found, reported and repaired by recomputin
       const ref = await store.putObject(bytes);
       const path = store.objectPath(ref.digest);
       Deno.writeTextFileSync(path, "hellO artifact");
-      let err: unknown;
-      try {
-        await store.getObject(ref.digest);
-      } catch (e) {
-        err = e;
-      }
-      assert(err instanceof DamagedObject && err instanceof UserError);
+      assert(await assertRejects(() => store.getObject(ref.digest), DamagedObject) instanceof UserError);
       assertEquals(store.takeDamaged(), [ref.digest]);
       assertEquals(await Deno.stat(path).catch(() => undefined), undefined, "the damaged copy is gone");
       Deno.writeTextFileSync(path, "hellO artifact");
@@ -488,15 +482,9 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
           })),
       };
       const sub = subsampleStage("tiny", { dataset: "mnist", nTrain: 15, nVal: 10 }) as Stage;
-      let err: unknown;
-      try {
-        await runPipeline([fake, sub], { storeRoot: dir, projectRoot: PROJECT_ROOT, quiet: true });
-      } catch (e) {
-        err = e;
-      }
-      assert(err instanceof UserError, String(err));
-      assertMatch(
-        (err as Error).message,
+      await assertRejects(
+        () => runPipeline([fake, sub], { storeRoot: dir, projectRoot: PROJECT_ROOT, quiet: true }),
+        UserError,
         /stage 'subsample:tiny': nTrain \+ nVal = 15 \+ 10 = 25 exceeds the 20 examples of mnist's training set; lower nTrain or nVal in the split 'tiny'/,
       );
       cases++;

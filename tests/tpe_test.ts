@@ -1,4 +1,4 @@
-import { assert, assertClose, assertEquals } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 import { Rng } from "../data/rng.ts";
 import type { Genome, SearchSpace } from "../search/space.ts";
 import { erfc, logNdtr, ndtriExp, truncnormPpf } from "../search/truncnorm.ts";
@@ -483,23 +483,11 @@ Deno.test("bad inputs: invalid parameters and non-finite told genomes are refuse
       choices: 0,
     }]]
   ) {
-    let threw = false;
-    try {
-      bad(d as TpeDist[])();
-    } catch (e) {
-      threw = /invalid parameter/.test(String(e));
-    }
-    assert(threw, `should refuse ${JSON.stringify(d)}`);
+    assertThrows(bad(d as TpeDist[]), /invalid parameter/, `should refuse ${JSON.stringify(d)}`);
   }
   const s = genomeTpeSampler(space, 2, new Rng(1));
   s.ask();
-  let msg = "";
-  try {
-    s.tell([{ genome: { layers: NaN, neurons: 3, log10Lambda: -2 }, fitness: 1 }]);
-  } catch (e) {
-    msg = String(e);
-  }
-  assert(/layers is NaN/.test(msg), msg);
+  assertThrows(() => s.tell([{ genome: { layers: NaN, neurons: 3, log10Lambda: -2 }, fitness: 1 }]), /layers is NaN/);
 });
 
 Deno.test("two-sample tests equal scipy's (Mann-Whitney U asymptotic, Kolmogorov's limiting law) and count U pair by pair", () => {

@@ -2,9 +2,9 @@
 // probability against brute force; a forged stage output that passes every static check is caught by
 // recomputing that stage from its archived inputs; an honest archive made with other code is not called
 // forged, says which code differs, and is recomputed where the code matches.
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
-import { assuranceLines, catchProbability, drawOrder, planSpotCheck, type SpotCandidate } from "../pipeline/spot_check.ts";
+import { assuranceLines, catchProbability, drawOrder, planSpotCheck, type SpotCandidate } from "../pipeline/archive/spot_check.ts";
 import { sha256 } from "../pipeline/hash.ts";
 import { UserError } from "../pipeline/errors.ts";
 
@@ -42,13 +42,7 @@ Deno.test("catchProbability equals the share of draws that hold a forged stage, 
     cases++;
   }
   for (const bad of [[-1, 1, 1], [3, 1.5, 1], [3, 1, NaN]]) {
-    let threw = false;
-    try {
-      catchProbability(bad[0], bad[1], bad[2]);
-    } catch (e) {
-      threw = e instanceof RangeError;
-    }
-    assert(threw, `catchProbability(${bad}) must refuse`);
+    assertThrows(() => catchProbability(bad[0], bad[1], bad[2]), RangeError, undefined, `catchProbability(${bad}) must refuse`);
     cases++;
   }
   console.log(`catchProbability: ${cases} cases`);
@@ -87,13 +81,12 @@ Deno.test("the draw: seeded by its nonce, auditable, capped by --sample and --bu
   const left = cands.filter((c) => !c.cannot && !b.drawn.includes(c.stage));
   assert(left.every((c) => c.wallMs! + 3000 > 60_000 - cost), "no stage that still fits was left out");
 
-  let threw = false;
-  try {
-    planSpotCheck(cands, { named: ["nope"], nonce: "00" });
-  } catch (e) {
-    threw = e instanceof UserError && /names no stage/.test((e as Error).message);
-  }
-  assert(threw, "an unknown --stage is a user error naming it");
+  assertThrows(
+    () => planSpotCheck(cands, { named: ["nope"], nonce: "00" }),
+    UserError,
+    /names no stage/,
+    "an unknown --stage is a user error naming it",
+  );
   const lines = assuranceLines(p);
   assertMatch(lines[0], /5 of 39 recomputable stages/);
   assert(lines.some((l) => /at least 10% of them \(4\) were forged/.test(l)), lines.join("\n"));

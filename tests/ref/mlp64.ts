@@ -127,7 +127,7 @@ export function outputInputs64(theta: Float64Array, sizes: number[], x: Float64A
 /**
  * The output-layer Hessian in float64, summed example by example: (1/N) Σ_n S_n ⊗ A_n A_nᵀ + 2λ on weight
  * diagonals, with S_n = diag(p) − ppᵀ formed so that p_c(1 − p_c) never subtracts (1 − p_c = Σ_{d≠c} p_d).
- * Flat layout [W_L row-major (h × C), b_L], like bilevel/output_hessian.ts.
+ * Flat layout [W_L row-major (h × C), b_L], like bilevel/hessian/output_hessian.ts.
  */
 export function outputHessian64(theta: Float64Array, sizes: number[], x: Float64Array, lambdaOut: number): Float64Array {
   const L = sizes.length - 1;

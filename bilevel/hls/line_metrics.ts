@@ -1,0 +1,100 @@
+import { tf } from "../../nn/backend.ts";
+import { forward, mlpShapes, parameterOffsets, type Weights } from "../../nn/mlp.ts";
+import type { TensorPart } from "../../nn/data_tensors.ts";
+import type { Metrics } from "../../nn/train.ts";
+import { chunkedStackMetrics } from "../../nn/mlp_stack.ts";
+
+/** Flat index where the output layer (W_L, then b_L) starts in [W1, b1, …]. */
+function outputLayerStart(sizes: number[]): number {
+  const offsets = parameterOffsets(mlpShapes(sizes));
+  return offsets[offsets.length - 2].start;
+}
+
+/** Whether a flat direction over [W1, b1, …] is zero outside the output layer (W_L, b_L). */
+export function outputLayerOnly(sizes: number[], dw: ArrayLike<number>): boolean {
+  const outputStart = outputLayerStart(sizes);
+  for (let j = 0; j < outputStart; j++) if (dw[j] !== 0) return false;
+  return true;
+}
+
+/**
+ * Loss and accuracy of the MLP with weights w + t·dw, for every t, when dw touches only the output layer.
+ * Then the hidden activations A do not depend on t and the logits are affine in t:
+ * Z(t) = A(W_L + t·dW_L) + b_L + t·db_L = Z0 + t·dZ, so one forward pass serves the whole line search
+ * (exact in real arithmetic; float32 rounding differs from a forward pass per t by ~1e-7 relative).
+ * Processes rows in chunks to bound memory (defaultChunk).
+ */
+export function outputLineMetrics(
+  { sizes, weights, dw }: { sizes: number[]; weights: Weights; dw: ArrayLike<number> },
+  ts: number[],
+  part: TensorPart,
+  chunk = defaultChunk(ts.length, sizes),
+): Metrics[] {
+  if (!outputLayerOnly(sizes, dw)) throw new Error("outputLineMetrics needs a direction confined to the output layer");
+  const shapes = mlpShapes(sizes);
+  const L = sizes.length - 1;
+  const outputStart = outputLayerStart(sizes);
+  const [fi, fo] = [sizes[L - 1], sizes[L]];
+  const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
+  if (ts.length === 1) return singleStep(params, { L, weights, outputStart, dw, t: ts[0] }, part, chunk);
+  // [W_L | dW_L] and [b_L | db_L]: Z0 and dZ from one product of the hidden activations
+  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
+  const [wL, bL] = [weights[2 * L - 2], weights[2 * L - 1]];
+  for (let i = 0; i < fi; i++) {
+    for (let c = 0; c < fo; c++) {
+      wd[i * 2 * fo + c] = wL[i * fo + c];
+      wd[i * 2 * fo + fo + c] = dw[outputStart + i * fo + c];
+    }
+  }
+  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [bL[c], dw[outputStart + fi * fo + c]];
+  const both = [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
+  const tCol = tf.tensor3d(Float32Array.from(ts), [ts.length, 1, 1]);
+  try {
+    return chunkedStackMetrics(part, ts.length, (x) => {
+      const a = forward(params, x, { layers: L - 1 });
+      const z = forward(both, a);
+      const [z0, dz] = tf.split(z, 2, 1);
+      return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
+    }, chunk);
+  } finally {
+    tf.dispose([...params, ...both, tCol]);
+  }
+}
+
+/**
+ * One t: the output layer W_L + t·dW_L, b_L + t·db_L formed first, so the pass costs one product of the
+ * hidden activations, half of the fused [W_L | dW_L] product that serves many t. Disposes `params`.
+ */
+function singleStep(
+  params: tf.Tensor[],
+  a: { L: number; weights: Weights; outputStart: number; dw: ArrayLike<number>; t: number },
+  part: TensorPart,
+  chunk: number,
+): Metrics[] {
+  const { L, outputStart, dw, t } = a;
+  const [fi, fo] = params[2 * L - 2].shape as [number, number];
+  // from the host copies, not read back from the tensors made of them
+  const w = a.weights[2 * L - 2].slice(), b = a.weights[2 * L - 1].slice();
+  for (let q = 0; q < fi * fo; q++) w[q] += t * dw[outputStart + q];
+  for (let c = 0; c < fo; c++) b[c] += t * dw[outputStart + fi * fo + c];
+  const last = [tf.tensor2d(w, [fi, fo]), tf.tensor1d(b)];
+  try {
+    return chunkedStackMetrics(
+      part,
+      1,
+      (x) => tf.expandDims(forward(last, forward(params, x, { layers: L - 1 })), 0) as tf.Tensor3D,
+      chunk,
+    );
+  } finally {
+    tf.dispose([...params, ...last]);
+  }
+}
+
+/**
+ * Rows per chunk: as many as keep the [t, rows, classes] logits and the widest activation under ~2^22 floats
+ * (16 MB), at least 5,000: the 10,000 test rows at two t are one chunk, with no copy of the inputs.
+ */
+function defaultChunk(points: number, sizes: number[]): number {
+  const perRow = points * sizes[sizes.length - 1] + Math.max(...sizes.slice(1));
+  return Math.max(5000, Math.floor(2 ** 22 / perRow));
+}
