@@ -160,3 +160,15 @@ function methodRows(a: {
     },
   ];
 }
+
+/** What cpmlhoStudy returns. */
+export type CpmlhoStudyResult = Awaited<ReturnType<typeof cpmlhoStudy>>;
+
+/** What a cpmlho stage stores (result.json) and the report reads: the data set and backend beside the study's result. */
+export type CpmlhoRecord = CpmlhoStudyResult & {
+  dataset: string;
+  backend: string;
+  /** Whether the config shrinks the document's protocol, and how (its note). */
+  reduced: boolean;
+  reducedNote?: string;
+};

@@ -23,27 +23,27 @@ export async function seed001Section(w: ReportWriter, runs: ReportInput["gaLrMom
       "reduced?",
     ],
     rows: runs.map(({ result: r }) => {
-      const run = String(r.run);
+      const run = r.run;
       const doc = SEED001_RUNS[run];
       return [
         run,
         fmt(doc?.trainLoss),
         fmt(doc?.bestValLoss),
         fmt(doc?.minutes, 2),
-        fmt(r.meanFinalTrainLoss as number),
-        fmt(r.bestValLoss as number),
-        r.reduced ? "yes: " + String(r.reducedNote ?? "") : "no",
+        fmt(r.meanFinalTrainLoss),
+        fmt(r.bestValLoss),
+        r.reduced ? `yes: ${r.reducedNote ?? ""}` : "no",
       ];
     }),
     note:
       "A validation loss of 0.0236 on Fashion-MNIST (the document's baseline) is implausibly low for this CNN; we report what we measure. Runs share their seed, so they start from the same initial population (a paired design).",
   });
   const gens = runs.flatMap(({ result: r }) =>
-    ((r.generations ?? []) as { generation: number; bestValLoss: number }[]).map((g) => ({
+    r.generations.map((g) => ({
       panel: "best validation loss per generation",
       step: g.generation,
       value: g.bestValLoss,
-      series: String(r.run),
+      series: r.run,
     }))
   );
   if (gens.length) {
@@ -57,8 +57,6 @@ export async function seed001Section(w: ReportWriter, runs: ReportInput["gaLrMom
   return sec;
 }
 
-type CpmlhoMethod = { method: string; valLoss: number; valAcc: number; testAcc: number; tuned: string };
-
 /** Seed 003, or undefined when it did not run. */
 export async function seed003Section(w: ReportWriter, runs: ReportInput["cpmlho"]): Promise<SectionParts | undefined> {
   if (!runs?.length) return undefined;
@@ -68,10 +66,10 @@ export async function seed003Section(w: ReportWriter, runs: ReportInput["cpmlho"
     caption: "Final validation loss beside the document's Table 1",
     head: ["data set", "method", "document", "ours: val loss", "ours: val acc", "ours: test acc", "tuned values", "reduced?"],
     rows: runs.flatMap(({ result: r }) =>
-      ((r.methods ?? []) as CpmlhoMethod[]).map((m) => [
-        String(r.dataset),
+      r.methods.map((m) => [
+        r.dataset,
         m.method,
-        fmt(SEED003_TABLE[String(r.dataset)]?.[m.method], 3),
+        fmt(SEED003_TABLE[r.dataset]?.[m.method], 3),
         fmt(m.valLoss),
         fmt(m.valAcc),
         fmt(m.testAcc),
@@ -80,17 +78,15 @@ export async function seed003Section(w: ReportWriter, runs: ReportInput["cpmlho"
       ])
     ),
     note: runs.map(({ result: r }) => {
-      const b = r.budget as { cpmlhoEpochs: number; baselineTrials: number; epochsPerTrial: number } | undefined;
+      const b = r.budget;
       return b
-        ? `${r.dataset}: ${
-          String(r.model ?? "")
-        }; CPMLHO trains one model for ${b.cpmlhoEpochs} epochs; random search and BO each train ${b.baselineTrials} models of ${b.epochsPerTrial} epochs (the same total), so each baseline model is trained far shorter.`
+        ? `${r.dataset}: ${r.model}; CPMLHO trains one model for ${b.cpmlhoEpochs} epochs; random search and BO each train ${b.baselineTrials} models of ${b.epochsPerTrial} epochs (the same total), so each baseline model is trained far shorter.`
         : "";
     }).join(" ") + " Δ-STN, the document's third baseline, is not implemented.",
   });
   const traj = runs.flatMap(({ result: r }) => {
-    const t = (r.cpmlho as { trajectory?: { step: number; dropout: number[] }[] } | undefined)?.trajectory ?? [];
-    return t.flatMap((p) => p.dropout.map((v, l) => ({ panel: String(r.dataset), step: p.step, value: v, series: `dropout${l}` })));
+    const t = r.cpmlho.trajectory;
+    return t.flatMap((p) => p.dropout.map((v, l) => ({ panel: r.dataset, step: p.step, value: v, series: `dropout${l}` })));
   });
   if (traj.length) {
     await w.figure(

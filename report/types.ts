@@ -1,4 +1,6 @@
 /** The shapes of what the report is made from: the artifacts of the stages, as they write them. */
+import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
+import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import type { MethodSummary } from "../search/summary.ts";
 import type { StudyResult } from "../search/study.ts";
 import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
@@ -92,9 +94,9 @@ export interface ReportInput {
   };
   finetune?: FinetuneOutput;
   searches: SearchInput[];
-  gaLrMomWd?: { stage: string; result: Record<string, unknown> }[];
+  gaLrMomWd?: { stage: string; result: GaLrMomWdRecord }[];
   ablations?: AblationOutput[];
-  cpmlho?: { stage: string; result: Record<string, unknown> }[];
+  cpmlho?: { stage: string; result: CpmlhoRecord }[];
 }
 
 /** A rendered report. */

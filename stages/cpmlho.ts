@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { CpmlhoOptions } from "../cpmlho/cpmlho_options.ts";
+import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
 
@@ -40,7 +41,7 @@ export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoP
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const study = await cpmlhoStudy(p, split, progress);
         const run = { dataset: split.name, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return jsonWithVolatile("result.json", { ...run, ...study });
+        return jsonWithVolatile("result.json", { ...run, ...study } satisfies CpmlhoRecord);
       });
     },
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
+import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
 
@@ -61,7 +62,7 @@ export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<G
       return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
         const study = await gaLrMomWdStudy(p, split, progress);
         const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return jsonWithVolatile("result.json", { ...run, ...study });
+        return jsonWithVolatile("result.json", { ...run, ...study } satisfies GaLrMomWdRecord);
       });
     },
   };

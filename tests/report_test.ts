@@ -468,13 +468,41 @@ Deno.test("findings read correctly for a config with only the other seeds' exper
     environment: {},
     stages: [{ name: "ga-lr-mom-wd:run1", digests: { "result.json": "ef".repeat(32) } }],
     searches: [],
+    // whole records as the stages write them (typed by the science: search/ga_lr_mom_wd_study.ts, cpmlho/cpmlho_study.ts)
     gaLrMomWd: [{
       stage: "ga-lr-mom-wd:run1",
-      result: { run: "run1", bestValLoss: 0.1234, meanFinalTrainLoss: 0.3, seconds: 60, reduced: false },
+      result: {
+        run: "run1",
+        mode: "ga",
+        backend: "wasm",
+        reduced: false,
+        bestValLoss: 0.1234,
+        meanFinalTrainLoss: 0.3,
+        diverged: 0,
+        best: { genome: { lr: 0.01, momentum: 0.5, weightDecay: 0 }, val: { loss: 0.1234, acc: 0.96 } },
+        seconds: 60,
+        modelsTrained: 1,
+        generations: [],
+      },
     }],
     cpmlho: [{
       stage: "cpmlho:mnist",
-      result: { dataset: "mnist", methods: [{ method: "cpmlho", valLoss: 0.181, valAcc: 0.95, testAcc: 0.948, tuned: "dropout" }] },
+      result: {
+        dataset: "mnist",
+        backend: "wasm",
+        reduced: false,
+        model: "MLP 784-50-50-10",
+        budget: { cpmlhoEpochs: 2, baselineTrials: 2, epochsPerTrial: 1 },
+        methods: [{ method: "cpmlho", valLoss: 0.181, valAcc: 0.95, testAcc: 0.948, tuned: "dropout" }],
+        cpmlho: {
+          trajectory: [],
+          finalDropout: [0.1, 0.2, 0.3],
+          val: { loss: 0.181, acc: 0.95 },
+          test: { loss: 0.19, acc: 0.948 },
+          epochs: 2,
+          seconds: 5,
+        },
+      },
     }],
   });
   const f = sectionHtml(r.html, "findings");
