@@ -75,17 +75,20 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     const more = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertEquals(more.code, 0, more.stderr);
     assertMatch(more.stderr, /2 computed, 4 cached/);
-    // the merge is light: computed in the scheduling process, not in a child of its own (no job id), while
-    // units run in children
+    // the merge is light: computed in the scheduling process, not in a child of its own (no job id); the units
+    // go where their family's recorded time sends them (a child, or here when shorter than a child's start-up
+    // would make worth it: computeHere, tested on its own)
     Deno.writeTextFileSync(toy.traceFile, "");
     toy.write("config.json", `{ "a": 3, "units": [1, 2, 3, 4, 5, 6], "ms": 1200, "iters": 200000 }`);
     const light = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertMatch(light.stderr, /3 computed, 5 cached/);
     const recs = Object.fromEntries(manifest(`${toy.dir}/s2`).stages.map((r) => [r.stage, r]));
     assertEquals([recs["merge"].status, recs["merge"].job], ["computed", undefined]);
-    assert(/^pid \d+$/.test(recs["unit:5"].job ?? "") && /^pid \d+$/.test(recs["unit:6"].job ?? ""), "the units ran in children");
+    assertEquals([recs["unit:5"].status, recs["unit:6"].status], ["computed", "computed"]);
     const pids = Object.fromEntries(toy.trace().filter((t) => t.event === "start").map((t) => [t.stage, t.pid]));
-    assert(pids["merge"] !== pids["unit:5"] && pids["merge"] !== pids["unit:6"], "the merge ran in neither unit's child");
+    for (const u of ["unit:5", "unit:6"]) {
+      assertEquals(recs[u].job === undefined, pids[u] === pids["merge"], `${u}: no job id exactly when it ran in the scheduling process`);
+    }
     // no store lock, job spec or scratch directory is left behind
     assert(!(await exists(`${toy.dir}/s2/LOCK`)));
     assertEquals([...Deno.readDirSync(`${toy.dir}/s2/tmp`)].map((e) => e.name), []);
@@ -318,4 +321,20 @@ Deno.test("a store locked from another host (a shared file system) is not taken 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("computeHere: only a recorded estimate (the stage's own or its family's) under the threshold keeps a stage out of a child", async () => {
+  const { computeHere, SHORT_INLINE_MS } = await import("../pipeline/exec/parallel.ts");
+  const est = (basis: "stage" | "family" | "kind" | "resources" | "default", highMs: number) => ({
+    ms: highMs / 2,
+    lowMs: 0,
+    highMs,
+    basis,
+  });
+  for (const basis of ["stage", "family"] as const) {
+    assert(computeHere(est(basis, SHORT_INLINE_MS - 1)), `${basis}: short`);
+    assert(!computeHere(est(basis, SHORT_INLINE_MS)), `${basis}: at the threshold a child is worth it`);
+  }
+  // a guess is never trusted to keep work in the scheduling process, however small
+  for (const basis of ["kind", "resources", "default"] as const) assert(!computeHere(est(basis, 1)), basis);
 });
