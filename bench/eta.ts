@@ -8,6 +8,7 @@
 //   deno run -A bench/eta.ts                          # runs configs/smoke.json into a fresh store, replays it
 //   deno run -A bench/eta.ts --store DIR [--all]      # replays DIR's latest run (--all: every run in it)
 //   options: --config FILE (with no --store), --jobs N (default 2), --run ID (that run only, by id prefix),
+//            --declared now (each stage's declared work from this checkout, not as the run recorded it),
 //            --explain P (each unsettled stage's estimate, basis and actual time at P% of the run)
 //
 // The DAG is read from the manifest (each record's inputs name what it needs), so a run recorded by older
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     all: { type: "boolean" },
     explain: { type: "string" },
     run: { type: "string" },
+    // "now": each stage's declared work from this checkout's stages, not the manifest's record (to price a change of declarations)
+    declared: { type: "string" },
   },
 });
 const POINTS = [0.1, 0.25, 0.5, 0.75, 0.9];
@@ -132,11 +135,12 @@ async function dagOf(m: Manifest): Promise<EtaStage[]> {
   } catch (e) {
     console.log(`(the recorded config does not build with this checkout: ${(e as Error).message.split("\n")[0]}; the manifest alone)`);
   }
+  const recorded = (r: Manifest["stages"][number]) => (values.declared === "now" ? undefined : r.work);
   return m.stages.map((r) => ({
     name: r.stage,
     deps: Object.keys(r.inputs).filter((d) => names.has(d)).map((stage) => ({ stage })),
-    work: r.work ?? declaredWork(now.get(r.stage) ?? {}),
-    timeMin: r.work ?? declaredWork(now.get(r.stage) ?? {}),
+    work: recorded(r) ?? declaredWork(now.get(r.stage) ?? {}),
+    timeMin: recorded(r) ?? declaredWork(now.get(r.stage) ?? {}),
     light: now.get(r.stage)?.light,
   }));
 }
