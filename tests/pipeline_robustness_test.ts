@@ -2,14 +2,13 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { makeToyProject } from "./fixtures/toy_project.ts";
 import { makeParallelToy } from "./fixtures/parallel_toy.ts";
 import { ArtifactStore } from "../pipeline/store/store.ts";
-import { z } from "zod";
 import { dirname, resolve } from "node:path";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
 import { UserError } from "../pipeline/errors.ts";
 import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { subsampleStage } from "../stages/subsample.ts";
-import { encodeData } from "../data/codec.ts";
+import { fakeMnistFetch } from "./fixtures/fake_fetch.ts";
 import { printable } from "../pipeline/printable.ts";
 import { insideOrRefuse, isInside, safeSegment, segmentProblem } from "../pipeline/safe_names.ts";
 import { parseOverride } from "../pipeline/config.ts";
@@ -271,18 +270,7 @@ Deno.test("no silent change of what the user asked: each refused in one line (ex
       const dir = Deno.makeTempDirSync();
       try {
         const n = 20;
-        const fake: Stage = {
-          name: "fetch:mnist",
-          module: new URL("../stages/fetch.ts", import.meta.url).href,
-          deps: [],
-          schema: z.object({}),
-          params: {},
-          run: () =>
-            Promise.resolve(encodeData({
-              meta: { name: "mnist", shape: [1, 1, 1], classes: 2, counts: { train: n, test: n } },
-              parts: { train: { x: new Uint8Array(n), y: new Uint8Array(n) }, test: { x: new Uint8Array(n), y: new Uint8Array(n) } },
-            })),
-        };
+        const fake = fakeMnistFetch(n);
         const run = (nTest: number) =>
           runPipeline([fake, subsampleStage("tiny", { dataset: "mnist", nTrain: 5, nVal: 5, nTest }) as Stage], {
             storeRoot: dir,

@@ -1,6 +1,5 @@
 // A store damaged in each way a disk, a user or a crash can damage it, and the user faults that used to end
 // in a stack trace: each case asserts what the store does (repair, refuse, report) and what the user reads.
-import { z } from "zod";
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { makeToyProject, type ToyProject } from "./fixtures/toy_project.ts";
 import { ArtifactStore } from "../pipeline/store/store.ts";
@@ -11,7 +10,7 @@ import { runPipeline } from "../pipeline/exec/runner.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { subsampleStage } from "../stages/subsample.ts";
 import { ExperimentConfig } from "../stages/config.ts";
-import { encodeData } from "../data/codec.ts";
+import { fakeMnistFetch } from "./fixtures/fake_fetch.ts";
 import { fetchDataset } from "../data/fetch.ts";
 import { PROJECT_ROOT } from "./fixtures/toy_project.ts";
 import { collectGarbage } from "../pipeline/store/gc.ts";
@@ -469,18 +468,7 @@ Deno.test("user faults end in one line, exit 2; an internal error in exit 3 with
     const dir = Deno.makeTempDirSync();
     try {
       const n = 20;
-      const fake: Stage = {
-        name: "fetch:mnist",
-        module: new URL("../stages/fetch.ts", import.meta.url).href,
-        deps: [],
-        schema: z.object({}),
-        params: {},
-        run: () =>
-          Promise.resolve(encodeData({
-            meta: { name: "mnist", shape: [1, 1, 1], classes: 2, counts: { train: n, test: n } },
-            parts: { train: { x: new Uint8Array(n), y: new Uint8Array(n) }, test: { x: new Uint8Array(n), y: new Uint8Array(n) } },
-          })),
-      };
+      const fake = fakeMnistFetch(n);
       const sub = subsampleStage("tiny", { dataset: "mnist", nTrain: 15, nVal: 10 }) as Stage;
       await assertRejects(
         () => runPipeline([fake, sub], { storeRoot: dir, projectRoot: PROJECT_ROOT, quiet: true }),
