@@ -2,9 +2,8 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { UserError } from "../pipeline/errors.ts";
-import { decodeData, encodeData } from "../data/codec.ts";
-import { drawSplit, gatherRows } from "../data/split.ts";
-import { Rng } from "../data/rng.ts";
+import { decodeData } from "../data/codec.ts";
+import { SplitTooLarge, subsampleFiles } from "../data/subsample.ts";
 import { DatasetNameSchema } from "../data/datasets.ts";
 import { DATA_RESOURCES } from "./_resources.ts";
 
@@ -37,43 +36,15 @@ export function subsampleStage(splitName: string, params: z.input<typeof Subsamp
       const src = inputs[fetchName];
       if (isNotRun(src)) throw new Error("unreachable: required input not run");
       const full = await decodeData((n) => src.bytes(n));
-      const pix = full.meta.shape[0] * full.meta.shape[1] * full.meta.shape[2];
-      const pool = full.parts.train.y.length;
-      if (p.nTrain + p.nVal > pool) {
-        throw new UserError(
-          `nTrain + nVal = ${p.nTrain} + ${p.nVal} = ${
-            p.nTrain + p.nVal
-          } exceeds the ${pool} examples of ${full.meta.name}'s training set; ` +
-            `lower nTrain or nVal in the split '${splitName}' of the config`,
-        );
+      try {
+        const files = subsampleFiles(full, p, splitName, () => progress(1, 2, "split drawn"));
+        progress(2, 2, `${p.nTrain}/${p.nVal}/${p.nTest ?? full.parts.test.y.length}`);
+        return files;
+      } catch (e) {
+        // a split the data set cannot give is the config's fault: one line, exit 2
+        if (e instanceof SplitTooLarge) throw new UserError(e.message);
+        throw e;
       }
-      const idx = drawSplit(full.parts.train.y, { nTrain: p.nTrain, nVal: p.nVal, stratify: p.stratify }, new Rng(p.seed));
-      progress(1, 2, "split drawn");
-      const testPool = full.parts.test.y.length;
-      if (p.nTest !== undefined && p.nTest > testPool) {
-        throw new UserError(
-          `nTest = ${p.nTest} exceeds the ${testPool} examples of ${full.meta.name}'s test set; ` +
-            `give nTest between 1 and ${testPool} (or leave it out for all of them) in the split '${splitName}' of the config`,
-        );
-      }
-      const nTest = p.nTest ?? testPool;
-      const testIdx = Uint32Array.from({ length: nTest }, (_, i) => i);
-      const part = (ix: Uint32Array, from: typeof full.parts.train) => ({ x: gatherRows(from.x, pix, ix), y: gatherRows(from.y, 1, ix) });
-      const files = encodeData({
-        meta: {
-          name: full.meta.name,
-          shape: full.meta.shape,
-          classes: full.meta.classes,
-          counts: { train: idx.train.length, val: idx.val.length, test: nTest },
-          split: { seed: p.seed, stratify: p.stratify, from: "official training set" },
-        },
-        parts: { train: part(idx.train, full.parts.train), val: part(idx.val, full.parts.train), test: part(testIdx, full.parts.test) },
-      });
-      // The indices into the official training set, for provenance.
-      files["train-indices.u32"] = new Uint8Array(idx.train.buffer);
-      files["val-indices.u32"] = new Uint8Array(idx.val.buffer);
-      progress(2, 2, `${idx.train.length}/${idx.val.length}/${nTest}`);
-      return files;
     },
   };
 }

@@ -222,3 +222,31 @@ Deno.test("status never touches the network: the default config's status under -
     Deno.removeSync(store, { recursive: true });
   }
 });
+
+Deno.test("subsampleFiles: disjoint train and validation rows, the test set's first nTest, seeded; a split too large named with its fix", async () => {
+  const { subsampleFiles, SplitTooLarge } = await import("../data/subsample.ts");
+  const n = 50, pix = 4;
+  const full = {
+    meta: { name: "toy", shape: [2, 2, 1] as [number, number, number], classes: 5, counts: { train: n, test: 30 } },
+    parts: {
+      train: { x: Uint8Array.from({ length: n * pix }, (_, i) => Math.floor(i / pix)), y: Uint8Array.from({ length: n }, (_, i) => i % 5) },
+      test: {
+        x: Uint8Array.from({ length: 30 * pix }, (_, i) => 100 + Math.floor(i / pix)),
+        y: Uint8Array.from({ length: 30 }, (_, i) => i % 5),
+      },
+    },
+  };
+  const req = { nTrain: 20, nVal: 10, nTest: 7, seed: 3, stratify: false };
+  const files = subsampleFiles(full, req, "s");
+  const split = await decodeData((name) => Promise.resolve(files[name]));
+  const train = new Uint32Array(files["train-indices.u32"].slice().buffer), val = new Uint32Array(files["val-indices.u32"].slice().buffer);
+  assertEquals([train.length, val.length, split.parts.test.y.length], [20, 10, 7]);
+  assertEquals(new Set([...train, ...val]).size, 30, "train and validation rows are disjoint");
+  // every stored row is the training row its index names (the images encode their row), the test rows the first 7
+  train.forEach((row, i) => assertEquals(split.parts.train.x[i * pix], row));
+  assertEquals([...split.parts.test.x].filter((_, i) => i % pix === 0), [100, 101, 102, 103, 104, 105, 106]);
+  assertEquals(subsampleFiles(full, req, "s")["train-indices.u32"], files["train-indices.u32"], "the same seed draws the same rows");
+  const err = (r: typeof req) => assertThrows(() => subsampleFiles(full, r, "s"), SplitTooLarge);
+  assertMatch(err({ ...req, nTrain: 45 }).message, /nTrain \+ nVal = 45 \+ 10 = 55 exceeds the 50 examples of toy's training set/);
+  assertMatch(err({ ...req, nTest: 31 }).message, /nTest = 31 exceeds the 30 examples of toy's test set; give nTest between 1 and 30/);
+});
