@@ -3,8 +3,6 @@
 
 import { gitState } from "../util/git_state.ts";
 
-export { gitState };
-
 /** The manifest environment entry holding the run's commit: "<sha>" or "<sha> (dirty)". */
 export const GIT_COMMIT = "git commit";
 

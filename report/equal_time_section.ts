@@ -84,10 +84,12 @@ function groupTable(k: string, runs: StudyResult[]): Table | undefined {
   const medians = kinds.map((kind) => median(of(kind).map(runSeconds)));
   // the equal time: what the quickest method ± HLS needs for its whole budget (median over seeds)
   const T = Math.min(...medians);
+  // each run's best model ready at T, found once
+  const atT = new Map(runs.map((r) => [r, runBestAt(r, T)]));
   const ref = runs.some((r) => r.method === "microga" && r.hls) ? { method: "microga", hls: true } : undefined;
-  const refAt = (seconds?: number) =>
-    new Map(ref ? of(ref).map((r) => [r.seed, seconds === undefined ? r.best.final.test.acc : runBestAt(r, seconds)?.testAcc]) : []);
-  const [refT, refAll] = [refAt(T), refAt()];
+  const refRuns = ref ? of(ref) : [];
+  const refT = new Map(refRuns.map((r) => [r.seed, atT.get(r)?.testAcc]));
+  const refAll = new Map(refRuns.map((r) => [r.seed, r.best.final.test.acc]));
   const delta = (list: StudyResult[], value: (r: StudyResult) => number | undefined, refs: Map<number, number | undefined>) => {
     const d = list.flatMap((r) => {
       const [a, b] = [value(r), refs.get(r.seed)];
@@ -97,15 +99,14 @@ function groupTable(k: string, runs: StudyResult[]): Table | undefined {
   };
   const rows = kinds.map((kind, i) => {
     const list = of(kind);
-    const at = list.map((r) => runBestAt(r, T));
-    const got = at.filter((m): m is TimedModel => m !== undefined);
+    const got = list.map((r) => atT.get(r)).filter((m): m is TimedModel => m !== undefined);
     const isRef = ref && kind.method === ref.method && kind.hls === ref.hls;
     return [
       `${methodName(kind.method)} ${kind.hls ? "with" : "without"} HLS`,
       fmt(medians[i], 1),
       got.length ? `${pm(meanStd(got.map((m) => m.valAcc)))} / ${pm(meanStd(got.map((m) => m.testAcc)))}` : "–",
       fmt(meanStd(list.map((r) => timeline(r).models.filter((m) => m.at <= T).length)).mean, 1),
-      isRef ? "(reference)" : delta(list, (r) => runBestAt(r, T)?.testAcc, refT),
+      isRef ? "(reference)" : delta(list, (r) => atT.get(r)?.testAcc, refT),
       `${pm(meanStd(list.map((r) => r.best.final.val.acc)))} / ${pm(meanStd(list.map((r) => r.best.final.test.acc)))}`,
       isRef ? "(reference)" : delta(list, (r) => r.best.final.test.acc, refAll),
     ];

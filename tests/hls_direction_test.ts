@@ -39,6 +39,17 @@ function problem(seed: number) {
   return { input, dispose: () => [train, select].forEach(disposePart), dTrain };
 }
 
+/** Runs `body` on problem(seed), freeing its tensors afterwards whatever happens. */
+async function withProblem(seed: number, body: (p: ReturnType<typeof problem>) => Promise<void>): Promise<void> {
+  const p = problem(seed);
+  try {
+    await body(p);
+  } finally {
+    p.dispose();
+    p.dTrain.dispose();
+  }
+}
+
 const options = (o: Partial<DirectionOptions>): DirectionOptions => ({ ...HlsOptions.parse({}), ...o });
 
 /** LP (11)'s feasible set: |dw_j| ≤ δ, dc inside its box, and nothing moved outside the block. */
@@ -51,8 +62,7 @@ function assertFeasible(d: Direction, o: DirectionOptions, input: ReturnType<typ
 }
 
 Deno.test("dispatch: each solver setting takes its path, and every solved direction is feasible for LP (11)", async () => {
-  const p = problem(3);
-  try {
+  await withProblem(3, async (p) => {
     const cases: [Partial<DirectionOptions>, Direction["path"]][] = [
       [{ solver: "simplex", block: "output" }, "simplex"],
       [{ solver: "highs", block: "output" }, "highs"],
@@ -67,15 +77,11 @@ Deno.test("dispatch: each solver setting takes its path, and every solved direct
       assertEquals(d.blockSize, 5 * 3 + 3, "the output layer's weights and biases");
       assertFeasible(d, opts, p.input, JSON.stringify(o));
     }
-  } finally {
-    p.dispose();
-    p.dTrain.dispose();
-  }
+  });
 });
 
 Deno.test("dispatch: the dense simplex and HiGHS give the same optimum on the same block", async () => {
-  const p = problem(11);
-  try {
+  await withProblem(11, async (p) => {
     const a = await solveDirection(p.input, options({ solver: "simplex", block: "output" }));
     const b = await solveDirection(p.input, options({ solver: "highs", block: "output" }));
     assert(a.solved && b.solved, [...a.notes, ...b.notes].join("; "));
@@ -83,15 +89,11 @@ Deno.test("dispatch: the dense simplex and HiGHS give the same optimum on the sa
     const obj = (d: Direction) => d.dw.reduce((s, v, j) => s + v * p.input.gradF[j], 0);
     const scale = Math.max(1e-12, Math.abs(obj(a)));
     assert(Math.abs(obj(a) - obj(b)) <= 1e-6 * scale, `objectives ${obj(a)} and ${obj(b)}`);
-  } finally {
-    p.dispose();
-    p.dTrain.dispose();
-  }
+  });
 });
 
 Deno.test("dispatch: a refused or impossible solve leaves the model unchanged and says why", async () => {
-  const p = problem(5);
-  try {
+  await withProblem(5, async (p) => {
     const zero = (d: Direction) => d.dw.every((v) => v === 0) && d.dc.every((v) => v === 0);
     // an exact solver over a block larger than maxLpWeights is refused, naming the setting
     const big = await solveDirection(p.input, options({ solver: "simplex", block: "all", maxLpWeights: 20 }));
@@ -104,8 +106,5 @@ Deno.test("dispatch: a refused or impossible solve leaves the model unchanged an
       assert(zero(cf));
       assertMatch(cf.notes.join("; "), /no fallback, model unchanged/);
     }
-  } finally {
-    p.dispose();
-    p.dTrain.dispose();
-  }
+  });
 });

@@ -5,6 +5,7 @@ import { ArtifactStore } from "../store/store.ts";
 import { type ScannedMember, scanTar, type TarFile, type TarLimits, unsafeMemberName, writeTarGz } from "../../util/tar.ts";
 import { acquireStoreLock } from "../store/lock.ts";
 import { junkAfterGzip } from "./gzip_tail.ts";
+import { compareOutputs } from "./compare_outputs.ts";
 import { CodeDigester, codeDigestOf, outsideProjectRoot } from "../plan/code_digest.ts";
 import { printable } from "../printable.ts";
 import { GIT_COMMIT } from "../git_state.ts";
@@ -654,16 +655,10 @@ export function compareRerun(archived: Manifest, rerun: Manifest, stages: readon
       continue;
     }
     out.compared++;
-    const isVolatile = volatileTest(stage);
-    for (const name of new Set([...Object.keys(a.outputs), ...Object.keys(b.outputs)])) {
-      const x = a.outputs[name]?.digest;
-      const y = b.outputs[name]?.digest;
-      if (x === y) continue;
-      if (x !== undefined && y !== undefined && isVolatile(name)) {
-        out.volatileDiffs++;
-        continue;
-      }
-      out.mismatches.push(`${stage.name}/${name}: archived ${x ?? "missing"}, rerun ${y ?? "missing"}`);
+    const diff = compareOutputs(a.outputs, b.outputs, volatileTest(stage));
+    out.volatileDiffs += diff.volatileDiffs;
+    for (const m of diff.mismatches) {
+      out.mismatches.push(`${stage.name}/${m.file}: archived ${m.archived ?? "missing"}, rerun ${m.recomputed ?? "missing"}`);
     }
     if (a.codeDigest !== b.codeDigest) out.notes.push(`${stage.name}: this checkout's code differs from the archived run's`);
   }

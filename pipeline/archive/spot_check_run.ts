@@ -7,6 +7,7 @@ import type { StageJobSpec } from "../exec/executor.ts";
 import { handleChildLine, type JobReport, readLines } from "../exec/executor.ts";
 import type { Manifest, StageRecord } from "../store/manifest.ts";
 import { volatileTest } from "../plan/keys.ts";
+import { compareOutputs } from "./compare_outputs.ts";
 import type { Stage } from "../stage.ts";
 import { scanTar } from "../../util/tar.ts";
 import { DEFAULT_NAMES, type EngineNames } from "../names.ts";
@@ -135,20 +136,17 @@ async function recomputeOne(o: RecomputeOptions, records: Map<string, StageRecor
   if (report.status === "failed") return fail(`the recomputation failed: ${report.message.split("\n")[0]}`);
   if (report.status === "damaged") return fail(`an archived input could not be read: ${report.message.split("\n")[0]}`);
   if (report.status === "not-run") return fail(`it could not run here: ${report.reason}`);
-  const isVolatile = volatileTest(stage);
-  const out: SpotOutcome = { stage: name, verdict: "same", mismatches: [], volatileDiffs: 0, wallMs: performance.now() - t0 };
-  for (const file of new Set([...Object.keys(rec.outputs), ...Object.keys(report.outputs)])) {
-    const x = rec.outputs[file]?.digest;
-    const y = report.outputs[file]?.digest;
-    if (x === y) continue;
-    if (x !== undefined && y !== undefined && isVolatile(file)) {
-      out.volatileDiffs++;
-      continue;
-    }
-    out.mismatches.push(`${printable(name)}/${printable(file)}: archived ${x ?? "missing"}, recomputed ${y ?? "missing"}`);
-  }
-  if (out.mismatches.length) out.verdict = "differs";
-  return out;
+  const diff = compareOutputs(rec.outputs, report.outputs, volatileTest(stage));
+  const mismatches = diff.mismatches.map((m) =>
+    `${printable(name)}/${printable(m.file)}: archived ${m.archived ?? "missing"}, recomputed ${m.recomputed ?? "missing"}`
+  );
+  return {
+    stage: name,
+    verdict: mismatches.length ? "differs" : "same",
+    mismatches,
+    volatileDiffs: diff.volatileDiffs,
+    wallMs: performance.now() - t0,
+  };
 }
 
 /** Runs one `run-stage` child and returns its report (a failure report when it ends without one). */
