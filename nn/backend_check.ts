@@ -1,8 +1,13 @@
 // Which TensorFlow.js backend can be used here, without loading TensorFlow.js (the CLI checks it before any
 // stage runs).
+import { z } from "zod";
 
-/** The TensorFlow.js backends this project can use. */
-export type BackendName = "wasm" | "cpu" | "tensorflow";
+/** The TensorFlow.js backends this project can use: the one schema every stage's parameters take. */
+export const BackendName = z.enum(["wasm", "cpu", "tensorflow"]);
+export type BackendName = z.infer<typeof BackendName>;
+
+/** A stage's `backend` parameter: WebAssembly unless the config says otherwise. */
+export const BackendParam = BackendName.default("wasm");
 
 /** Why a backend cannot be used here (with the command that installs it), or undefined when it can. */
 export function backendProblem(name: BackendName): string | undefined {

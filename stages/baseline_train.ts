@@ -3,13 +3,14 @@ import type { Stage } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const BASELINE = new URL("../nn/baseline.ts", import.meta.url);
 const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
 
 export const BaselineParams = z.strictObject({
   split: z.string(),
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   /** The paper's Section II model: 5 hidden layers of 50. */
   hidden: z.array(z.number().int().min(1, "a hidden layer needs at least 1 unit (leave the layer out instead)")).default([
     50,

@@ -10,6 +10,7 @@ import { HlsAblationParams } from "./hls_ablation.ts";
 import { GaLrMomWdParams } from "./ga_lr_mom_wd.ts";
 import { CpmlhoParams } from "./cpmlho.ts";
 import { ReportSection } from "./report.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 // Every section is its stage's own params schema (strict at every depth), less what the config gives once
 // for all stages (the backend) or what the section spreads over several stages (splits, methods, budgets,
@@ -123,7 +124,7 @@ export const ExperimentConfig = z.strictObject({
   /** A free-form description, shown in the report. */
   description: z.string().default(""),
   /** TensorFlow.js backend: wasm (default), cpu, or tensorflow (tfjs-node / tfjs-node-gpu, if installed). */
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   datasets: z.partialRecord(DatasetNameSchema, z.strictObject({ sources: z.array(SourceSchema).optional() })).default({}),
   splits: z.record(
     z.string().regex(/^[a-z0-9-]+$/, "split names use a-z, 0-9 and '-'"),

@@ -4,11 +4,12 @@ import { CpmlhoOptions } from "../cpmlho/cpmlho_options.ts";
 import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const CPMLHO_STUDY = new URL("../cpmlho/cpmlho_study.ts", import.meta.url);
 
 export const CpmlhoParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   /** The run's name (the stage is cpmlho:<run>). */
   run: z.string(),
   split: z.string(),

@@ -4,6 +4,7 @@ import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
 import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
 import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const GA_STUDY = new URL("../search/ga_lr_mom_wd_study.ts", import.meta.url);
 
@@ -15,7 +16,7 @@ function gaModels(p: z.input<typeof GaLrMomWdParams>): number {
 }
 
 export const GaLrMomWdParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   split: z.string(),
   /** baseline: one model with fixed SGD settings; run1..run4: the document's GA runs. */
   run: z.string(),

@@ -12,11 +12,12 @@ import { LIGHT_RESOURCES } from "./_resources.ts";
 import type { StagePool } from "./_pool.ts";
 import { populationStage, readPopulationStudy } from "./population.ts";
 import { hlsRunStage, readUnit } from "./search.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const ABLATION = new URL("../search/hls_ablation.ts", import.meta.url);
 
 export const HlsAblationParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   /** Independent replications: the unit of the paired confidence intervals. */
   seeds: z.array(z.number().int()).min(2).default([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   /** Models per one-shot run and per micro-GA run (the micro-GA's is population + generations × offspring). */

@@ -4,12 +4,13 @@ import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const FINETUNE = new URL("../bilevel/hls/finetune.ts", import.meta.url);
 const WEIGHTS_CODEC = new URL("../nn/weights_codec.ts", import.meta.url);
 
 export const LpFinetuneParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   /** 1HP: one λ; 2HP: hidden / output; 6HP (perLayer): one per layer of the 5-hidden-layer MLP. */
   groupings: z.array(z.enum(["1HP", "2HP", "perLayer"])).default(["1HP", "2HP", "perLayer"]),
   /** Section II default: the k weights with the largest |∇_w F| across all layers, so hidden λ's act. */

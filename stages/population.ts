@@ -12,6 +12,7 @@ import type { StudyResult } from "../search/records.ts";
 import type { TrainedBatch } from "../search/population.ts";
 import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const POPULATION = new URL("../search/population.ts", import.meta.url);
 const TRAIN_GENOMES = new URL("../search/train_genomes.ts", import.meta.url);
@@ -23,7 +24,7 @@ const SAMPLER_FACTORY = new URL("../search/sampler_factory.ts", import.meta.url)
  * the micro-GA all read the same population when these agree.
  */
 export const PopulationParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   method: z.enum(SEARCH_METHODS),
   seed: z.number().int(),
   /** Models of a one-shot method (grid, random); the micro-GA's is population + generations × offspring. */

@@ -13,11 +13,12 @@ import { seedUnitName } from "./_per_seed.ts";
 import type { StagePool } from "./_pool.ts";
 import { PopulationParams, populationStage, readPopulationBatch, readPopulationStudy } from "./population.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
+import { BackendParam } from "../nn/backend_check.ts";
 
 const SEARCH_SEED = new URL("../search/search_seed.ts", import.meta.url);
 
 export const SearchParams = z.strictObject({
-  backend: z.enum(["wasm", "cpu", "tensorflow"]).default("wasm"),
+  backend: BackendParam,
   /** A method of search/sampler_factory.ts: a new sampler is a case there. */
   method: z.enum(SEARCH_METHODS),
   seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),

@@ -1,6 +1,7 @@
 import { tf } from "../../nn/backend.ts";
 import { mlpShapes, type Weights } from "../../nn/mlp.ts";
 import { type TensorPart, transposedInputs } from "../../nn/data_tensors.ts";
+import { type ForwardPass, hessianBlockOf, softmaxJacobianTimes } from "./hessian_block.ts";
 
 /** An MLP and the L2 terms of its objective f(w, λ) = L(w) + Σ_k λ_k ||W_(k)||². */
 export interface MlpObjective {
@@ -36,6 +37,7 @@ export class MlpDerivatives {
   readonly #W: tf.Tensor2D[];
   readonly #b: tf.Tensor1D[];
   readonly #shapes: number[][];
+  readonly #sizes: number[];
   readonly #part: TensorPart;
   readonly #groups: number[];
   readonly #lambdas: number[];
@@ -49,6 +51,7 @@ export class MlpDerivatives {
   constructor(model: MlpObjective, part: TensorPart) {
     const { weights, sizes, groups, lambdas } = model;
     this.#shapes = mlpShapes(sizes);
+    this.#sizes = sizes;
     this.#W = [];
     this.#b = [];
     weights.forEach((w, i) => {
@@ -87,18 +90,7 @@ export class MlpDerivatives {
   /** Forward activations, ReLU masks and backward deltas at the current weights, computed once and kept. */
   // Transposed copies (actsT, WT) because the wasm backend's transposed matMul is ~10x slower than an
   // explicit transpose (see nn/fast_matmul.ts).
-  #cache?: {
-    acts: tf.Tensor2D[];
-    actsT: tf.Tensor2D[];
-    WT: tf.Tensor2D[];
-    masks: tf.Tensor2D[];
-    p: tf.Tensor2D;
-    /** One-hot of each example's most likely class, and p with that class zeroed (see #hv). */
-    top: tf.Tensor2D;
-    pRest: tf.Tensor2D;
-    deltas: tf.Tensor2D[];
-    loss: number;
-  };
+  #cache?: ForwardPass;
 
   /** The forward and backward pass at the current weights (maskedForward, backDeltas), once per model, cached. */
   #forward() {
@@ -173,13 +165,7 @@ export class MlpDerivatives {
         if (l < L - 1) racts.push(tf.mul(rz, c.masks[l]) as tf.Tensor2D);
         else rlogits = rz;
       }
-      // softmax Jacobian: R(δ)_c = p_c (rz_c − Σ_d p_d rz_d)/n. For the most likely class t that
-      // difference is Σ_{d≠t} p_d (rz_t − rz_d), formed that way: rz_t − Σ_d p_d rz_d cancels when p_t ≈ 1
-      // (HVPs 0.1-0.6% off on a confident model, before).
-      const diff = tf.sub(rlogits, tf.sum(tf.mul(c.p, rlogits), 1, true));
-      const diffTop = tf.sub(tf.mul(rlogits, tf.sum(c.pRest, 1, true)), tf.sum(tf.mul(c.pRest, rlogits), 1, true));
-      const diffStable = tf.add(tf.mul(diff, tf.sub(1, c.top)), tf.mul(diffTop, c.top));
-      let rdelta = tf.div(tf.mul(c.p, diffStable), n) as tf.Tensor2D;
+      let rdelta = softmaxJacobianTimes(c, rlogits, n);
       // The R-backward pass: backDeltas and parameterGradients differentiated along the direction (each step
       // adds the terms the direction contributes), not a second copy of them.
       const hW: tf.Tensor[] = new Array(L);
@@ -213,6 +199,28 @@ export class MlpDerivatives {
   hvp(v: Float32Array, withPenalty = true): Float32Array {
     this.hvpCount++;
     return this.#hv(v, withPenalty);
+  }
+
+  /**
+   * H[B, B] for the flat parameter indices B (row-major; hessian_block.ts): B's columns read at B's rows, by
+   * the R-operator for all columns at once instead of one full HVP each. Counted as |B| HVPs.
+   */
+  hessianBlock(
+    indices: number[],
+    opts: { withPenalty?: boolean; maxFloats?: number; onChunk?: (done: number, total: number) => void } = {},
+  ): Float64Array {
+    this.hvpCount += indices.length;
+    return hessianBlockOf({
+      pass: this.#forward(),
+      W: this.#W,
+      sizes: this.#sizes,
+      n: this.#part.n,
+      indices,
+      lambdaOfLayer: this.#W.map((_, l) => this.#lambdas[this.#groups[l]] ?? 0),
+      withPenalty: opts.withPenalty ?? true,
+      maxFloats: opts.maxFloats,
+      onChunk: opts.onChunk,
+    });
   }
 
   /** Releases the tensors held. */

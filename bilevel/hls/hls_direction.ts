@@ -284,17 +284,7 @@ function blockHessian(
   if (block.kind === "output") hWW = outputLayerHessian(inp, inp.train, lambdaOut);
   else if (block.kind === "output-subset") {
     hWW = outputLayerHessianSubset(inp, inp.train, lambdaOut, block.indices.map((j) => j - block.outputStart));
-  } else {
-    hWW = new Float64Array(bm * bm);
-    const e = new Float32Array(inp.w0.length);
-    for (let c = 0; c < bm; c++) {
-      e.fill(0);
-      e[block.indices[c]] = 1;
-      const col = inp.dTrain.hvp(e);
-      for (let r = 0; r < bm; r++) hWW[r * bm + c] = col[block.indices[r]];
-      onProgress?.(c + 1, bm, "H_ww columns");
-    }
-  }
+  } else hWW = inp.dTrain.hessianBlock(block.indices, { onChunk: (done, total) => onProgress?.(done, total, "H_ww columns") });
   for (let r = 0; r < bm; r++) {
     for (let c = r + 1; c < bm; c++) hWW[r * bm + c] = hWW[c * bm + r] = (hWW[r * bm + c] + hWW[c * bm + r]) / 2;
   }
