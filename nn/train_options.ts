@@ -20,8 +20,12 @@ export const TrainOptions = z.strictObject({
 });
 export type TrainOptions = z.infer<typeof TrainOptions>;
 
+/**
+ * A real number as a stored artifact holds it: JSON writes NaN and ±Infinity (a diverged model's loss) as
+ * null, which reads back as NaN, so that a diverged model still sorts last (search/train_genomes.ts).
+ */
+export const StoredReal = z.union([z.number(), z.null()]).transform((v) => v ?? NaN);
+
 /** Loss and accuracy on one data part. */
-export interface Metrics {
-  loss: number;
-  acc: number;
-}
+export const Metrics = z.strictObject({ loss: StoredReal, acc: StoredReal });
+export type Metrics = z.output<typeof Metrics>;

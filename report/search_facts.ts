@@ -1,3 +1,4 @@
+import type { TrainOptions } from "../nn/train_options.ts";
 /** What each search run was (data, budget, models, seeds, protocol) and what it found, derived from its artifacts. */
 import { type PairedEffect, pairedEffect } from "../search/paired_stats.ts";
 import { PAPER_TABLE_NAMES, PAPER_TABLES } from "./paper_numbers.ts";
@@ -31,12 +32,12 @@ export function modelsPerRun(s: SearchInput, searchBudget: number | undefined): 
 }
 
 /** Epochs per model of a budget's training settings. */
-export function epochsOf(training: Record<string, unknown>): number | undefined {
-  return typeof training.epochs === "number" ? training.epochs : undefined;
+export function epochsOf(training: Partial<Pick<TrainOptions, "epochs">>): number | undefined {
+  return training.epochs;
 }
 
 /** "short (1 epoch)". */
-export function budgetLabel(budget: string, training: Record<string, unknown>): string {
+export function budgetLabel(budget: string, training: Partial<Pick<TrainOptions, "epochs">>): string {
   const e = epochsOf(training);
   return e === undefined ? budget : `${budget} (${e} epoch${e === 1 ? "" : "s"})`;
 }

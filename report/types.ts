@@ -4,6 +4,7 @@ import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import type { MethodSummary } from "../search/summary.ts";
 import type { StudyResult } from "../search/study.ts";
 import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
+import type { TrainOptions } from "../nn/train_options.ts";
 
 /** The search summary a search stage writes. */
 export type SearchSummary = MethodSummary & {
@@ -11,7 +12,7 @@ export type SearchSummary = MethodSummary & {
   split: string;
   budget: string;
   backend: string;
-  training: Record<string, unknown>;
+  training: TrainOptions;
   /** How the run with HLS fine-tuned (absent in summaries written before it was recorded). */
   hls?: HlsProtocol;
 };
@@ -122,7 +123,7 @@ export interface AblationOutput {
   dataset: string;
   split: string;
   budget: string;
-  training: Record<string, unknown>;
+  training: TrainOptions;
   models: number;
   variants: AblationVariant[];
   seeds: AblationSeed[];

@@ -14,11 +14,12 @@ export type SearchSpace = z.infer<typeof SearchSpace>;
  * A candidate: number of hidden layers (0-3), neurons per hidden layer (0-15, shared by the layers) and
  * log10 λ. A neuron count of 0 means no hidden layer (logistic regression), whatever the layer count.
  */
-export interface Genome {
-  layers: number;
-  neurons: number;
-  log10Lambda: number;
-}
+export const Genome = z.strictObject({
+  layers: z.number().int(),
+  neurons: z.number().int(),
+  log10Lambda: z.number(),
+});
+export type Genome = z.infer<typeof Genome>;
 
 /** Hidden layer widths of a genome. */
 export function hiddenOf(g: Genome): number[] {

@@ -1,6 +1,7 @@
 // Stage plumbing shared by the stages that train: a split's artifacts as tensors under the stage's backend.
 // TensorFlow.js is loaded here, when a stage first computes, not when the CLI starts (it is most of the
 // start-up of a run that has nothing to compute).
+import type { z } from "zod";
 import type { ArtifactSet, NotRun } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";
 import { mergeVolatile, volatileName } from "../util/volatile.ts";
@@ -61,4 +62,23 @@ export { jsonWithVolatile } from "../util/volatile.ts";
 export async function readWithVolatile<T>(a: ArtifactSet, file: string): Promise<T> {
   const stable = await a.json<T>(file);
   return a.names().includes(volatileName(file)) ? mergeVolatile(stable, await a.json(volatileName(file))) as T : stable;
+}
+
+/**
+ * A JSON output with its timings merged back in, checked against the schema its science owns, and as that
+ * schema reads it (NaN where JSON wrote null). An artifact without the shape its reader expects (damaged,
+ * forged, or written by other code) is refused naming the stage, the file, the field and what was expected:
+ * never read as if it had it.
+ */
+export async function readChecked<S extends z.ZodType>(a: ArtifactSet, file: string, schema: S): Promise<z.output<S>> {
+  return checkShape(a.stage, file, schema, await readWithVolatile<unknown>(a, file));
+}
+
+/** `value` (stage's `file`) as `schema` reads it, or the error readChecked describes. */
+export function checkShape<S extends z.ZodType>(stage: string, file: string, schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const at = issue.path.length ? issue.path.map(String).join(".") : "(the whole file)";
+  throw new Error(`${stage}'s ${file} is not what this code writes: at ${at}: ${issue.message}`);
 }

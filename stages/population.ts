@@ -8,9 +8,9 @@ import { TrainOptions } from "../nn/train_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { SEARCH_METHODS } from "../search/sampler_factory.ts";
-import type { StudyResult } from "../search/records.ts";
+import { StudyOutput } from "../search/records.ts";
 import type { TrainedBatch } from "../search/population.ts";
-import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, readChecked, readWithVolatile, withSplit } from "./_load.ts";
 import { trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -36,11 +36,7 @@ export const PopulationParams = z.strictObject({
 export type PopulationParams = z.infer<typeof PopulationParams>;
 
 /** What a population stage writes in `study.json`: the search without HLS. */
-export interface PopulationOutput {
-  backend: string;
-  dataset: string;
-  result: StudyResult;
-}
+export type PopulationOutput = StudyOutput;
 
 /** The name of a population stage. */
 export function populationName(split: string, budget: string, method: string, seed: number): string {
@@ -97,7 +93,7 @@ export function populationStage(split: string, budget: string, params: z.input<t
 /** A population stage's search without HLS, as it wrote it (timings merged back in). */
 export async function readPopulationStudy(input: ArtifactSet | NotRun | undefined): Promise<PopulationOutput> {
   if (!input || isNotRun(input)) throw new Error("population input missing");
-  return await readWithVolatile<PopulationOutput>(input, "study.json");
+  return await readChecked(input, "study.json", StudyOutput);
 }
 
 /** A population stage's first batch as trained: the same weights bit for bit. */

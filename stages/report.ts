@@ -4,7 +4,8 @@ import { isNotRun, type NotRun } from "../pipeline/stage.ts";
 import { fromFileUrl } from "../pipeline/paths.ts";
 import type { ReportInput } from "../report/build.ts";
 import { reportEnvironment } from "./environment.ts";
-import { loadModule, readWithVolatile } from "./_load.ts";
+import { checkShape, loadModule, readWithVolatile } from "./_load.ts";
+import { StudyResult } from "../search/records.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
 import { isTimingOutput, TIMING_HTML, TIMING_MD, TIMING_PREFIX } from "../report/timing_names.ts";
@@ -126,12 +127,26 @@ export async function readInputs(
     stable.stages.push({ name, digests: results });
     withTimings.stages.push({ name, digests: results, volatileDigests: digests(isUpstreamVolatile) });
     await collect(name, (file) => a.json(file), stable, p.includeTrials);
-    await collect(name, (file) => readWithVolatile(a, file), withTimings, p.includeTrials);
+    // the trials checked against the search's schema once, where their timings are merged back in (the page's
+    // copy is the same file less its timings)
+    await collect(
+      name,
+      async <T>(file: string) => {
+        const value = await readWithVolatile<T>(a, file);
+        if (file === "studies.json") checkShape(name, file, StudiesFile, value);
+        return value;
+      },
+      withTimings,
+      p.includeTrials,
+    );
   }
   return { stable, withTimings };
 }
 
 type Read = <T>(file: string) => Promise<T>;
+
+/** What a search merge writes in `studies.json`: each seed's runs without and with HLS. */
+const StudiesFile = z.looseObject({ results: z.array(StudyResult) });
 
 async function collect(name: string, read: Read, inp: ReportInput, includeTrials: boolean): Promise<void> {
   if (name === "baseline-train") inp.baseline = await read("history.json");

@@ -5,10 +5,10 @@ import { TrainOptions } from "../nn/train_options.ts";
 import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
-import type { StudyResult } from "../search/records.ts";
+import { StudyOutput, type StudyResult } from "../search/records.ts";
 import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, readChecked, withSplit } from "./_load.ts";
 import { seedUnitName } from "./_per_seed.ts";
 import type { StagePool } from "./_pool.ts";
 import { PopulationParams, populationStage, readPopulationBatch, readPopulationStudy } from "./population.ts";
@@ -75,11 +75,7 @@ export const HlsRunParams = z.strictObject({
 export type HlsRunParams = z.infer<typeof HlsRunParams>;
 
 /** What a run with HLS writes in `study.json`. */
-export interface HlsRunOutput {
-  backend: string;
-  dataset: string;
-  result: StudyResult;
-}
+export type HlsRunOutput = StudyOutput;
 
 /** The population parameters a run with HLS starts from: its method's, without anything of HLS. */
 export function populationParamsOf(p: z.input<typeof HlsRunParams>): z.input<typeof PopulationParams> {
@@ -194,7 +190,7 @@ function searchMergeStage(
 export async function readUnit(inputs: Record<string, ArtifactSet | NotRun>, name: string): Promise<HlsRunOutput> {
   const a = inputs[name];
   if (!a || isNotRun(a)) throw new Error(`unit ${name} has no output`);
-  return await readWithVolatile<HlsRunOutput>(a, "study.json");
+  return await readChecked(a, "study.json", StudyOutput);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AblationOutput } from "../report/types.ts";
 import { renderSvg } from "../report/charts.ts";
 import { Rng } from "../data/rng.ts";
 import type { StudyResult } from "../search/records.ts";
+import { TrainOptions } from "../nn/train_options.ts";
 
 Deno.test("Student t quantiles equal the published table to 1e-5 (df 1-120), and the CDF inverts them", () => {
   // t_{0.975, df} and t_{0.995, df} from standard tables (e.g. NIST/SEMATECH e-Handbook, Table 1.3.6.7.2)
@@ -90,7 +91,16 @@ Deno.test("ablation summary: paired differences per variant, verdicts, counts an
   assertEquals(s[1].valLoss.verdict, "hurts", "crafted loss = 1 − acc: +0.02 loss is worse");
   assertEquals([s[2].moved, s[2].onBound, s[2].models], [30, 10, 400]);
   assertClose(s[0].seconds / s[0].referenceSeconds, 1.2, 1e-12);
-  const out: AblationOutput = { dataset: "toy", split: "toy", budget: "short", training: {}, models: 40, variants, seeds, summary: s };
+  const out: AblationOutput = {
+    dataset: "toy",
+    split: "toy",
+    budget: "short",
+    training: TrainOptions.parse({}),
+    models: 40,
+    variants,
+    seeds,
+    summary: s,
+  };
   const verdict = ablationVerdict(out);
   assert(/helps: a \+0\.010/.test(verdict), verdict);
   assert(/hurts: b −0\.0/.test(verdict), verdict);

@@ -3,6 +3,7 @@ import type { ReportInput, SearchSummary } from "../report/build.ts";
 import type { AblationOutput } from "../report/types.ts";
 import { pairedEffect } from "../search/paired_stats.ts";
 import { summariseMethod } from "../search/summary.ts";
+import { TrainOptions } from "../nn/train_options.ts";
 import type { StudyResult, TrialRecord } from "../search/study.ts";
 
 /** A deterministic pseudo-random stream in [0, 1). */
@@ -95,7 +96,7 @@ export function searchInput(
     split: o.split,
     budget: o.budget,
     backend: "wasm",
-    training: { optimizer: "adam", learningRate: 0.001, epochs: o.epochs, batchSize: 64 },
+    training: TrainOptions.parse({ optimizer: "adam", learningRate: 0.001, epochs: o.epochs, batchSize: 64 }),
   };
   return { stage: `search:${o.split}:${o.budget}:${o.method}`, summary, studies: { results } };
 }
@@ -158,7 +159,7 @@ export function ablationInput(o: { dataset: string; budget: string; seeds: numbe
     dataset: o.dataset,
     split: o.dataset,
     budget: o.budget,
-    training: { epochs: 1 },
+    training: TrainOptions.parse({ epochs: 1 }),
     models: o.models,
     variants: variants as AblationOutput["variants"],
     seeds: seeds as AblationOutput["seeds"],
