@@ -5,7 +5,7 @@ import { fetchDataset } from "../data/fetch.ts";
 import { drawSplit, gatherRows } from "../data/split.ts";
 import { Rng } from "../data/rng.ts";
 import { toTensorPart } from "../nn/data_tensors.ts";
-import type { StudyData } from "../search/study.ts";
+import type { StudyData } from "../search/train_genomes.ts";
 
 /** MNIST as a study's data (5,000 train, 2,500 validation, 10,000 test), the backend set to wasm first. */
 export async function mnistStudyData(): Promise<StudyData> {

@@ -8,7 +8,9 @@ import { HlsOptions, type HlsResult, hyperLocalSearch, warmUpHls } from "../bile
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler, MicroGaOptions } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
-import { disposeStudyData, hlsDataOf, hlsModelOf, lowestLoss, microGaStudy, rankingMetrics, trainGenomes } from "../search/study.ts";
+import { disposeStudyData, microGaStudy, trainGenomes } from "../search/study.ts";
+import { hlsDataOf, hlsModelOf, rankingMetrics } from "../search/hls_step.ts";
+import { lowestLoss } from "../search/train_genomes.ts";
 import { median, printTable } from "./_util.ts";
 import { mnistStudyData, wholeNumberArg } from "./_mnist_study.ts";
 import { pairedEffect } from "../search/paired_stats.ts";

@@ -9,7 +9,10 @@ import { HlsOptions } from "../bilevel/hls/hls.ts";
 import { SearchSpace } from "../search/space.ts";
 import { GridSampler } from "../search/samplers.ts";
 import { TrainOptions } from "../nn/train.ts";
-import { applyHls, disposeStudyData, type HlsRecord, lowestLoss, rankingMetrics, trainGenomes } from "../search/study.ts";
+import { disposeStudyData, trainGenomes } from "../search/study.ts";
+import { applyHls, rankingMetrics } from "../search/hls_step.ts";
+import type { HlsRecord } from "../search/records.ts";
+import { lowestLoss } from "../search/train_genomes.ts";
 import { median, printTable } from "./_util.ts";
 import { mnistStudyData, wholeNumberArg } from "./_mnist_study.ts";
 

@@ -1,5 +1,5 @@
 /** The search figures (trial history, paired with/without HLS, micro-GA convergence, hyperparameter slices) and the trials CSV. */
-import type { TrialRecord } from "../search/study.ts";
+import type { TrialRecord } from "../search/records.ts";
 import { convergenceSpec, type HistoryPoint, pairedHlsSpec, type SlicePoint, slicesSpec, trialHistorySpec } from "./charts_search.ts";
 import type { Table } from "./format.ts";
 import type { SearchFacts } from "./search_facts.ts";

@@ -1,6 +1,6 @@
 /** Section IV: each search with and without HLS: tables per data set and budget, then the search figures. */
 import { meanStd } from "../search/summary.ts";
-import type { StudyResult } from "../search/study.ts";
+import type { StudyResult } from "../search/records.ts";
 import { effectCi, fmt, pm, signed, type Table } from "./format.ts";
 import { budgetLabel, byGroup, type SearchFacts, searchFacts } from "./search_facts.ts";
 import { searchFigures, trialsTable } from "./search_figures.ts";

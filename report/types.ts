@@ -2,9 +2,11 @@
 import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
 import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import type { MethodSummary } from "../search/summary.ts";
-import type { StudyResult } from "../search/study.ts";
+import type { StudyResult } from "../search/records.ts";
 import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
-import type { TrainOptions } from "../nn/train_options.ts";
+import type { Metrics, TrainOptions } from "../nn/train_options.ts";
+import type { FinetuneCase } from "../bilevel/hls/finetune.ts";
+import type { HlsOptions } from "../bilevel/hls/hls_options.ts";
 
 /** The search summary a search stage writes. */
 export type SearchSummary = MethodSummary & {
@@ -17,37 +19,15 @@ export type SearchSummary = MethodSummary & {
   hls?: HlsProtocol;
 };
 
-/** The choices of an HLS run that the paper's protocol fixes. */
-export interface HlsProtocol {
-  lambdaScale: string;
-  selection: string;
-  criterion: string;
+/** The choices of an HLS run that the paper's protocol fixes (HlsOptions'), and how many models it fine-tuned. */
+export type HlsProtocol = Pick<HlsOptions, "lambdaScale" | "selection" | "criterion"> & {
   /** Fine-tuned only this many models (absent: every model). */
   top?: number;
-}
+};
 
-type Metrics = { loss: number; acc: number };
-type LinePoint = { t: number; train: Metrics; val: Metrics; test?: Metrics };
-
-/** The fine-tuning output of the lp-finetune stage. */
+/** The fine-tuning output of the lp-finetune stage: one case per grouping, as the science reports it. */
 export interface FinetuneOutput {
-  cases: {
-    grouping: string;
-    hyperparameters: number;
-    improved: boolean;
-    verdict: string;
-    path: string;
-    lpStatus?: string;
-    notes: string[];
-    blockSize: number;
-    boxActive: number;
-    dLambda: number[];
-    lambdas: number[];
-    before: LinePoint;
-    best: LinePoint;
-    line: { t: number; train: { loss: number }; val: { loss: number }; test?: { loss: number } }[];
-    cost: { seconds: number; hvps: number; lpSeconds: number };
-  }[];
+  cases: FinetuneCase[];
 }
 
 /** One search stage's artifacts. */

@@ -4,7 +4,9 @@ import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
 import type { HlsRecord, StudyResult } from "./records.ts";
 import { runSearch, type TrainedBatch } from "./population.ts";
 import { methodStream } from "./sampler_factory.ts";
-import { oneShotHls, searchStudy, type StudySettings } from "./study.ts";
+import { searchStudy } from "./study.ts";
+import { oneShotHls } from "./hls_step.ts";
+import type { StudySettings } from "./study_settings.ts";
 import type { StudyData } from "./train_genomes.ts";
 
 export { AblationVariant, DEFAULT_VARIANTS, HLS_PAPER, variantMethod } from "./hls_variants.ts";

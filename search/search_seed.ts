@@ -2,7 +2,9 @@
 import type { StudyResult } from "./records.ts";
 import type { TrainedBatch } from "./population.ts";
 import { hlsFeedsBack, methodStream, modelsOf, type SearchMethod } from "./sampler_factory.ts";
-import { oneShotHls, searchStudy, type StudySettings } from "./study.ts";
+import { searchStudy } from "./study.ts";
+import { oneShotHls } from "./hls_step.ts";
+import type { StudySettings } from "./study_settings.ts";
 import type { StudyData } from "./train_genomes.ts";
 
 export { withStudyData } from "./train_genomes.ts";

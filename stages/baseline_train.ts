@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -27,27 +28,24 @@ export type BaselineParams = z.infer<typeof BaselineParams>;
 
 /** baseline-train: the Section II base model (λ = 0), with per-epoch train/val/test loss and accuracy. */
 export function baselineStage(params: z.input<typeof BaselineParams>): Stage<BaselineParams> {
-  const dep = `subsample:${params.split}`;
-  return {
+  return splitStage({
     name: "baseline-train",
     module: import.meta.url,
-    deps: [{ stage: dep }],
+    split: params.split,
     // the 5×50 MLP: about 1.5 s per epoch on 5,000 examples here
     resources: trainingResources({ base: 5, perEpoch: 0.2, epochs: params.training?.epochs ?? 40 }),
     schema: BaselineParams,
     params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, backend, progress }) {
       const [{ trainBaseline }, { encodeModel }] = await Promise.all([
         loadModule<typeof import("../nn/baseline.ts")>(BASELINE),
         loadModule<typeof import("../nn/weights_codec.ts")>(WEIGHTS_CODEC),
       ]);
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, (split, backend) => {
-        const out = trainBaseline({ split, hidden: p.hidden, training: p.training, seed: p.seed, onProgress: progress });
-        return Promise.resolve({
-          ...encodeModel({ spec: out.spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
-          ...jsonWithVolatile("history.json", { backend, seconds: out.seconds, steps: out.steps, history: out.history }),
-        });
-      });
+      const out = trainBaseline({ split, hidden: p.hidden, training: p.training, seed: p.seed, onProgress: progress });
+      return {
+        ...encodeModel({ spec: out.spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
+        ...jsonWithVolatile("history.json", { backend, seconds: out.seconds, steps: out.steps, history: out.history }),
+      };
     },
-  };
+  });
 }

@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { CpmlhoOptions } from "../cpmlho/cpmlho_options.ts";
 import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -28,22 +29,19 @@ export type CpmlhoParams = z.infer<typeof CpmlhoParams>;
  * baseline) is not implemented.
  */
 export function cpmlhoStage(params: z.input<typeof CpmlhoParams>): Stage<CpmlhoParams> {
-  const dep = `subsample:${params.split}`;
-  return {
+  return splitStage({
     name: `cpmlho:${params.run}`,
     module: import.meta.url,
-    deps: [{ stage: dep }],
+    split: params.split,
     // CPMLHO's epochs, then random search and BO on the same total: 1-3 min per epoch here (the CNN more)
     resources: trainingResources({ base: 10, perEpoch: 9, epochs: params.cpmlho?.epochs ?? 5, memMB: 4096 }),
     schema: CpmlhoParams,
     params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, backend, progress }) {
       const { cpmlhoStudy } = await loadModule<typeof import("../cpmlho/cpmlho_study.ts")>(CPMLHO_STUDY);
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
-        const study = await cpmlhoStudy(p, split, progress);
-        const run = { dataset: split.name, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return jsonWithVolatile("result.json", { ...run, ...study } satisfies CpmlhoRecord);
-      });
+      const study = await cpmlhoStudy(p, split, progress);
+      const run = { dataset: split.name, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
+      return jsonWithVolatile("result.json", { ...run, ...study } satisfies CpmlhoRecord);
     },
-  };
+  });
 }

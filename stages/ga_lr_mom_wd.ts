@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
 import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
-import { jsonWithVolatile, loadModule, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -49,22 +50,19 @@ export type GaLrMomWdParams = z.infer<typeof GaLrMomWdParams>;
 
 /** ga-lr-mom-wd:<run>: seed 001's GA over SGD learning rate, momentum and weight decay (or its baseline). */
 export function gaLrMomWdStage(params: z.input<typeof GaLrMomWdParams>): Stage<GaLrMomWdParams> {
-  const dep = `subsample:${params.split}`;
-  return {
+  return splitStage({
     name: `ga-lr-mom-wd:${params.run}`,
     module: import.meta.url,
-    deps: [{ stage: dep }],
+    split: params.split,
     // a CNN per individual: 13 s per epoch on 2,000 examples here, so about 5 min per epoch on 50,000
     resources: trainingResources({ base: 10, perEpoch: 8 * gaModels(params), epochs: params.epochs ?? 3, memMB: 4096 }),
     schema: GaLrMomWdParams,
     params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, backend, progress }) {
       const { gaLrMomWdStudy } = await loadModule<typeof import("../search/ga_lr_mom_wd_study.ts")>(GA_STUDY);
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
-        const study = await gaLrMomWdStudy(p, split, progress);
-        const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
-        return jsonWithVolatile("result.json", { ...run, ...study } satisfies GaLrMomWdRecord);
-      });
+      const study = await gaLrMomWdStudy(p, split, progress);
+      const run = { run: p.run, mode: p.mode, backend, reduced: Boolean(p.reduced), reducedNote: p.reduced };
+      return jsonWithVolatile("result.json", { ...run, ...study } satisfies GaLrMomWdRecord);
     },
-  };
+  });
 }

@@ -2,7 +2,10 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls/hls_options.ts";
-import { jsonWithVolatile, loadModule, readWithVolatile, withSplit } from "./_load.ts";
+import type { FinetuneCase } from "../bilevel/hls/finetune.ts";
+import type { MlpSpec } from "../nn/mlp.ts";
+import { jsonWithVolatile, loadModule, readWithVolatile } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -41,9 +44,9 @@ export type LpFinetuneUnitParams = z.infer<typeof LpFinetuneUnitParams>;
 
 /** What one grouping's unit writes in `case.json`. */
 interface UnitOutput {
-  base: { spec: unknown };
-  hls: unknown;
-  case: Record<string, unknown>;
+  base: { spec: MlpSpec };
+  hls: HlsOptions;
+  case: FinetuneCase;
 }
 
 /**
@@ -52,16 +55,16 @@ interface UnitOutput {
  * unit per grouping, so that an interruption loses at most one grouping's work.
  */
 function lpFinetuneUnitStage(params: z.input<typeof LpFinetuneUnitParams>, split: string): Stage<LpFinetuneUnitParams> {
-  const dep = `subsample:${split}`;
-  return {
+  return splitStage({
     name: lpFinetuneUnitName(params.grouping),
     module: import.meta.url,
+    split,
+    reads: ["baseline-train"],
     // one LP over 150 weights and a traced line search: about 20 s here
     resources: trainingResources({ base: 10, perEpoch: 0 }),
-    deps: [{ stage: dep }, { stage: "baseline-train" }],
     schema: LpFinetuneUnitParams,
     params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, inputs, progress }) {
       const base = inputs["baseline-train"];
       if (isNotRun(base)) throw new Error("baseline missing");
       const [{ finetuneGroupings }, { decodeModel }] = await Promise.all([
@@ -69,12 +72,10 @@ function lpFinetuneUnitStage(params: z.input<typeof LpFinetuneUnitParams>, split
         loadModule<typeof import("../nn/weights_codec.ts")>(WEIGHTS_CODEC),
       ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split) => {
-        const [c] = await finetuneGroupings({ model, split, groupings: [p.grouping], hls: p.hls, onProgress: progress });
-        return jsonWithVolatile("case.json", { base: { spec: model.spec }, hls: p.hls, case: c } satisfies UnitOutput);
-      });
+      const [c] = await finetuneGroupings({ model, split, groupings: [p.grouping], hls: p.hls, onProgress: progress });
+      return jsonWithVolatile("case.json", { base: { spec: model.spec }, hls: p.hls, case: c } satisfies UnitOutput);
     },
-  };
+  });
 }
 
 /**

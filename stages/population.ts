@@ -10,7 +10,8 @@ import { MicroGaOptions } from "../search/samplers.ts";
 import { SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { StudyOutput } from "../search/records.ts";
 import type { TrainedBatch } from "../search/population.ts";
-import { jsonWithVolatile, loadModule, readChecked, readWithVolatile, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, readChecked, readWithVolatile } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
 
@@ -51,43 +52,40 @@ export function populationName(split: string, budget: string, method: string, se
  * with HLS of the same seed and training starts from).
  */
 export function populationStage(split: string, budget: string, params: z.input<typeof PopulationParams>): Stage<PopulationParams> {
-  const dep = `subsample:${split}`;
-  return {
+  return splitStage({
     name: populationName(split, budget, params.method, params.seed),
     module: import.meta.url,
-    deps: [{ stage: dep }],
+    split,
     // 40 models trained in stacks: 5-20 s per epoch of budget here
     resources: trainingResources({ base: 5, perEpoch: 2, epochs: params.training?.epochs }),
     schema: PopulationParams,
     params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, backend, progress }) {
       const [{ runSearch, encodeBatch }, { withStudyData }, { makeSampler, methodStream, modelsOf }] = await Promise.all([
         loadModule<typeof import("../search/population.ts")>(POPULATION),
         loadModule<typeof import("../search/train_genomes.ts")>(TRAIN_GENOMES),
         loadModule<typeof import("../search/sampler_factory.ts")>(SAMPLER_FACTORY),
       ]);
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
-        const total = modelsOf(p.method, p);
-        const { result, first, all } = await withStudyData(split, (data) =>
-          runSearch({
-            data,
-            method: p.method,
-            seed: p.seed,
-            rng: methodStream(p.method, p.seed),
-            settings: p,
-            onTrial: (k, what) => progress(k, total, `model ${k}/${total}${what ? `, ${what}` : ""}`),
-          }));
-        // what a run with HLS reads: every model where HLS comes after the search, the first batch where it feeds back
-        const stored = makeSampler(p.method, p, methodStream(p.method, p.seed)).hlsFeedsBack ? first : all;
-        const { batch, files } = encodeBatch(stored, split.train.x.shape[1], split.classes);
-        return {
-          ...jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies PopulationOutput),
-          ...jsonWithVolatile("batch.json", batch),
-          ...files,
-        };
-      });
+      const total = modelsOf(p.method, p);
+      const { result, first, all } = await withStudyData(split, (data) =>
+        runSearch({
+          data,
+          method: p.method,
+          seed: p.seed,
+          rng: methodStream(p.method, p.seed),
+          settings: p,
+          onTrial: (k, what) => progress(k, total, `model ${k}/${total}${what ? `, ${what}` : ""}`),
+        }));
+      // what a run with HLS reads: every model where HLS comes after the search, the first batch where it feeds back
+      const stored = makeSampler(p.method, p, methodStream(p.method, p.seed)).hlsFeedsBack ? first : all;
+      const { batch, files } = encodeBatch(stored, split.train.x.shape[1], split.classes);
+      return {
+        ...jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies PopulationOutput),
+        ...jsonWithVolatile("batch.json", batch),
+        ...files,
+      };
     },
-  };
+  });
 }
 
 /** A population stage's search without HLS, as it wrote it (timings merged back in). */

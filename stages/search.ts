@@ -8,7 +8,8 @@ import { MicroGaOptions } from "../search/samplers.ts";
 import { StudyOutput, type StudyResult } from "../search/records.ts";
 import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { summariseMethod } from "../search/summary.ts";
-import { jsonWithVolatile, loadModule, readChecked, withSplit } from "./_load.ts";
+import { jsonWithVolatile, loadModule, readChecked } from "./_load.ts";
+import { splitStage } from "./_split_stage.ts";
 import { seedUnitName } from "./_per_seed.ts";
 import type { StagePool } from "./_pool.ts";
 import { PopulationParams, populationStage, readPopulationBatch, readPopulationStudy } from "./population.ts";
@@ -92,12 +93,12 @@ export function populationParamsOf(p: z.input<typeof HlsRunParams>): z.input<typ
 export function hlsRunStage(
   a: { name: string; split: string; population: string; params: z.input<typeof HlsRunParams> },
 ): Stage<HlsRunParams> {
-  const dep = `subsample:${a.split}`;
   const { population } = a;
-  return {
+  return splitStage({
     name: a.name,
     module: import.meta.url,
-    deps: [{ stage: dep }, { stage: population }],
+    split: a.split,
+    reads: [population],
     // One-shot: HLS on models already trained, whatever their epochs (measured on the default run, 2 cores, -j 2: 9.1 s a unit on the
     // 10-epoch budget, 7.9 s on the 1-epoch one). The micro-GA trains its 30 offspring too: 23.3 s against 11.6 s, so about 8 parts
     // fixed to 1 per epoch. The ETA prices a unit by these before any of its family has finished.
@@ -106,27 +107,25 @@ export function hlsRunStage(
       : trainingResources({ base: 10, perEpoch: 0 }),
     schema: HlsRunParams,
     params: a.params,
-    async run({ params: p, inputs, progress }) {
+    async compute({ params: p, split, backend, inputs, progress }) {
       const { searchWithHls, withStudyData } = await loadModule<typeof import("../search/search_seed.ts")>(SEARCH_SEED);
       const reference = await readPopulationStudy(inputs[population]);
       const batch = await readPopulationBatch(inputs[population]);
       const settings = { space: p.space, training: p.training, hls: p.hls, hlsMode: p.hlsMode, budget: p.budget, ga: p.ga };
       const top = hlsTopSetting(p.method, p.top);
-      return await withSplit({ backend: p.backend, input: inputs[dep] }, async (split, backend) => {
-        const result = await withStudyData(split, (data) =>
-          searchWithHls({
-            data,
-            method: p.method,
-            seed: p.seed,
-            settings: { ...settings, ...top },
-            population: batch,
-            trainingSeconds: reference.result.seconds.total,
-            onProgress: progress,
-          }));
-        return jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies HlsRunOutput);
-      });
+      const result = await withStudyData(split, (data) =>
+        searchWithHls({
+          data,
+          method: p.method,
+          seed: p.seed,
+          settings: { ...settings, ...top },
+          population: batch,
+          trainingSeconds: reference.result.seconds.total,
+          onProgress: progress,
+        }));
+      return jsonWithVolatile("study.json", { backend, dataset: split.name, result } satisfies HlsRunOutput);
     },
-  };
+  });
 }
 
 /** search:<split>:<budget>:<method>: merges the seeds' studies into the method's summary (paper Section IV). */

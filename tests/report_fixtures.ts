@@ -4,7 +4,7 @@ import type { AblationOutput } from "../report/types.ts";
 import { pairedEffect } from "../search/paired_stats.ts";
 import { summariseMethod } from "../search/summary.ts";
 import { TrainOptions } from "../nn/train_options.ts";
-import type { StudyResult, TrialRecord } from "../search/study.ts";
+import type { StudyResult, TrialRecord } from "../search/records.ts";
 
 /** A deterministic pseudo-random stream in [0, 1). */
 function lcg(seed: number): () => number {
@@ -172,11 +172,17 @@ export function finetuneInput(points = 12, bestT = 0.5): NonNullable<ReportInput
   const line = Array.from({ length: points + 1 }, (_, i) => {
     const t = i === 0 ? 0 : 10 ** (-3 + (5 * (i - 1)) / (points - 1));
     const bump = t > 1 ? t * t : 0;
-    return { t, train: m(1 - 0.02 * Math.min(t, 1) + bump, 0.7), val: m(1.1 - 0.05 * Math.min(t, 1) + bump, 0.68), test: m(1.1, 0.67) };
+    return {
+      t,
+      lambdas: [0.5 * t],
+      train: m(1 - 0.02 * Math.min(t, 1) + bump, 0.7),
+      val: m(1.1 - 0.05 * Math.min(t, 1) + bump, 0.68),
+      test: m(1.1, 0.67),
+    };
   });
-  const best = { t: bestT, train: m(0.99, 0.7), val: m(1.07, 0.69), test: m(1.1, 0.68) };
+  const best = { t: bestT, lambdas: [0.5 * bestT], train: m(0.99, 0.7), val: m(1.07, 0.69), test: m(1.1, 0.68) };
   return {
-    cases: ["1HP", "2HP", "perLayer"].map((g, i) => ({
+    cases: (["1HP", "2HP", "perLayer"] as const).map((g, i) => ({
       grouping: g,
       hyperparameters: [1, 2, 6][i],
       improved: true,
@@ -186,12 +192,15 @@ export function finetuneInput(points = 12, bestT = 0.5): NonNullable<ReportInput
       notes: [],
       blockSize: 10,
       boxActive: 0,
+      lambdaScale: "linear",
       dLambda: [1],
       lambdas: [0.5],
+      gradNormBefore: 1,
+      gradNormAfter: 1.1,
       before: line[0],
       best,
       line,
-      cost: { seconds: 1, hvps: 10, lpSeconds: 0.2 },
+      cost: { seconds: 1, hvps: 10, buildSeconds: 0.5, lpSeconds: 0.2, lineSeconds: 0.3 },
     })),
   };
 }

@@ -6,17 +6,10 @@ import { fromBits, hiddenOf, SearchSpace, toBits } from "../search/space.ts";
 import { meanStd } from "../search/summary.ts";
 import { useBackend } from "../nn/backend.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
-import {
-  amongBest,
-  disposeStudyData,
-  heldOutOf,
-  microGaStudy,
-  oneShotStudies,
-  pooledMetrics,
-  rankingMetrics,
-  type StudySettings,
-  trainGenomes,
-} from "../search/study.ts";
+import { disposeStudyData, microGaStudy, oneShotStudies, trainGenomes } from "../search/study.ts";
+import { heldOutOf, rankingMetrics } from "../search/hls_step.ts";
+import type { StudySettings } from "../search/study_settings.ts";
+import { amongBest, pooledMetrics } from "../search/train_genomes.ts";
 import { evaluateMlps } from "../nn/train_mlps.ts";
 import { TrainOptions } from "../nn/train.ts";
 import { HlsOptions } from "../bilevel/hls/hls.ts";
@@ -229,7 +222,8 @@ Deno.test("amongBest: the batch's scores among the k lowest of population and ba
 Deno.test("population stage path: models stored by the weights codec and read back give the same runs with HLS as training in one process; the micro-GA's reused initial population changes nothing", async () => {
   await useBackend("cpu");
   const { runSearch, encodeBatch, decodeBatch } = await import("../search/population.ts");
-  const { oneShotHls, searchStudy } = await import("../search/study.ts");
+  const { searchStudy } = await import("../search/study.ts");
+  const { oneShotHls } = await import("../search/hls_step.ts");
   const { methodStream } = await import("../search/sampler_factory.ts");
   const { splitVolatile } = await import("../util/volatile.ts");
   const rng = new Rng(31);

@@ -1,7 +1,20 @@
 import type { TensorPart } from "../../nn/data_tensors.ts";
 import { type GroupScheme, layerSizes, type MlpSpec, weightGroups, type Weights } from "../../nn/mlp.ts";
-import { hyperLocalSearch } from "./hls.ts";
+import { hyperLocalSearch, type LinePoint } from "./hls.ts";
+import type { Metrics } from "../../nn/train_options.ts";
 import type { HlsOptions } from "./hls_options.ts";
+
+/** A point of a traced line search: scored on the training data as well. */
+export type TracedPoint = LinePoint & { train: Metrics };
+
+/** The point as traced, or an error: a fine-tune's figures plot the training loss at every t. */
+function traced(p: LinePoint): TracedPoint {
+  if (!p.train) throw new Error(`the line search at t = ${p.t} was not scored on the training data`);
+  return p as TracedPoint;
+}
+
+/** One grouping's fine-tune as finetuneGroupings reports it (and lp-finetune stores it). */
+export type FinetuneCase = Awaited<ReturnType<typeof finetuneGroupings>>[number];
 
 /**
  * LP fine-tuning of a base model (paper Section II) under each grouping of its weights into λ's (1HP, 2HP,
@@ -40,9 +53,9 @@ export async function finetuneGroupings(a: {
       lambdas: r.lambdas,
       gradNormBefore: r.gradNormBefore,
       gradNormAfter: r.gradNormAfter,
-      before: r.before,
-      best: r.best,
-      line: r.line,
+      before: traced(r.before),
+      best: traced(r.best),
+      line: r.line.map(traced),
       cost: r.cost,
     });
   }
