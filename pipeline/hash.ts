@@ -5,7 +5,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 // costs about 30 ms to load, a tenth of a CLI run that has nothing to compute; @noble/hashes (pure
 // TypeScript, audited, about 80 MB/s) loads in 7 ms. Small inputs (code files, cache keys) go to the
 // portable one until the native one is loaded for a large input; the digests are the same
-// (tests/hash_test.ts checks it across sizes).
+// (tests/pipeline/hash_test.ts checks it across sizes).
 const NATIVE_FROM = 256 * 1024;
 let native: typeof import("node:crypto") | undefined;
 const nativeCrypto = () => (native ??= process.getBuiltinModule("node:crypto"));

@@ -1,6 +1,6 @@
 // population:<split>:<budget>:<method>:<seed>: a search's models as trained, without HLS, a stage apart from
 // HLS so that an edit to HLS code retrains nothing. Neither this module nor what it loads imports HLS code
-// (tests/code_digest_test.ts checks it against the smoke config's stages).
+// (tests/pipeline/plan/code_digest_test.ts checks it against the smoke config's stages).
 import { z } from "zod";
 import type { ArtifactSet, NotRun, Stage } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";

@@ -96,7 +96,7 @@ export function preloadLpSolver(): void {
 }
 
 /**
- * HiGHS's limits on what its LP reader keeps (HiGHS 1.15, measured in tests/lp_exact_test.ts): a cost or
+ * HiGHS's limits on what its LP reader keeps (HiGHS 1.15, measured in tests/bilevel/lp/lp_exact_test.ts): a cost or
  * bound of magnitude ≥ 1e20 is infinite; a matrix coefficient of magnitude ≥ 1e15 makes the model
  * unreadable; one at or below `small_matrix_value` is dropped (default 1e-9; the lowest it accepts is 1e-12,
  * and it must be set before the model is read, which `highs.solve` does not do).
