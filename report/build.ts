@@ -27,6 +27,12 @@ export function relativePaths(text: string, roots: Record<string, string>): stri
  * Builds the report: what the run found first (`id="findings"`), what did not run and how to run it, each
  * experiment's tables beside the papers' numbers (only under the paper's protocol) and its figures (Vega-Lite
  * to SVG), timing, provenance. `roots` maps absolute paths to the labels that replace them.
+ *
+ * @example
+ * ```ts
+ * const report = await buildReport(input, { [Deno.cwd()]: "." });
+ * await Deno.writeTextFile("report.html", report.html);
+ * ```
  */
 export async function buildReport(inp: ReportInput, roots: Record<string, string> = {}): Promise<Report> {
   const w = new ReportWriter();

@@ -56,6 +56,12 @@ export interface RunSearchArgs {
 /**
  * Runs a search: ask a batch, train it (or take the reused first batch), apply the step, tell. Returns the
  * study's result, its first batch and all its models as trained.
+ *
+ * @example
+ * ```ts
+ * const { result } = await runSearch({ data, method: "random", seed: 1, rng: methodStream("random", 1), settings, onTrial: () => {} });
+ * console.log(result.best.final.test.acc);
+ * ```
  */
 export async function runSearch(a: RunSearchArgs): Promise<{ result: StudyResult; first: TrainedBatch; all: TrainedBatch }> {
   const { data, rng, onTrial } = a;

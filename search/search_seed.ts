@@ -14,6 +14,12 @@ export { withStudyData } from "./train_genomes.ts";
  * population's models as trained (`population`: the population stage's models, `trainingSeconds` its
  * training time). Where HLS feeds back (the micro-GA): the whole search with HLS from the method's stream,
  * its first batch taken from `population` (the run without HLS proposes and trains the same one).
+ *
+ * @example
+ * ```ts
+ * const { all } = await runSearch({ data, method: "random", seed: 1, rng: methodStream("random", 1), settings, onTrial });
+ * const withHls = await searchWithHls({ data, method: "random", seed: 1, settings, population: all, trainingSeconds: 0, onProgress });
+ * ```
  */
 export async function searchWithHls(a: {
   data: StudyData;

@@ -25,6 +25,12 @@ export interface Sampler<P, O extends Observation<P> = Observation<P>> {
  * Runs a study: ask a batch, evaluate it, tell, until the sampler has nothing more to ask. `evaluate` is the
  * study's: it trains each proposal and applies whatever steps the study takes after training (hyper local
  * search, with the genome written back or not). Returns every observation, in the order evaluated.
+ *
+ * @example
+ * ```ts
+ * const sampler = new RandomSampler(SearchSpace.parse({}), 40, new Rng(1));
+ * const trials = await runStudy(sampler, (genomes) => genomes.map((genome) => ({ genome, fitness: score(genome) })));
+ * ```
  */
 export async function runStudy<P, O extends Observation<P>>(
   // O comes from what `evaluate` returns: a sampler that only reads genome and fitness takes richer records

@@ -15,6 +15,11 @@ export interface TarFile {
 /**
  * Writes files to a gzipped tar (tar-stream + node:zlib). Written to `path + ".partial"` then renamed, so a
  * failure leaves no truncated archive behind. Entries get a fixed mtime so the archive is reproducible.
+ *
+ * @example
+ * ```ts
+ * await writeTarGz("run.tar.gz", [{ name: "a.json", bytes: new TextEncoder().encode("{}") }]);
+ * ```
  */
 export async function writeTarGz(path: string, files: Iterable<TarFile> | AsyncIterable<TarFile>): Promise<void> {
   const pack = tarStream.pack();
