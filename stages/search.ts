@@ -1,10 +1,7 @@
 import { z } from "zod";
 import type { ArtifactSet, NotRun, Stage } from "../pipeline/stage.ts";
 import { isNotRun, untyped } from "../pipeline/stage.ts";
-import { TrainOptions } from "../nn/train_options.ts";
-import { HlsOptions } from "../bilevel/hls/hls_options.ts";
-import { SearchSpace } from "../search/space.ts";
-import { MicroGaOptions } from "../search/samplers.ts";
+import { StudySettings } from "../search/study_settings.ts";
 import { StudyOutput, type StudyResult } from "../search/records.ts";
 import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_factory.ts";
 import { summariseMethod } from "../search/summary.ts";
@@ -24,25 +21,32 @@ export const SearchParams = z.strictObject({
   method: z.enum(SEARCH_METHODS),
   seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
   /** Models trained per run; the micro-GA's is population + generations × offspring (40 by default). */
-  budget: z.number().int().min(1).default(40),
-  space: SearchSpace.default({ maxLayers: 3, maxNeurons: 15, log10LambdaMin: -5, log10LambdaMax: -1 }),
+  budget: StudySettings.shape.budget.default(40),
+  space: StudySettings.shape.space.default({ maxLayers: 3, maxNeurons: 15, log10LambdaMin: -5, log10LambdaMax: -1 }),
   /** The paper does not state its budget; its accuracies suggest a very short one (see configs). */
-  training: TrainOptions.default({ optimizer: "adam", learningRate: 0.001, momentum: 0, weightDecay: 0, epochs: 1, batchSize: 64 }),
+  training: StudySettings.shape.training.default({
+    optimizer: "adam",
+    learningRate: 0.001,
+    momentum: 0,
+    weightDecay: 0,
+    epochs: 1,
+    batchSize: 64,
+  }),
   /** HLS as the ablation settled it (docs/hls.md): log10 λ, held-out selection, t by accuracy; `preset: "paper"` is the paper's. */
-  hls: HlsOptions.prefault({ tMin: 1e-3, tMax: 10, points: 20, criterion: "accuracy" }),
-  hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
+  hls: StudySettings.shape.hls.prefault({ tMin: 1e-3, tMax: 10, points: 20, criterion: "accuracy" }),
+  hlsMode: StudySettings.shape.hlsMode.default("lamarckian"),
   /**
    * Grid and random search: HLS on only this many models, those of lowest validation loss as trained (the
    * ablation's log-heldout-acc-top3/-top5: the chosen model's gain kept at a fraction of the cost, docs/hls.md).
    * Absent: every model. The micro-GA has its own rule (gaHlsTop).
    */
-  hlsTop: z.number().int().min(1).optional(),
+  hlsTop: StudySettings.shape.hlsTop,
   /**
    * The micro-GA: HLS only on the offspring that as trained rank among this many best of the population and
    * their batch (the others enter as trained). Absent: every model.
    */
-  gaHlsTop: z.number().int().min(1).optional(),
-  ga: MicroGaOptions.default({
+  gaHlsTop: StudySettings.shape.gaHlsTop,
+  ga: StudySettings.shape.ga.default({
     population: 10,
     generations: 15,
     offspring: 2,
@@ -66,10 +70,10 @@ export const HlsRunParams = z.strictObject({
   method: SearchParams.shape.method,
   seed: z.number().int(),
   budget: SearchParams.shape.budget,
-  space: SearchSpace.prefault({}),
-  training: TrainOptions.prefault({}),
-  ga: MicroGaOptions.prefault({}),
-  hls: HlsOptions.prefault({}),
+  space: StudySettings.shape.space.prefault({}),
+  training: StudySettings.shape.training.prefault({}),
+  ga: StudySettings.shape.ga.prefault({}),
+  hls: StudySettings.shape.hls.prefault({}),
   hlsMode: SearchParams.shape.hlsMode,
   top: z.number().int().min(1).optional(),
 });
