@@ -7,7 +7,6 @@ import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_facto
 import { summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadModule, readChecked } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
-import { seedUnitName } from "./_per_seed.ts";
 import type { StagePool } from "./_pool.ts";
 import { PopulationParams, populationStage, readPopulationBatch, readPopulationStudy } from "./population.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
@@ -210,7 +209,7 @@ export function addSearchStages(pool: StagePool, split: string, budget: string, 
     const run = { ...rest, seed, top: hlsTopOf(params.method, { hlsTop, gaHlsTop }) };
     const population = pool.add(untyped(populationStage(split, budget, populationParamsOf(run))));
     const withHls = pool.add(
-      untyped(hlsRunStage({ name: seedUnitName(`search-seed:${split}:${budget}:${params.method}`, seed), split, population, params: run })),
+      untyped(hlsRunStage({ name: `search-seed:${split}:${budget}:${params.method}:${seed}`, split, population, params: run })),
     );
     return { population, withHls };
   });
