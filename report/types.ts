@@ -1,5 +1,5 @@
 /** The shapes of what the report is made from: the artifacts of the stages, as they write them. */
-import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
+import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
 import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
 import type { MethodSummary } from "../search/summary.ts";
 import type { StudyResult } from "../search/records.ts";

@@ -1,13 +1,38 @@
 import { z } from "zod";
 import type { Rng } from "../data/rng.ts";
 import type { Observation, Sampler } from "./study_loop.ts";
+import { Metrics, StoredReal } from "../nn/train_options.ts";
 
 /** Seed 001's genome: SGD learning rate, momentum and weight decay. */
-export interface SgdGenome {
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-}
+export const SgdGenome = z.strictObject({ lr: z.number(), momentum: z.number(), weightDecay: z.number() });
+export type SgdGenome = z.infer<typeof SgdGenome>;
+
+/**
+ * What a ga-lr-mom-wd stage stores (result.json) and the report reads: the run's identity, then the study's
+ * result (search/ga_lr_mom_wd_study.ts gaLrMomWdStudy). Here, apart from the study's code, so that the report
+ * can check a stored result without loading TensorFlow.js.
+ */
+export const GaLrMomWdRecord = z.strictObject({
+  run: z.string(),
+  mode: z.enum(["baseline", "ga"]),
+  backend: z.string(),
+  /** Whether the config shrinks the document's protocol, and how (its note). */
+  reduced: z.boolean(),
+  reducedNote: z.string().optional(),
+  /** The last generation's mean final training loss over its individuals that did not diverge. */
+  meanFinalTrainLoss: StoredReal,
+  diverged: z.number().int().min(0),
+  bestValLoss: StoredReal,
+  best: z.strictObject({ genome: SgdGenome, val: Metrics }),
+  seconds: z.number(),
+  modelsTrained: z.number().int().min(1),
+  generations: z.array(z.strictObject({
+    generation: z.number().int(),
+    bestValLoss: StoredReal,
+    individuals: z.array(z.strictObject({ genome: SgdGenome, trainLoss: StoredReal, val: Metrics })),
+  })),
+});
+export type GaLrMomWdRecord = z.output<typeof GaLrMomWdRecord>;
 
 /** Seed 001's GA settings; initial ranges as the document gives them. */
 export const LrMomWdGaOptions = z.strictObject({

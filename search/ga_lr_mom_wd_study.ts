@@ -146,12 +146,3 @@ function summary(generations: { generation: number; individuals: Scored[] }[], c
 /** What gaLrMomWdStudy returns. */
 export type GaLrMomWdStudyResult = Awaited<ReturnType<typeof gaLrMomWdStudy>>;
 
-/** What a ga-lr-mom-wd stage stores (result.json) and the report reads: the run's identity beside the study's result. */
-export type GaLrMomWdRecord = GaLrMomWdStudyResult & {
-  run: string;
-  mode: GaLrMomWdRun["mode"];
-  backend: string;
-  /** Whether the config shrinks the document's protocol, and how (its note). */
-  reduced: boolean;
-  reducedNote?: string;
-};

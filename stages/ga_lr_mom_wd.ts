@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
-import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd_study.ts";
+import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
 import { jsonWithVolatile, loadModule } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";

@@ -6,6 +6,7 @@ import type { ReportInput } from "../report/build.ts";
 import { reportEnvironment } from "./environment.ts";
 import { checkShape, loadModule, readWithVolatile } from "./_load.ts";
 import { StudyResult } from "../search/records.ts";
+import { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
 import { isTimingOutput, TIMING_HTML, TIMING_MD, TIMING_PREFIX } from "../report/timing_names.ts";
@@ -127,13 +128,14 @@ export async function readInputs(
     stable.stages.push({ name, digests: results });
     withTimings.stages.push({ name, digests: results, volatileDigests: digests(isUpstreamVolatile) });
     await collect(name, (file) => a.json(file), stable, p.includeTrials);
-    // the trials checked against the search's schema once, where their timings are merged back in (the page's
-    // copy is the same file less its timings)
+    // results with a schema checked against it once, where their timings are merged back in (the page's copy is
+    // the same file less its timings)
     await collect(
       name,
       async <T>(file: string) => {
         const value = await readWithVolatile<T>(a, file);
-        if (file === "studies.json") checkShape(name, file, StudiesFile, value);
+        const schema = checkedOutput(name, file);
+        if (schema) checkShape(name, file, schema, value);
         return value;
       },
       withTimings,
@@ -147,6 +149,13 @@ type Read = <T>(file: string) => Promise<T>;
 
 /** What a search merge writes in `studies.json`: each seed's runs without and with HLS. */
 const StudiesFile = z.looseObject({ results: z.array(StudyResult) });
+
+/** The schema an upstream output is checked against, where its science has one. */
+function checkedOutput(stage: string, file: string): z.ZodType | undefined {
+  if (file === "studies.json") return StudiesFile;
+  if (stage.startsWith("ga-lr-mom-wd:") && file === "result.json") return GaLrMomWdRecord;
+  return undefined;
+}
 
 async function collect(name: string, read: Read, inp: ReportInput, includeTrials: boolean): Promise<void> {
   if (name === "baseline-train") inp.baseline = await read("history.json");

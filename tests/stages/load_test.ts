@@ -1,7 +1,7 @@
 // Reading artifacts checked against the science's schemas (stages/_load.ts readChecked, search/records.ts):
 // what the writers write reads back unchanged, and a damaged, forged or foreign study.json is refused with
 // the stage, the file and the field, never read as if it had the expected shape.
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import type { ArtifactSet } from "../../pipeline/stage.ts";
 import { jsonWithVolatile, readChecked } from "../../stages/_load.ts";
 import { type HlsRecord, StudyOutput, summariseStudy, trialRecord } from "../../search/records.ts";
@@ -107,4 +107,33 @@ Deno.test("a study.json whose timings were lost is refused at the first timing i
   const { ["study.volatile.json"]: _, ...withoutTimings } = jsonWithVolatile("study.json", study());
   const e = await assertRejects(() => readChecked(artifacts("search-seed:x", withoutTimings), "study.json", StudyOutput));
   assert(/at result\.trials\.0\.trainSeconds/.test(e.message), e.message);
+});
+
+Deno.test("seed 001's stored result is checked by its schema: as written it passes; a forged or damaged one is refused at the field", async () => {
+  const { GaLrMomWdRecord } = await import("../../search/ga_lr_mom_wd.ts");
+  const { checkShape } = await import("../../stages/_load.ts");
+  const genome = { lr: 0.01, momentum: 0.5, weightDecay: 0 };
+  const record = {
+    run: "run1",
+    mode: "ga",
+    backend: "wasm",
+    reduced: true,
+    reducedNote: "tiny",
+    meanFinalTrainLoss: 0.9,
+    diverged: 1,
+    bestValLoss: 0.8,
+    best: { genome, val: m(0.8, 0.7) },
+    seconds: 3,
+    modelsTrained: 6,
+    generations: [{ generation: 1, bestValLoss: 0.8, individuals: [{ genome, trainLoss: null, val: m(0.8, 0.7) }] }],
+  };
+  const read = checkShape("ga-lr-mom-wd:run1", "result.json", GaLrMomWdRecord, JSON.parse(JSON.stringify(record)));
+  assert(Number.isNaN(read.generations[0].individuals[0].trainLoss), "a diverged individual's loss (null) reads as NaN");
+  const forged = { ...record, verdict: "GA wins" };
+  assertThrows(
+    () => checkShape("ga-lr-mom-wd:run1", "result.json", GaLrMomWdRecord, forged),
+    /ga-lr-mom-wd:run1's result\.json is not what this code writes: at \(the whole file\): Unrecognized key: "verdict"/,
+  );
+  const damaged = { ...record, best: { genome: { lr: "fast", momentum: 0.5, weightDecay: 0 }, val: m(0.8, 0.7) } };
+  assertThrows(() => checkShape("ga-lr-mom-wd:run1", "result.json", GaLrMomWdRecord, damaged), /at best\.genome\.lr/);
 });
