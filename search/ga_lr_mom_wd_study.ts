@@ -145,4 +145,3 @@ function summary(generations: { generation: number; individuals: Scored[] }[], c
 
 /** What gaLrMomWdStudy returns. */
 export type GaLrMomWdStudyResult = Awaited<ReturnType<typeof gaLrMomWdStudy>>;
-
