@@ -1,6 +1,6 @@
-// Stage plumbing shared by the stages that train: a split's artifacts as tensors under the stage's backend.
-// TensorFlow.js is loaded here, when a stage first computes, not when the CLI starts (it is most of the
-// start-up of a run that has nothing to compute).
+// Stage plumbing: a split's artifacts as tensors under the stage's backend, and an upstream's JSON read back
+// (timings merged in, checked against its science's schema). TensorFlow.js is loaded here, when a stage first
+// computes, not when the CLI starts (it is most of the start-up of a run that has nothing to compute).
 import type { z } from "zod";
 import type { ArtifactSet, NotRun } from "../pipeline/stage.ts";
 import { isNotRun } from "../pipeline/stage.ts";

@@ -97,9 +97,10 @@ function rankOne(rowsT: tf.Tensor2D, entries: Entry[], width: number): tf.Tensor
 /**
  * H[B, B] (row-major, entry r·|B| + c = ∂²f/∂w_{B_r}∂w_{B_c}) from the pass at the current weights: the
  * R-operator's forward and backward passes for the columns of B in chunks of at most `maxFloats` per tangent
- * tensor (default 2M floats, 8 MB: Section II's 150-weight block on the 5×50 MLP peaked at 1.8 GB with 8M and
- * 0.8 GB with 2M, and ran faster, 14 s against 20 s for its unit), read only at the rows of B. The penalty's 2λ enters the diagonal of weights (not biases) with
- * `withPenalty`. Exact up to float32 rounding, as the HVPs are; not symmetrised.
+ * tensor, read only at the rows of B. The penalty's 2λ enters the diagonal of weights (not biases) with
+ * `withPenalty`. Exact up to float32 rounding, as the HVPs are; not symmetrised. Default chunk 2M floats (8 MB):
+ * Section II's 150-weight block on the 5×50 MLP peaked at 1.8 GB with 8M and 0.8 GB with 2M, and its unit ran
+ * faster (14 s against 20 s).
  */
 export function hessianBlockOf(a: {
   pass: ForwardPass;
@@ -143,7 +144,8 @@ function columnsAtRows(
   const { pass, W, n } = a;
   const L = W.length, C = cols.length;
   const lowRow = Math.min(...rows.map((r) => r.layer));
-  const reads: { rows: number[]; values: tf.Tensor2D; width: number; pos: number[] }[] = [];
+  // values: [R_l, C·width], one row per row of B, or [1, C·width] shared by all of them (`shared`, biases)
+  const reads: { rows: number[]; values: tf.Tensor2D; width: number; pos: number[]; shared: boolean }[] = [];
   tf.tidy(() => {
     // R-forward: racts[l] is the tangent of layer l's input; a column enters at its own layer as a rank-one term
     const racts: (tf.Tensor3D | undefined)[] = new Array(L);
@@ -160,33 +162,33 @@ function columnsAtRows(
     let rdelta = softmaxJacobianTimes(s, rlogits, n);
     // R-backward, down to the lowest layer with a row of B; each row's entries for every column in one matMul:
     // [R_l, n] · [n, C·width], of which entry (r, c, pos_r) is kept
-    const keep = (values: tf.Tensor2D, rowsHere: number[], width: number, pos: number[]) =>
-      reads.push({ rows: rowsHere, values: tf.keep(values), width, pos });
+    const keep = (values: tf.Tensor2D, rowsHere: number[], width: number, pos: number[], shared = false) =>
+      reads.push({ rows: rowsHere, values: tf.keep(values), width, pos, shared });
     for (let l = L - 1; l >= lowRow; l--) {
       const at = rows.map((r, i) => ({ r, i })).filter((x) => x.r.layer === l);
       const weights = at.filter((x) => !x.r.bias), biases = at.filter((x) => x.r.bias);
       const out = a.sizes[l + 1], inp = a.sizes[l];
       const rdFlat = tf.reshape(rdelta, [n, C * out]);
+      const deltasT = l > 0 ? tf.transpose(pass.deltas[l]) as tf.Tensor2D : undefined; // read below only where l > 0
       if (weights.length) {
         const rowsHere = weights.map((x) => x.i);
         // Σ_n a_l[n, i] R(δ_l)[n, c, k]
         keep(tf.matMul(tf.gather(pass.actsT[l], weights.map((x) => x.r.i)), rdFlat), rowsHere, out, weights.map((x) => x.r.k));
         const ra = racts[l];
-        if (ra) {
-          // Σ_n R(a_l)[n, c, i] δ_l[n, k]
-          const deltasT = tf.transpose(pass.deltas[l]) as tf.Tensor2D;
+        if (ra && deltasT) {
+          // Σ_n R(a_l)[n, c, i] δ_l[n, k] (a tangent of layer l's input exists only for l > 0)
           const flat = tf.reshape(ra, [n, C * inp]) as tf.Tensor2D;
           keep(tf.matMul(tf.gather(deltasT, weights.map((x) => x.r.k)), flat), rowsHere, inp, weights.map((x) => x.r.i));
         }
       }
       if (biases.length) {
-        keep(tf.sum(rdFlat, 0, true) as tf.Tensor2D, biases.map((x) => x.i), out, biases.map((x) => x.r.k));
+        keep(tf.sum(rdFlat, 0, true) as tf.Tensor2D, biases.map((x) => x.i), out, biases.map((x) => x.r.k), true);
       }
       if (l > lowRow) {
         let next = matMul3(rdelta, pass.WT[l]);
         // the direction's own term δ_l V_Wᵀ: δ_l's column k at position i
         const here: Entry[] = cols.map((c) => (c.layer === l && !c.bias ? { row: c.k, pos: c.i } : undefined));
-        if (here.some((e) => e)) next = tf.add(next, rankOne(tf.transpose(pass.deltas[l]) as tf.Tensor2D, here, inp));
+        if (here.some((e) => e)) next = tf.add(next, rankOne(deltasT!, here, inp));
         rdelta = tf.mul(next, tf.expandDims(pass.masks[l - 1], 1)) as tf.Tensor3D;
       }
     }
@@ -195,9 +197,8 @@ function columnsAtRows(
   try {
     for (const r of reads) {
       const v = r.values.dataSync() as Float32Array;
-      // a bias read is one row [1, C·width] shared by all its rows; a weight read has a row per row of B
       r.rows.forEach((row, j) => {
-        const base = r.values.shape[0] === 1 ? 0 : j * C * r.width;
+        const base = r.shared ? 0 : j * C * r.width;
         for (let c = 0; c < C; c++) result[row * C + c] += v[base + c * r.width + r.pos[j]];
       });
     }

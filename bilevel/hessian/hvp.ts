@@ -87,7 +87,6 @@ export class MlpDerivatives {
     return readFlat(parts);
   }
 
-  /** Forward activations, ReLU masks and backward deltas at the current weights, computed once and kept. */
   // Transposed copies (actsT, WT) because the wasm backend's transposed matMul is ~10x slower than an
   // explicit transpose (see nn/fast_matmul.ts).
   #cache?: ForwardPass;
