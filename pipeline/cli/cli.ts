@@ -122,11 +122,14 @@ async function dispatch<C>(exp: Experiment<C>, names: EngineNames, argv: string[
   return await handler({ exp, values, rest, storeRoot, configPath, overrides, names });
 }
 
-/** `run-stage --spec FILE`: one stage of a parallel run, in its own process. */
+/** `run-stage --spec FILE`: one stage of a parallel run, in its own process; `--serve`: one after another, from stdin. */
 async function runStageCommand<C>(c: CommandContext<C>): Promise<number> {
-  if (!c.values.spec) throw new UserError(`run-stage needs --spec FILE (it is started by 'reproduce --jobs N')\n${usage(c.names)}`);
+  const { spec, serve } = c.values;
+  if (!spec === !serve) {
+    throw new UserError(`run-stage needs either --spec FILE or --serve (it is started by 'reproduce --jobs N')\n${usage(c.names)}`);
+  }
   return await runStageChild({
-    specPath: resolve(c.values.spec),
+    specPath: spec ? resolve(spec) : undefined,
     storeRoot: c.storeRoot,
     projectRoot: c.exp.projectRoot,
     importMap: c.exp.importMap,

@@ -13,7 +13,8 @@ export function usage(names: EngineNames): string {
   reproduce [--config FILE] [--only STAGES] [--from STAGE] [--force STAGES] [--set path=value]...
             [--jobs N | -j N] [--executor local|slurm] [--isolate]
             [--partition P] [--account A] [--sbatch-args "ARGS"] [--slurm-cpus N] [--slurm-mem MB] [--slurm-time MIN]
-  run-stage --spec FILE   (used by 'reproduce --jobs N': computes one stage of a run, in its own process)
+  run-stage --spec FILE | --serve
+                          (used by 'reproduce --jobs N': computes one stage of a run, or serves stages one after another)
   status    [--config FILE] [--verify]
   archive   [--out FILE]
   verify    ARCHIVE [--rerun [--sample K | --budget MINUTES] [--stage NAME]... [--nonce HEX]] [--allow-net]
@@ -52,6 +53,7 @@ const OPTIONS = {
   "slurm-mem": { type: "string" },
   "slurm-time": { type: "string" },
   spec: { type: "string" },
+  serve: { type: "boolean" },
   "no-export": { type: "boolean" },
   "require-all": { type: "boolean" },
   quiet: { type: "boolean" },

@@ -81,10 +81,12 @@ examples:
   main.ts gc --keep-runs 3`,
   },
   "run-stage": {
-    options: ["spec"],
+    options: ["spec", "serve"],
     positionals: [0, 0],
-    help: `usage: main.ts run-stage --spec FILE
-Computes one stage of a run in its own process (used by 'reproduce --jobs N' and the Slurm executor).`,
+    help: `usage: main.ts run-stage --spec FILE | --serve
+Computes one stage of a run in its own process (used by 'reproduce --jobs N' and the Slurm executor).
+--serve: computes the job spec each line of stdin names, one after another, until stdin ends (the workers
+that 'reproduce --jobs N' keeps up between stages).`,
   },
 };
 

@@ -3,7 +3,8 @@
 import { resolve } from "node:path";
 import { type CliValues, type CommandContext, list } from "./cli_args.ts";
 import { DamagedObject, UserError } from "../errors.ts";
-import { defaultJobs, LocalProcessExecutor, type StageExecutor } from "../exec/executor.ts";
+import { defaultJobs, type StageExecutor } from "../exec/executor.ts";
+import { LocalProcessExecutor } from "../exec/local.ts";
 import type { ClusterSettings, Experiment } from "../plan/experiment.ts";
 import { exists, writeFileAtomic } from "../store/fs_atomic.ts";
 import { gitEnvironment } from "../git_state.ts";
@@ -128,7 +129,9 @@ async function parallelOptions<C>(
   const cmd = { mainModule: exp.sandbox?.mainModule ?? Deno.mainModule, denoConfig, projectRoot: exp.projectRoot, names };
   // on Slurm every stage is a job: the login node only schedules
   if (kind === "slurm") return { jobs, executor: await slurmExecutor({ c, cmd, stages, cluster }), isolateAll: true };
-  return { jobs, executor: new LocalProcessExecutor(cmd), isolateAll: !!values.isolate };
+  // --isolate: every stage in a fresh process of its own; otherwise children stay up for many stages
+  const executor = new LocalProcessExecutor(cmd, { processPerStage: !!values.isolate });
+  return { jobs, executor, isolateAll: !!values.isolate };
 }
 
 /**

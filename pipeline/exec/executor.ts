@@ -38,7 +38,7 @@ export type JobMessage =
   | { type: "say"; line: string }
   | { type: "event"; event: Record<string, unknown> }
   | { type: "progress"; step: number; total: number; label?: string }
-  | { type: "result"; report: JobReport };
+  | { type: "result"; report: JobReport; /** a worker's resident memory after the job, in bytes */ rss?: number };
 
 /** Where an executor delivers what a running stage says. */
 export interface JobSink {
@@ -62,6 +62,12 @@ export interface StageExecutor {
   readonly name: string;
   /** Starts a stage (for a cluster: submits it) and returns its handle. */
   start(job: StageJobStart, sink: JobSink): JobHandle | Promise<JobHandle>;
+  /** Whether its children stay up between stages, so that a stage sent to one costs no process start-up. */
+  readonly keepsWorkers?: boolean;
+  /** The processes on this machine it keeps between stages (a signal must end them too). */
+  processes?(): number[];
+  /** Ends what it keeps between stages; called once the run has nothing more to start. */
+  close?(): Promise<void>;
 }
 
 /** What an executor needs to start one stage. */
@@ -86,8 +92,18 @@ export interface ChildCommand {
   names?: EngineNames;
 }
 
-/** The argument vector of `deno run ... run-stage --spec FILE --store DIR`. */
-export function runStageArgs(cmd: ChildCommand, specPath: string, storeRoot: string, codeRoot?: string): string[] {
+/** Which `run-stage` to start: one job spec's, or (`serve`) a worker that reads specs' paths from stdin. */
+export interface RunStageTarget {
+  /** The job spec to compute; absent: `--serve`. */
+  spec?: string;
+  storeRoot: string;
+  /** A snapshot of the project's source to run from (see snapshot.ts). */
+  codeRoot?: string;
+}
+
+/** The argument vector of `deno run ... run-stage --spec FILE --store DIR` (or `--serve` for a worker). */
+export function runStageArgs(cmd: ChildCommand, t: RunStageTarget): string[] {
+  const { codeRoot } = t;
   const at = (p: string) => (codeRoot && cmd.projectRoot ? rebase(p, cmd.projectRoot, codeRoot) : p);
   return [
     "run",
@@ -96,10 +112,9 @@ export function runStageArgs(cmd: ChildCommand, specPath: string, storeRoot: str
     ...(cmd.denoConfig ? ["--config", at(cmd.denoConfig)] : []),
     at(cmd.mainModule),
     "run-stage",
-    "--spec",
-    specPath,
+    ...(t.spec === undefined ? ["--serve"] : ["--spec", t.spec]),
     "--store",
-    storeRoot,
+    t.storeRoot,
   ];
 }
 
@@ -131,6 +146,12 @@ export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (lin
  * sink (a result is returned), other text is passed on, prefixed with the stage name.
  */
 export function handleChildLine(stage: string, line: string, sink: JobSink, protocol = DEFAULT_NAMES.protocol): JobReport | undefined {
+  const m = handleChildMessage(stage, line, sink, protocol);
+  return m?.type === "result" ? m.report : undefined;
+}
+
+/** handleChildLine, returning the whole message when the line is one (a worker's result carries its memory). */
+export function handleChildMessage(stage: string, line: string, sink: JobSink, protocol = DEFAULT_NAMES.protocol): JobMessage | undefined {
   if (!line.startsWith(protocol)) {
     if (line.trim()) sink.say(`[${stage}] ${line}`);
     return undefined;
@@ -145,68 +166,5 @@ export function handleChildLine(stage: string, line: string, sink: JobSink, prot
   if (m.type === "say") sink.say(m.line);
   else if (m.type === "event") sink.event(m.event);
   else if (m.type === "progress") sink.progress(m.step, m.total, m.label);
-  else if (m.type === "result") return m.report;
-  return undefined;
-}
-
-/**
- * Runs each stage in a child process on this machine (`run-stage`). The children do not take the store
- * lock; they check before committing that their parent still holds it, and end themselves if the parent
- * dies (see run_stage.ts). Cancel sends SIGTERM, then SIGKILL after a grace period.
- */
-export class LocalProcessExecutor implements StageExecutor {
-  readonly name = "local";
-  constructor(readonly cmd: ChildCommand, readonly graceMs = 3000) {}
-
-  start(job: StageJobStart, sink: JobSink): JobHandle {
-    const names = this.cmd.names ?? DEFAULT_NAMES;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { [names.env("RUN_STAGE_WATCH_PARENT")]: "1" },
-    }).spawn();
-    const tail: string[] = [];
-    let report: JobReport | undefined;
-    const out = readLines(child.stdout, (line) => {
-      report = handleChildLine(job.stage, line, sink, names.protocol) ?? report;
-    }).catch(() => {});
-    const err = readLines(child.stderr, (line) => {
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      if (line.trim()) sink.say(`[${job.stage}] ${line}`);
-    }).catch(() => {});
-    const done = (async (): Promise<JobReport> => {
-      const st = await child.status;
-      await Promise.all([out, err]);
-      if (report) return report;
-      return {
-        status: "failed",
-        message: st.signal
-          ? `the child process was killed by ${st.signal}`
-          : `the child process exited with code ${st.code} without a result`,
-        log: tail.join("\n"),
-      };
-    })();
-    return {
-      id: `pid ${child.pid}`,
-      done,
-      cancel: async () => {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-        const timer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* already gone */ }
-        }, this.graceMs);
-        try {
-          await child.status;
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-    };
-  }
+  return m;
 }

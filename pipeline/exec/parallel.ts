@@ -124,7 +124,12 @@ class ParallelRun {
   async run(): Promise<void> {
     const interrupt = this.#ctx.interrupt;
     if (interrupt?.watching) {
-      interrupt.childPids = () => [...this.#handles.values()].flatMap((h) => /^pid (\d+)$/.exec(h.id)?.[1] ?? []).map(Number);
+      interrupt.childPids = () => [
+        ...new Set([
+          ...[...this.#handles.values()].flatMap((h) => /^pid (\d+)$/.exec(h.id)?.[1] ?? []).map(Number),
+          ...(this.#dispatch.executor.processes?.() ?? []),
+        ]),
+      ];
       // noticed at a progress step of a stage computing here: nothing can be awaited, end now
       interrupt.onSignal((sig, sync) => sync ? interrupt.stopNow(sig) : void this.#interrupt(sig));
     }
@@ -181,6 +186,7 @@ class ParallelRun {
    * config's search units (HLS on stored models): `-j 2` took 13.0 s against 4.3 s for `-j 1`.
    */
   #short(job: PreparedJob): boolean {
+    if (this.#dispatch.executor.keepsWorkers) return false;
     return computeHere(this.#board.model.estimate(job.stage.name));
   }
 
@@ -325,6 +331,7 @@ class ParallelRun {
     log.say(`${sig}: stopping ${this.#handles.size} running stage(s)`);
     log.event({ event: "interrupt", signal: sig, running });
     await Promise.all([...this.#handles.values()].map((h) => h.cancel().catch(() => {})));
+    await this.#dispatch.executor.close?.().catch(() => {});
     const lost: string[] = [];
     let late = 0;
     for (const name of running) {
@@ -352,6 +359,7 @@ class ParallelRun {
   async #stop(): Promise<void> {
     this.#listen(false);
     await Promise.all([...this.#handles.values()].map((h) => h.cancel().catch(() => {})));
+    await this.#dispatch.executor.close?.().catch(() => {});
     this.#board.close();
     await this.#manifestWrite;
     await this.#removeScratch();

@@ -16,7 +16,7 @@ import { lockStillHeld } from "../store/lock.ts";
 import { ArtifactStore, OutputRefSchema } from "../store/store.ts";
 import { artifactSet, computeStage, type StageLog } from "./compute.ts";
 import { cacheKey, validateParams } from "../plan/keys.ts";
-import type { JobMessage, JobReport } from "./executor.ts";
+import { type JobMessage, type JobReport, readLines } from "./executor.ts";
 import { DEFAULT_NAMES, type EngineNames } from "../names.ts";
 import type { ArtifactSet, NotRun, Stage } from "../stage.ts";
 
@@ -59,7 +59,8 @@ function childLog(protocol: string): StageLog {
 
 /** What `run-stage` needs of the experiment. */
 export interface RunStageOptions<C> {
-  specPath: string;
+  /** The job spec to compute; without one (`--serve`), the specs' paths are read from stdin, one a line. */
+  specPath?: string;
   storeRoot: string;
   projectRoot: string;
   importMap?: Record<string, string>;
@@ -76,9 +77,71 @@ export interface RunStageOptions<C> {
 export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
   const names = o.names ?? DEFAULT_NAMES;
   if (names.getEnv("RUN_STAGE_WATCH_PARENT") === "1") parentPid = watchParent();
-  const report = await computeFromSpec(o, childLog(names.protocol));
+  const log = childLog(names.protocol);
+  const job = jobContext(o);
+  if (o.specPath === undefined) {
+    await serveSpecs(o, job, log, names.protocol);
+    return 0;
+  }
+  const report = await computeFromSpec(o, o.specPath, job, log);
   emit({ type: "result", report }, names.protocol);
   return report.status === "failed" || report.status === "damaged" ? 1 : 0;
+}
+
+/**
+ * `run-stage --serve`: a worker that stays up for a run. It computes the spec whose path each line of stdin
+ * names, one after another, answering each with its result line and this process's resident memory (the
+ * parent retires a worker that grew), and ends at the end of stdin: when its parent closes the pipe or dies.
+ * Each job is checked and computed exactly as a child of its own would compute it (computeFromSpec).
+ */
+async function serveSpecs<C>(o: RunStageOptions<C>, job: JobContext, log: StageLog, protocol: string): Promise<void> {
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const reading = readLines(Deno.stdin.readable, (line) => {
+    if (line.trim()) lines.push(line.trim());
+    wake?.();
+  }).finally(() => {
+    ended = true;
+    wake?.();
+  });
+  for (;;) {
+    if (!lines.length && !ended) await new Promise<void>((r) => wake = r);
+    wake = undefined;
+    const specPath = lines.shift();
+    if (specPath === undefined) {
+      if (ended) break;
+      continue;
+    }
+    const report = await computeFromSpec(o, specPath, job, log);
+    emit({ type: "result", report, rss: Deno.memoryUsage().rss }, protocol);
+  }
+  await reading;
+}
+
+/** What a process keeps between the jobs it computes. */
+interface JobContext {
+  /** The stages of a run's config. */
+  stages(raw: unknown): Stage[];
+  /** Digests the code this process runs: its modules, once loaded, are what it executes for every job. */
+  digester: CodeDigester;
+}
+
+/**
+ * The stages are built once for each config a process sees (a worker that stays up gets the same config
+ * with every job, and building the default protocol's DAG is not free), and each module's code is digested
+ * once: a child runs from the run's snapshot of the source, which does not change under it.
+ */
+function jobContext<C>(o: RunStageOptions<C>): JobContext {
+  let last: { text: string; stages: Stage[] } | undefined;
+  return {
+    stages(raw) {
+      const text = JSON.stringify(raw);
+      if (last?.text !== text) last = { text, stages: o.buildStages(o.parseConfig(raw)) };
+      return last.stages;
+    },
+    digester: new CodeDigester(o.projectRoot, o.importMap),
+  };
 }
 
 /** The parent a local child watches (undefined for a cluster job). */
@@ -106,14 +169,19 @@ function watchParent(): number {
 }
 
 /** Rebuilds the spec's stage, checks its key is the parent's, and computes it (unless cached); failures as values. */
-async function computeFromSpec<C>(o: RunStageOptions<C>, log: StageLog): Promise<JobReport> {
+async function computeFromSpec<C>(
+  o: RunStageOptions<C>,
+  specPath: string,
+  job: JobContext,
+  log: StageLog,
+): Promise<JobReport> {
   const store = new ArtifactStore(o.storeRoot);
   try {
-    const spec = await readSpec(o.specPath);
-    const stage = o.buildStages(o.parseConfig(spec.config)).find((s) => s.name === spec.stage);
+    const spec = await readSpec(specPath);
+    const stage = job.stages(spec.config).find((s) => s.name === spec.stage);
     if (!stage) throw new UserError(`stage '${spec.stage}' is not in the DAG of the run's config`);
     const params = validateParams([stage]).get(stage.name);
-    const code = new CodeDigester(o.projectRoot, o.importMap).digest(stage.module);
+    const code = job.digester.digest(stage.module);
     const { inputs, ctxInputs } = specInputs(store, stage, spec);
     const key = cacheKey({ stage: stage.name, params, inputs, code: code.digest });
     if (key !== spec.key) {

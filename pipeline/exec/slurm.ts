@@ -101,7 +101,7 @@ export class SlurmExecutor implements StageExecutor {
     const output = new JobOutput(`${this.o.jobDir}/${safe}-${this.#run}-${n}.out`, job.stage, sink, this.#names.protocol);
     await Deno.remove(output.path).catch(() => {}); // never another job's report, whatever made the name
     const res = this.#resources(job.stage);
-    const argv = [Deno.execPath(), ...runStageArgs(this.cmd, job.specPath, job.storeRoot, job.codeRoot)];
+    const argv = [Deno.execPath(), ...runStageArgs(this.cmd, { spec: job.specPath, storeRoot: job.storeRoot, codeRoot: job.codeRoot })];
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
     await Deno.mkdir(this.o.jobDir, { recursive: true });
     await Deno.writeTextFile(script, `#!/bin/sh\n# stage ${job.stage}\nexec ${argv.map(quote).join(" ")}\n`);
