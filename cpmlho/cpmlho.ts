@@ -11,18 +11,10 @@ export type { ImageShape };
 // CPMLHO (seed 003), reconstructed: the method is described with its options in cpmlho_options.ts.
 export { CpmlhoOptions } from "./cpmlho_options.ts";
 import type { CpmlhoOptions } from "./cpmlho_options.ts";
+import type { CpmlhoResult } from "./cpmlho_records.ts";
 
-/** What a CPMLHO run records. */
-export interface CpmlhoResult {
-  trajectory: { step: number; dropout: number[]; cutout?: [number, number]; mu: number; g?: number; trainLoss: number }[];
-  finalDropout: number[];
-  /** CNN only: final cutout holes and length (as applied: rounded). */
-  finalCutout?: [number, number];
-  val: { loss: number; acc: number };
-  test: { loss: number; acc: number };
-  epochs: number;
-  seconds: number;
-}
+// what a run records is a schema apart from this code (the report checks a stored one without TensorFlow.js)
+export type { CpmlhoResult } from "./cpmlho_records.ts";
 
 /** The data CPMLHO trains (train), tunes on (val) and reports (val, test) on; `shape` for the CNN's images. */
 export interface CpmlhoData {

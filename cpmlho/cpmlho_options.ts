@@ -43,3 +43,17 @@ export const CpmlhoOptions = z.strictObject({
   temperature: z.number().positive().default(0.1),
 });
 export type CpmlhoOptions = z.infer<typeof CpmlhoOptions>;
+
+/**
+ * Seed 003's experiment: CPMLHO, and random search and GP-BO over the same rates on the same total epochs
+ * (cpmlho_study.ts cpmlhoStudy). The cpmlho stage's parameters take these fields, adding their defaults.
+ */
+export const CpmlhoRun = z.strictObject({
+  cpmlho: CpmlhoOptions,
+  /** Random search and BO get the same total number of training epochs as CPMLHO, split into `trials` runs. */
+  baselineTrials: z.number().int().min(1),
+  /** The baselines' largest dropout rate (a unit-cube coordinate times this). */
+  maxDropout: z.number().min(0).max(0.95),
+  seed: z.number().int(),
+});
+export type CpmlhoRun = z.infer<typeof CpmlhoRun>;

@@ -8,18 +8,11 @@ import { GpBo } from "../search/gp_bo.ts";
 import { UnitCubeSampler } from "../search/samplers.ts";
 import { runStudy, type Sampler } from "../search/study_loop.ts";
 import { Rng } from "../data/rng.ts";
-import { type CpmlhoResult, runCpmlho } from "./cpmlho.ts";
+import { runCpmlho } from "./cpmlho.ts";
+import type { CpmlhoResult } from "./cpmlho_records.ts";
 import { cpmlhoCnnBaseline } from "./cpmlho_baseline.ts";
-import type { CpmlhoOptions } from "./cpmlho_options.ts";
-
-/** Seed 003's experiment: CPMLHO, and random search and GP-BO over the same rates on the same total epochs. */
-export interface CpmlhoRun {
-  cpmlho: CpmlhoOptions;
-  /** Random search and BO get the same total number of training epochs as CPMLHO, split into `trials` runs. */
-  baselineTrials: number;
-  maxDropout: number;
-  seed: number;
-}
+import type { CpmlhoOptions, CpmlhoRun } from "./cpmlho_options.ts";
+import type { CpmlhoRecord } from "./cpmlho_records.ts";
 
 /** The data of one split, as the study's networks read it. */
 type StudyData = { shape: [number, number, number]; classes: number; train: TensorPart; val: TensorPart; test: TensorPart };
@@ -131,7 +124,7 @@ function methodRows(a: {
   cpmlho: CpmlhoResult;
   theta: number;
   cnn: boolean;
-}) {
+}): CpmlhoRecord["methods"] {
   const fmtRates = (r: number[], cut?: number[]) =>
     r.map((v) => v.toFixed(3)).join(", ") + (a.cnn && cut ? `; cutout ${cut[0]} hole(s) of ${cut[1]} px` : "");
   const { random: rs, bo: boBest, cpmlho: cp } = a;
@@ -163,12 +156,3 @@ function methodRows(a: {
 
 /** What cpmlhoStudy returns. */
 export type CpmlhoStudyResult = Awaited<ReturnType<typeof cpmlhoStudy>>;
-
-/** What a cpmlho stage stores (result.json) and the report reads: the data set and backend beside the study's result. */
-export type CpmlhoRecord = CpmlhoStudyResult & {
-  dataset: string;
-  backend: string;
-  /** Whether the config shrinks the document's protocol, and how (its note). */
-  reduced: boolean;
-  reducedNote?: string;
-};

@@ -2,17 +2,10 @@ import { tf } from "./backend.ts";
 import type { Rng } from "../data/rng.ts";
 import { matMulFast } from "./fast_matmul.ts";
 import { initParams } from "./init.ts";
+import type { GroupScheme, MlpSpec } from "./mlp_spec.ts";
 
-/** A fully connected network: input → hidden ReLU layers → softmax over classes. */
-export interface MlpSpec {
-  input: number;
-  /** Hidden layer widths. A width of 0 means the layer is absent (so [0, 15] is the same net as [15]). */
-  hidden: number[];
-  classes: number;
-}
-
-/** How weight matrices are grouped under L2 coefficients (biases are never penalised). */
-export type GroupScheme = "1HP" | "2HP" | "perLayer";
+// schemas apart from the network's code (a stored spec is checked without TensorFlow.js)
+export type { GroupScheme, MlpSpec } from "./mlp_spec.ts";
 
 /** Layer widths with absent (0-width) hidden layers removed. */
 export function layerSizes(spec: MlpSpec): number[] {

@@ -1,34 +1,18 @@
-/** The shapes of what the report is made from: the artifacts of the stages, as they write them. */
+/**
+ * The shapes of what the report is made from: the artifacts of the stages, as they write them. Each is the
+ * schema its science owns (stages/report.ts checks every one on read); nothing here redeclares one.
+ */
 import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
-import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
-import type { MethodSummary } from "../search/summary.ts";
+import type { CpmlhoRecord } from "../cpmlho/cpmlho_records.ts";
+import type { SearchSummary } from "../search/summary.ts";
 import type { StudyResult } from "../search/records.ts";
-import type { AblationSeed, AblationVariant, VariantSummary } from "../search/hls_ablation.ts";
-import type { Metrics, TrainOptions } from "../nn/train_options.ts";
-import type { FinetuneCase } from "../bilevel/hls/finetune.ts";
-import type { HlsOptions } from "../bilevel/hls/hls_options.ts";
+import type { AblationOutput } from "../search/ablation_records.ts";
+import type { FinetuneOutput } from "../bilevel/hls/hls_records.ts";
+import type { BaselineHistory } from "../nn/train_records.ts";
 
-/** The search summary a search stage writes. */
-export type SearchSummary = MethodSummary & {
-  dataset: string;
-  split: string;
-  budget: string;
-  backend: string;
-  training: TrainOptions;
-  /** How the run with HLS fine-tuned (absent in summaries written before it was recorded). */
-  hls?: HlsProtocol;
-};
-
-/** The choices of an HLS run that the paper's protocol fixes (HlsOptions'), and how many models it fine-tuned. */
-export type HlsProtocol = Pick<HlsOptions, "lambdaScale" | "selection" | "criterion"> & {
-  /** Fine-tuned only this many models (absent: every model). */
-  top?: number;
-};
-
-/** The fine-tuning output of the lp-finetune stage: one case per grouping, as the science reports it. */
-export interface FinetuneOutput {
-  cases: FinetuneCase[];
-}
+export type { HlsProtocol, SearchSummary } from "../search/summary.ts";
+export type { AblationOutput } from "../search/ablation_records.ts";
+export type { FinetuneOutput } from "../bilevel/hls/hls_records.ts";
 
 /** One search stage's artifacts. */
 export interface SearchInput {
@@ -62,17 +46,8 @@ export interface ReportInput {
    * by a rerun); `volatileDigests` its timing outputs, shown only in the timing appendix.
    */
   stages: { name: string; notRun?: string; digests: Record<string, string>; volatileDigests?: Record<string, string> }[];
-  baseline?: {
-    /** Absent from the stable part the report's page is made from. */
-    seconds?: number;
-    backend: string;
-    history: {
-      epoch: number;
-      train?: Metrics;
-      val?: Metrics;
-      test?: Metrics;
-    }[];
-  };
+  /** The base model's training (its `seconds` absent from the stable part the report's page is made from). */
+  baseline?: BaselineHistory;
   finetune?: FinetuneOutput;
   searches: SearchInput[];
   gaLrMomWd?: { stage: string; result: GaLrMomWdRecord }[];
@@ -96,16 +71,4 @@ export const METHOD_NAMES: Record<string, string> = { grid: "Grid search", rando
 /** The display name of a method. */
 export function methodName(m: string): string {
   return METHOD_NAMES[m] ?? m;
-}
-
-/** What an hls-ablation stage writes (ablation.json, timings merged back in). */
-export interface AblationOutput {
-  dataset: string;
-  split: string;
-  budget: string;
-  training: TrainOptions;
-  models: number;
-  variants: AblationVariant[];
-  seeds: AblationSeed[];
-  summary: VariantSummary[];
 }

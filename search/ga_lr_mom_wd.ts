@@ -7,6 +7,9 @@ import { Metrics, StoredReal } from "../nn/train_options.ts";
 export const SgdGenome = z.strictObject({ lr: z.number(), momentum: z.number(), weightDecay: z.number() });
 export type SgdGenome = z.infer<typeof SgdGenome>;
 
+/** baseline: one model with fixed SGD settings; ga: the GA over them. */
+const RunMode = z.enum(["baseline", "ga"]);
+
 /**
  * What a ga-lr-mom-wd stage stores (result.json) and the report reads: the run's identity, then the study's
  * result (search/ga_lr_mom_wd_study.ts gaLrMomWdStudy). Here, apart from the study's code, so that the report
@@ -14,7 +17,7 @@ export type SgdGenome = z.infer<typeof SgdGenome>;
  */
 export const GaLrMomWdRecord = z.strictObject({
   run: z.string(),
-  mode: z.enum(["baseline", "ga"]),
+  mode: RunMode,
   backend: z.string(),
   /** Whether the config shrinks the document's protocol, and how (its note). */
   reduced: z.boolean(),
@@ -47,6 +50,31 @@ export const LrMomWdGaOptions = z.strictObject({
   }).default({ lr: [0.0001, 1.0], momentum: [0, 0.9], weightDecay: [0, 0.1] }),
 });
 export type LrMomWdGaOptions = z.infer<typeof LrMomWdGaOptions>;
+
+/**
+ * What one run of seed 001's experiment is: the GA, or one model with fixed SGD settings
+ * (ga_lr_mom_wd_study.ts gaLrMomWdStudy). The ga-lr-mom-wd stage's parameters take these fields, adding their
+ * defaults.
+ */
+export const GaLrMomWdRun = z.strictObject({
+  mode: RunMode,
+  ga: LrMomWdGaOptions,
+  /** Baseline mode: the one model's SGD settings. */
+  baseline: z.strictObject({ lr: z.number().positive(), momentum: z.number().min(0).max(1), weightDecay: z.number().min(0) }),
+  epochs: z.number().int().min(1),
+  batchSize: z.number().int().min(1),
+  /** StepLR's gamma, applied every epoch. */
+  stepGamma: z.number().positive(),
+  /** The CNN's layers (nn/cnn.ts CnnSpec): channels of the two conv layers, the hidden width, the two dropout rates. */
+  cnn: z.strictObject({
+    conv1: z.number().int().min(1),
+    conv2: z.number().int().min(1),
+    hidden: z.number().int().min(1),
+    dropout: z.tuple([z.number().min(0).max(0.95), z.number().min(0).max(0.95)]),
+  }),
+  seed: z.number().int(),
+});
+export type GaLrMomWdRun = z.infer<typeof GaLrMomWdRun>;
 
 const GENES = ["lr", "momentum", "weightDecay"] as const;
 

@@ -3,21 +3,8 @@ import type { TensorPart } from "../nn/data_tensors.ts";
 import { type EpochRecord, type ForwardFn, trainNetwork } from "../nn/train.ts";
 import { type Metrics, TrainOptions } from "../nn/train_options.ts";
 import { cnnForward, cnnShapes, type CnnSpec, initCnn } from "../nn/cnn.ts";
-import { type LrMomWdGaOptions, LrMomWdGaSampler, type SgdGenome } from "./ga_lr_mom_wd.ts";
+import { type GaLrMomWdRun, LrMomWdGaSampler, type SgdGenome } from "./ga_lr_mom_wd.ts";
 import { runStudy } from "./study_loop.ts";
-
-/** What one run of seed 001's experiment is: the GA, or one model with fixed SGD settings. */
-export interface GaLrMomWdRun {
-  mode: "baseline" | "ga";
-  ga: LrMomWdGaOptions;
-  baseline: SgdGenome;
-  epochs: number;
-  batchSize: number;
-  /** StepLR's gamma, applied every epoch. */
-  stepGamma: number;
-  cnn: Pick<CnnSpec, "conv1" | "conv2" | "hidden" | "dropout">;
-  seed: number;
-}
 
 /** One individual's trained CNN: its genome, final training loss, validation metrics (fitness: the loss). */
 interface Scored {

@@ -1,6 +1,7 @@
 import { HlsOptions } from "../bilevel/hls/hls_options.ts";
 import type { AblationVariant } from "./hls_variants.ts";
-import { type PairedEffect, pairedEffect } from "./paired_stats.ts";
+import { pairedEffect } from "./paired_stats.ts";
+import type { AblationSeed, Chosen, VariantSeed, VariantSummary } from "./ablation_records.ts";
 import type { HlsRecord, StudyResult } from "./records.ts";
 import { runSearch, type TrainedBatch } from "./population.ts";
 import { methodStream } from "./sampler_factory.ts";
@@ -10,34 +11,8 @@ import type { StudySettings } from "./study_settings.ts";
 import type { StudyData } from "./train_genomes.ts";
 
 export { AblationVariant, DEFAULT_VARIANTS, HLS_PAPER, variantMethod } from "./hls_variants.ts";
-
-/** The model a run ends with: its scores on the run's ranking data and on test. */
-export interface Chosen {
-  key: string;
-  valAcc: number;
-  valLoss: number;
-  testAcc: number;
-}
-
-/** One variant in one seed. */
-export interface VariantSeed {
-  chosen: Chosen;
-  /** one-shot only: mean over all models of (test accuracy after HLS − before): the per-model effect. */
-  meanModelTestAccDelta?: number;
-  moved: number;
-  onBound: number;
-  models: number;
-  seconds: number;
-  /** The reference run's time (training, for one-shot; the micro-GA without HLS, for microga). */
-  referenceSeconds: number;
-}
-
-/** Every variant for one seed. */
-export interface AblationSeed {
-  seed: number;
-  reference: { "one-shot": Chosen; microga?: Chosen };
-  variants: Record<string, VariantSeed>;
-}
+// what the ablation records, as it stores them (a module apart, so that the report checks them without TensorFlow.js)
+export type { AblationSeed, Chosen, VariantSeed, VariantSummary } from "./ablation_records.ts";
 
 /**
  * The settings of a variant's run: the base HLS options with the variant's overrides, its mode, and its
@@ -151,24 +126,6 @@ function movedCounts(h: HlsRecord[]): { moved: number; onBound: number; models: 
     onBound: h.filter((x) => x.improved && x.lambdaOnBound).length,
     models: h.length,
   };
-}
-
-/** One variant's paired effects over seeds. */
-export interface VariantSummary {
-  name: string;
-  description: string;
-  kind: AblationVariant["kind"];
-  testAcc: PairedEffect;
-  /** On each run's own ranking data (the held-out half for held-out variants, the whole set otherwise). */
-  valAcc: PairedEffect;
-  valLoss: PairedEffect;
-  meanModelTestAccDelta?: number;
-  /** Wall time of the variant's runs and of their references, summed over seeds (their ratio is HLS's cost). */
-  seconds: number;
-  referenceSeconds: number;
-  moved: number;
-  onBound: number;
-  models: number;
 }
 
 /** Paired differences (variant − no HLS of the same kind and seed) with 95% paired t intervals. */

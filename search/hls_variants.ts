@@ -3,18 +3,26 @@
 import { z } from "zod";
 import { HlsOptionsFields } from "../bilevel/hls/hls_options.ts";
 
+// A variant's HLS override lists its fields in the order the variants below write them (lambdaScale, selection,
+// criterion, then what a variant changes), so that a variant stored in ablation.json reads back with its bytes.
+const { lambdaScale, selection, criterion, maxStationarityRatio, block, k, ...otherFields } = HlsOptionsFields.partial().shape;
+
+/** Overrides of the base HLS options: any of their fields, none filled in (HlsOptions adds the defaults). */
+export const HlsOverride = z.strictObject({ lambdaScale, selection, criterion, maxStationarityRatio, block, k, ...otherFields });
+
 /**
  * One way of running HLS, compared against no HLS on the same base models. one-shot: the `budget` random
  * models of a seed, each fine-tuned, the best by the variant's ranking data kept. microga: a whole micro-GA
  * run with HLS (Lamarckian or Baldwinian) against the micro-GA without HLS from the same initial population.
+ * Every field is written out (no defaults), as DEFAULT_VARIANTS and ablation.json hold them.
  */
-export const AblationVariant = z.object({
+export const AblationVariant = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/),
   description: z.string(),
   kind: z.enum(["one-shot", "microga"]),
-  hlsMode: z.enum(["lamarckian", "baldwinian"]).default("lamarckian"),
+  hlsMode: z.enum(["lamarckian", "baldwinian"]),
   /** Overrides of the base HLS options. */
-  hls: HlsOptionsFields.partial().default({}),
+  hls: HlsOverride,
   /**
    * One-shot: fine-tune just the `top` models with the lowest validation loss as trained (the others are
    * ranked as trained, on the same ranking data): HLS at a fraction of the cost, if the winner is almost
@@ -22,7 +30,7 @@ export const AblationVariant = z.object({
    * `top` best of the population and their batch (StudySettings.gaHlsTop).
    */
   top: z.number().int().min(1).optional(),
-}).strict();
+});
 export type AblationVariant = z.infer<typeof AblationVariant>;
 
 /** The paper's HLS, with an exact LP: raw λ, the t chosen on the validation set that ranks the models. */

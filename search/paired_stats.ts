@@ -3,6 +3,8 @@
  * (variant − reference) ± t_{1−α/2, n−1} · s/√n. Seeds are the independent units; models within a seed are
  * not (they share the data split and the batch order).
  */
+import { z } from "zod";
+import { StoredReal } from "../nn/train_options.ts";
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
 function logGamma(x: number): number {
@@ -71,19 +73,20 @@ export function studentTQuantile(p: number, df: number): number {
   return (lo + hi) / 2;
 }
 
-/** A paired difference summarised with its confidence interval. */
-export interface PairedEffect {
-  n: number;
-  mean: number;
+/** A paired difference summarised with its confidence interval (NaN where it has none: stored as null). */
+export const PairedEffect = z.strictObject({
+  n: z.number().int().min(0),
+  mean: StoredReal,
   /** Sample standard deviation of the differences. */
-  sd: number;
-  lo: number;
-  hi: number;
-  level: number;
-  method: "paired t";
+  sd: StoredReal,
+  lo: StoredReal,
+  hi: StoredReal,
+  level: z.number(),
+  method: z.literal("paired t"),
   /** helps: the interval lies above 0; hurts: below 0; unclear: it contains 0 (or n < 2). */
-  verdict: "helps" | "hurts" | "unclear";
-}
+  verdict: z.enum(["helps", "hurts", "unclear"]),
+});
+export type PairedEffect = z.output<typeof PairedEffect>;
 
 /**
  * The paired t interval of differences. `higherIsBetter` says which sign is good (true for accuracy,

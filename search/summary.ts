@@ -1,3 +1,9 @@
+// A method's summary over seeds (Tables II-III), as the search merge stores it (summary.json) and the report
+// reads it. The schemas list fields in the order summariseMethod writes them, so a summary read back writes the
+// same bytes.
+import { z } from "zod";
+import { StoredReal, TrainOptions } from "../nn/train_options.ts";
+import { HlsOptionsFields } from "../bilevel/hls/hls_options.ts";
 import type { StudyResult } from "./records.ts";
 
 /** Mean and sample standard deviation. */
@@ -8,34 +14,59 @@ export function meanStd(xs: number[]): { mean: number; std: number; n: number } 
   return { mean, std, n };
 }
 
+/** What meanStd returns, as a summary stores it. */
+export const MeanStd = z.strictObject({ mean: StoredReal, std: StoredReal, n: z.number().int().min(0) });
+
+/** Validation and test accuracy and validation loss, each over seeds. */
+const Stats = z.strictObject({ valAcc: MeanStd, testAcc: MeanStd, valLoss: MeanStd });
+
 /** The Table II/III cell of one method: best model by validation loss, per seed, with and without HLS. */
-export interface MethodSummary {
-  method: string;
-  perSeed: {
-    seed: number;
-    hls: boolean;
-    valAcc: number;
-    testAcc: number;
-    valLoss: number;
-    best: string;
-    seconds: number;
-    hlsSeconds: number;
+export const MethodSummary = z.strictObject({
+  method: z.string(),
+  perSeed: z.array(z.strictObject({
+    seed: z.number().int(),
+    hls: z.boolean(),
+    valAcc: StoredReal,
+    testAcc: StoredReal,
+    valLoss: StoredReal,
+    best: z.string(),
+    seconds: z.number(),
+    hlsSeconds: z.number(),
     /** With HLS: how many models' λ HLS moved, how many of those ended on a bound of the space. */
-    lambdaMoved?: number;
-    lambdaOnBound?: number;
-  }[];
-  without: { valAcc: ReturnType<typeof meanStd>; testAcc: ReturnType<typeof meanStd>; valLoss: ReturnType<typeof meanStd> };
-  with: { valAcc: ReturnType<typeof meanStd>; testAcc: ReturnType<typeof meanStd>; valLoss: ReturnType<typeof meanStd> };
+    lambdaMoved: z.number().int().min(0).optional(),
+    lambdaOnBound: z.number().int().min(0).optional(),
+  })),
+  without: Stats,
+  with: Stats,
   /** with − without, paired by seed. */
-  pairedEffect: {
-    valAcc: ReturnType<typeof meanStd>;
-    testAcc: ReturnType<typeof meanStd>;
-    valLoss: ReturnType<typeof meanStd>;
-    seedsImproved: number;
-  };
+  pairedEffect: Stats.extend({ seedsImproved: z.number().int().min(0) }),
   /** micro-GA: best validation loss after init and each generation, per seed and HLS flag. */
-  convergence?: { seed: number; hls: boolean; best: number[] }[];
-}
+  convergence: z.array(z.strictObject({ seed: z.number().int(), hls: z.boolean(), best: z.array(StoredReal) })).optional(),
+});
+export type MethodSummary = z.output<typeof MethodSummary>;
+
+/** The choices of an HLS run that the paper's protocol fixes (HlsOptions'), and how many models it fine-tuned. */
+export const HlsProtocol = HlsOptionsFields.pick({ lambdaScale: true, selection: true, criterion: true }).extend({
+  /** Fine-tuned only this many models (absent: every model). */
+  top: z.number().int().min(1).optional(),
+});
+export type HlsProtocol = z.output<typeof HlsProtocol>;
+
+/**
+ * What a search merge writes in `summary.json` (stages/search.ts) and the report reads: where and how the
+ * method ran, then its summary over seeds.
+ */
+export const SearchSummary = z.strictObject({
+  backend: z.string(),
+  dataset: z.string(),
+  split: z.string(),
+  budget: z.string(),
+  training: TrainOptions,
+  /** How the run with HLS fine-tuned. */
+  hls: HlsProtocol,
+  ...MethodSummary.shape,
+});
+export type SearchSummary = z.output<typeof SearchSummary>;
 
 /** Summarises the studies of one method. */
 export function summariseMethod(method: string, results: StudyResult[]): MethodSummary {

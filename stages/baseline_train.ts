@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { TrainOptions } from "../nn/train_options.ts";
+import type { BaselineHistory } from "../nn/train_records.ts";
 import { jsonWithVolatile, loadModule } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
@@ -44,7 +45,15 @@ export function baselineStage(params: z.input<typeof BaselineParams>): Stage<Bas
       const out = trainBaseline({ split, hidden: p.hidden, training: p.training, seed: p.seed, onProgress: progress });
       return {
         ...encodeModel({ spec: out.spec, meta: { lambdas: [0], groups: "1HP", backend }, weights: out.weights }),
-        ...jsonWithVolatile("history.json", { backend, seconds: out.seconds, steps: out.steps, history: out.history }),
+        ...jsonWithVolatile(
+          "history.json",
+          {
+            backend,
+            seconds: out.seconds,
+            steps: out.steps,
+            history: out.history,
+          } satisfies BaselineHistory,
+        ),
       };
     },
   });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { CpmlhoOptions } from "../cpmlho/cpmlho_options.ts";
-import type { CpmlhoRecord } from "../cpmlho/cpmlho_study.ts";
+import { CpmlhoRun } from "../cpmlho/cpmlho_options.ts";
+import type { CpmlhoRecord } from "../cpmlho/cpmlho_records.ts";
 import { jsonWithVolatile, loadModule } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
@@ -9,16 +9,18 @@ import { BackendParam } from "../nn/backend_check.ts";
 
 const CPMLHO_STUDY = new URL("../cpmlho/cpmlho_study.ts", import.meta.url);
 
+/** cpmlho:<run>'s parameters: the run's name, split and backend, then the science's CpmlhoRun fields with their defaults. */
 export const CpmlhoParams = z.strictObject({
   backend: BackendParam,
   /** The run's name (the stage is cpmlho:<run>). */
   run: z.string(),
   split: z.string(),
-  cpmlho: CpmlhoOptions.prefault({}),
+  // the science's fields (cpmlho/cpmlho_options.ts CpmlhoRun), with the stage's defaults
+  cpmlho: CpmlhoRun.shape.cpmlho.prefault({}),
   /** Random search and BO get the same total number of training epochs as CPMLHO, split into `trials` runs. */
-  baselineTrials: z.number().int().min(1).default(4),
-  maxDropout: z.number().min(0).max(0.95).default(0.8),
-  seed: z.number().int().default(1),
+  baselineTrials: CpmlhoRun.shape.baselineTrials.default(4),
+  maxDropout: CpmlhoRun.shape.maxDropout.default(0.8),
+  seed: CpmlhoRun.shape.seed.default(1),
   reduced: z.string().optional(),
 });
 export type CpmlhoParams = z.infer<typeof CpmlhoParams>;

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
-import { LrMomWdGaOptions } from "../search/ga_lr_mom_wd.ts";
-import type { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
+import { type GaLrMomWdRecord, GaLrMomWdRun } from "../search/ga_lr_mom_wd.ts";
 import { jsonWithVolatile, loadModule } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import { trainingResources } from "./_resources.ts";
@@ -16,33 +15,26 @@ function gaModels(p: z.input<typeof GaLrMomWdParams>): number {
   return population + (generations - 1) * (population - Math.max(1, Math.floor(population / 2)));
 }
 
+/** ga-lr-mom-wd:<run>'s parameters: the run's name, split and backend, then the science's GaLrMomWdRun fields with their defaults. */
 export const GaLrMomWdParams = z.strictObject({
   backend: BackendParam,
   split: z.string(),
   /** baseline: one model with fixed SGD settings; run1..run4: the document's GA runs. */
   run: z.string(),
-  mode: z.enum(["baseline", "ga"]),
-  ga: LrMomWdGaOptions.default({
+  // the science's fields (search/ga_lr_mom_wd.ts GaLrMomWdRun), with the stage's defaults
+  mode: GaLrMomWdRun.shape.mode,
+  ga: GaLrMomWdRun.shape.ga.default({
     population: 10,
     generations: 3,
     mutationRate: 0.1,
     ranges: { lr: [0.0001, 1], momentum: [0, 0.9], weightDecay: [0, 0.1] },
   }),
-  baseline: z.strictObject({ lr: z.number().positive(), momentum: z.number().min(0).max(1), weightDecay: z.number().min(0) }).default({
-    lr: 0.01,
-    momentum: 0.5,
-    weightDecay: 0,
-  }),
-  epochs: z.number().int().min(1).default(3),
-  batchSize: z.number().int().min(1).default(64),
-  stepGamma: z.number().positive().default(0.7),
-  cnn: z.strictObject({
-    conv1: z.number().int().min(1),
-    conv2: z.number().int().min(1),
-    hidden: z.number().int().min(1),
-    dropout: z.tuple([z.number().min(0).max(0.95), z.number().min(0).max(0.95)]),
-  }).default({ conv1: 8, conv2: 16, hidden: 64, dropout: [0.25, 0.5] }),
-  seed: z.number().int().default(1),
+  baseline: GaLrMomWdRun.shape.baseline.default({ lr: 0.01, momentum: 0.5, weightDecay: 0 }),
+  epochs: GaLrMomWdRun.shape.epochs.default(3),
+  batchSize: GaLrMomWdRun.shape.batchSize.default(64),
+  stepGamma: GaLrMomWdRun.shape.stepGamma.default(0.7),
+  cnn: GaLrMomWdRun.shape.cnn.default({ conv1: 8, conv2: 16, hidden: 64, dropout: [0.25, 0.5] }),
+  seed: GaLrMomWdRun.shape.seed.default(1),
   /** Marks a config that shrinks the document's protocol (fewer examples or epochs); shown in the report. */
   reduced: z.string().optional(),
 });

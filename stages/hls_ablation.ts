@@ -7,6 +7,7 @@ import { SearchSpace } from "../search/space.ts";
 import { MicroGaOptions } from "../search/samplers.ts";
 import { DEFAULT_VARIANTS, variantMethod } from "../search/hls_variants.ts";
 import type { StudyResult } from "../search/records.ts";
+import type { AblationOutput } from "../search/ablation_records.ts";
 import { jsonWithVolatile, loadModule } from "./_load.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
 import type { StagePool } from "./_pool.ts";
@@ -81,17 +82,20 @@ export function hlsAblationStage(
           runs,
         }));
       }
-      return jsonWithVolatile("ablation.json", {
-        backend: p.backend,
-        dataset,
-        split,
-        budget,
-        training: p.training,
-        models: p.budget,
-        variants,
-        seeds: results,
-        summary: summariseAblation(results, variants),
-      });
+      return jsonWithVolatile(
+        "ablation.json",
+        {
+          backend: p.backend,
+          dataset,
+          split,
+          budget,
+          training: p.training,
+          models: p.budget,
+          variants,
+          seeds: results,
+          summary: summariseAblation(results, variants),
+        } satisfies AblationOutput,
+      );
     },
   };
 }

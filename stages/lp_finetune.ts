@@ -2,9 +2,8 @@ import { z } from "zod";
 import type { Stage } from "../pipeline/stage.ts";
 import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { HlsOptions } from "../bilevel/hls/hls_options.ts";
-import type { FinetuneCase } from "../bilevel/hls/finetune.ts";
-import type { MlpSpec } from "../nn/mlp.ts";
-import { jsonWithVolatile, loadModule, readWithVolatile } from "./_load.ts";
+import { type FinetuneOutput, FinetuneUnit } from "../bilevel/hls/hls_records.ts";
+import { jsonWithVolatile, loadModule, readChecked } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import { LIGHT_RESOURCES, trainingResources } from "./_resources.ts";
 import { BackendParam } from "../nn/backend_check.ts";
@@ -42,13 +41,6 @@ export function lpFinetuneUnitName(grouping: string): string {
 export const LpFinetuneUnitParams = LpFinetuneParams.omit({ groupings: true }).extend({ grouping: z.enum(["1HP", "2HP", "perLayer"]) });
 export type LpFinetuneUnitParams = z.infer<typeof LpFinetuneUnitParams>;
 
-/** What one grouping's unit writes in `case.json`. */
-interface UnitOutput {
-  base: { spec: MlpSpec };
-  hls: HlsOptions;
-  case: FinetuneCase;
-}
-
 /**
  * lp-finetune:<grouping>: LP fine-tuning of the base model with one grouping of its weights (1HP, 2HP or
  * 6HP, paper Section II): the loss along the descent direction and the accuracies before and after. One
@@ -73,7 +65,7 @@ function lpFinetuneUnitStage(params: z.input<typeof LpFinetuneUnitParams>, split
       ]);
       const model = decodeModel(await base.bytes("model.json"), await base.bytes("weights.f32"));
       const [c] = await finetuneGroupings({ model, split, groupings: [p.grouping], hls: p.hls, onProgress: progress });
-      return jsonWithVolatile("case.json", { base: { spec: model.spec }, hls: p.hls, case: c } satisfies UnitOutput);
+      return jsonWithVolatile("case.json", { base: { spec: model.spec }, hls: p.hls, case: c } satisfies FinetuneUnit);
     },
   });
 }
@@ -92,15 +84,18 @@ function lpFinetuneMergeStage(params: z.input<typeof LpFinetuneParams>, units: s
     schema: LpFinetuneParams,
     params,
     async run({ params: p, inputs }) {
-      const read = new Map<string, UnitOutput>();
+      const read = new Map<string, FinetuneUnit>();
       for (const name of units) {
         const a = inputs[name];
         if (!a || isNotRun(a)) throw new Error(`unit ${name} has no output`);
-        read.set(name, await readWithVolatile<UnitOutput>(a, "case.json"));
+        read.set(name, await readChecked(a, "case.json", FinetuneUnit));
       }
       // in the order the config lists the groupings, as one stage computing them in turn wrote them
       const ordered = p.groupings.map((g) => read.get(lpFinetuneUnitName(g))!);
-      return jsonWithVolatile("finetune.json", { base: ordered[0]?.base, hls: ordered[0]?.hls, cases: ordered.map((u) => u.case) });
+      return jsonWithVolatile(
+        "finetune.json",
+        { base: ordered[0]?.base, hls: ordered[0]?.hls, cases: ordered.map((u) => u.case) } satisfies FinetuneOutput,
+      );
     },
   };
 }

@@ -7,6 +7,11 @@ import { reportEnvironment } from "./environment.ts";
 import { checkShape, loadModule, readWithVolatile } from "./_load.ts";
 import { StudyResult } from "../search/records.ts";
 import { GaLrMomWdRecord } from "../search/ga_lr_mom_wd.ts";
+import { SearchSummary } from "../search/summary.ts";
+import { AblationOutput } from "../search/ablation_records.ts";
+import { CpmlhoRecord } from "../cpmlho/cpmlho_records.ts";
+import { FinetuneOutput } from "../bilevel/hls/hls_records.ts";
+import { BaselineHistory } from "../nn/train_records.ts";
 import { SubsampleParams } from "./subsample.ts";
 import { LIGHT_RESOURCES } from "./_resources.ts";
 import { isTimingOutput, TIMING_HTML, TIMING_MD, TIMING_PREFIX } from "../report/timing_names.ts";
@@ -150,10 +155,18 @@ type Read = <T>(file: string) => Promise<T>;
 /** What a search merge writes in `studies.json`: each seed's runs without and with HLS. */
 const StudiesFile = z.looseObject({ results: z.array(StudyResult) });
 
-/** The schema an upstream output is checked against, where its science has one. */
-function checkedOutput(stage: string, file: string): z.ZodType | undefined {
+/**
+ * The schema an upstream output the report reads is checked against: every one it reads has one (the science's,
+ * or for the studies file the merge's wrapper around the science's).
+ */
+export function checkedOutput(stage: string, file: string): z.ZodType | undefined {
   if (file === "studies.json") return StudiesFile;
+  if (stage === "baseline-train" && file === "history.json") return BaselineHistory;
+  if (stage === "lp-finetune" && file === "finetune.json") return FinetuneOutput;
+  if (stage.startsWith("search:") && file === "summary.json") return SearchSummary;
+  if (stage.startsWith("hls-ablation:") && file === "ablation.json") return AblationOutput;
   if (stage.startsWith("ga-lr-mom-wd:") && file === "result.json") return GaLrMomWdRecord;
+  if (stage.startsWith("cpmlho:") && file === "result.json") return CpmlhoRecord;
   return undefined;
 }
 

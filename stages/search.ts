@@ -4,7 +4,7 @@ import { isNotRun, untyped } from "../pipeline/stage.ts";
 import { StudySettings } from "../search/study_settings.ts";
 import { StudyOutput, type StudyResult } from "../search/records.ts";
 import { hlsTopOf, hlsTopSetting, SEARCH_METHODS } from "../search/sampler_factory.ts";
-import { summariseMethod } from "../search/summary.ts";
+import { type SearchSummary, summariseMethod } from "../search/summary.ts";
 import { jsonWithVolatile, loadModule, readChecked } from "./_load.ts";
 import { splitStage } from "./_split_stage.ts";
 import type { StagePool } from "./_pool.ts";
@@ -168,21 +168,24 @@ function searchMergeStage(
       };
       return {
         ...jsonWithVolatile("studies.json", { backend, dataset, method: p.method, settings, results }),
-        ...jsonWithVolatile("summary.json", {
-          backend,
-          dataset,
-          split,
-          budget,
-          training: p.training,
-          // what the paper's protocol fixes about HLS, so that the report can tell a run of it from another
-          hls: {
-            lambdaScale: p.hls.lambdaScale,
-            selection: p.hls.selection,
-            criterion: p.hls.criterion,
-            ...(hlsTopOf(p.method, p) !== undefined ? { top: hlsTopOf(p.method, p) } : {}),
-          },
-          ...summariseMethod(p.method, results),
-        }),
+        ...jsonWithVolatile(
+          "summary.json",
+          {
+            backend,
+            dataset,
+            split,
+            budget,
+            training: p.training,
+            // what the paper's protocol fixes about HLS, so that the report can tell a run of it from another
+            hls: {
+              lambdaScale: p.hls.lambdaScale,
+              selection: p.hls.selection,
+              criterion: p.hls.criterion,
+              ...(hlsTopOf(p.method, p) !== undefined ? { top: hlsTopOf(p.method, p) } : {}),
+            },
+            ...summariseMethod(p.method, results),
+          } satisfies SearchSummary,
+        ),
       };
     },
   };

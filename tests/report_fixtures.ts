@@ -97,6 +97,8 @@ export function searchInput(
     budget: o.budget,
     backend: "wasm",
     training: TrainOptions.parse({ optimizer: "adam", learningRate: 0.001, epochs: o.epochs, batchSize: 64 }),
+    // the paper's HLS, every model: the protocol section names no HLS difference
+    hls: { lambdaScale: "linear", selection: "in-sample", criterion: "loss" },
   };
   return { stage: `search:${o.split}:${o.budget}:${o.method}`, summary, studies: { results } };
 }
@@ -156,6 +158,7 @@ export function ablationInput(o: { dataset: string; budget: string; seeds: numbe
     };
   });
   return {
+    backend: "wasm",
     dataset: o.dataset,
     split: o.dataset,
     budget: o.budget,
@@ -293,7 +296,7 @@ export function defaultScaleInput(o: { cifar10?: boolean } = {}): ReportInput {
       ...ran.map((name, i) => ({ name, digests: { "out.json": hex(i % 256), "out.volatile.json": hex((i + 7) % 256) } })),
       ...(o.cifar10 ? [] : cifarNotRun(["short", "long"], [1, 2, 3])),
     ],
-    baseline: { seconds: 30, backend: "wasm", history: [] },
+    baseline: { backend: "wasm", seconds: 30, steps: 0, history: [] },
     finetune: finetuneInput(30),
     searches,
     ablations,

@@ -36,7 +36,8 @@ function isEmpty(v: unknown): boolean {
 
 /** Deep-merges a volatile part back into its stable part. */
 export function mergeVolatile<T>(stable: T, vol: unknown): T {
-  if (vol === undefined || vol === null) return stable;
+  // timings of another shape (a damaged or forged file) are not merged in: the file is read as it is
+  if (vol === undefined || vol === null || Array.isArray(stable) !== Array.isArray(vol)) return stable;
   if (Array.isArray(stable) && Array.isArray(vol)) return stable.map((s, i) => mergeVolatile(s, vol[i])) as T;
   if (stable !== null && typeof stable === "object" && typeof vol === "object") {
     const out: Record<string, unknown> = { ...(stable as Record<string, unknown>) };

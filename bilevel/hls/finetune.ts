@@ -1,20 +1,17 @@
 import type { TensorPart } from "../../nn/data_tensors.ts";
 import { type GroupScheme, layerSizes, type MlpSpec, weightGroups, type Weights } from "../../nn/mlp.ts";
-import { hyperLocalSearch, type LinePoint } from "./hls.ts";
-import type { Metrics } from "../../nn/train_options.ts";
+import { hyperLocalSearch } from "./hls.ts";
+import type { FinetuneCase, LinePoint, TracedPoint } from "./hls_records.ts";
 import type { HlsOptions } from "./hls_options.ts";
 
-/** A point of a traced line search: scored on the training data as well. */
-export type TracedPoint = LinePoint & { train: Metrics };
+// a case is the record lp-finetune stores: its schema is apart from this code (no TensorFlow.js there)
+export type { FinetuneCase, TracedPoint } from "./hls_records.ts";
 
 /** The point as traced, or an error: a fine-tune's figures plot the training loss at every t. */
 function traced(p: LinePoint): TracedPoint {
   if (!p.train) throw new Error(`the line search at t = ${p.t} was not scored on the training data`);
-  return p as TracedPoint;
+  return { ...p, train: p.train };
 }
-
-/** One grouping's fine-tune as finetuneGroupings reports it (and lp-finetune stores it). */
-export type FinetuneCase = Awaited<ReturnType<typeof finetuneGroupings>>[number];
 
 /**
  * LP fine-tuning of a base model (paper Section II) under each grouping of its weights into λ's (1HP, 2HP,
@@ -26,10 +23,10 @@ export async function finetuneGroupings(a: {
   groupings: GroupScheme[];
   hls: HlsOptions;
   onProgress: (step: number, total: number, label: string) => void;
-}) {
+}): Promise<FinetuneCase[]> {
   const { model, groupings } = a;
   const sizes = layerSizes(model.spec);
-  const cases = [];
+  const cases: FinetuneCase[] = [];
   for (const [i, g] of groupings.entries()) {
     const { groups, count } = weightGroups(model.spec, g);
     const r = await hyperLocalSearch({ sizes, weights: model.weights, groups, lambdas: new Array(count).fill(0) }, a.split, a.hls, {

@@ -4,6 +4,7 @@ import { disposePart, splitPart, type TensorPart } from "../../nn/data_tensors.t
 import type { Metrics } from "../../nn/train.ts";
 import { MlpDerivatives, objectiveGradient } from "../hessian/hvp.ts";
 import { type Direction, solveDirection } from "./hls_direction.ts";
+import type { LinePoint } from "./hls_records.ts";
 import { preloadLpSolver } from "../lp/lp.ts";
 import { type LineModel, metricsAlong, rankByCriterion, tGrid, weightsAt } from "./hls_line.ts";
 import {
@@ -21,19 +22,8 @@ export { selectBlock } from "./hls_direction.ts";
 export { tGrid } from "./hls_line.ts";
 
 export { HLS_PRESETS, HlsOptions, HlsOptionsFields } from "./hls_options.ts";
-
-/** One point of the line search along (λ(t), w + t dw). */
-export interface LinePoint {
-  t: number;
-  lambdas: number[];
-  /** On the selection data (the whole validation set in-sample, its HLS part held-out). */
-  val: Metrics;
-  /** On the ranking data (the same as `val` in-sample). Only at t = 0 and the chosen t unless traced. */
-  rank?: Metrics;
-  /** Only when traced (the Section II figures). */
-  train?: Metrics;
-  test?: Metrics;
-}
+// a line point is a record HLS stores (a schema apart, so that a stored one is checked without TensorFlow.js)
+export type { LinePoint } from "./hls_records.ts";
 
 /** What hyper local search returns: the fine-tuned model (or the input, unchanged, and why). */
 export interface HlsResult {

@@ -5,20 +5,12 @@ import { type LpSolution, solveDirectionLp } from "../lp/lp.ts";
 import { solveBlockLp } from "../lp/lp_block.ts";
 import { solvePdlp } from "../pdlp/pdlp.ts";
 import { closedFormDirection } from "../lp/closed_form.ts";
+import type { DirectionOptions } from "./hls_options.ts";
+import type { HlsPath } from "./hls_records.ts";
 import { outputLayerHessian, outputLayerHessianSubset } from "../hessian/output_hessian.ts";
 
-/** The LP settings a direction needs (a subset of HlsOptions). */
-export interface DirectionOptions {
-  block: "all" | "output" | "topk";
-  k: number;
-  maxLpWeights: number;
-  solver: "simplex" | "highs" | "closed-form" | "pdlp" | "auto";
-  /** Relative tolerance of the matrix-free solver (row violation × ε, duality gap). */
-  pdlpTolerance: number;
-  epsilon: number;
-  delta: number;
-  timeLimitS: number;
-}
+// The LP settings a direction needs: the science's schema, beside HLS's other options (no TensorFlow.js there).
+export type { DirectionOptions } from "./hls_options.ts";
 
 /** Everything LP (11) is built from, in the coordinates c of λ the search moves (lambda_scale.ts). */
 export interface DirectionInput {
@@ -41,7 +33,7 @@ export interface DirectionInput {
 /** The direction (dc, dw) over all parameters, or zeros with the reason. */
 export interface Direction {
   solved: boolean;
-  path: "simplex" | "highs" | "closed-form" | "pdlp" | "none";
+  path: HlsPath;
   /** The matrix-free solver's certificate, when it solved the LP. */
   certificate?: { relativeGap: number; primalResidual: number; dualResidual: number; iterations: number; hvps: number };
   dc: Float64Array;

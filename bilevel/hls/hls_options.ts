@@ -11,14 +11,16 @@ export const HLS_PRESETS = {
   honest: {},
 } as const;
 
-const HlsOptionsObject = z.object({
-  /** A named setting applied under the explicit fields (see HLS_PRESETS). */
-  preset: z.enum(["paper", "honest"]).default("honest"),
+/**
+ * The LP settings a direction needs (bilevel/hls/hls_direction.ts solveDirection): the science's, without
+ * defaults; HLS's options take these fields and add their defaults.
+ */
+export const DirectionOptions = z.strictObject({
   /** Which weights enter the LP: all of them, the output layer, or the k with the largest |∇_w F|. */
-  block: z.enum(["all", "output", "topk"]).default("output"),
-  k: z.number().int().min(1).default(200),
+  block: z.enum(["all", "output", "topk"]),
+  k: z.number().int().min(1),
   /** Refuse an LP over more weights than this (dense LP cost grows ~m³). */
-  maxLpWeights: z.number().int().min(1).default(1500),
+  maxLpWeights: z.number().int().min(1),
   /**
    * simplex: the dense LP on the block (up to maxLpWeights) by a dense dual simplex started at the block's
    * closed-form basis, answering only with a certificate of optimality, and by HiGHS where it cannot (H_ww
@@ -26,42 +28,73 @@ const HlsOptionsObject = z.object({
    * exact HVPs, any block size; auto: the closed form over all weights when its assumptions hold, else
    * the block as by simplex up to maxLpWeights and PDLP above.
    */
-  solver: z.enum(["simplex", "highs", "closed-form", "pdlp", "auto"]).default("simplex"),
+  solver: z.enum(["simplex", "highs", "closed-form", "pdlp", "auto"]),
   /** PDLP's relative tolerance (row violation × ε and duality gap). */
-  pdlpTolerance: z.number().positive().max(0.1).default(1e-4),
-  epsilon: z.number().positive().default(1e-3),
+  pdlpTolerance: z.number().positive().max(0.1),
+  epsilon: z.number().positive(),
   /** Trust-region box |dw_j| ≤ δ; needed because H_ww is often singular (LP unbounded otherwise). */
-  delta: z.number().positive().default(1),
+  delta: z.number().positive(),
+  timeLimitS: z.number().positive(),
+});
+export type DirectionOptions = z.infer<typeof DirectionOptions>;
+
+/**
+ * Every field HLS options may set, without defaults: the direction's, the line search's and the selection's.
+ * A partial override (an ablation variant's) is read with these, so that reading one fills in nothing.
+ */
+export const HlsOptionsFields = DirectionOptions.extend({
+  /** A named setting applied under the explicit fields (see HLS_PRESETS). */
+  preset: z.enum(["paper", "honest"]),
   /** Line-search grid over t: 0 and `points` log-spaced values in [tMin, tMax]. */
-  tMin: z.number().positive().default(1e-4),
-  tMax: z.number().positive().default(1),
-  points: z.number().int().min(1).default(20),
-  timeLimitS: z.number().positive().default(60),
+  tMin: z.number().positive(),
+  tMax: z.number().positive(),
+  points: z.number().int().min(1),
   /**
    * The coordinate λ moves in: log10 (steps in decades, projected onto the search space) or linear (the
    * paper's raw λ, kept ≥ 0). λ = 0 has no log coordinate: such a model is searched on the linear scale.
    */
-  lambdaScale: z.enum(["linear", "log10"]).default("log10"),
+  lambdaScale: z.enum(["linear", "log10"]),
   /** Box on the LP's dλ, in the scale's units (decades for log10). */
-  lambdaBox: z.number().positive().default(1),
+  lambdaBox: z.number().positive(),
   /**
    * in-sample: the paper's way, t is chosen on the validation set that then ranks the models. held-out:
    * the validation set is split; ∇_w F and t come from one part, the model is ranked on the other.
    */
-  selection: z.enum(["in-sample", "held-out"]).default("held-out"),
+  selection: z.enum(["in-sample", "held-out"]),
   /** Share of the validation set that held-out selection gives to HLS (the rest ranks the models). */
-  heldOutFraction: z.number().gt(0).lt(1).default(0.5),
+  heldOutFraction: z.number().gt(0).lt(1),
   /** What picks t on the selection data: validation loss, or accuracy (ties broken by loss). */
-  criterion: z.enum(["loss", "accuracy"]).default("loss"),
+  criterion: z.enum(["loss", "accuracy"]),
   /**
    * Keep the step where the LP's linearisation holds: a t is refused when the lower-level gradient norm
    * ‖∇_w f‖ there exceeds this multiple of its value at t = 0. Absent: no limit (the paper's way).
    */
   maxStationarityRatio: z.number().positive().optional(),
-}).strict();
+});
 
-/** The fields HLS options may set (for partial overrides). */
-export const HlsOptionsFields = HlsOptionsObject;
+const f = HlsOptionsFields.shape;
+// the fields with their defaults, in the order every stage's parameters have always listed them (a stage's
+// cache key is the hash of its validated parameters, key order included)
+const HlsOptionsObject = z.object({
+  preset: f.preset.default("honest"),
+  block: f.block.default("output"),
+  k: f.k.default(200),
+  maxLpWeights: f.maxLpWeights.default(1500),
+  solver: f.solver.default("simplex"),
+  pdlpTolerance: f.pdlpTolerance.default(1e-4),
+  epsilon: f.epsilon.default(1e-3),
+  delta: f.delta.default(1),
+  tMin: f.tMin.default(1e-4),
+  tMax: f.tMax.default(1),
+  points: f.points.default(20),
+  timeLimitS: f.timeLimitS.default(60),
+  lambdaScale: f.lambdaScale.default("log10"),
+  lambdaBox: f.lambdaBox.default(1),
+  selection: f.selection.default("held-out"),
+  heldOutFraction: f.heldOutFraction.default(0.5),
+  criterion: f.criterion.default("loss"),
+  maxStationarityRatio: f.maxStationarityRatio,
+}).strict();
 
 /** Options of hyper local search, with the preset's fields filled in under the explicit ones. */
 export const HlsOptions = z.preprocess((raw) => {

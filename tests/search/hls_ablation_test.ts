@@ -92,6 +92,7 @@ Deno.test("ablation summary: paired differences per variant, verdicts, counts an
   assertEquals([s[2].moved, s[2].onBound, s[2].models], [30, 10, 400]);
   assertClose(s[0].seconds / s[0].referenceSeconds, 1.2, 1e-12);
   const out: AblationOutput = {
+    backend: "wasm",
     dataset: "toy",
     split: "toy",
     budget: "short",

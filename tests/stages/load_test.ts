@@ -1,8 +1,7 @@
 // Reading artifacts checked against the science's schemas (stages/_load.ts readChecked, search/records.ts):
 // what the writers write reads back unchanged, and a damaged, forged or foreign study.json is refused with
 // the stage, the file and the field, never read as if it had the expected shape.
-import { assert, assertEquals, assertRejects, assertThrows } from "../assert.ts";
-import type { ArtifactSet } from "../../pipeline/stage.ts";
+import { artifactsOf as artifacts, assert, assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import { jsonWithVolatile, readChecked } from "../../stages/_load.ts";
 import { type HlsRecord, StudyOutput, summariseStudy, trialRecord } from "../../search/records.ts";
 import type { TrainedGenome } from "../../search/train_genomes.ts";
@@ -45,18 +44,6 @@ function study() {
     trialRecord({ index: 2, generation: 1 }, g, trained(1e-3, NaN)),
   ];
   return { backend: "wasm", dataset: "mnist", result: summariseStudy({ method: "random", hls: true, seed: 1, trials, seconds: 2 }) };
-}
-
-/** An in-memory upstream stage holding `files` (name → bytes). */
-function artifacts(stage: string, files: Record<string, Uint8Array>): ArtifactSet {
-  const dec = new TextDecoder();
-  return {
-    stage,
-    names: () => Object.keys(files),
-    digest: () => "0".repeat(64),
-    bytes: (n) => Promise.resolve(files[n]),
-    json: <T>(n: string) => Promise.resolve(JSON.parse(dec.decode(files[n])) as T),
-  };
 }
 
 Deno.test("a study as written reads back with the writer's bytes: the schema keeps its field order, null reads as NaN", async () => {
