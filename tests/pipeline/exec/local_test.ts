@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../../assert.ts";
 import { makeParallelToy } from "../../fixtures/parallel_toy.ts";
+import { PROJECT_ROOT } from "../../fixtures/toy_project.ts";
 import { LocalProcessExecutor } from "../../../pipeline/exec/local.ts";
 import type { JobReport, JobSink } from "../../../pipeline/exec/executor.ts";
 
@@ -162,5 +163,78 @@ Deno.test("the local executor: a worker that ends mid-job fails that job with it
     assert(fresh.pid !== cancelled.pid);
   } finally {
     await f.close();
+  }
+});
+
+Deno.test("run-stage --serve computes each spec named on stdin, one result line each, and ends at the end of stdin", async () => {
+  const toy = makeParallelToy();
+  try {
+    toy.write("config.json", `{ "a": 3, "units": [1, 2] }`);
+    const store = `${toy.dir}/s`;
+    assertEquals((await toy.run("reproduce", "-j", "1", "--store", store)).code, 0);
+    const recs = manifest(store).stages as (Rec & { codeDigest: string })[];
+    const gen = recs.find((r) => r.stage === "gen")!;
+    const spec = (unit: string, key: string) => {
+      const u = recs.find((r) => r.stage === unit)!;
+      const path = `${toy.dir}/${unit.replace(":", "-")}-${key.slice(0, 4)}.json`;
+      const config = { a: 3, units: [1, 2] };
+      Deno.writeTextFileSync(
+        path,
+        JSON.stringify({
+          version: 1,
+          runId: "x",
+          stage: unit,
+          key,
+          codeDigest: u.codeDigest,
+          config,
+          inputs: { gen: { outputs: gen.outputs } },
+          force: true,
+        }),
+      );
+      return path;
+    };
+    const key = (unit: string) => recs.find((r) => r.stage === unit)!.key!;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--config",
+        `${PROJECT_ROOT}/deno.json`,
+        `${toy.dir}/main.ts`,
+        "run-stage",
+        "--serve",
+        "--store",
+        store,
+      ],
+      cwd: toy.dir,
+      env: { NO_COLOR: "1", TOY_TRACE: toy.traceFile },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    // a forged key between two honest specs: refused, and the worker goes on with the next
+    const lines = [spec("unit:1", key("unit:1")), spec("unit:2", "0".repeat(64)), "", spec("unit:2", key("unit:2"))];
+    await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+    await w.close();
+    const out = await child.output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const results = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.startsWith("@hpo-run-stage ")).map((l) =>
+      JSON.parse(l.slice("@hpo-run-stage ".length))
+    ).filter((m) => m.type === "result");
+    assertEquals(results.map((m) => m.report.status), ["computed", "failed", "computed"]);
+    assertMatch(results[1].report.message, /refusing to compute 'unit:2' under a key the run did not plan/);
+    assertEquals(results[2].report.outputs["u.json"].digest, recs.find((r) => r.stage === "unit:2")!.outputs["u.json"].digest);
+    assert(results.every((m) => m.rss > 10_000_000), "each result carries the worker's resident memory");
+    assertEquals(new Set(toy.trace().filter((t) => t.event === "start").slice(-2).map((t) => t.pid)).size, 1, "one process computed both");
+    // neither --spec nor --serve, or both: one line naming what is expected, exit 2
+    for (const args of [["run-stage"], ["run-stage", "--serve", "--spec", "x.json"]]) {
+      const r = await toy.run(...args, "--store", store);
+      assertEquals(r.code, 2);
+      assertMatch(r.stderr, /run-stage needs either --spec FILE or --serve/);
+    }
+  } finally {
+    toy.cleanup();
   }
 });
