@@ -203,7 +203,11 @@ export class CpmlhoModel {
     });
   }
 
-  /** Validation-style evaluation at the current λ (no dropout, no cutout), in chunks. */
+  /**
+   * Validation-style evaluation at the current λ (no dropout, no cutout), in chunks. Its own loop, not
+   * nn/train.ts evaluate: the chunk's loss is weighed in float64 here, in float32 there, and sharing one
+   * would change the last bits of every stored CPMLHO result (see evaluate's comment).
+   */
   evaluate(part: TensorPart, chunk = 1000): { loss: number; acc: number } {
     let loss = 0, right = 0;
     for (let s = 0; s < part.n; s += chunk) {

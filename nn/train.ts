@@ -12,7 +12,15 @@ import type { Metrics, TrainOptions } from "./train_options.ts";
 export type { EpochRecord, EvalParts, OnStep } from "./train_records.ts";
 import type { EpochRecord, EvalParts, OnStep } from "./train_records.ts";
 
-/** Mean cross-entropy and accuracy of a model on a data part, in chunks to bound memory. */
+/**
+ * Mean cross-entropy and accuracy of a model on a data part, in chunks to bound memory.
+ *
+ * Deliberately not shared with CPMLHO's evaluator (cpmlho/cpmlho_model.ts) or the stacked one
+ * (nn/mlp_stack.ts chunkedStackMetrics): each weighs a chunk's mean loss by its rows in its own
+ * arithmetic (here a float32 product on the backend, CPMLHO's a float64 one on the host, the stack's a
+ * float64 sum of per-model sums), so one shared loop would change the last bits of every stored loss of
+ * one of them, and issue 28 asks that stored outputs stay byte-identical.
+ */
 export function evaluate(params: tf.Tensor[], part: TensorPart, chunk = 5000, forwardFn: ForwardFn = mlpForward): Metrics {
   let lossSum = 0;
   let correct = 0;
