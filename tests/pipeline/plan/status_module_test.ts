@@ -53,6 +53,8 @@ Deno.test("pipelineStatus on an empty store: roots never run, the rest wait on t
       st("a"),
       ...["b", "c", "d", "e", "f"].map((n) => st(n, ["a"])),
       st("lone"),
+      st("four", ["b", "c", "d", "e"]),
+      st("three", ["b", "c", "d"]),
     ];
     const out = await pipelineStatus(stages, { storeRoot, projectRoot: PROJECT_ROOT });
     const by = Object.fromEntries(out.map((s) => [s.stage, s]));
@@ -64,6 +66,8 @@ Deno.test("pipelineStatus on an empty store: roots never run, the rest wait on t
     assertEquals(by.b.reasons, ["upstream 'a' must run first"]);
     assertEquals(by.b.key, undefined, "no key while an input is unknown");
     assertEquals(by.merge.reasons, ["upstream 'b', 'c', 'd' and 2 more must run first"]);
+    assertEquals(by.four.reasons, ["upstream 'b', 'c', 'd' and 1 more must run first"]);
+    assertEquals(by.three.reasons, ["upstream 'b', 'c', 'd' must run first"]);
     for (const s of out) assert(s.state !== "cached" && s.state !== "not-run");
   } finally {
     await Deno.remove(storeRoot, { recursive: true });
