@@ -14,7 +14,8 @@ export function historyPoints(facts: SearchFacts[]): HistoryPoint[] {
     [false, true].flatMap((hls) => {
       const curves = (f.input.studies?.results ?? []).filter((r) => r.hls === hls).map((r) => {
         let best = Infinity;
-        return [...r.trials].sort((a, b) => a.index - b.index).map((t) => (best = Math.min(best, t.final.val.loss)));
+        // a diverged trial (NaN loss) neither beats nor erases the best so far (Math.min would turn it into NaN for good)
+        return [...r.trials].sort((a, b) => a.index - b.index).map((t) => (best = t.final.val.loss < best ? t.final.val.loss : best));
       });
       const n = Math.max(0, ...curves.map((c) => c.length));
       return Array.from({ length: n }, (_, i) => {

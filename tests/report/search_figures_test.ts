@@ -61,13 +61,10 @@ Deno.test("history: best-so-far by trial index, aggregated over seeds, matches a
   assertEquals(historyPoints([]), []);
 });
 
-// BUG (report/search_figures.ts historyPoints): `best = Math.min(best, t.final.val.loss)` turns NaN at a trial
-// whose validation loss is NaN (a diverged model; StoredReal reads a null loss as NaN), and stays NaN: every later
-// point of that seed's curve is dropped from the mean and band (and a single-seed curve ends there), although the
-// best model seen so far is still the earlier finite one. Expected: a NaN loss never beats, or erases, a number.
+// A diverged model (StoredReal reads a null loss as NaN) must not end its seed's best-so-far curve: before the
+// fix, Math.min turned the curve NaN from that trial on and every later point was dropped from the mean and band.
 Deno.test({
-  name: "history: a trial with a NaN validation loss does not erase the best so far (BUG: it does)",
-  ignore: true,
+  name: "history: a trial with a NaN validation loss does not erase the best so far",
   fn: () => {
     const s = searchInput({ dataset: "mnist", split: "mnist", budget: "short", method: "grid", seeds: [1], models: 5, epochs: 1 });
     const r = s.studies!.results.find((x) => !x.hls)!;
