@@ -1,5 +1,5 @@
 /** The "Not run" section: one row per missing input, the stages (and paper tables) it blocks, and the fix. */
-import { joinAnd } from "./format.ts";
+import { joinAnd, plural } from "./format.ts";
 import { compactStageNames, datasetsOf, groupNotRun, shortReason } from "./not_run.ts";
 import { PAPER_TABLE_NAMES, PAPER_TABLES } from "./paper_numbers.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
@@ -28,9 +28,7 @@ export function notRunSection(w: ReportWriter, inp: ReportInput): SectionParts |
   const dsOf = splitDatasetOf(inp.splits);
   w.table(sec, {
     id: "not-run",
-    caption: `${groups.reduce((a, g) => a + g.stages.length, 0)} stages did not run, for ${groups.length} ${
-      groups.length === 1 ? "cause" : "causes"
-    }`,
+    caption: `${plural(groups.reduce((a, g) => a + g.stages.length, 0), "stage")} did not run, for ${plural(groups.length, "cause")}`,
     head: ["missing input", "why", "blocks", "to fix"],
     rows: groups.map((g) => {
       const tables = blockedPaperTables(datasetsOf(g, dsOf), inp);

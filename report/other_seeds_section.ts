@@ -1,6 +1,6 @@
 /** The sections of the other seed documents: seed 001 (GA over lr, momentum, weight decay) and seed 003 (CPMLHO). */
 import { trajectorySpec } from "./charts.ts";
-import { fmt } from "./format.ts";
+import { fmt, plural } from "./format.ts";
 import { SEED001_RUNS, SEED003_TABLE } from "./paper_numbers.ts";
 import { type ReportWriter, section, type SectionParts } from "./section.ts";
 import type { ReportInput } from "./types.ts";
@@ -80,7 +80,9 @@ export async function seed003Section(w: ReportWriter, runs: ReportInput["cpmlho"
     note: runs.map(({ result: r }) => {
       const b = r.budget;
       return b
-        ? `${r.dataset}: ${r.model}; CPMLHO trains one model for ${b.cpmlhoEpochs} epochs; random search and BO each train ${b.baselineTrials} models of ${b.epochsPerTrial} epochs (the same total), so each baseline model is trained far shorter.`
+        ? `${r.dataset}: ${r.model}; CPMLHO trains one model for ${plural(b.cpmlhoEpochs, "epoch")}; random search and BO each train ${
+          plural(b.baselineTrials, "model")
+        } of ${plural(b.epochsPerTrial, "epoch")} (the same total), so each baseline model is trained far shorter.`
         : "";
     }).join(" ") + " Δ-STN, the document's third baseline, is not implemented.",
   });

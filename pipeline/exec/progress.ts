@@ -3,10 +3,12 @@ import { printable } from "../printable.ts";
 /** Formats a duration in seconds as e.g. "4.2s", "3m05s", "1h02m". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
-  if (seconds < 60) return `${seconds.toFixed(1)}s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+  // round to the precision shown before splitting into fields, so that no field reads 60 (59.95 s is 1m00s)
+  if (Math.round(seconds * 10) < 600) return `${seconds.toFixed(1)}s`;
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
+  const minutes = Math.floor(whole / 60);
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
 /** Writes human progress lines to stderr and structured events to a JSON-lines log file. */
