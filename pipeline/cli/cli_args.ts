@@ -69,9 +69,7 @@ export type CliValues = CliArgs["values"];
 /** Parses the command line; an unknown option is a UserError that names it and suggests the nearest. */
 export function parseCli(argv: string[]) {
   // gc's --force is a flag; reproduce's --force takes stage names.
-  const args = argv[0] === "gc" || argv.find((a) => !a.startsWith("-")) === "gc"
-    ? argv.map((a) => (a === "--force" ? "--force-gc" : a))
-    : argv;
+  const args = commandWord(argv) === "gc" ? argv.map((a) => (a === "--force" ? "--force-gc" : a)) : argv;
   try {
     return parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (e) {
@@ -79,8 +77,25 @@ export function parseCli(argv: string[]) {
     const msg = (e as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(msg)?.[1];
     if (unknown) throw new UserError(`unknown option '${unknown}'${didYouMean(unknown, allOptionNames())}; see 'main.ts --help'`);
-    throw new UserError(`${msg.split(". ")[0]}; see 'main.ts --help'`);
+    // its first sentence, on one line (its sentences end in ". " or ".\n")
+    throw new UserError(`${msg.split(/\.\s/)[0].replace(/\s+/g, " ")}; see 'main.ts --help'`);
   }
+}
+
+/** The command: the first word that is neither an option nor the value of one (`--store DIR gc`: gc). */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") return argv[i + 1];
+    if (!a.startsWith("-")) return a;
+    const name = a.replace(/^-+/, "");
+    if (a.includes("=")) continue;
+    const opt = a.startsWith("--")
+      ? OPTIONS[name as keyof typeof OPTIONS]
+      : Object.values(OPTIONS).find((o) => "short" in o && o.short === name);
+    if (opt?.type === "string") i++; // its value follows
+  }
+  return undefined;
 }
 
 /** What every command receives: the experiment, the parsed line, and what is resolved from it. */

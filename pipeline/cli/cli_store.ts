@@ -13,6 +13,8 @@ import { printable } from "../printable.ts";
 export async function statusCommand<C>(c: CommandContext<C>): Promise<number> {
   const { exp, storeRoot } = c;
   const { config } = await exp.loadConfig(c.configPath, c.overrides);
+  // verify before the rows: reading the cache for them drops a corrupt entry, which verify would then not see
+  const verified = c.values.verify ? await new ArtifactStore(storeRoot).verify({ manifestSchema: ManifestSchema }) : undefined;
   const rows = await pipelineStatus(exp.buildStages(config), {
     storeRoot,
     projectRoot: exp.projectRoot,
@@ -22,8 +24,8 @@ export async function statusCommand<C>(c: CommandContext<C>): Promise<number> {
   for (const r of rows) {
     console.log(printable(`${r.state.padEnd(8)} ${r.stage}${r.reasons.length ? "  (" + r.reasons.join("; ") + ")" : ""}`));
   }
-  if (!c.values.verify) return 0;
-  const { checked, damage } = await new ArtifactStore(storeRoot).verify({ manifestSchema: ManifestSchema });
+  if (!verified) return 0;
+  const { checked, damage } = verified;
   const whose = await artifactNames(storeRoot);
   for (const d of damage) console.log(printable(`DAMAGED ${d.path}${whose(d.path)}: ${d.problem}`));
   console.log(
@@ -72,7 +74,8 @@ export async function gcCommand<C>(c: CommandContext<C>): Promise<number> {
   let keepRuns = DEFAULT_KEEP_RUNS;
   if (o["keep-runs"] !== undefined) {
     keepRuns = o["keep-runs"] === "all" ? Infinity : Number(o["keep-runs"]);
-    if (!(Number.isInteger(keepRuns) && keepRuns >= 1) && keepRuns !== Infinity) {
+    // Number("Infinity") and Number("1e400") are Infinity too: only the word 'all' means every run
+    if (o["keep-runs"] !== "all" && !(Number.isSafeInteger(keepRuns) && keepRuns >= 1)) {
       throw new UserError(`--keep-runs expects a whole number >= 1 or 'all', got '${o["keep-runs"]}'`);
     }
   }

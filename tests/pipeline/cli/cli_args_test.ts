@@ -70,11 +70,10 @@ Deno.test("parseCli: gc's --force is a flag, reproduce's --force takes stage nam
 });
 
 Deno.test({
-  // BUG (pipeline/cli/cli_args.ts parseCli): gc is recognised only as argv[0] or the first word not starting
+  // Was a bug (pipeline/cli/cli_args.ts parseCli): gc is recognised only as argv[0] or the first word not starting
   // with '-'; after a common option's value (`--store DIR gc --force`) that word is DIR, so gc's --force is
   // read as reproduce's --force and refused as "Option '--force <value>' argument missing".
   name: "parseCli: gc --force after a common option with a value (--store DIR) is still gc's flag",
-  ignore: true,
   fn() {
     assertEquals(parseCli(["--store", "/tmp/s", "gc", "--force"]).values["force-gc"], true);
   },
@@ -102,11 +101,10 @@ Deno.test("option problems: wrong arity (a value missing, a value given to a fla
 });
 
 Deno.test({
-  // BUG (pipeline/cli/cli_args.ts parseCli): the module promises a one-line UserError, but node's "argument is
+  // Was a bug (pipeline/cli/cli_args.ts parseCli): the module promises a one-line UserError, but node's "argument is
   // ambiguous" message is split on ". " only, and its sentences are separated by ".\n": `--only --quiet`
   // gives a three-line message.
   name: "option problems: an option value that looks like an option gives a one-line error",
-  ignore: true,
   fn() {
     const e = assertThrows(() => parseCli(["reproduce", "--only", "--quiet"]), UserError);
     assert(!e.message.includes("\n"), JSON.stringify(e.message));

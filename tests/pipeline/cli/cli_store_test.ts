@@ -91,11 +91,10 @@ Deno.test("status: a truncated cache entry makes its stage stale (never trusted)
 });
 
 Deno.test({
-  // BUG (pipeline/cli/cli_store.ts statusCommand): the status rows are computed first, and reading the
+  // Was a bug (pipeline/cli/cli_store.ts statusCommand): the status rows are computed first, and reading the
   // cache (ArtifactStore.readRun) removes a corrupt entry; the --verify pass that follows no longer sees it,
   // so `status --verify` prints "0 damaged" and exits 0 on a store it has just found damaged.
   name: "status --verify: a damaged cache entry is reported (exit 1), named as the stage's entry",
-  ignore: true,
   async fn() {
     await withRun(async (toy) => {
       damageEntry(toy, "gen", "{ truncated");
@@ -107,10 +106,9 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (pipeline/cli/cli_store.ts gcCommand): Number("Infinity") and Number("1e400") are Infinity, which the
+  // Was a bug (pipeline/cli/cli_store.ts gcCommand): Number("Infinity") and Number("1e400") are Infinity, which the
   // check lets through as if 'all' had been written; the message promises "a whole number >= 1 or 'all'".
   name: "gc --keep-runs: 'Infinity' and '1e400' are refused like any other non-whole number",
-  ignore: true,
   async fn() {
     await withRun(async (toy) => {
       for (const bad of ["Infinity", "1e400"]) {
