@@ -62,8 +62,6 @@ export interface StageExecutor {
   readonly name: string;
   /** Starts a stage (for a cluster: submits it) and returns its handle. */
   start(job: StageJobStart, sink: JobSink): JobHandle | Promise<JobHandle>;
-  /** Whether its children stay up between stages, so that a stage sent to one costs no process start-up. */
-  readonly keepsWorkers?: boolean;
   /** The processes on this machine it keeps between stages (a signal must end them too). */
   processes?(): number[];
   /** Ends what it keeps between stages; called once the run has nothing more to start. */

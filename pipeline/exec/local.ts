@@ -49,10 +49,6 @@ export class LocalProcessExecutor implements StageExecutor {
     this.#o = { processPerStage: false, ...DEFAULTS, ...o };
   }
 
-  get keepsWorkers(): boolean {
-    return !this.#o.processPerStage;
-  }
-
   start(job: StageJobStart, sink: JobSink): JobHandle {
     if (this.#o.processPerStage) return this.#startOneShot(job, sink);
     const home = homeOf(job);

@@ -2,9 +2,7 @@
 // settled are prepared here (cache hits and not-run verdicts cost nothing); the rest go to the executor, at
 // most `jobs` at a time, the longest remaining critical path first (pipeline/plan/eta.ts). A stage that is the
 // only one that can run while nothing runs is computed in this process, unless `isolateAll`: no other
-// stage could have run beside it; so is a stage whose recorded runs say it is shorter than a child's
-// start-up would make it worth (SHORT_INLINE_MS), in a free slot. A failing
-// stage does not stop the run: everything that does not need it finishes first, then the run throws the
+// stage could have run beside it. A failing stage does not stop the run: everything that does not need it finishes first, then the run throws the
 // first failure, as a sequential run would have. While children run, SIGINT and SIGTERM stop every one of
 // them, record the run as interrupted and release the lock.
 import { RunBoard } from "./board.ts";
@@ -13,24 +11,12 @@ import { asUserFsError, StagesFailed, UserError } from "../errors.ts";
 import type { JobHandle, StageExecutor } from "./executor.ts";
 import { outsideProjectRoot } from "../plan/code_digest.ts";
 import { computeInline, StageFailed } from "./inline.ts";
-import { type EtaModel, etaModelForRun, type StageEstimate } from "../plan/eta.ts";
+import { type EtaModel, etaModelForRun } from "../plan/eta.ts";
 import { interruptionLine, keptCounts, SIGNAL_EXIT } from "./interrupt.ts";
 import { type StageRecord, writeManifest } from "../store/manifest.ts";
 import { type PreparedJob, prepareStage } from "./prepare.ts";
 import { producerOf, type RunContext } from "./run_context.ts";
 import { snapshotSources } from "./snapshot.ts";
-
-/** A stage expected to take less than this (wall time, as a child would take it) is computed in this process. */
-export const SHORT_INLINE_MS = 4000;
-
-/**
- * Whether an estimate sends a stage to this process rather than a child: only a recorded one (the stage's
- * own or its family's runs, never a guess from resources or another kind) whose high end is under
- * SHORT_INLINE_MS.
- */
-export function computeHere(e: StageEstimate): boolean {
-  return (e.basis === "stage" || e.basis === "family") && e.highMs < SHORT_INLINE_MS;
-}
 
 /** Runs the visited stages through the executor; throws the first failure once everything else settled. */
 export async function runParallel(ctx: RunContext, executor: StageExecutor, jobs: number): Promise<void> {
@@ -168,7 +154,10 @@ class ParallelRun {
       while (ready.length && running.size < this.#jobs) {
         // longest remaining critical path first, by the estimates as they stand (they learn as stages finish)
         const job = takeByPriority(ready, this.#board.model.priorities());
-        if (!this.#ctx.opts.isolateAll && ((running.size === 0 && ready.length === 0) || this.#short(job))) {
+        // Only a lone stage computes here. A short one does not: on 74 HLS units of the default config, sending
+        // stages under 4 s to this process instead of a free worker took 247 s against 171 s (bench/RESULTS.md),
+        // as computing here blocks the scheduler while the other worker waits for its next stage.
+        if (!this.#ctx.opts.isolateAll && running.size === 0 && ready.length === 0) {
           await this.#settle(await this.#execute(job, true));
           continue schedule;
         }
@@ -177,17 +166,6 @@ class ParallelRun {
       }
       if (running.size) await Promise.race(running.values());
     }
-  }
-
-  /**
-   * Whether a stage is short enough to compute here, in a free job slot, rather than in a child: its own
-   * or its family's recorded runs say it takes under SHORT_INLINE_MS even with a child's start-up (about
-   * 1.5 s of CPU and the modules' loading), which would then cost as much as its work. Measured on the smoke
-   * config's search units (HLS on stored models): `-j 2` took 13.0 s against 4.3 s for `-j 1`.
-   */
-  #short(job: PreparedJob): boolean {
-    if (this.#dispatch.executor.keepsWorkers) return false;
-    return computeHere(this.#board.model.estimate(job.stage.name));
   }
 
   /** Prepares every pending stage whose inputs are settled, as far as it goes: cache hits settle, the rest is ready. */

@@ -76,8 +76,7 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     assertEquals(more.code, 0, more.stderr);
     assertMatch(more.stderr, /2 computed, 4 cached/);
     // the merge is light: computed in the scheduling process, not in a child of its own (no job id); the units
-    // go where their family's recorded time sends them (a child, or here when shorter than a child's start-up
-    // would make worth it: computeHere, tested on its own)
+    // go to a worker, or here when one is the only stage that can run
     Deno.writeTextFileSync(toy.traceFile, "");
     toy.write("config.json", `{ "a": 3, "units": [1, 2, 3, 4, 5, 6], "ms": 1200, "iters": 200000 }`);
     const light = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
@@ -321,20 +320,4 @@ Deno.test("a store locked from another host (a shared file system) is not taken 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("computeHere: only a recorded estimate (the stage's own or its family's) under the threshold keeps a stage out of a child", async () => {
-  const { computeHere, SHORT_INLINE_MS } = await import("../../../pipeline/exec/parallel.ts");
-  const est = (basis: "stage" | "family" | "kind" | "resources" | "default", highMs: number) => ({
-    ms: highMs / 2,
-    lowMs: 0,
-    highMs,
-    basis,
-  });
-  for (const basis of ["stage", "family"] as const) {
-    assert(computeHere(est(basis, SHORT_INLINE_MS - 1)), `${basis}: short`);
-    assert(!computeHere(est(basis, SHORT_INLINE_MS)), `${basis}: at the threshold a child is worth it`);
-  }
-  // a guess is never trusted to keep work in the scheduling process, however small
-  for (const basis of ["kind", "resources", "default"] as const) assert(!computeHere(est(basis, 1)), basis);
 });
