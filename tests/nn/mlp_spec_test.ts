@@ -1,18 +1,7 @@
 // nn/mlp_spec.ts imported directly: a stored MLP spec and weight grouping are checked without TensorFlow.js.
 import { assert, assertEquals } from "../assert.ts";
 import { GroupScheme, MlpSpec } from "../../nn/mlp_spec.ts";
-
-/** A deterministic generator (mulberry32) for the property tests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../fixtures/random.ts";
 
 Deno.test("MlpSpec: the paper's shapes are accepted as given, absent (0-width) layers included", () => {
   for (

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { makeToyProject } from "../fixtures/toy_project.ts";
-import { makeParallelToy } from "../fixtures/parallel_toy.ts";
+import { alive, makeParallelToy } from "../fixtures/parallel_toy.ts";
 import { ArtifactStore } from "../../pipeline/store/store.ts";
 import { dirname, resolve } from "node:path";
 import { PROJECT_ROOT } from "../fixtures/toy_project.ts";
@@ -213,14 +213,6 @@ Deno.test("a flipped byte in a stored artifact is caught when read, removed and 
 });
 
 let robustnessCases = 0;
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`)); // a zombie has ended
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("a child never outlives its parent: kill -9 of 'reproduce -j 2' ends children busy in synchronous code within seconds", async () => {
   const toy = makeParallelToy();

@@ -6,18 +6,7 @@ import { list, parseCli, usage } from "../../../pipeline/cli/cli_args.ts";
 import { allOptionNames } from "../../../pipeline/cli/cli_help.ts";
 import { UserError } from "../../../pipeline/errors.ts";
 import { EngineNames } from "../../../pipeline/names.ts";
-
-/** A deterministic generator (mulberry32) for the property tests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../../fixtures/random.ts";
 
 const STRING_OPTS = [
   "config",

@@ -1,30 +1,8 @@
 import { assert, assertEquals, assertMatch } from "../../assert.ts";
-import { makeParallelToy } from "../../fixtures/parallel_toy.ts";
+import { alive, makeParallelToy, manifest, type Rec, stableDigests } from "../../fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "../../fixtures/toy_project.ts";
 import { LocalProcessExecutor } from "../../../pipeline/exec/local.ts";
 import type { JobReport, JobSink } from "../../../pipeline/exec/executor.ts";
-
-type Rec = { stage: string; key?: string; status: string; job?: string; reason?: string; outputs: Record<string, { digest: string }> };
-
-const manifest = (store: string): { state: string; stages: Rec[] } => JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
-
-/** Each stage's stable (non-volatile) output digests. */
-function stableDigests(store: string): Record<string, Record<string, string>> {
-  return Object.fromEntries(
-    manifest(store).stages.map((r) => [
-      r.stage,
-      Object.fromEntries(Object.entries(r.outputs).filter(([n]) => !n.includes(".volatile.")).map(([n, o]) => [n, o.digest])),
-    ]),
-  );
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`)); // a zombie has ended
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("-j 2 without --isolate: two workers compute every unit, with the artifacts and keys of -j 1, and end with the run", async () => {
   const toy = makeParallelToy();

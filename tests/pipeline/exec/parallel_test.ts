@@ -1,33 +1,8 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../assert.ts";
-import { makeParallelToy } from "../../fixtures/parallel_toy.ts";
+import { alive, makeParallelToy, manifest, type Rec, stableDigests } from "../../fixtures/parallel_toy.ts";
 import { PROJECT_ROOT } from "../../fixtures/toy_project.ts";
 import { ArtifactStore } from "../../../pipeline/store/store.ts";
 import { sha256 } from "../../../pipeline/hash.ts";
-
-type Rec = { stage: string; key?: string; status: string; job?: string; reason?: string; outputs: Record<string, { digest: string }> };
-
-function manifest(store: string): { state: string; stages: Rec[] } {
-  return JSON.parse(Deno.readTextFileSync(`${store}/manifests/latest.json`));
-}
-
-/** Each stage's stable (non-volatile) output digests. */
-function stableDigests(store: string): Record<string, Record<string, string>> {
-  return Object.fromEntries(
-    manifest(store).stages.map((r) => [
-      r.stage,
-      Object.fromEntries(Object.entries(r.outputs).filter(([n]) => !n.includes(".volatile.")).map(([n, o]) => [n, o.digest])),
-    ]),
-  );
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat); // a zombie has ended
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

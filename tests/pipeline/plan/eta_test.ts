@@ -9,20 +9,9 @@ import {
   type WallRecord,
 } from "../../../pipeline/plan/eta.ts";
 import { takeByPriority } from "../../../pipeline/exec/parallel.ts";
+import { rng } from "../../fixtures/random.ts";
 
 const none = new Map<string, never>();
-
-/** A deterministic generator (mulberry32) for the property tests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random DAG in topological order, with integer durations 1..20. */
 function randomDag(r: () => number, n: number): { stages: EtaStage[]; d: Map<string, number> } {
