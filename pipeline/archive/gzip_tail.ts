@@ -34,7 +34,7 @@ function headerLength(b: Uint8Array): number | undefined {
 
 /**
  * Where the first gzip member of a file ends and how many bytes follow it; undefined when the file does not
- * start with a gzip header or its deflate data does not end (truncated, or not gzip at all). Streams the file
+ * start with a gzip header, its deflate data does not end, or its 8-byte trailer is cut (truncated, or not gzip). Streams the file
  * once, in bounded memory; the decompressed bytes are discarded.
  */
 export async function gzipTail(path: string): Promise<GzipTail | undefined> {
@@ -68,6 +68,7 @@ export async function gzipTail(path: string): Promise<GzipTail | undefined> {
   inflate.end();
   if (!(await ended)) return undefined;
   const memberEnd = hl + inflate.bytesWritten + 8;
+  if (memberEnd > fileSize) return undefined; // the deflate data ends, but the file is cut inside its trailer
   return { memberEnd, trailing: Math.max(0, fileSize - memberEnd), fileSize };
 }
 
