@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../assert.ts";
+import { assertEquals, assertMatch } from "../../assert.ts";
 import { gzipTail, junkAfterGzip } from "../../../pipeline/archive/gzip_tail.ts";
 import { gzipSync } from "node:zlib";
 import { Rng } from "../../../data/rng.ts";
