@@ -126,17 +126,22 @@ export function defaultJobs(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
-/** Calls `onLine` for each line of a byte stream (the last one even without a newline). */
-export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+/** The lines of a byte stream as they arrive (the last one even without a newline). */
+export async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buf = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     buf += chunk;
     for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-      onLine(buf.slice(0, i));
+      yield buf.slice(0, i);
       buf = buf.slice(i + 1);
     }
   }
-  if (buf) onLine(buf);
+  if (buf) yield buf;
+}
+
+/** Calls `onLine` for each line of a byte stream (the last one even without a newline). */
+export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  for await (const line of linesOf(stream)) onLine(line);
 }
 
 /**

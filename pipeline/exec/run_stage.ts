@@ -16,7 +16,7 @@ import { lockStillHeld } from "../store/lock.ts";
 import { ArtifactStore, OutputRefSchema } from "../store/store.ts";
 import { artifactSet, computeStage, type StageLog } from "./compute.ts";
 import { cacheKey, validateParams } from "../plan/keys.ts";
-import { type JobMessage, type JobReport, readLines } from "./executor.ts";
+import { type JobMessage, type JobReport, linesOf } from "./executor.ts";
 import { DEFAULT_NAMES, type EngineNames } from "../names.ts";
 import type { ArtifactSet, NotRun, Stage } from "../stage.ts";
 
@@ -95,28 +95,13 @@ export async function runStageChild<C>(o: RunStageOptions<C>): Promise<number> {
  * Each job is checked and computed exactly as a child of its own would compute it (computeFromSpec).
  */
 async function serveSpecs<C>(o: RunStageOptions<C>, job: JobContext, log: StageLog, protocol: string): Promise<void> {
-  const lines: string[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  const reading = readLines(Deno.stdin.readable, (line) => {
-    if (line.trim()) lines.push(line.trim());
-    wake?.();
-  }).finally(() => {
-    ended = true;
-    wake?.();
-  });
-  for (;;) {
-    if (!lines.length && !ended) await new Promise<void>((r) => wake = r);
-    wake = undefined;
-    const specPath = lines.shift();
-    if (specPath === undefined) {
-      if (ended) break;
-      continue;
-    }
+  // the next line is read once a job is done: the parent sends one only to a free worker
+  for await (const line of linesOf(Deno.stdin.readable)) {
+    const specPath = line.trim();
+    if (!specPath) continue;
     const report = await computeFromSpec(o, specPath, job, log);
     emit({ type: "result", report, rss: Deno.memoryUsage().rss }, protocol);
   }
-  await reading;
 }
 
 /** What a process keeps between the jobs it computes. */
