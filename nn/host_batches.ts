@@ -37,29 +37,47 @@ export function hostPart(part: TensorPart): HostPart {
   return h;
 }
 
-/** Rows `rows` of a row-major matrix of width `width`, as a new [rows.length, width] array. */
-export function gatherRows(src: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++) out.set(src.subarray(rows[i] * width, rows[i] * width + width), i * width);
-  return out;
+/**
+ * Rows `rows` of a row-major matrix of width `width`, as a [rows.length, width] array: `out` when given
+ * (it must hold exactly that many values), else a new one.
+ */
+export function gatherRows(src: Float32Array, width: number, rows: ArrayLike<number>, out?: Float32Array): Float32Array {
+  const dst = sized(out, rows.length * width);
+  for (let i = 0; i < rows.length; i++) dst.set(src.subarray(rows[i] * width, rows[i] * width + width), i * width);
+  return dst;
 }
 
-/** The transpose of gatherRows: a new [width, rows.length] array (column i is source row rows[i]). */
-export function gatherRowsTransposed(src: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
+/** The transpose of gatherRows: a [width, rows.length] array (column i is source row rows[i]), `out` when given. */
+export function gatherRowsTransposed(src: Float32Array, width: number, rows: ArrayLike<number>, out?: Float32Array): Float32Array {
   const b = rows.length;
-  const out = new Float32Array(width * b);
-  // 16 × 16 blocks: reads and writes both stay within a few cache lines per block (measured 0.62 ms
-  // against 1.07 ms for 16-row strips and ~3x that for one row at a time, B = 512, width 784)
-  for (let i0 = 0; i0 < b; i0 += 16) {
-    const i1 = Math.min(b, i0 + 16);
-    for (let j0 = 0; j0 < width; j0 += 16) {
-      const j1 = Math.min(width, j0 + 16);
-      for (let i = i0; i < i1; i++) {
-        const base = rows[i] * width;
-        for (let j = j0; j < j1; j++) out[j * b + i] = src[base + j];
-      }
+  const dst = sized(out, width * b);
+  // eight source rows at a time, walked together: each output row gets 8 adjacent writes per pass (measured
+  // 0.06 ms against 0.18 ms for 16 × 16 blocks, B = 128, width 784; 0.27 against 0.65 ms at B = 512)
+  let i0 = 0;
+  for (; i0 + 8 <= b; i0 += 8) {
+    const r0 = rows[i0] * width, r1 = rows[i0 + 1] * width, r2 = rows[i0 + 2] * width, r3 = rows[i0 + 3] * width;
+    const r4 = rows[i0 + 4] * width, r5 = rows[i0 + 5] * width, r6 = rows[i0 + 6] * width, r7 = rows[i0 + 7] * width;
+    for (let j = 0, o = i0; j < width; j++, o += b) {
+      dst[o] = src[r0 + j];
+      dst[o + 1] = src[r1 + j];
+      dst[o + 2] = src[r2 + j];
+      dst[o + 3] = src[r3 + j];
+      dst[o + 4] = src[r4 + j];
+      dst[o + 5] = src[r5 + j];
+      dst[o + 6] = src[r6 + j];
+      dst[o + 7] = src[r7 + j];
     }
   }
+  for (; i0 < b; i0++) {
+    const r = rows[i0] * width;
+    for (let j = 0, o = i0; j < width; j++, o += b) dst[o] = src[r + j];
+  }
+  return dst;
+}
+
+function sized(out: Float32Array | undefined, length: number): Float32Array {
+  if (!out) return new Float32Array(length);
+  if (out.length !== length) throw new Error(`a batch buffer of ${out.length} values cannot hold ${length}`);
   return out;
 }
 
@@ -69,4 +87,52 @@ export function batchTensors(h: HostPart, rows: ArrayLike<number>): { x: tf.Tens
     x: tf.tensor2d(gatherRows(h.x, h.features, rows), [rows.length, h.features]),
     y: tf.tensor2d(gatherRows(h.oneHot, h.classes, rows), [rows.length, h.classes]),
   };
+}
+
+/** A training step's batch: features [B, features], one-hot labels [B, classes], features transposed [features, B]. */
+export interface StepBatch {
+  x: tf.Tensor2D;
+  y: tf.Tensor2D;
+  xT: tf.Tensor2D;
+}
+
+/**
+ * Makes each training step's batch tensors from a host part, filling the same three host arrays step after
+ * step where the backend copies values on upload (wasm copies them into its heap). Why: a fresh 400 KB
+ * array per tensor per step (allocation, zero fill, collection) took 0.4 of a small stack's 1-2 ms step
+ * (B = 128, 784 features). Backends that keep the array they are given (cpu) get fresh arrays, as before.
+ * The values are the same either way, so training is bit-identical.
+ */
+export class StepBatches {
+  readonly #host: HostPart;
+  readonly #reuse: boolean;
+  readonly #buffers = new Map<number, { x: Float32Array; y: Float32Array; xT: Float32Array }>();
+
+  /** `reuse` defaults to whether the active backend copies the values a tensor is made from. */
+  constructor(host: HostPart, reuse = tf.getBackend() === "wasm") {
+    this.#host = host;
+    this.#reuse = reuse;
+  }
+
+  /** The batch of `rows` (the caller disposes its tensors). */
+  batch(rows: ArrayLike<number>): StepBatch {
+    const h = this.#host, b = rows.length;
+    const buf = this.#reuse ? this.#buffersFor(b) : undefined;
+    return {
+      x: tf.tensor2d(gatherRows(h.x, h.features, rows, buf?.x), [b, h.features]),
+      y: tf.tensor2d(gatherRows(h.oneHot, h.classes, rows, buf?.y), [b, h.classes]),
+      xT: tf.tensor2d(gatherRowsTransposed(h.x, h.features, rows, buf?.xT), [h.features, b]),
+    };
+  }
+
+  // one set per batch size: an epoch's last batch may be shorter
+  #buffersFor(b: number) {
+    let buf = this.#buffers.get(b);
+    if (!buf) {
+      const { features, classes } = this.#host;
+      buf = { x: new Float32Array(b * features), y: new Float32Array(b * classes), xT: new Float32Array(b * features) };
+      this.#buffers.set(b, buf);
+    }
+    return buf;
+  }
 }

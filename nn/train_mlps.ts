@@ -1,7 +1,7 @@
 import { tf } from "./backend.ts";
 import { layerSizes, type Weights } from "./mlp.ts";
 import type { TensorPart } from "./data_tensors.ts";
-import { batchTensors, gatherRowsTransposed, hostPart } from "./host_batches.ts";
+import { hostPart, StepBatches } from "./host_batches.ts";
 import {
   chunkedStackMetrics,
   downloadStack,
@@ -113,11 +113,11 @@ export function trainMlps(members: MlpMember[], a: TrainMlpsArgs): MlpsResult {
   // Drawn exactly as trainNetwork draws it, so that one member alone reproduces the single-model trainer.
   rng.fork("dropout");
   let steps = 0;
+  const batches = new StepBatches(host);
   for (const plan of epochPlans(train.n, opts, rng)) {
     const { epoch, learningRate: lr } = plan;
     for (const [b, rows] of plan.batches.entries()) {
-      const { x: xb, y: yb } = batchTensors(host, rows);
-      const xT = tf.tensor2d(gatherRowsTransposed(host.x, input, rows), [input, rows.length]);
+      const { x: xb, y: yb, xT } = batches.batch(rows);
       for (const s of stacks) {
         tf.tidy(() => {
           const p = uploadStack(s.layout, s.theta);

@@ -9,7 +9,7 @@ import { evaluate, mlpForward, trainMlp, trainNetwork, TrainOptions } from "../.
 import { evaluateMlps, trainMlps } from "../../nn/train_mlps.ts";
 import { downloadStack, forwardStack, packStack, stackGradients, stackLayout, unpackStack, uploadStack } from "../../nn/mlp_stack.ts";
 import { HostOptimizer } from "../../nn/optimizers.ts";
-import { gatherRows, gatherRowsTransposed, hostPart } from "../../nn/host_batches.ts";
+import { gatherRows, gatherRowsTransposed, hostPart, StepBatches } from "../../nn/host_batches.ts";
 import { epochPlans } from "../../nn/batch_plan.ts";
 
 function toyData(seed: number, n: number, features = 12, classes = 3) {
@@ -39,6 +39,53 @@ Deno.test("host batches equal tf.gather's rows, and the transposed batch its tra
   tf.dispose([ref, refT]);
   disposePart(part);
 });
+
+Deno.test("host batches into a reused buffer: every batch size (8-row blocks and tails) equals tf.gather's rows and their transpose", async () => {
+  await useBackend("wasm");
+  const part = toyData(3, 61, 13);
+  const h = hostPart(part);
+  const rng = new Rng(5);
+  for (const b of [1, 7, 8, 9, 16, 23, 61]) {
+    const outX = new Float32Array(b * 13).fill(NaN), outT = new Float32Array(b * 13).fill(NaN);
+    for (let round = 0; round < 2; round++) {
+      const rows = Int32Array.from({ length: b }, () => rng.int(61));
+      const ref = tf.gather(part.x, tf.tensor1d(rows, "int32"));
+      const refT = tf.transpose(ref);
+      assertEquals([...gatherRows(h.x, 13, rows, outX)], [...ref.dataSync()], `rows, batch ${b}, round ${round}`);
+      assertEquals([...gatherRowsTransposed(h.x, 13, rows, outT)], [...refT.dataSync()], `transposed, batch ${b}, round ${round}`);
+      tf.dispose([ref, refT]);
+    }
+  }
+  assertThrows(() => gatherRowsTransposed(h.x, 13, [1, 2], new Float32Array(13)), /cannot hold 26/);
+  disposePart(part);
+});
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(`StepBatches on ${backend}: a step's tensors keep their values after later steps, and equal fresh batches bit for bit`, async () => {
+    await useBackend(backend);
+    const part = toyData(4, 50, 9);
+    const h = hostPart(part);
+    const reusing = new StepBatches(h), fresh = new StepBatches(h, false);
+    const rng = new Rng(6);
+    const kept: { x: number[]; y: number[]; xT: number[] }[] = [];
+    const tensors = [];
+    // batches of 16 then a short last one, as an epoch of 50 rows at batch 16 ends
+    for (const b of [16, 16, 16, 2, 16]) {
+      const rows = Int32Array.from({ length: b }, () => rng.int(50));
+      const r = reusing.batch(rows), f = fresh.batch(rows);
+      for (const k of ["x", "y", "xT"] as const) assertEquals([...r[k].dataSync()], [...f[k].dataSync()], `${k}, batch of ${b}`);
+      kept.push({ x: [...f.x.dataSync()], y: [...f.y.dataSync()], xT: [...f.xT.dataSync()] });
+      tensors.push(r);
+      tf.dispose([f.x, f.y, f.xT]);
+    }
+    // the reusing assembler refilled its arrays four times since the first batch: its tensors must not see that
+    tensors.forEach((r, i) => {
+      for (const k of ["x", "y", "xT"] as const) assertEquals([...r[k].dataSync()], kept[i][k], `${k} of step ${i} after later steps`);
+    });
+    tf.dispose(tensors.flatMap((r) => [r.x, r.y, r.xT]));
+    disposePart(part);
+  });
+}
 
 Deno.test("stack layout: pack/unpack round trip; padding is zero; members of another depth are refused", () => {
   const sizes = [[6, 3, 2], [2, 6, 5], [4, 0, 4, 1]].map((hd) => layerSizes({ input: 12, hidden: hd, classes: 3 }));
