@@ -2,7 +2,7 @@ import { tf } from "../../nn/backend.ts";
 import { mlpShapes, type Weights } from "../../nn/mlp.ts";
 import type { TensorPart } from "../../nn/data_tensors.ts";
 import { evaluate, type Metrics } from "../../nn/train.ts";
-import { outputLayerOnly, outputLineMetrics } from "./line_metrics.ts";
+import { movedLineMetrics, outputLayerOnly, outputLineMetrics } from "./line_metrics.ts";
 
 /** Log-spaced t grid with 0 first. */
 export function tGrid(o: { tMin: number; tMax: number; points: number }): number[] {
@@ -34,10 +34,13 @@ export interface LineModel {
 
 /**
  * Loss and accuracy of w + t·dw on `part` for each t. A direction confined to the output layer takes one
- * forward pass for the whole grid (logits are affine in t, line_metrics.ts); any other takes one per t.
+ * forward pass for the whole grid (logits are affine in t, line_metrics.ts); any other takes the layers
+ * before the first it moves once and that layer's product once, for two t or more (movedLineMetrics), and
+ * a forward pass for a single t.
  */
 export function metricsAlong(m: LineModel, ts: number[], part: TensorPart): Metrics[] {
   if (outputLayerOnly(m.sizes, m.dw)) return outputLineMetrics(m, ts, part);
+  if (ts.length > 1) return movedLineMetrics(m, ts, part);
   const shapes = mlpShapes(m.sizes);
   return ts.map((t) => {
     const tensors = tf.tidy(() => weightsAt(m.w0, m.dw, t, m.weights).map((x, i) => tf.tensor(x, shapes[i])));

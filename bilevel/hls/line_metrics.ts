@@ -61,6 +61,71 @@ export function outputLineMetrics(
   }
 }
 
+/** Index (0-based) of the first layer whose weights or bias `dw` moves; the number of layers when it moves none. */
+export function firstMovedLayer(sizes: number[], dw: ArrayLike<number>): number {
+  const offsets = parameterOffsets(mlpShapes(sizes));
+  for (const { start, length, layer } of offsets) {
+    for (let j = start; j < start + length; j++) if (dw[j] !== 0) return layer;
+  }
+  return sizes.length - 1;
+}
+
+/**
+ * Loss and accuracy of the MLP with weights w + t·dw, for every t, for a direction that moves hidden layers
+ * (top-k blocks). The layers before the first one dw moves do not depend on t and run once; that layer's
+ * pre-activation is affine in t, Z(t) = A(W + t·dW) + b + t·db = Z0 + t·dZ, so one product A·[W | dW] serves
+ * every t (for a direction in the first layer, that is the one 784-wide product: most of a pass's work);
+ * the layers after it, at W_l + t·dW_l, run for all t at once as a batched product over t. Exact in real
+ * arithmetic; float32 rounding differs from a forward pass per t by ~1e-7 relative. `w0` and `dw` are the
+ * flat float64 weights and direction, from which each t's later layers are formed as weightsAt forms them.
+ */
+export function movedLineMetrics(
+  { sizes, weights, w0, dw }: { sizes: number[]; weights: Weights; w0: ArrayLike<number>; dw: ArrayLike<number> },
+  ts: number[],
+  part: TensorPart,
+  chunk = Math.max(5000, Math.floor(2 ** 22 / (2 * ts.length * Math.max(...sizes.slice(1))))),
+): Metrics[] {
+  const shapes = mlpShapes(sizes), offsets = parameterOffsets(shapes);
+  const L = sizes.length - 1, T = ts.length;
+  const m = firstMovedLayer(sizes, dw);
+  if (m === L) throw new Error("movedLineMetrics needs a direction that moves some layer");
+  const before = tf.tidy(() => weights.slice(0, 2 * m).map((w, i) => tf.tensor(w, shapes[i])));
+  // layer m: [W | dW] and [b | db], so that one product gives Z0 and dZ
+  const [fi, fo] = [sizes[m], sizes[m + 1]];
+  const [wOff, bOff] = [offsets[2 * m].start, offsets[2 * m + 1].start];
+  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
+  for (let i = 0; i < fi; i++) {
+    for (let c = 0; c < fo; c++) [wd[i * 2 * fo + c], wd[i * 2 * fo + fo + c]] = [weights[2 * m][i * fo + c], dw[wOff + i * fo + c]];
+  }
+  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [weights[2 * m + 1][c], dw[bOff + c]];
+  const moved = [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
+  // each later layer at every t, stacked over t: [T, in, out] and [T, 1, out], rounded to float32 as weightsAt does
+  const later: tf.Tensor[] = [];
+  for (let l = m + 1; l < L; l++) {
+    for (const [k, shape] of [[2 * l, [sizes[l], sizes[l + 1]]], [2 * l + 1, [1, sizes[l + 1]]]] as const) {
+      const { start, length } = offsets[k];
+      const v = new Float32Array(T * length);
+      ts.forEach((t, q) => {
+        for (let j = 0; j < length; j++) v[q * length + j] = w0[start + j] + t * dw[start + j];
+      });
+      later.push(tf.tensor3d(v, [T, ...shape]));
+    }
+  }
+  const tCol = tf.tensor3d(Float32Array.from(ts), [T, 1, 1]);
+  try {
+    return chunkedStackMetrics(part, T, (x) => {
+      // `before` holds layers 0…m−1 only, so forward takes its last for the output: its ReLU is applied here
+      const a = m > 0 ? tf.relu(forward(before, x)) : x;
+      const [z0, dz] = tf.split(forward(moved, a), 2, 1);
+      let z = tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
+      for (let l = m + 1; l < L; l++) z = tf.add(tf.matMul(tf.relu(z), later[2 * (l - m - 1)] as tf.Tensor3D), later[2 * (l - m - 1) + 1]);
+      return z;
+    }, chunk);
+  } finally {
+    tf.dispose([...before, ...moved, ...later, tCol]);
+  }
+}
+
 /**
  * One t: the output layer W_L + t·dW_L, b_L + t·db_L formed first, so the pass costs one product of the
  * hidden activations, half of the fused [W_L | dW_L] product that serves many t. Disposes `params`.
