@@ -12,10 +12,20 @@
 //            --explain P (each unsettled stage's estimate, basis and actual time at P% of the run)
 //
 // The DAG is read from the manifest (each record's inputs name what it needs), so a run recorded by older
-// code replays as it ran. Goal (issue 25): within ±30% from 10% of the run on.
+// code replays as it ran, and so is how each stage was computed (its record's executor, else read from its
+// job: pipeline/plan/eta.ts recordExecutors). Goal (issue 25): within ±30% from 10% of the run on, the
+// actual time inside the range; high/low is the range's width, and the last line sums up every point.
 import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
-import { declaredWork, EtaModel, type EtaStage, formatEtaRange, type WallRecord } from "../pipeline/plan/eta.ts";
+import {
+  declaredWork,
+  EtaModel,
+  type EtaStage,
+  formatEtaRange,
+  recordExecutors,
+  type WallRecord,
+  wallRecords,
+} from "../pipeline/plan/eta.ts";
 import { listManifests, type Manifest } from "../pipeline/store/manifest.ts";
 import { formatDuration } from "../pipeline/exec/progress.ts";
 
@@ -50,6 +60,9 @@ interface Recorded {
   events: Ev[];
   jobs: number;
   wallMs: number;
+  /** How each computed stage was computed, and how most were: the run's executor. */
+  executors: Map<string, string>;
+  executor?: string;
 }
 
 async function readRun(store: string, manifest: Manifest): Promise<Recorded | undefined> {
@@ -65,7 +78,11 @@ async function readRun(store: string, manifest: Manifest): Promise<Recorded | un
   if (!start || !end) return undefined;
   const t0 = Date.parse(start.t);
   const events = raw.map((e) => ({ ...e, t: Date.parse(e.t) - t0 }));
-  return { manifest, events, jobs: start.jobs ?? 1, wallMs: Date.parse(end.t) - t0 };
+  const executors = recordExecutors(manifest.stages);
+  const counts = new Map<string, number>();
+  for (const e of executors.values()) counts.set(e, (counts.get(e) ?? 0) + 1);
+  const executor = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+  return { manifest, events, jobs: start.jobs ?? 1, wallMs: Date.parse(end.t) - t0, executors, executor };
 }
 
 /** The state of a recorded run at time `at`, and the wall times of the stages finished by then, in order. */
@@ -93,9 +110,15 @@ function stateAt(run: Recorded, at: number) {
 /** The new estimator at time `at`: the store's earlier runs as history, this run's finished stages observed. */
 function newEta(run: Recorded, stages: EtaStage[], history: WallRecord[], at: number) {
   const { settled, running, finished } = stateAt(run, at);
-  const model = new EtaModel(stages, history);
-  for (const f of finished) model.observe(f.stage, f.ms);
+  const model = modelAt(run, stages, history, finished);
   return model.remaining({ settled, running }, run.jobs);
+}
+
+/** The model as the run had it: its executor, and the stages finished so far observed, each as it was computed. */
+function modelAt(run: Recorded, stages: EtaStage[], history: WallRecord[], finished: { stage: string; ms: number }[]): EtaModel {
+  const model = new EtaModel(stages, history, { executor: run.executor });
+  for (const f of finished) model.observe(f.stage, f.ms, run.executors.get(f.stage));
+  return model;
 }
 
 /** The old estimator (pipeline/exec/board.ts before issue 25; sequential.ts's for one job). */
@@ -149,10 +172,14 @@ async function dagOf(m: Manifest): Promise<EtaStage[]> {
 function explain(run: Recorded, stages: EtaStage[], history: WallRecord[], p: number): void {
   const at = p * run.wallMs;
   const { settled, running, finished } = stateAt(run, at);
-  const model = new EtaModel(stages, history);
-  for (const f of finished) model.observe(f.stage, f.ms);
+  const model = modelAt(run, stages, history, finished);
   const took = stateAt(run, run.wallMs).finished;
-  console.log(`at ${p * 100}%: speed ${model.speed().toFixed(2)}; stage, basis, estimate, actual (running: elapsed)`);
+  const speeds = [...new Set(history.map((h) => h.executor ?? ""))].map((r) => {
+    const b = model.speedBand(r);
+    return `${r || "?"} ${b.speed.toFixed(2)} [${b.low.toFixed(2)}, ${b.high.toFixed(2)}]`;
+  });
+  console.log(`at ${p * 100}%: speed against the records of each executor: ${speeds.join("; ")}`);
+  console.log("stage, basis, estimate, actual (running: elapsed)");
   for (const s of stages) {
     if (settled.has(s.name)) continue;
     const e = model.estimate(s.name);
@@ -172,6 +199,8 @@ const pct = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)}%`;
 async function replay(store: string, all: boolean): Promise<void> {
   const manifests = (await listManifests(store)).map((x) => x.manifest);
   const targets = values.run ? manifests.filter((m) => m.runId.startsWith(values.run!)) : all ? manifests : manifests.slice(-1);
+  let points = 0, inside = 0;
+  const errors: number[] = [], widths: number[] = [];
   for (const m of targets) {
     const run = await readRun(store, m);
     if (!run) {
@@ -179,23 +208,20 @@ async function replay(store: string, all: boolean): Promise<void> {
       continue;
     }
     const earlier = manifests.filter((x) => x.startedAt < m.startedAt);
-    const history: WallRecord[] = earlier.flatMap((x) =>
-      x.stages.filter((r) => r.status === "computed" && typeof r.wallMs === "number").map((r) => ({
-        stage: r.stage,
-        wallMs: r.wallMs!,
-        work: r.work,
-      }))
-    );
+    const history: WallRecord[] = earlier.flatMap((x) => wallRecords(x.stages));
     const previous = new Map<string, number>();
     for (const r of earlier.at(-1)?.stages ?? []) if (typeof r.wallMs === "number") previous.set(r.stage, r.wallMs);
     const stages = await dagOf(m);
     const computed = m.stages.filter((r) => r.status === "computed").length;
+    const regimes = new Map<string, number>();
+    for (const h of history) regimes.set(h.executor ?? "?", (regimes.get(h.executor ?? "?") ?? 0) + 1);
     console.log(
       `\nrun ${m.runId} (${m.configPath ?? "?"}): ${formatDuration(run.wallMs / 1000)}, --jobs ${run.jobs}, ${m.stages.length} stages ` +
-        `(${computed} computed); history: ${earlier.length} earlier run(s), ${history.length} recorded stage times`,
+        `(${computed} computed, executor ${run.executor ?? "?"}); history: ${earlier.length} earlier run(s), ${history.length} recorded ` +
+        `stage times (${[...regimes].map(([k, n]) => `${n} ${k}`).join(", ")})`,
     );
-    console.log("| at  | actually left | old ETA (error) | new ETA point (error) | new range       | actual in range |");
-    console.log("| --- | ------------- | --------------- | --------------------- | --------------- | --------------- |");
+    console.log("| at  | actually left | old ETA (error) | new ETA point (error) | new range       | high/low | actual in range |");
+    console.log("| --- | ------------- | --------------- | --------------------- | --------------- | -------- | --------------- |");
     if (values.explain) explain(run, stages, history, Number(values.explain) / 100);
     for (const p of POINTS) {
       const at = p * run.wallMs;
@@ -203,15 +229,26 @@ async function replay(store: string, all: boolean): Promise<void> {
       const old = oldEta(run, stages, previous, at);
       const nu = newEta(run, stages, history, at);
       const inRange = actual >= nu.lowMs && actual <= nu.highMs;
+      points++;
+      if (inRange) inside++;
+      errors.push(Math.abs(nu.ms / actual - 1));
+      if (nu.lowMs > 0) widths.push(nu.highMs / nu.lowMs);
       console.log(
         `| ${String(p * 100).padStart(2)}% | ${formatDuration(actual / 1000).padEnd(13)} | ` +
           `${`${formatDuration(old / 1000)} (${pct(old / actual - 1)})`.padEnd(15)} | ` +
           `${`${formatDuration(nu.ms / 1000)} (${pct(nu.ms / actual - 1)})`.padEnd(21)} | ${
             formatEtaRange(nu.lowMs, nu.highMs).padEnd(15)
-          } | ` +
+          } | ${`×${(nu.highMs / nu.lowMs).toFixed(2)}`.padEnd(8)} | ` +
           `${(inRange ? "yes" : "no").padEnd(15)} |`,
       );
     }
+  }
+  if (points > 1) {
+    const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(
+      `\nin range at ${inside} of ${points} points; median |error| ${(100 * mid(errors)).toFixed(0)}%; ` +
+        `median high/low ×${mid(widths).toFixed(2)} (of the ${widths.length} ranges that do not start at 0)`,
+    );
   }
 }
 

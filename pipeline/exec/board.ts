@@ -84,12 +84,12 @@ export class RunBoard {
     this.summary(false);
   }
 
-  /** A stage settled; `announce` prints the run's line. */
-  settle(stage: string, status: string, announce = true): void {
+  /** A stage settled; `announce` prints the run's line; `executor`: how it was computed (the record's). */
+  settle(stage: string, status: string, announce = true, executor?: string): void {
     const r = this.#running.get(stage);
     this.#running.delete(stage);
     this.#settled.set(stage, status);
-    if (r && status === "computed") this.model.observe(stage, performance.now() - r.start);
+    if (r && status === "computed") this.model.observe(stage, performance.now() - r.start, executor);
     if (announce && status !== "cached") this.summary(true);
   }
 

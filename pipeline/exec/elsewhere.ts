@@ -49,7 +49,7 @@ export async function attemptElsewhere(ctx: RunContext, d: Dispatch, job: Prepar
   // Trust the store, not the message: the entry must be there, with these very outputs.
   const entry = await readEntry(ctx, d.executor, job.key);
   if (entry && digestOf(entry.outputs) === digestOf(rep.outputs)) {
-    return { record: succeededRecord(ctx, job, handle, { ...rep, outputs: entry.outputs }) };
+    return { record: succeededRecord(ctx, job, handle, { ...rep, outputs: entry.outputs }, d.executor.computedAs) };
   }
   const message = `${handle.id} reported success, but its cache entry ${job.key} is missing or differs`;
   return { record: failedRecord(ctx, job, handle, { status: "failed", message }) };
@@ -112,6 +112,7 @@ function succeededRecord(
   job: PreparedJob,
   handle: JobHandle,
   rep: Extract<JobReport, { status: "computed" | "cached" }>,
+  computedAs?: string,
 ): StageRecord {
   const { stage, key } = job;
   const { outputs } = rep;
@@ -120,7 +121,8 @@ function succeededRecord(
   if (rep.status === "cached") ctx.result.cached.push(stage.name);
   else ctx.result.computed.push(stage.name);
   const volatile = Object.keys(outputs).filter(volatileTest(stage));
-  return { ...job.base, job: handle.id, key, inputs: job.inputs, status: rep.status, outputs, volatile, wallMs: rep.wallMs };
+  const executor = rep.status === "computed" ? computedAs : undefined;
+  return { ...job.base, job: handle.id, key, inputs: job.inputs, status: rep.status, outputs, volatile, wallMs: rep.wallMs, executor };
 }
 
 /** A stage the child could not run (SkipStage), with the reason. */

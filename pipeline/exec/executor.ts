@@ -60,6 +60,8 @@ export interface JobHandle {
 /** Starts stages somewhere. */
 export interface StageExecutor {
   readonly name: string;
+  /** How its stages compute, recorded with each one it computed (the manifest's `executor`): "worker", "process", "slurm". */
+  readonly computedAs?: string;
   /** Starts a stage (for a cluster: submits it) and returns its handle. */
   start(job: StageJobStart, sink: JobSink): JobHandle | Promise<JobHandle>;
   /** The processes on this machine it keeps between stages (a signal must end them too). */

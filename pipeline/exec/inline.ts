@@ -53,7 +53,8 @@ export async function computeInline(ctx: RunContext, job: PreparedJob): Promise<
     log.say(`[${stage.name}] done in ${formatDuration(wallMs / 1000)}`);
     log.event({ event: "stage-end", stage: stage.name, key, wallMs, outputs });
     result.computed.push(stage.name);
-    return { ...base, status: "computed", key, inputs, outputs, volatile: Object.keys(outputs).filter(volatileTest(stage)), wallMs };
+    const volatile = Object.keys(outputs).filter(volatileTest(stage));
+    return { ...base, status: "computed", key, inputs, outputs, volatile, wallMs, executor: "inline" };
   } catch (e) {
     if (e instanceof SkipStage) {
       log.say(`[${stage.name}] not run: ${e.message}`);

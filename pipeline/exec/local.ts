@@ -49,6 +49,11 @@ export class LocalProcessExecutor implements StageExecutor {
     this.#o = { processPerStage: false, ...DEFAULTS, ...o };
   }
 
+  /** A fresh process per stage runs short stages cold, a worker warm: the ETA keeps their wall times apart. */
+  get computedAs(): string {
+    return this.#o.processPerStage ? "process" : "worker";
+  }
+
   start(job: StageJobStart, sink: JobSink): JobHandle {
     if (this.#o.processPerStage) return this.#startOneShot(job, sink);
     const home = homeOf(job);

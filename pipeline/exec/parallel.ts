@@ -20,7 +20,7 @@ import { snapshotSources } from "./snapshot.ts";
 
 /** Runs the visited stages through the executor; throws the first failure once everything else settled. */
 export async function runParallel(ctx: RunContext, executor: StageExecutor, jobs: number): Promise<void> {
-  const eta = await etaModelForRun(ctx.order, ctx.visit, ctx.opts.storeRoot);
+  const eta = await etaModelForRun(ctx.order, ctx.visit, ctx.opts.storeRoot, { executor: executor.computedAs });
   await new ParallelRun(ctx, { executor, jobs, eta }).run();
   if (ctx.failed.length) throw firstFailure(ctx);
 }
@@ -266,7 +266,7 @@ class ParallelRun {
     this.#ctx.records.set(rec.stage, rec);
     this.#keys.delete(rec.stage);
     this.#ctx.interrupt?.ended(rec.stage);
-    this.#board.settle(rec.stage, rec.status, !!rec.job);
+    this.#board.settle(rec.stage, rec.status, !!rec.job, rec.executor);
     if (rec.status !== "cached") await this.#persist();
   }
 

@@ -21,7 +21,7 @@ export async function runSequential(ctx: RunContext): Promise<void> {
   const { order, visit, manifest } = ctx;
   const total = order.filter((s) => visit.has(s.name)).length;
   const t0 = performance.now();
-  const eta = await etaModelForRun(order, visit, ctx.opts.storeRoot);
+  const eta = await etaModelForRun(order, visit, ctx.opts.storeRoot, { executor: "inline" });
   const statuses = new Map<string, string>();
   let settled = 0;
   // an interruption ends the run at once, between stages or mid-stage (at a progress step, or when the

@@ -58,6 +58,7 @@ const ACTIVE = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSP
 /** Runs each stage as a Slurm job. */
 export class SlurmExecutor implements StageExecutor {
   readonly name = "slurm";
+  readonly computedAs = "slurm";
   #count = 0;
   /**
    * Names this executor's job files apart from every earlier run's in the same `jobDir`: a job's output file

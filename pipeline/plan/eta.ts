@@ -2,12 +2,13 @@
 //
 // Each stage's duration comes from the recorded wall times of earlier runs in this store (the stage
 // itself, else its family: the name with its numeric segments generalised, else its kind: the first
-// segment), scaled by the declared work, corrected by how fast this machine runs now (the stages finished
-// in this run against what the history predicted for them), then from the declared resources, then a
+// segment), scaled by the declared work, corrected by how fast this run computes (the stages finished in
+// this run against what the history predicted for them, a speed per executor the records were made by:
+// a warm worker, a fresh process, the run's own process, Slurm), then from the declared resources, then a
 // default. The run's remaining time is a list-scheduling simulation of the remaining DAG on the run's
 // workers, started in the order the scheduler uses (longest remaining critical path first, as Snakemake
-// and HEFT do), once with the low, the point and the high durations: a range. Pure: no I/O here but
-// `readWallHistory`.
+// and HEFT do). Its range combines each stage's spread with the confidence band of the speed, which the
+// families finished so far give (see `speedBand`). Pure: no I/O here but `readWallHistory`.
 import { listManifests } from "../store/manifest.ts";
 
 /** What the estimator needs of a stage. */
@@ -27,6 +28,18 @@ export interface WallRecord {
   stage: string;
   wallMs: number;
   work?: number;
+  /**
+   * How it was computed ("worker", "process", "inline", "slurm"; see `recordExecutors`): each executor is
+   * a speed regime of its own (a fresh process runs its stage cold: workers that stay up took 37% less
+   * time on the same units, bench/RESULTS.md).
+   */
+  executor?: string;
+}
+
+/** What the estimator knows of the run beyond its stages and history. */
+export interface EtaOptions {
+  /** How this run computes its stages (as in WallRecord.executor); undefined matches history without one. */
+  executor?: string;
 }
 
 /** Where an estimate came from, most trusted first. */
@@ -61,6 +74,18 @@ const DEFAULT_MS = 10_000;
 const LIGHT_MS = 200;
 /** How many of the latest samples a family's estimate and the machine's speed are taken from. */
 const RECENT = 8;
+/**
+ * The speed's band before 5 families of this run have finished: ×/÷ 1.5 against records of this run's
+ * executor (a family's code changes between runs: in one store a family took 1.5× longer one run to the
+ * next), ×/÷ 2 against another executor's (that, and a fresh process per stage took 1.6× a worker's
+ * time on the same units).
+ */
+const SAME_REGIME_SPREAD = 1.5;
+const OTHER_REGIME_SPREAD = 2;
+/** How many of this run's latest families the machine's speed is taken from. */
+const SPEED_FAMILIES = 12;
+/** Student's t, one-sided 95%, by degrees of freedom 1, 2, …, 11 and more: the 90% band of a speed. */
+const T95 = [6.31, 2.92, 2.35, 2.13, 2.02, 1.94, 1.89, 1.86, 1.83, 1.81, 1.8];
 
 /**
  * The family of a stage: its name with every numeric segment (a seed, a run number) generalised, so that
@@ -94,8 +119,18 @@ function median(xs: number[]): number {
 interface Sample {
   wallMs: number;
   work?: number;
-  /** Recorded in an earlier run (scaled by the machine's current speed) or observed in this one. */
-  past: boolean;
+  /** The speed regime it was recorded in (an executor, "" unknown); undefined: this run's own stage, taken as it is. */
+  regime?: string;
+}
+
+/** The speed of each regime of the history: its point, or one end of its confidence band. */
+type Speeds = (regime: string) => number;
+
+/** A speed and its confidence band: how much slower (> 1) or faster this run computes than the records say. */
+export interface SpeedBand {
+  speed: number;
+  low: number;
+  high: number;
 }
 
 /**
@@ -108,17 +143,20 @@ export class EtaModel {
   readonly #byStage = new Map<string, Sample[]>();
   readonly #byFamily = new Map<string, Sample[]>();
   readonly #byKind = new Map<string, Sample[]>();
-  /** This run's wall time over the history's prediction, per stage finished: how fast the machine is now. */
-  readonly #ratios: number[] = [];
+  /** How this run computes its stages: the regime its own observations belong to. */
+  readonly #executor: string;
+  /** Per regime of the history: this run's wall times over what that regime's records predicted, in order. */
+  readonly #ratios = new Map<string, { family: string; predMs: number; wallMs: number }[]>();
   #priorities?: Map<string, number>;
 
-  constructor(stages: readonly EtaStage[], history: readonly WallRecord[] = []) {
+  constructor(stages: readonly EtaStage[], history: readonly WallRecord[] = [], options: EtaOptions = {}) {
+    this.#executor = options.executor ?? "";
     for (const s of stages) {
       this.#stages.set(s.name, s);
       this.#children.set(s.name, []);
     }
     for (const s of stages) for (const d of s.deps) this.#children.get(d.stage)?.push(s.name);
-    for (const r of history) this.#add(r.stage, { wallMs: r.wallMs, work: r.work, past: true });
+    for (const r of history) this.#add(r.stage, { wallMs: r.wallMs, work: r.work, regime: r.executor ?? "" });
   }
 
   #add(stage: string, sample: Sample): void {
@@ -128,49 +166,110 @@ export class EtaModel {
       list.push(sample);
       map.set(k, list);
     }
+    if (sample.regime !== undefined && !this.#ratios.has(sample.regime)) this.#ratios.set(sample.regime, []);
     this.#priorities = undefined;
   }
 
-  /** A stage of this run finished computing in `wallMs`: it sharpens its family's estimates and the machine's speed. */
-  observe(stage: string, wallMs: number): void {
-    const before = this.#fromSamples(stage, true);
-    if (before && before.ms > 0 && wallMs > 0) this.#ratios.push(wallMs / before.ms);
+  /**
+   * A stage of this run finished computing in `wallMs`: it sharpens its family's estimates and, against
+   * each regime's records, that regime's speed. One computed another way than the run's stages
+   * (`executor`: e.g. "inline", in the scheduling process) is a record of that regime and teaches no speed.
+   */
+  observe(stage: string, wallMs: number, executor?: string): void {
     const work = this.#stages.get(stage)?.work;
-    this.#add(stage, { wallMs, work, past: false });
+    if (executor !== undefined && executor !== this.#executor) {
+      this.#add(stage, { wallMs, work, regime: executor });
+      return;
+    }
+    if (wallMs > 0 && Number.isFinite(wallMs)) {
+      for (const [regime, ratios] of this.#ratios) {
+        const before = this.#fromSamples(stage, { only: regime });
+        // a kind's other families are too unlike this stage to tell the machine's speed by
+        if (before && before.ms > 0 && before.basis !== "kind") ratios.push({ family: stageFamily(stage), predMs: before.ms, wallMs });
+      }
+    }
+    this.#add(stage, { wallMs, work });
   }
 
-  /** How much slower (> 1) or faster this run computes than the history says: the median ratio, clamped. */
-  speed(): number {
-    if (!this.#ratios.length) return 1;
-    // the latest stages only: a machine's load changes during a long run
-    return Math.min(4, Math.max(0.25, median(this.#ratios.slice(-RECENT))));
+  /** How much slower (> 1) or faster this run computes than the records of `regime` (default: this run's executor) say. */
+  speed(regime: string = this.#executor): number {
+    return this.speedBand(regime).speed;
   }
 
-  /** A sample's wall time for a stage with `work`: scaled by work when both declare it, by speed when it is past. */
-  #scaled(s: Sample, work: number | undefined, speed: number): number {
+  /**
+   * The speed against `regime`'s records (default: this run's executor's), with a 90% confidence band:
+   * the ratio of this run's wall times to what those records predicted, summed over the stages of the
+   * latest families (each ratio clamped to ¼-4: one absurd stage does not make the ETA absurd). A family's
+   * stages share its error (its code changed, it runs cold in a fresh process), so the band is the ratio
+   * estimator's with families as clusters, from Student's t. Before 5 families have finished, it is at least
+   * ×/÷ 1.5 (×/÷ 2 against another executor's records); with none, the speed is 1.
+   */
+  speedBand(regime: string = this.#executor): SpeedBand {
+    const clamp = (x: number) => Math.min(4, Math.max(0.25, x));
+    const prior = regime === this.#executor ? SAME_REGIME_SPREAD : OTHER_REGIME_SPREAD;
+    // the latest families only, each by its latest stages: a machine's load drifts during a long run
+    const families = new Map<string, { wall: number; pred: number; n: number }>();
+    const ratios = this.#ratios.get(regime) ?? [];
+    for (let i = ratios.length - 1; i >= 0; i--) {
+      const r = ratios[i];
+      const f = families.get(r.family) ?? { wall: 0, pred: 0, n: 0 };
+      if (!families.has(r.family) && families.size >= SPEED_FAMILIES) break;
+      if (f.n < RECENT) {
+        f.wall += r.predMs * clamp(r.wallMs / r.predMs);
+        f.pred += r.predMs;
+        f.n++;
+      }
+      families.set(r.family, f);
+    }
+    const fs = [...families.values()], n = fs.length;
+    if (!n) return { speed: 1, low: 1 / prior, high: prior };
+    const pred = fs.reduce((a, f) => a + f.pred, 0);
+    const ratio = fs.reduce((a, f) => a + f.wall, 0) / pred;
+    let low = ratio, high = ratio;
+    if (n >= 2) {
+      const se = Math.sqrt(fs.reduce((a, f) => a + (f.wall - ratio * f.pred) ** 2, 0) / (n * (n - 1))) / (pred / n);
+      const w = Math.exp((T95[Math.min(n - 2, T95.length - 1)] * se) / ratio);
+      [low, high] = [ratio / w, ratio * w];
+    }
+    if (n < 5) [low, high] = [Math.min(low, ratio / prior), Math.max(high, ratio * prior)];
+    return { speed: clamp(ratio), low: clamp(low), high: clamp(high) };
+  }
+
+  /** Each regime's speed, or one end of its band, memoised for one estimate of the run. */
+  #speeds(which: keyof SpeedBand): Speeds {
+    const memo = new Map<string, number>();
+    return (regime) => {
+      let v = memo.get(regime);
+      if (v === undefined) memo.set(regime, v = this.speedBand(regime)[which]);
+      return v;
+    };
+  }
+
+  /** A sample's wall time for a stage with `work`: scaled by work when both declare it, by its regime's speed when recorded. */
+  #scaled(s: Sample, work: number | undefined, speeds: Speeds): number {
     const byWork = work !== undefined && s.work !== undefined && s.work > 0 ? (s.wallMs * work) / s.work : s.wallMs;
-    return s.past ? byWork * speed : byWork;
+    return s.regime === undefined ? byWork : byWork * speeds(s.regime);
   }
 
-  /** The estimate from recorded samples (stage, family, kind), or undefined. */
-  #fromSamples(name: string, pastOnly = false): StageEstimate | undefined {
+  /** The estimate from recorded samples (stage, family, kind), or undefined; `only`: that regime's records, unscaled. */
+  #fromSamples(name: string, o: { only?: string; speeds?: Speeds } = {}): StageEstimate | undefined {
     const work = this.#stages.get(name)?.work;
-    const speed = pastOnly ? 1 : this.speed();
+    const speeds = o.only !== undefined ? () => 1 : o.speeds ?? this.#speeds("speed");
     const levels: [EtaBasis, Sample[] | undefined, number, number][] = [
       ["stage", this.#byStage.get(name), 0.85, 1.25],
       ["family", this.#byFamily.get(stageFamily(name)), 0.8, 1.3],
       ["kind", this.#byKind.get(stageKind(name)), 0.6, 1.7],
     ];
     for (const [basis, all, lo, hi] of levels) {
-      const samples = (all ?? []).filter((s) => !pastOnly || s.past);
+      const samples = (all ?? []).filter((s) => o.only === undefined || s.regime === o.only);
       if (!samples.length) continue;
       // the stage itself: its latest time (as Ninja does)
       if (basis === "stage") {
-        const ms = this.#scaled(samples[samples.length - 1], work, speed);
+        const ms = this.#scaled(samples[samples.length - 1], work, speeds);
         return { ms, lowMs: ms * lo, highMs: ms * hi, basis };
       }
       // the family's latest members (the machine's load drifts), their median and spread
-      const xs = samples.slice(-RECENT).map((s) => this.#scaled(s, work, speed)).sort((a, b) => a - b);
+      const xs = samples.slice(-RECENT).map((s) => this.#scaled(s, work, speeds)).sort((a, b) => a - b);
       const ms = quantile(xs, 0.5);
       return { ms, lowMs: Math.min(quantile(xs, 0.25), ms * lo), highMs: Math.max(quantile(xs, 0.75), ms * hi), basis };
     }
@@ -178,24 +277,27 @@ export class EtaModel {
   }
 
   /** Minutes of declared time limit to milliseconds of expected wall time, calibrated on the stages with both. */
-  #resourceScale(): number {
+  #resourceScale(speeds: Speeds): number {
     const ratios: number[] = [];
-    const speed = this.speed();
     for (const [name, samples] of this.#byStage) {
       const t = this.#stages.get(name)?.timeMin;
-      if (t && samples.length) ratios.push(this.#scaled(samples[samples.length - 1], undefined, speed) / (t * 60_000));
+      if (t && samples.length) ratios.push(this.#scaled(samples[samples.length - 1], undefined, speeds) / (t * 60_000));
     }
     return ratios.length ? median(ratios) : 1 / RESOURCE_MARGIN;
   }
 
   /** The estimated duration of one stage. */
   estimate(name: string): StageEstimate {
-    const fromSamples = this.#fromSamples(name);
+    return this.#estimate(name, this.#speeds("speed"));
+  }
+
+  #estimate(name: string, speeds: Speeds): StageEstimate {
+    const fromSamples = this.#fromSamples(name, { speeds });
     if (fromSamples) return fromSamples;
     const s = this.#stages.get(name);
     if (s?.light) return { ms: LIGHT_MS, lowMs: LIGHT_MS / 4, highMs: LIGHT_MS * 5, basis: "default" };
     if (s?.timeMin) {
-      const ms = s.timeMin * 60_000 * this.#resourceScale();
+      const ms = s.timeMin * 60_000 * this.#resourceScale(speeds);
       return { ms, lowMs: ms / 2, highMs: ms * 2, basis: "resources" };
     }
     const all = [...this.#byStage.values()].flatMap((xs) => xs.map((x) => x.wallMs));
@@ -210,12 +312,13 @@ export class EtaModel {
   priorities(): Map<string, number> {
     if (this.#priorities) return this.#priorities;
     const out = new Map<string, number>();
+    const speeds = this.#speeds("speed");
     const visit = (n: string): number => {
       const known = out.get(n);
       if (known !== undefined) return known;
       let tail = 0;
       for (const c of this.#children.get(n) ?? []) tail = Math.max(tail, visit(c));
-      const v = this.estimate(n).ms + tail;
+      const v = this.#estimate(n, speeds).ms + tail;
       out.set(n, v);
       return v;
     };
@@ -224,33 +327,48 @@ export class EtaModel {
     return out;
   }
 
-  /** The remaining time of a run on `jobs` workers: the simulated makespan with low, point and high durations. */
+  /**
+   * The remaining time of a run on `jobs` workers: the simulated makespan with the point durations, and a
+   * range from two independent sources of error whose log-widths add in quadrature: each stage's own
+   * spread (every stage at its low, then its high estimate) and the machine's speed (every record scaled
+   * by either end of its speed's confidence band), which no number of stages averages out.
+   */
   remaining(state: RunState, jobs: number): Remaining {
     const prio = this.priorities();
-    const run = (pick: "lowMs" | "ms" | "highMs") => {
+    const run = (pick: "lowMs" | "ms" | "highMs", speeds: Speeds) => {
       const running = new Map<string, number>();
-      for (const [name, r] of state.running) running.set(name, this.#runningLeft(name, r)[pick]);
+      for (const [name, r] of state.running) running.set(name, this.#runningLeft(name, r, speeds)[pick]);
       return simulateMakespan({
         stages: [...this.#stages.values()],
-        duration: (n) => this.estimate(n)[pick],
+        duration: (n) => this.#estimate(n, speeds)[pick],
         settled: state.settled,
         running,
         jobs,
         priority: (n) => prio.get(n) ?? 0,
       });
     };
-    const ms = run("ms");
-    return { ms, lowMs: Math.min(ms, run("lowMs")), highMs: Math.max(ms, run("highMs")) };
+    const point = this.#speeds("speed");
+    const ms = run("ms", point);
+    const spreadLow = run("lowMs", point), spreadHigh = run("highMs", point);
+    const fast = run("ms", this.#speeds("low")), slow = run("ms", this.#speeds("high"));
+    if (!(ms > 0)) return { ms: 0, lowMs: 0, highMs: Math.max(0, spreadHigh, slow) };
+    const width = (a: number, b: number) => Math.hypot(Math.log(a / ms), Math.log(b / ms));
+    return {
+      ms,
+      lowMs: Math.min(ms, ms * Math.exp(-width(Math.min(ms, spreadLow), Math.min(ms, fast)))),
+      highMs: Math.max(ms, ms * Math.exp(width(Math.max(ms, spreadHigh), Math.max(ms, slow)))),
+    };
   }
 
   /** A running stage's time left: from its estimate less what it has run, blended with its own progress rate. */
-  #runningLeft(name: string, r: { elapsedMs: number; fraction?: number }): Remaining {
-    const e = this.estimate(name);
+  #runningLeft(name: string, r: { elapsedMs: number; fraction?: number }, speeds: Speeds): Remaining {
+    const e = this.#estimate(name, speeds);
     const t = r.elapsedMs;
     // past its estimate: it is slower than recorded, and how much slower is unknown
     const fromEst = { ms: Math.max(e.ms - t, 0.1 * t), lowMs: Math.max(e.lowMs - t, 0), highMs: Math.max(e.highMs - t, 0.5 * t) };
     const f = r.fraction;
-    if (f === undefined || !(f > 0) || f > 1) return fromEst;
+    // all its steps done but not ended: in a phase its progress does not count, so by its estimate
+    if (f === undefined || !(f > 0) || f >= 1) return fromEst;
     // the stage's own rate: trusted in proportion to how far it has gone
     const rate = (t * (1 - f)) / f;
     const mix = (x: number) => f * rate + (1 - f) * x;
@@ -290,36 +408,72 @@ export function simulateMakespan(sim: Simulation): number {
   const jobs = Math.max(1, Math.floor(sim.jobs));
   const done = new Map<string, "ok" | "dead">();
   for (const [n, st] of settled) done.set(n, st === "computed" || st === "cached" ? "ok" : "dead");
+  const byName = new Map(stages.map((s) => [s.name, s]));
   const light = new Set(stages.filter((s) => s.light).map((s) => s.name));
   /** finish time → stages: the event queue (small: a linear scan for the minimum is enough). */
   const busy: { name: string; at: number; slot: boolean }[] = [];
-  for (const [n, left] of running) busy.push({ name: n, at: Math.max(0, left), slot: !light.has(n) });
-  const waiting = new Set(stages.map((s) => s.name).filter((n) => !done.has(n) && !running.has(n)));
-  const byName = new Map(stages.map((s) => [s.name, s]));
+  let slots = 0;
+  for (const [n, left] of running) {
+    busy.push({ name: n, at: Math.max(0, left), slot: !light.has(n) });
+    if (!light.has(n)) slots++;
+  }
+  // each waiting stage's count of unsettled dependencies, and who waits on whom: a run's estimate
+  // simulates every remaining stage several times, so nothing here rescans the waiting stages
+  const missing = new Map<string, number>();
+  const waitsOn = new Map<string, string[]>();
+  const order = new Map<string, number>();
+  /** Ready stages, best last: higher priority, then earlier in the given (topological) order. */
+  const ready: { name: string; priority: number; i: number; light: boolean }[] = [];
+  let lightReady = 0;
+  const better = (a: { priority: number; i: number }, b: { priority: number; i: number }) =>
+    a.priority > b.priority || (a.priority === b.priority && a.i < b.i);
   let t = 0;
   let end = 0;
+  const settle = (n: string, status: "ok" | "dead"): void => {
+    done.set(n, status);
+    for (const c of waitsOn.get(n) ?? []) {
+      const left = missing.get(c)! - 1;
+      missing.set(c, left);
+      if (!left) becomeReady(c);
+    }
+  };
+  const becomeReady = (n: string): void => {
+    // a stage that needs one that did not run never runs, and takes no time
+    if (byName.get(n)!.deps.some((d) => !d.optional && done.get(d.stage) === "dead")) return settle(n, "dead");
+    const r = { name: n, priority: sim.priority(n), i: order.get(n)!, light: light.has(n) };
+    if (r.light) lightReady++;
+    let lo = 0, hi = ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (better(r, ready[mid])) lo = mid + 1;
+      else hi = mid;
+    }
+    ready.splice(lo, 0, r);
+  };
+  stages.forEach((s, i) => order.set(s.name, i));
+  const waiting = stages.filter((s) => !done.has(s.name) && !running.has(s.name));
+  for (const s of waiting) {
+    let k = 0;
+    for (const d of s.deps) {
+      if (done.has(d.stage)) continue;
+      k++;
+      const list = waitsOn.get(d.stage) ?? [];
+      list.push(s.name);
+      waitsOn.set(d.stage, list);
+    }
+    missing.set(s.name, k);
+  }
+  // (those ready at the start taken first: a failed one's cascade makes others ready as it goes)
+  for (const s of waiting.filter((s) => !missing.get(s.name))) becomeReady(s.name);
   for (;;) {
-    // settle what needs no time, start what is ready (by priority) while a worker is free
-    for (let changed = true; changed;) {
-      changed = false;
-      const ready: string[] = [];
-      for (const n of waiting) {
-        const s = byName.get(n)!;
-        if (!s.deps.every((d) => done.has(d.stage))) continue;
-        if (s.deps.some((d) => !d.optional && done.get(d.stage) === "dead")) {
-          waiting.delete(n);
-          done.set(n, "dead");
-          changed = true;
-        } else ready.push(n);
-      }
-      ready.sort((a, b) => sim.priority(b) - sim.priority(a));
-      for (const n of ready) {
-        const slot = !light.has(n);
-        if (slot && busy.filter((b) => b.slot).length >= jobs) continue;
-        waiting.delete(n);
-        busy.push({ name: n, at: t + Math.max(0, sim.duration(n)), slot });
-        changed = true;
-      }
+    // start what is ready, best first, while a worker is free; a light stage needs none
+    for (let k = ready.length - 1; k >= 0 && (slots < jobs || lightReady); k--) {
+      const r = ready[k];
+      if (!r.light && slots >= jobs) continue;
+      ready.splice(k, 1);
+      busy.push({ name: r.name, at: t + Math.max(0, sim.duration(r.name)), slot: !r.light });
+      if (r.light) lightReady--;
+      else slots++;
     }
     if (!busy.length) break;
     let i = 0;
@@ -327,14 +481,37 @@ export function simulateMakespan(sim: Simulation): number {
     const [next] = busy.splice(i, 1);
     t = next.at;
     end = Math.max(end, t);
-    done.set(next.name, "ok");
+    if (next.slot) slots--;
+    settle(next.name, "ok");
   }
   return end;
 }
 
 /**
+ * How each computed stage of a run was computed: its record's `executor`, or, in a manifest written before
+ * records held one, as its `job` tells: a child pid that computed several of the run's stages was a worker
+ * that stays up ("worker"), one that computed one stage a fresh process ("process"), a Slurm job "slurm",
+ * no job the run's own process ("inline"), anything else "" (unknown).
+ */
+export function recordExecutors(
+  records: readonly { stage: string; status: string; job?: string; executor?: string }[],
+): Map<string, string> {
+  const computed = records.filter((r) => r.status === "computed");
+  const jobs = new Map<string, number>();
+  for (const r of computed) if (r.job) jobs.set(r.job, (jobs.get(r.job) ?? 0) + 1);
+  const inferred = (job: string | undefined): string => {
+    if (!job) return "inline";
+    if (/^pid \d+$/.test(job)) return jobs.get(job)! > 1 ? "worker" : "process";
+    return /^slurm/.test(job) ? "slurm" : "";
+  };
+  const out = new Map<string, string>();
+  for (const r of computed) out.set(r.stage, r.executor ?? inferred(r.job));
+  return out;
+}
+
+/**
  * The recorded wall times of computed stages in a store's run manifests, oldest first (the most recent
- * `maxRuns` runs; default 20). A store with no readable manifest has none.
+ * `maxRuns` runs; default 20), each with how it was computed. A store with no readable manifest has none.
  */
 export async function readWallHistory(storeRoot: string, maxRuns = 20): Promise<WallRecord[]> {
   let manifests: Awaited<ReturnType<typeof listManifests>>;
@@ -343,13 +520,20 @@ export async function readWallHistory(storeRoot: string, maxRuns = 20): Promise<
   } catch {
     return [];
   }
-  const out: WallRecord[] = [];
-  for (const { manifest } of manifests.slice(-maxRuns)) {
-    for (const r of manifest.stages) {
-      if (r.status === "computed" && typeof r.wallMs === "number") out.push({ stage: r.stage, wallMs: r.wallMs, work: r.work });
-    }
-  }
-  return out;
+  return manifests.slice(-maxRuns).flatMap(({ manifest }) => wallRecords(manifest.stages));
+}
+
+/** The wall times of a run's computed stages, each with how it was computed (see `recordExecutors`). */
+export function wallRecords(
+  records: readonly { stage: string; status: string; wallMs?: number; work?: number; job?: string; executor?: string }[],
+): WallRecord[] {
+  const executors = recordExecutors(records);
+  return records.filter((r) => r.status === "computed" && typeof r.wallMs === "number").map((r) => ({
+    stage: r.stage,
+    wallMs: r.wallMs!,
+    work: r.work,
+    executor: executors.get(r.stage),
+  }));
 }
 
 /**
@@ -376,7 +560,8 @@ export function declaredWork(stage: { resources?: { timeMin?: number } }): numbe
 
 /**
  * The model of one run: the stages it visits (dependencies on stages it does not visit left out, as they
- * are settled before it starts), their declared work and resources, and the store's recorded history.
+ * are settled before it starts), their declared work and resources, the store's recorded history, and
+ * how the run computes its stages (`options.executor`).
  */
 export async function etaModelForRun(
   stages: readonly {
@@ -387,6 +572,7 @@ export async function etaModelForRun(
   }[],
   visit: ReadonlySet<string>,
   storeRoot: string,
+  options: EtaOptions = {},
 ): Promise<EtaModel> {
   const visited = stages.filter((s) => visit.has(s.name)).map((s): EtaStage => ({
     name: s.name,
@@ -395,5 +581,5 @@ export async function etaModelForRun(
     timeMin: declaredWork(s),
     light: s.light,
   }));
-  return new EtaModel(visited, await readWallHistory(storeRoot));
+  return new EtaModel(visited, await readWallHistory(storeRoot), options);
 }

@@ -22,6 +22,12 @@ export const StageRecordSchema = z.object({
   reason: z.string().optional(),
   /** Where a parallel run computed the stage: e.g. "pid 1234" (a child process) or "slurm job 56". */
   job: z.string().optional(),
+  /**
+   * How a computed stage was computed: "worker" (a child that stays up), "process" (a fresh child),
+   * "slurm", "inline" (the run's own process). The ETA reads each as a speed regime of its own. Absent
+   * from manifests written before it was recorded (pipeline/plan/eta.ts reads it from `job` then).
+   */
+  executor: z.string().optional(),
 });
 export type StageRecord = z.infer<typeof StageRecordSchema>;
 

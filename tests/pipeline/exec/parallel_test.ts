@@ -42,6 +42,9 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     const m2 = manifest(`${toy.dir}/s2`);
     assertEquals(m2.state, "complete");
     assert(m2.stages.filter((r) => r.stage.startsWith("unit:")).every((r) => /^pid \d+$/.test(r.job ?? "")), "job ids in the manifest");
+    // how each stage was computed (the ETA keeps their wall times apart): a fresh process each, or the one process
+    assert(m2.stages.filter((r) => r.stage.startsWith("unit:")).every((r) => r.executor === "process"), "--isolate: a process each");
+    assert(manifest(`${toy.dir}/s1`).stages.every((r) => r.status !== "computed" || r.executor === "inline"), "--jobs 1: inline");
     // a rerun computes nothing; an added unit reuses the others (its own entry, plus the merge)
     const again = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertMatch(again.stderr, /0 computed, 5 cached/);
@@ -57,11 +60,12 @@ Deno.test("--jobs 2 runs independent stages at once, each in its own process, wi
     const light = await toy.run("reproduce", "-j", "2", "--store", `${toy.dir}/s2`);
     assertMatch(light.stderr, /3 computed, 5 cached/);
     const recs = Object.fromEntries(manifest(`${toy.dir}/s2`).stages.map((r) => [r.stage, r]));
-    assertEquals([recs["merge"].status, recs["merge"].job], ["computed", undefined]);
+    assertEquals([recs["merge"].status, recs["merge"].job, recs["merge"].executor], ["computed", undefined, "inline"]);
     assertEquals([recs["unit:5"].status, recs["unit:6"].status], ["computed", "computed"]);
     const pids = Object.fromEntries(toy.trace().filter((t) => t.event === "start").map((t) => [t.stage, t.pid]));
     for (const u of ["unit:5", "unit:6"]) {
       assertEquals(recs[u].job === undefined, pids[u] === pids["merge"], `${u}: no job id exactly when it ran in the scheduling process`);
+      assertEquals(recs[u].executor, recs[u].job === undefined ? "inline" : "worker");
     }
     // no store lock, job spec or scratch directory is left behind
     assert(!(await exists(`${toy.dir}/s2/LOCK`)));

@@ -1,12 +1,14 @@
-import { assert, assertEquals } from "../../assert.ts";
+import { assert, assertClose, assertEquals } from "../../assert.ts";
 import {
   EtaModel,
   type EtaStage,
   formatEtaRange,
+  recordExecutors,
   simulateMakespan,
   stageFamily,
   stageKind,
   type WallRecord,
+  wallRecords,
 } from "../../../pipeline/plan/eta.ts";
 import { takeByPriority } from "../../../pipeline/exec/parallel.ts";
 import { rng } from "../../fixtures/random.ts";
@@ -53,6 +55,72 @@ Deno.test("simulateMakespan: one worker is the sum of durations, unlimited worke
   }
 });
 
+/** List scheduling as plainly as it can be written (every waiting stage rescanned at every event): the reference. */
+function referenceMakespan(sim: Parameters<typeof simulateMakespan>[0]): number {
+  const { stages, settled, running } = sim;
+  const done = new Map<string, string>();
+  for (const [n, st] of settled) done.set(n, st === "computed" || st === "cached" ? "ok" : "dead");
+  const light = new Set(stages.filter((s) => s.light).map((s) => s.name));
+  const busy = [...running].map(([name, left]) => ({ name, at: Math.max(0, left), slot: !light.has(name) }));
+  const waiting = new Set(stages.map((s) => s.name).filter((n) => !done.has(n) && !running.has(n)));
+  const byName = new Map(stages.map((s) => [s.name, s]));
+  let t = 0, end = 0;
+  for (;;) {
+    for (let changed = true; changed;) {
+      changed = false;
+      const ready: string[] = [];
+      for (const n of waiting) {
+        const s = byName.get(n)!;
+        if (!s.deps.every((d) => done.has(d.stage))) continue;
+        if (s.deps.some((d) => !d.optional && done.get(d.stage) === "dead")) {
+          waiting.delete(n);
+          done.set(n, "dead");
+          changed = true;
+        } else ready.push(n);
+      }
+      ready.sort((a, b) => sim.priority(b) - sim.priority(a));
+      for (const n of ready) {
+        if (!light.has(n) && busy.filter((b) => b.slot).length >= sim.jobs) continue;
+        waiting.delete(n);
+        busy.push({ name: n, at: t + Math.max(0, sim.duration(n)), slot: !light.has(n) });
+        changed = true;
+      }
+    }
+    if (!busy.length) return end;
+    let i = 0;
+    for (let k = 1; k < busy.length; k++) if (busy[k].at < busy[i].at) i = k;
+    const [next] = busy.splice(i, 1);
+    t = next.at;
+    end = Math.max(end, t);
+    done.set(next.name, "ok");
+  }
+}
+
+Deno.test("simulateMakespan schedules as the plain rescan does: settled, failed, running, light and optional stages, ties", () => {
+  const r = rng(23);
+  for (let trial = 0; trial < 200; trial++) {
+    const { stages, d } = randomDag(r, 1 + Math.floor(r() * 40));
+    for (const s of stages) {
+      s.light = r() < 0.1;
+      for (const dep of s.deps) dep.optional = r() < 0.2;
+    }
+    // a prefix settled (some failed or not run), a few after it running; priorities with ties
+    const cut = Math.floor(r() * stages.length);
+    const settled = new Map(stages.slice(0, cut).map((s) => [s.name, r() < 0.15 ? "failed" : r() < 0.1 ? "not-run" : "computed"]));
+    const running = new Map(stages.slice(cut, cut + 3).filter(() => r() < 0.5).map((s) => [s.name, r() * 20]));
+    const prio = new Map(stages.map((s) => [s.name, Math.floor(r() * 4)]));
+    const sim = {
+      stages,
+      duration: (n: string) => d.get(n)!,
+      settled,
+      running,
+      jobs: 1 + Math.floor(r() * 4),
+      priority: (n: string) => prio.get(n)!,
+    };
+    assertEquals(simulateMakespan(sim), referenceMakespan(sim), `trial ${trial}`);
+  }
+});
+
 Deno.test("the estimate of a run with known durations equals its simulated makespan, counted by hand", () => {
   // a → b → d, a → c → d; e alone. Durations 4, 6, 3, 2, 5 on 2 workers, critical path first:
   // t0: a, e   t4: b (a done)   t5: c (e done)   t8: c done   t10: b done → d   t12 done
@@ -73,8 +141,10 @@ Deno.test("the estimate of a run with known durations equals its simulated makes
     left.ms,
     simulateMakespan({ stages, duration: (n) => ms[n], settled: none, running: none, jobs: 2, priority: (n) => prio.get(n)! }),
   );
-  // the range brackets the point: the stage's own last time ±15-25%
-  assertEquals([left.lowMs, left.highMs], [12000 * 0.85, 12000 * 1.25]);
+  // the range brackets the point: the stage's own last time -15%/+25%, and the machine's speed, unknown
+  // before a stage has finished (×/÷ 1.5): independent errors, their logarithms added in quadrature
+  assertClose(left.lowMs, 12000 * Math.exp(-Math.hypot(Math.log(0.85), Math.log(1.5))), 1e-6);
+  assertClose(left.highMs, 12000 * Math.exp(Math.hypot(Math.log(1.25), Math.log(1.5))), 1e-6);
   // halfway: a done, b running for 2 s, e running for 4 s: b has 4 s left, e 1 s; c starts at 1, ends at 4;
   // d starts when b ends (4) and ends at 6
   const mid = model.remaining({
@@ -156,6 +226,147 @@ Deno.test("this run's finished stages correct the history for how fast the machi
   assertEquals(m2.speed(), 4);
 });
 
+Deno.test("the range always holds the point estimate, whatever the history, the executors and the run's state", () => {
+  const r = rng(11);
+  const executors = ["worker", "process", "inline", undefined];
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  for (let trial = 0; trial < 80; trial++) {
+    // families of seeds ("f2:7"), each depending on some earlier stages
+    const n = 1 + Math.floor(r() * 30);
+    const stages: EtaStage[] = [];
+    for (let i = 0; i < n; i++) {
+      const deps = [];
+      for (let j = 0; j < i; j++) if (r() < 0.15) deps.push({ stage: stages[j].name });
+      stages.push({ name: `f${Math.floor(r() * 5)}:${i}`, deps, work: r() < 0.5 ? 1 + r() * 10 : undefined, light: r() < 0.1 });
+    }
+    const history: WallRecord[] = [];
+    for (const s of stages) if (r() < 0.7) history.push({ stage: s.name, wallMs: r() * 5000, work: s.work, executor: pick(executors) });
+    const model = new EtaModel(stages, history, { executor: pick(executors) });
+    // a prefix finished (in topological order), at up to 4× or down to a tenth of its recorded time; the next few running
+    const done = Math.floor(r() * n);
+    const settled = new Map<string, string>();
+    for (const s of stages.slice(0, done)) {
+      if (r() < 0.8) model.observe(s.name, r() * 10000, r() < 0.2 ? pick(executors) : undefined);
+      settled.set(s.name, r() < 0.9 ? "computed" : "cached");
+    }
+    const running = new Map<string, { elapsedMs: number; fraction?: number }>();
+    for (const s of stages.slice(done, done + 2)) running.set(s.name, { elapsedMs: r() * 8000, fraction: r() < 0.5 ? r() : undefined });
+    const left = model.remaining({ settled, running }, 1 + Math.floor(r() * 3));
+    assert(
+      Number.isFinite(left.highMs) && left.lowMs >= 0 && left.lowMs <= left.ms && left.ms <= left.highMs,
+      `trial ${trial}: ${JSON.stringify(left)}`,
+    );
+    for (const s of stages) {
+      const e = model.estimate(s.name);
+      assert(e.lowMs <= e.ms && e.ms <= e.highMs, `${s.name}: ${JSON.stringify(e)}`);
+    }
+  }
+});
+
+/** Eight families of six seeds, each recorded at 1 s by `executor`; independent stages. */
+function families(executor?: string) {
+  const stages: EtaStage[] = [];
+  for (let f = 0; f < 8; f++) for (let i = 1; i <= 6; i++) stages.push({ name: `fam${f}:${i}`, deps: [] });
+  return { stages, history: stages.map((s): WallRecord => ({ stage: s.name, wallMs: 1000, executor })) };
+}
+
+Deno.test("finished stages at twice their recorded time: the point doubles and the range covers twice the records", () => {
+  const { stages, history } = families("worker");
+  const model = new EtaModel(stages, history, { executor: "worker" });
+  const before = model.remaining({ settled: new Map(), running: new Map() }, 1);
+  assertEquals(before.ms, 48 * 1000);
+  // nothing has finished: the records' time is the point, and twice it is beyond the range
+  assert(before.highMs < 2 * 48 * 1000, JSON.stringify(before));
+  // the first three seeds of each family ran at about twice their records (1.7-2.3×)
+  const settled = new Map<string, string>();
+  for (let f = 0; f < 8; f++) {
+    for (let i = 1; i <= 3; i++) {
+      model.observe(`fam${f}:${i}`, 1000 * (2 + 0.1 * ((f + i) % 7) - 0.3));
+      settled.set(`fam${f}:${i}`, "computed");
+    }
+  }
+  const band = model.speedBand();
+  assert(band.low < band.speed && band.speed < band.high && Math.abs(band.speed - 2) < 0.1, JSON.stringify(band));
+  const after = model.remaining({ settled, running: new Map() }, 1);
+  // 24 stages left at 2 s each, if they go on as the others did
+  assertClose(after.ms, 24 * 2000, 24 * 200);
+  assert(after.lowMs <= 24 * 2000 && 24 * 2000 <= after.highMs, JSON.stringify(after));
+  assert(after.lowMs > 24 * 1000, `the records' time is no longer in the range: ${JSON.stringify(after)}`);
+});
+
+Deno.test("the speed's band: wide while few families have finished, wider when they disagree than when they agree", () => {
+  const run = (ratio: (f: number) => number, nFamilies: number) => {
+    const { stages, history } = families();
+    const model = new EtaModel(stages, history);
+    for (let f = 0; f < nFamilies; f++) {
+      for (let i = 1; i <= 2; i++) model.observe(`fam${f}:${i}`, 1000 * ratio(f) * (i === 1 ? 0.95 : 1.05));
+    }
+    return model.speedBand();
+  };
+  const agree = run(() => 2, 8), disagree = run((f) => [1, 3, 1.5, 2.5, 1.2, 2.8, 1.8, 2.2][f], 8);
+  assertClose(agree.speed, 2, 1e-9);
+  assertClose(disagree.speed, 2, 1e-9);
+  assert(agree.high / agree.low < 1.05, JSON.stringify(agree));
+  assert(disagree.high / disagree.low > 1.3, JSON.stringify(disagree));
+  // four families that agree still leave the band ×/÷ 1.5: a fifth may not
+  const few = run(() => 2, 4);
+  assertClose(few.low, 2 / 1.5, 1e-9);
+  assertClose(few.high, 2 * 1.5, 1e-9);
+});
+
+Deno.test("history from another executor is a speed regime of its own: it does not set this run's speed", () => {
+  const stages: EtaStage[] = ["w:1", "w:2", "p:1", "p:2", "x:1"].map((name) => ({ name, deps: [] }));
+  const history: WallRecord[] = [
+    { stage: "w:1", wallMs: 1000, executor: "worker" },
+    { stage: "w:2", wallMs: 1000, executor: "worker" },
+    { stage: "p:1", wallMs: 1000, executor: "process" },
+    { stage: "p:2", wallMs: 1000, executor: "process" },
+  ];
+  const model = new EtaModel(stages, history, { executor: "worker" });
+  // before anything finished: the records as they are, another executor's with a wider band
+  assertEquals(model.speedBand(), { speed: 1, low: 1 / 1.5, high: 1.5 });
+  assertEquals(model.speedBand("process"), { speed: 1, low: 0.5, high: 2 });
+  // a stage recorded by fresh processes took 3× its record: only the process records are read slower
+  model.observe("p:1", 3000);
+  assertEquals([model.speed(), model.speed("worker"), model.speed("process")], [1, 1, 3]);
+  assertEquals(model.estimate("w:2").ms, 1000);
+  assertEquals(model.estimate("p:2").ms, 3000);
+  // a stage computed in the scheduling process (inline) of this worker run teaches no speed
+  model.observe("x:1", 50_000, "inline");
+  assertEquals([model.speed(), model.speed("process")], [1, 3]);
+  // the run's own executor: its records are read at its speed
+  model.observe("w:1", 1500);
+  assertEquals(model.speed(), 1.5);
+  assertEquals(model.estimate("w:2").ms, 1500);
+  assertEquals(model.estimate("p:2").ms, 3000);
+});
+
+Deno.test("recordExecutors: the record's own, else read from its job (a pid that computed several stages was a worker)", () => {
+  const records = [
+    { stage: "a", status: "computed", job: "pid 5", wallMs: 10 },
+    { stage: "b", status: "computed", job: "pid 5", wallMs: 20 },
+    { stage: "c", status: "computed", job: "pid 7", wallMs: 30 },
+    { stage: "d", status: "computed", wallMs: 40 },
+    { stage: "e", status: "computed", job: "slurm job 12", wallMs: 50 },
+    { stage: "f", status: "computed", job: "pid 9", executor: "worker", wallMs: 60 },
+    { stage: "g", status: "cached", job: "pid 7", wallMs: 70 },
+    { stage: "h", status: "computed", job: "pid 11" },
+  ];
+  assertEquals(
+    Object.fromEntries(recordExecutors(records)),
+    { a: "worker", b: "worker", c: "process", d: "inline", e: "slurm", f: "worker", h: "process" },
+  );
+  // the wall times of computed stages only, each with its executor
+  assertEquals(wallRecords(records).map((r) => `${r.stage} ${r.wallMs} ${r.executor}`), [
+    "a 10 worker",
+    "b 20 worker",
+    "c 30 process",
+    "d 40 inline",
+    "e 50 slurm",
+    "f 60 worker",
+  ]);
+});
+
 Deno.test("without history: the declared resources (calibrated when the store has both), then a default; hostile records ignored", () => {
   const stages: EtaStage[] = [
     { name: "train", deps: [], timeMin: 3 },
@@ -184,6 +395,8 @@ Deno.test("a running stage: its estimate less its elapsed time, blended with its
   // 90% done after 18 s (slower than recorded): mostly its own rate
   assertEquals(Math.round(at(18000, 0.9)), Math.round(0.9 * 2000 + 0.1 * 1800));
   assert(at(30000) > 0, "an overrunning stage still has time left");
+  // all its steps done but not ended (a last phase its progress does not count): by its estimate, not 0
+  assertEquals(at(4000, 1), 6000);
 });
 
 Deno.test("formatEtaRange: seconds, minutes, hours; one figure when both ends agree; nonsense is '?'", () => {
