@@ -111,7 +111,7 @@ function stateAt(run: Recorded, at: number) {
 function newEta(run: Recorded, stages: EtaStage[], history: WallRecord[], at: number) {
   const { settled, running, finished } = stateAt(run, at);
   const model = modelAt(run, stages, history, finished);
-  return model.remaining({ settled, running }, run.jobs);
+  return model.remaining({ settled, running, elapsedMs: at }, run.jobs);
 }
 
 /** The model as the run had it: its executor, and the stages finished so far observed, each as it was computed. */

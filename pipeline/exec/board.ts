@@ -100,7 +100,7 @@ export class RunBoard {
     for (const [s, r] of this.#running) {
       running.set(s, { elapsedMs: now - r.start, fraction: r.step !== undefined && r.total ? r.step / r.total : undefined });
     }
-    return this.model.remaining({ settled: this.#settled, running }, this.jobs);
+    return this.model.remaining({ settled: this.#settled, running, elapsedMs: now - this.#t0 }, this.jobs);
   }
 
   /** Prints the run's line: settled k/N, what runs (job, %), elapsed, ETA. Throttled unless forced. */

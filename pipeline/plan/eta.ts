@@ -59,6 +59,8 @@ export interface RunState {
   settled: ReadonlyMap<string, string>;
   /** Running stages: time since they started and, if they report it, the fraction done. */
   running: ReadonlyMap<string, { elapsedMs: number; fraction?: number }>;
+  /** Time since the run started: with the stages observed, how busy its job slots have actually been. */
+  elapsedMs?: number;
 }
 
 /** Remaining time of a run, with a range. */
@@ -71,6 +73,10 @@ export interface Remaining {
 /** The resources' time limits carry a margin of about 3× (stages/_resources.ts): the uncalibrated guess. */
 const RESOURCE_MARGIN = 3;
 const DEFAULT_MS = 10_000;
+/** The idle correction (see #idleFactor) waits for this many computed stages and this much run time, and is capped. */
+const MIN_BUSY_STAGES = 20;
+const MIN_BUSY_ELAPSED_MS = 60_000;
+const MAX_IDLE_FACTOR = 1.25;
 const LIGHT_MS = 200;
 /** How many of the latest samples a family's estimate and the machine's speed are taken from. */
 const RECENT = 8;
@@ -145,6 +151,9 @@ export class EtaModel {
   readonly #byKind = new Map<string, Sample[]>();
   /** How this run computes its stages: the regime its own observations belong to. */
   readonly #executor: string;
+  /** Wall time of the slot-holding stages this run has computed, and how many. */
+  #busyMs = 0;
+  #busyCount = 0;
   /** Per regime of the history: this run's wall times over what that regime's records predicted, in order. */
   readonly #ratios = new Map<string, { family: string; predMs: number; wallMs: number }[]>();
   #priorities?: Map<string, number>;
@@ -177,6 +186,10 @@ export class EtaModel {
    */
   observe(stage: string, wallMs: number, executor?: string): void {
     const work = this.#stages.get(stage)?.work;
+    if (!this.#stages.get(stage)?.light && wallMs > 0 && Number.isFinite(wallMs)) {
+      this.#busyMs += wallMs;
+      this.#busyCount++;
+    }
     if (executor !== undefined && executor !== this.#executor) {
       this.#add(stage, { wallMs, work, regime: executor });
       return;
@@ -348,9 +361,10 @@ export class EtaModel {
       });
     };
     const point = this.#speeds("speed");
-    const ms = run("ms", point);
-    const spreadLow = run("lowMs", point), spreadHigh = run("highMs", point);
-    const fast = run("ms", this.#speeds("low")), slow = run("ms", this.#speeds("high"));
+    const idle = this.#idleFactor(state, jobs);
+    const ms = run("ms", point) * idle;
+    const spreadLow = run("lowMs", point) * idle, spreadHigh = run("highMs", point) * idle;
+    const fast = run("ms", this.#speeds("low")) * idle, slow = run("ms", this.#speeds("high")) * idle;
     if (!(ms > 0)) return { ms: 0, lowMs: 0, highMs: Math.max(0, spreadHigh, slow) };
     const width = (a: number, b: number) => Math.hypot(Math.log(a / ms), Math.log(b / ms));
     return {
@@ -358,6 +372,22 @@ export class EtaModel {
       lowMs: Math.min(ms, ms * Math.exp(-width(Math.min(ms, spreadLow), Math.min(ms, fast)))),
       highMs: Math.max(ms, ms * Math.exp(width(Math.max(ms, spreadHigh), Math.max(ms, slow)))),
     };
+  }
+
+  /**
+   * How much longer than the simulation the rest of the run will take because job slots sit idle between
+   * stages (dispatch, the scheduling process's own work, a worker's restart), which the simulation counts
+   * as zero: the run's slot time so far over the time its stages held slots, from 1 to MAX_IDLE_FACTOR. Only
+   * once enough stages were computed in a run long enough to tell; a run limited by its DAG (fewer ready
+   * stages than slots) would read as idle, so a run with fewer computed stages than MIN_BUSY_STAGES is not judged.
+   */
+  #idleFactor(state: RunState, jobs: number): number {
+    const elapsed = state.elapsedMs;
+    if (elapsed === undefined || elapsed < MIN_BUSY_ELAPSED_MS || this.#busyCount < MIN_BUSY_STAGES) return 1;
+    let busy = this.#busyMs;
+    for (const [name, r] of state.running) if (!this.#stages.get(name)?.light) busy += r.elapsedMs;
+    const slotTime = elapsed * Math.max(1, Math.floor(jobs));
+    return busy > 0 ? Math.min(MAX_IDLE_FACTOR, Math.max(1, slotTime / busy)) : 1;
   }
 
   /** A running stage's time left: from its estimate less what it has run, blended with its own progress rate. */

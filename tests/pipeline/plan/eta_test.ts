@@ -409,3 +409,38 @@ Deno.test("formatEtaRange: seconds, minutes, hours; one figure when both ends ag
   assertEquals(formatEtaRange(10, 5), "?");
   assertEquals(formatEtaRange(-1, 5), "?");
 });
+
+Deno.test("slots idle between stages: the rest of the run is stretched by the run's own slot time over its stages' time, capped", () => {
+  // 20 stages done, 20 left, each 1 s as recorded and as observed; 2 slots
+  const stages: EtaStage[] = Array.from({ length: 40 }, (_, i) => ({ name: `u:${i}`, deps: [] }));
+  const fresh = () => {
+    const m = new EtaModel(stages, stages.map((s) => ({ stage: s.name, wallMs: 1000 })));
+    for (let i = 0; i < 20; i++) m.observe(`u:${i}`, 1000);
+    return m;
+  };
+  const settled = new Map(stages.slice(0, 20).map((s) => [s.name, "computed"]));
+  const base = fresh().remaining({ settled, running: none }, 2);
+  assertClose(base.ms, 10_000, 1e-6, "20 stages of 1 s on 2 slots, no elapsed time given: no correction");
+  // 20 s of stage time took 80 s of the run (2 slots × 80 s = 160 slot-seconds, 8x): the correction is capped at 1.25
+  assertClose(fresh().remaining({ settled, running: none, elapsedMs: 80_000 }, 2).ms, 12_500, 1e-6);
+  // 20 s of stage time in 11 s of a 2-slot run: 22 slot-seconds over 20 busy is 1.1, but the run is too short to judge (< 60 s)
+  assertClose(fresh().remaining({ settled, running: none, elapsedMs: 11_000 }, 2).ms, 10_000, 1e-6);
+  // stages recorded and observed at 8 s each, in 88 s of a 2-slot run: 176 slot-seconds over 160 busy is 1.1
+  const slow = new EtaModel(stages, stages.map((s) => ({ stage: s.name, wallMs: 8000 })));
+  for (let i = 0; i < 20; i++) slow.observe(`u:${i}`, 8000);
+  const r = slow.remaining({ settled, running: none, elapsedMs: 88_000 }, 2);
+  assertClose(r.ms, 80_000 * 1.1, 1e-6, "176 slot-seconds for 160 s of stages: 1.1");
+  assert(r.lowMs <= r.ms && r.ms <= r.highMs);
+  // busier than the slots allow (a clock skew): never shortened
+  assertClose(slow.remaining({ settled, running: none, elapsedMs: 60_000 }, 1).ms, 160_000, 1e-6);
+  // fewer than 20 stages computed: not judged
+  const few = new EtaModel(stages, stages.map((s) => ({ stage: s.name, wallMs: 1000 })));
+  for (let i = 0; i < 19; i++) few.observe(`u:${i}`, 1000);
+  const settled19 = new Map(stages.slice(0, 19).map((s) => [s.name, "computed"]));
+  assertClose(
+    few.remaining({ settled: settled19, running: none, elapsedMs: 500_000 }, 2).ms,
+    11_000,
+    1e-6,
+    "21 stages of 1 s on 2 slots, uncorrected",
+  );
+});
