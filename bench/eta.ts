@@ -17,15 +17,9 @@
 // actual time inside the range; high/low is the range's width, and the last line sums up every point.
 import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
-import {
-  declaredWork,
-  EtaModel,
-  type EtaStage,
-  formatEtaRange,
-  recordExecutors,
-  type WallRecord,
-  wallRecords,
-} from "../pipeline/plan/eta.ts";
+import { declaredWork, EtaModel, formatEtaRange } from "../pipeline/plan/eta.ts";
+import type { EtaStage } from "../pipeline/plan/makespan.ts";
+import { recordExecutors, type WallRecord, wallRecords } from "../pipeline/plan/wall_history.ts";
 import { listManifests, type Manifest } from "../pipeline/store/manifest.ts";
 import { formatDuration } from "../pipeline/exec/progress.ts";
 

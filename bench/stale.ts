@@ -11,7 +11,8 @@
 // compute time, i.e. CPU-bound single-core time), beside the sum over every stage of the config.
 import { reproduceInto } from "./_util.ts";
 import { parseArgs } from "node:util";
-import { readWallHistory, stageFamily } from "../pipeline/plan/eta.ts";
+import { stageFamily } from "../pipeline/plan/eta.ts";
+import { readWallHistory } from "../pipeline/plan/wall_history.ts";
 import { formatDuration } from "../pipeline/exec/progress.ts";
 import { pipelineStatus } from "../pipeline/plan/status.ts";
 import { CodeDigester } from "../pipeline/plan/code_digest.ts";

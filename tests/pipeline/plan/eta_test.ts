@@ -1,15 +1,7 @@
 import { assert, assertClose, assertEquals } from "../../assert.ts";
-import {
-  EtaModel,
-  type EtaStage,
-  formatEtaRange,
-  recordExecutors,
-  simulateMakespan,
-  stageFamily,
-  stageKind,
-  type WallRecord,
-  wallRecords,
-} from "../../../pipeline/plan/eta.ts";
+import { EtaModel, formatEtaRange, stageFamily, stageKind } from "../../../pipeline/plan/eta.ts";
+import { type EtaStage, simulateMakespan } from "../../../pipeline/plan/makespan.ts";
+import { recordExecutors, type WallRecord, wallRecords } from "../../../pipeline/plan/wall_history.ts";
 import { takeByPriority } from "../../../pipeline/exec/parallel.ts";
 import { rng } from "../../fixtures/random.ts";
 
