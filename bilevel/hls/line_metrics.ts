@@ -34,31 +34,46 @@ export function outputLineMetrics(
   const shapes = mlpShapes(sizes);
   const L = sizes.length - 1;
   const outputStart = outputLayerStart(sizes);
-  const [fi, fo] = [sizes[L - 1], sizes[L]];
   const params = tf.tidy(() => weights.map((w, i) => tf.tensor(w, shapes[i])));
   if (ts.length === 1) return singleStep(params, { L, weights, outputStart, dw, t: ts[0] }, part, chunk);
   // [W_L | dW_L] and [b_L | db_L]: Z0 and dZ from one product of the hidden activations
-  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
-  const [wL, bL] = [weights[2 * L - 2], weights[2 * L - 1]];
-  for (let i = 0; i < fi; i++) {
-    for (let c = 0; c < fo; c++) {
-      wd[i * 2 * fo + c] = wL[i * fo + c];
-      wd[i * 2 * fo + fo + c] = dw[outputStart + i * fo + c];
-    }
-  }
-  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [bL[c], dw[outputStart + fi * fo + c]];
-  const both = [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
+  const both = layerWithDirection({ sizes, weights, dw }, L - 1, outputStart);
   const tCol = tf.tensor3d(Float32Array.from(ts), [ts.length, 1, 1]);
   try {
     return chunkedStackMetrics(part, ts.length, (x) => {
-      const a = forward(params, x, { layers: L - 1 });
-      const z = forward(both, a);
-      const [z0, dz] = tf.split(z, 2, 1);
-      return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
+      return alongT(forward(both, forward(params, x, { layers: L - 1 })), tCol);
     }, chunk);
   } finally {
     tf.dispose([...params, ...both, tCol]);
   }
+}
+
+/**
+ * Layer l's weights and bias beside the direction's: [W | dW] ([in, 2·out]) and [b | db] ([2·out]), so that one
+ * product of the layer's input gives both Z0 and dZ. `start` is where W_l begins in the flat direction.
+ */
+function layerWithDirection(
+  { sizes, weights, dw }: { sizes: number[]; weights: Weights; dw: ArrayLike<number> },
+  l: number,
+  start: number,
+): tf.Tensor[] {
+  const [fi, fo] = [sizes[l], sizes[l + 1]];
+  const [w, b] = [weights[2 * l], weights[2 * l + 1]];
+  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
+  for (let i = 0; i < fi; i++) {
+    for (let c = 0; c < fo; c++) {
+      wd[i * 2 * fo + c] = w[i * fo + c];
+      wd[i * 2 * fo + fo + c] = dw[start + i * fo + c];
+    }
+  }
+  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [b[c], dw[start + fi * fo + c]];
+  return [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
+}
+
+/** [Z0 | dZ] ([rows, 2·out]) to Z0 + t·dZ for every t of `tCol` ([T, 1, 1]): [T, rows, out]. */
+function alongT(z: tf.Tensor2D, tCol: tf.Tensor): tf.Tensor3D {
+  const [z0, dz] = tf.split(z, 2, 1);
+  return tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
 }
 
 /** Index (0-based) of the first layer whose weights or bias `dw` moves; the number of layers when it moves none. */
@@ -91,14 +106,7 @@ export function movedLineMetrics(
   if (m === L) throw new Error("movedLineMetrics needs a direction that moves some layer");
   const before = tf.tidy(() => weights.slice(0, 2 * m).map((w, i) => tf.tensor(w, shapes[i])));
   // layer m: [W | dW] and [b | db], so that one product gives Z0 and dZ
-  const [fi, fo] = [sizes[m], sizes[m + 1]];
-  const [wOff, bOff] = [offsets[2 * m].start, offsets[2 * m + 1].start];
-  const wd = new Float32Array(fi * 2 * fo), bd = new Float32Array(2 * fo);
-  for (let i = 0; i < fi; i++) {
-    for (let c = 0; c < fo; c++) [wd[i * 2 * fo + c], wd[i * 2 * fo + fo + c]] = [weights[2 * m][i * fo + c], dw[wOff + i * fo + c]];
-  }
-  for (let c = 0; c < fo; c++) [bd[c], bd[fo + c]] = [weights[2 * m + 1][c], dw[bOff + c]];
-  const moved = [tf.tensor2d(wd, [fi, 2 * fo]), tf.tensor1d(bd)];
+  const moved = layerWithDirection({ sizes, weights, dw }, m, offsets[2 * m].start);
   // each later layer at every t, stacked over t: [T, in, out] and [T, 1, out], rounded to float32 as weightsAt does
   const later: tf.Tensor[] = [];
   for (let l = m + 1; l < L; l++) {
@@ -116,8 +124,7 @@ export function movedLineMetrics(
     return chunkedStackMetrics(part, T, (x) => {
       // `before` holds layers 0…m−1 only, so forward takes its last for the output: its ReLU is applied here
       const a = m > 0 ? tf.relu(forward(before, x)) : x;
-      const [z0, dz] = tf.split(forward(moved, a), 2, 1);
-      let z = tf.add(tf.expandDims(z0, 0), tf.mul(tCol, tf.expandDims(dz, 0))) as tf.Tensor3D;
+      let z = alongT(forward(moved, a), tCol);
       for (let l = m + 1; l < L; l++) z = tf.add(tf.matMul(tf.relu(z), later[2 * (l - m - 1)] as tf.Tensor3D), later[2 * (l - m - 1) + 1]);
       return z;
     }, chunk);
