@@ -1,6 +1,6 @@
 import { assert, assertClose, assertEquals } from "../../assert.ts";
 import { boundNorm, farkasDual, type LpData, pointStats, primalRay, recessionOk, vecNorm } from "../../../bilevel/pdlp/pdlp_measures.ts";
-import { mtv, mv } from "../../fixtures/dense_lp.ts";
+import { mtv, mv, rowBoundsAround } from "../../fixtures/dense_lp.ts";
 import { Rng } from "../../../data/rng.ts";
 
 /** A random LP with every variable boxed and rows around a point x0 of the box, and its matrix. */
@@ -8,13 +8,7 @@ function boxedLp(rng: Rng, r: number, c: number) {
   const A = Float64Array.from({ length: r * c }, () => rng.normal());
   const cl = Float64Array.from({ length: c }, () => -rng.uniform(0, 2)), cu = Float64Array.from({ length: c }, () => rng.uniform(0, 2));
   const x0 = Float64Array.from({ length: c }, (_, j) => rng.uniform(cl[j], cu[j]));
-  const ax = mv(A, r, c, x0);
-  const rl = new Float64Array(r), ru = new Float64Array(r);
-  for (let i = 0; i < r; i++) {
-    const k = rng.int(3);
-    rl[i] = k === 1 ? -Infinity : ax[i] - rng.next();
-    ru[i] = k === 0 ? Infinity : ax[i] + rng.next();
-  }
+  const { lower: rl, upper: ru } = rowBoundsAround(rng, mv(A, r, c, x0));
   const d: LpData = { c: Float64Array.from({ length: c }, () => rng.normal()), rl, ru, cl, cu };
   return { A, d, x0 };
 }
