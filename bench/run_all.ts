@@ -1,5 +1,15 @@
 // Runs every benchmark in turn (each prints its own figures). `--quick` shortens the slow ones.
-const benches = ["engine_noop.ts", "data.ts", "training.ts", "hvp_lp.ts", "hessian_block.ts", "protocol.ts", "eta.ts", "stale.ts"];
+const benches = [
+  "engine_noop.ts",
+  "data.ts",
+  "training.ts",
+  "line_search.ts",
+  "hvp_lp.ts",
+  "hessian_block.ts",
+  "protocol.ts",
+  "eta.ts",
+  "stale.ts",
+];
 for (const b of benches) {
   console.log(`\n# bench/${b}`);
   const r = await new Deno.Command(Deno.execPath(), {
