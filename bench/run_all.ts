@@ -3,7 +3,7 @@ const benches = [
   "engine_noop.ts",
   "data.ts",
   "training.ts",
-  "line_search.ts",
+  "hot_paths.ts",
   "hvp_lp.ts",
   "hessian_block.ts",
   "protocol.ts",

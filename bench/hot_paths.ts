@@ -1,8 +1,11 @@
-// The top-k line search (a direction that moves hidden layers) against its peer, a forward pass per t (what
-// metricsAlong ran before movedLineMetrics), on MNIST-sized data: 1,250 selection rows × 784 inputs, 21 t.
-// Also the host batch assembly of a training step, fresh arrays (the peer) against StepBatches' reused ones.
+// Three hot paths, each beside its peer:
+// - the top-k line search (a direction that moves hidden layers) against a forward pass per t (what
+//   metricsAlong ran before movedLineMetrics), on MNIST-sized data: 1,250 selection rows × 784 inputs, 21 t;
+// - the host batch assembly of a training step, fresh arrays (the peer) against StepBatches' reused ones;
+// - a small stack's training step (forward and backward of two 784-15-15-15-10 models, B = 128) against its
+//   two 784-wide products alone: what is left of a step that is not arithmetic.
 //
-//   deno run -A bench/line_search.ts [--quick]
+//   deno run -A bench/hot_paths.ts [--quick]
 import { tf, useBackend } from "../nn/backend.ts";
 import { movedLineMetrics } from "../bilevel/hls/line_metrics.ts";
 import { tGrid, weightsAt } from "../bilevel/hls/hls_line.ts";
@@ -11,6 +14,7 @@ import { initWeights, layerSizes, mlpShapes } from "../nn/mlp.ts";
 import { disposePart, toTensorPart } from "../nn/data_tensors.ts";
 import { gatherRows, gatherRowsTransposed, hostPart, StepBatches } from "../nn/host_batches.ts";
 import { Rng } from "../data/rng.ts";
+import { forwardStack, stackGradients, stackLayout, uploadStack } from "../nn/mlp_stack.ts";
 import { median, printTable } from "./_util.ts";
 
 await useBackend("wasm");
@@ -82,5 +86,35 @@ const [f, u] = [timeMs(fresh) / steps, timeMs(reused) / steps];
 printTable(`A training step's batch (B = 128, 784 features), per step (median of ${reps} × ${steps} steps)`, [
   { "fresh arrays (ms)": f.toFixed(3), "StepBatches, reused arrays (ms)": u.toFixed(3), speedup: (f / u).toFixed(2) },
 ]);
+
+// a two-model stack's step: forward and backward, against the two products x·W1 and xᵀ·dZ1 alone
+const stack = stackLayout([[features, 15, 15, 15, 10], [features, 15, 15, 15, 10]]);
+const params = uploadStack(stack, new Float32Array(stack.size).map(() => rng.normal() * 0.05));
+const { x: xb, y: yb, xT } = batches.batch(batchRows[0]);
+const dz1 = tf.zeros([128, stack.K * 15]) as tf.Tensor2D;
+const stepRuns = quick ? 100 : 500;
+const full = timeMs(() => {
+  for (let i = 0; i < stepRuns; i++) {
+    tf.tidy(() => stackGradients(stack, params, { acts: forwardStack(stack, params, xb), xT, y: yb }).forEach((g) => g.dataSync()));
+  }
+}) / stepRuns;
+const products = timeMs(() => {
+  for (let i = 0; i < stepRuns; i++) {
+    tf.tidy(() => {
+      tf.matMul(xb, params[0] as tf.Tensor2D).dataSync();
+      tf.matMul(xT, dz1).dataSync();
+    });
+  }
+}) / stepRuns;
+const gflops = (2 * 2 * 128 * features * stack.K * 15) / (products * 1e6);
+printTable(`A two-model stack's step (784-15-15-15-10, B = 128; median of ${reps} × ${stepRuns})`, [
+  {
+    "forward + backward (ms)": full.toFixed(3),
+    "the two 784-wide products alone (ms)": products.toFixed(3),
+    "their share": (products / full).toFixed(2),
+    "their GFLOP/s": gflops.toFixed(1),
+  },
+]);
+tf.dispose([...params, xb, yb, xT, dz1]);
 disposePart(part);
 disposePart(train);
