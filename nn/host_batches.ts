@@ -99,9 +99,9 @@ export interface StepBatch {
 /**
  * Makes each training step's batch tensors from a host part, filling the same three host arrays step after
  * step where the backend copies values on upload (wasm copies them into its heap). Why: a fresh 400 KB
- * array per tensor per step (allocation, zero fill, collection) costs a third of the batch's assembly
- * (0.195 against 0.130 ms at B = 128, 784 features; bench/line_search.ts), which a small stack's 1-2 ms step
- * pays every step. Backends that keep the array they are given (cpu) get fresh arrays, as before.
+ * array per tensor per step (allocation, zero fill, collection) made the batch's assembly 1.5-4.9× slower
+ * (0.195-0.851 against 0.124-0.173 ms at B = 128, 784 features; bench/hot_paths.ts), which a small stack's
+ * 1.3-1.6 ms step pays every step. Backends that keep the array they are given (cpu) get fresh arrays, as before.
  * The values are the same either way, so training is bit-identical.
  */
 export class StepBatches {
